@@ -1,0 +1,118 @@
+// Transposed 3D convolution, NCDHW, f32. It is both the backward-data pass of conv3d (dX from dY)
+// and the forward pass of a learned upsampling layer (PyTorch's ConvTranspose3d).
+//
+//   y[n, q, i] = sum_r sum_k x[n, r, o] * W[r, q, k]   where o * S - P + k = i
+//
+// With conv3d's W[co][ci][k]: r = co (reduced), q = ci (produced). Weights come packed
+// [r][kd][kh][kw][q/4] as vec4 (conv3d_pack.wgsl, entry transpose). Register block per invocation:
+// TX outputs along x times CB×4 produced channels, the input row segment loaded once per tap row.
+// Depth windows as in conv3d.wgsl: bound input holds global depths [inD0, inD0+inD), bound output
+// [outD0, outD0+outD).
+
+struct Params {
+  n: u32, cin: u32, cout: u32, coGroups: u32,
+  inD: u32, inH: u32, inW: u32, inD0: i32,
+  outD: u32, outH: u32, outW: u32, outD0: u32,
+  tilesX: u32, total: u32, relu: u32, coVec: u32,
+}
+
+override K: u32 = 3;
+override S: u32 = 1;
+override P: i32 = 1;
+override TX: u32 = 8;     // outputs along x per invocation (<= 8)
+override CB: u32 = 2;     // vec4 produced-channel blocks per invocation (<= 2)
+override WG: u32 = 64;
+override HAS_BIAS: bool = false;
+
+const MAX_ACC = 16u;
+const MAX_ROW = 12u;
+
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<vec4f>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+fn floorDiv(a: i32, b: i32) -> i32 {
+  return select((a - b + 1) / b, a / b, a >= 0);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  if (gid >= p.total) { return; }
+  var t = gid;
+  let xt = t % p.tilesX; t = t / p.tilesX;
+  let oh = t % p.outH; t = t / p.outH;
+  let od = t % p.outD; t = t / p.outD;
+  let n = t % p.n;
+  let cg = t / p.n;
+
+  var acc: array<vec4f, MAX_ACC>;
+  for (var c = 0u; c < CB; c++) {
+    var b = vec4f(0.0);
+    if (HAS_BIAS) { b = bias[cg * CB + c]; }
+    for (var i = 0u; i < TX; i++) { acc[c * TX + i] = b; }
+  }
+
+  let si = i32(S);
+  let ox0 = i32(xt * TX);
+  // Input x positions that reach outputs [ox0, ox0 + TX): from floor((ox0 + P - K + 1) / S).
+  let jx0 = floorDiv(ox0 + P - i32(K) + 1, si);
+  let rowLen = u32(floorDiv(ox0 + i32(TX) - 1 + P, si) - jx0 + 1);
+  let gd = i32(od + p.outD0) + P;
+  let gh = i32(oh) + P;
+  let plane = p.inH * p.inW;
+
+  for (var ci = 0u; ci < p.cin; ci++) {
+    let chanBase = (n * p.cin + ci) * p.inD;
+    for (var kd = 0u; kd < K; kd++) {
+      let numD = gd - i32(kd);
+      if (numD < 0 || numD % si != 0) { continue; }
+      let id = numD / si - p.inD0;
+      if (id < 0 || id >= i32(p.inD)) { continue; }
+      for (var kh = 0u; kh < K; kh++) {
+        let numH = gh - i32(kh);
+        if (numH < 0 || numH % si != 0) { continue; }
+        let ih = numH / si;
+        if (ih >= i32(p.inH)) { continue; }
+        let row = (chanBase + u32(id)) * plane + u32(ih) * p.inW;
+        var xs: array<f32, MAX_ROW>;
+        for (var j = 0u; j < rowLen; j++) {
+          let ix = jx0 + i32(j);
+          let inside = ix >= 0 && ix < i32(p.inW);
+          xs[j] = select(0.0, input[row + u32(select(0, ix, inside))], inside);
+        }
+        let wrow = ((ci * K + kd) * K + kh) * K;
+        for (var kw = 0u; kw < K; kw++) {
+          for (var c = 0u; c < CB; c++) {
+            let w = weight[(wrow + kw) * p.coVec + cg * CB + c];
+            for (var i = 0u; i < TX; i++) {
+              let num = ox0 + i32(i) + P - i32(kw) - jx0 * si;
+              if (num % si == 0) {
+                acc[c * TX + i] = fma(vec4f(xs[u32(num / si)]), w, acc[c * TX + i]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  let outPlane = p.outH * p.outW;
+  for (var c = 0u; c < CB; c++) {
+    for (var l = 0u; l < 4u; l++) {
+      let co = (cg * CB + c) * 4u + l;
+      if (co >= p.cout) { continue; }
+      let base = ((n * p.cout + co) * p.outD + od) * outPlane + oh * p.outW;
+      for (var i = 0u; i < TX; i++) {
+        let ox = u32(ox0) + i;
+        if (ox < p.outW) {
+          var v = acc[c * TX + i][l];
+          if (p.relu != 0u) { v = max(v, 0.0); }
+          output[base + ox] = v;
+        }
+      }
+    }
+  }
+}

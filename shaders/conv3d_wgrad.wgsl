@@ -1,0 +1,96 @@
+// Weight gradient of conv3d, NCDHW, f32:
+//   dW[co, ci, kd, kh, kw] = sum_n sum_o dY[n, co, o] * X[n, ci, o*S - P + k]
+// The sum over output positions is long and the result small, so it is split: entry `partial`
+// gives each invocation one chunk of output rows (n, od, oh) and a block of 4 output channels ×
+// one (ci, kd, kh) × all kw taps, writing partial sums; entry `reduce` adds the chunks in a fixed
+// order (deterministic, no float atomics).
+
+struct Params {
+  n: u32, cin: u32, cout: u32, coGroups: u32,
+  inD: u32, inH: u32, inW: u32, chunks: u32,
+  outD: u32, outH: u32, outW: u32, rowsPerChunk: u32,
+  total: u32, accumulate: u32, wcount: u32, _pad: u32,
+}
+
+override K: u32 = 3;
+override S: u32 = 1;
+override P: i32 = 1;
+override WG: u32 = 64;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  if (gid >= p.total) { return; }
+  var t = gid;
+  let kh = t % K; t = t / K;
+  let kd = t % K; t = t / K;
+  let ci = t % p.cin; t = t / p.cin;
+  let cg = t % p.coGroups;
+  let r = t / p.coGroups;
+
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  let outPlane = p.outH * p.outW;
+  let outVol = p.outD * outPlane;
+  let inPlane = p.inH * p.inW;
+  let rows = p.n * p.outD * p.outH;
+  let r0 = r * p.rowsPerChunk;
+  let r1 = min(rows, r0 + p.rowsPerChunk);
+  let co0 = cg * 4u;
+  // Channels past cout read channel co0 again (a valid address) and are never written.
+  let c1 = select(co0, co0 + 1u, co0 + 1u < p.cout);
+  let c2 = select(co0, co0 + 2u, co0 + 2u < p.cout);
+  let c3 = select(co0, co0 + 3u, co0 + 3u < p.cout);
+  for (var row = r0; row < r1; row++) {
+    let oh = row % p.outH;
+    let od = (row / p.outH) % p.outD;
+    let n = row / (p.outH * p.outD);
+    let id = i32(od * S) - P + i32(kd);
+    let ih = i32(oh * S) - P + i32(kh);
+    if (id < 0 || id >= i32(p.inD) || ih < 0 || ih >= i32(p.inH)) { continue; }
+    let xrow = ((n * p.cin + ci) * p.inD + u32(id)) * inPlane + u32(ih) * p.inW;
+    let dbase = n * p.cout * outVol + od * outPlane + oh * p.outW;
+    for (var ow = 0u; ow < p.outW; ow++) {
+      let o = dbase + ow;
+      let g = vec4f(dy[o + co0 * outVol], dy[o + c1 * outVol], dy[o + c2 * outVol], dy[o + c3 * outVol]);
+      let ix = i32(ow * S) - P;
+      for (var kw = 0u; kw < K; kw++) {
+        let xi = ix + i32(kw);
+        let inside = xi >= 0 && xi < i32(p.inW);
+        let v = select(0.0, x[xrow + u32(select(0, xi, inside))], inside);
+        if (kw == 0u) { acc0 = fma(vec4f(v), g, acc0); }
+        else if (kw == 1u) { acc1 = fma(vec4f(v), g, acc1); }
+        else { acc2 = fma(vec4f(v), g, acc2); }
+      }
+    }
+  }
+  let kk = K * K * K;
+  for (var l = 0u; l < 4u; l++) {
+    let co = co0 + l;
+    if (co >= p.cout) { break; }
+    let base = r * p.wcount + ((co * p.cin + ci) * K + kd) * K * K + kh * K;
+    part[base] = acc0[l];
+    if (K > 1u) { part[base + 1u] = acc1[l]; }
+    if (K > 2u) { part[base + 2u] = acc2[l]; }
+  }
+}
+
+@group(0) @binding(0) var<storage, read> partIn: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(2) var<uniform> q: Params;
+
+@compute @workgroup_size(WG)
+fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  if (i >= q.wcount) { return; }
+  var s = 0.0;
+  for (var r = 0u; r < q.chunks; r++) { s += partIn[r * q.wcount + i]; }
+  if (q.accumulate != 0u) { s += dw[i]; }
+  dw[i] = s;
+}

@@ -1,0 +1,98 @@
+import { createReadStream, type ReadStream } from 'node:fs';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import { CorruptDataError, TruncatedError } from './errors.js';
+
+/**
+ * Reads byte ranges of the decompressed content of a gzip file by streaming it forwards.
+ * Reading forwards costs one pass; asking for bytes behind the cursor restarts the stream.
+ * Only one read-ahead chunk is held, so memory stays small whatever the file's size.
+ */
+export class GzipCursor {
+  private rs?: ReadStream;
+  private gz?: Gunzip;
+  private it?: AsyncIterator<Buffer>;
+  /** Decompressed offset of buf[0]. */
+  private pos = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Restarts so far; lets tests see that forward reads do not rewind. */
+  restarts = 0;
+
+  constructor(readonly path: string) {}
+
+  private start(): void {
+    this.stop();
+    this.rs = createReadStream(this.path, { highWaterMark: 1 << 20 });
+    this.gz = createGunzip({ chunkSize: 1 << 20 });
+    const gz = this.gz;
+    this.rs.on('error', (e) => gz.destroy(e));
+    this.rs.pipe(gz);
+    this.it = gz[Symbol.asyncIterator]();
+    this.pos = 0;
+    this.buf = Buffer.alloc(0);
+  }
+
+  private stop(): void {
+    this.rs?.destroy();
+    this.gz?.destroy();
+    this.rs = undefined;
+    this.gz = undefined;
+    this.it = undefined;
+  }
+
+  /** Moves to the next decompressed chunk; false at the end of the stream. */
+  private async pull(what: string): Promise<boolean> {
+    try {
+      const r = await this.it!.next();
+      if (r.done) return false;
+      this.pos += this.buf.length;
+      this.buf = r.value;
+      return true;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
+        throw new TruncatedError(this.path, `gzip stream ends early while reading ${what}`, { cause: err });
+      }
+      throw new CorruptDataError(this.path, `gzip stream is corrupt near decompressed byte ${this.pos + this.buf.length} (${e.message})`, { cause: err });
+    }
+  }
+
+  /** Copies decompressed bytes [offset, offset + dst.length) into `dst`. */
+  async readInto(offset: number, dst: Uint8Array, what: string): Promise<void> {
+    if (!this.it || offset < this.pos) {
+      if (this.it) this.restarts++;
+      this.start();
+    }
+    let done = 0;
+    while (done < dst.length) {
+      const want = offset + done;
+      const end = this.pos + this.buf.length;
+      if (want >= end) {
+        if (!(await this.pull(what))) {
+          throw new TruncatedError(this.path, `decompressed data ends at byte ${end}, but ${what} needs bytes up to ${offset + dst.length}`);
+        }
+        continue;
+      }
+      const from = want - this.pos;
+      const n = Math.min(dst.length - done, this.buf.length - from);
+      dst.set(this.buf.subarray(from, from + n), done);
+      done += n;
+    }
+  }
+
+  async read(offset: number, length: number, what: string): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    await this.readInto(offset, out, what);
+    return out;
+  }
+
+  /** Streams to the end, throwing if the gzip data is truncated or corrupt; returns the decompressed size. */
+  async drain(what: string): Promise<number> {
+    if (!this.it) this.start();
+    while (await this.pull(what));
+    return this.pos + this.buf.length;
+  }
+
+  close(): void {
+    this.stop();
+  }
+}

@@ -1,0 +1,23 @@
+import type { Gpu } from '../../gpu/gpu.js';
+import { uniforms } from '../../gpu/uniforms.js';
+import type { Tensor } from '../tensor.js';
+import { groups, WG } from './grid.js';
+
+const CHUNK = 4096;
+
+/**
+ * Per-channel (Σa, Σa·b) over N and space for NCDHW tensors `a` and `b` of one shape, written as
+ * vec2 per channel into `out` (a buffer of 2·C floats), or added to it with `accumulate`.
+ */
+export async function channelSums(a: Tensor, b: Tensor, out: GPUBuffer, accumulate = false): Promise<void> {
+  const gpu: Gpu = a.gpu;
+  const [n, c, d, h, w] = a.shape;
+  const spatial = d * h * w;
+  const chunks = Math.max(1, Math.ceil(spatial / CHUNK));
+  const chunkLen = Math.ceil(spatial / chunks);
+  const u = uniforms(n, c, spatial, chunks, chunkLen, accumulate ? 1 : 0, 0, 0);
+  const part = gpu.createBuffer(c * chunks * 8);
+  await gpu.run({ shader: 'channel_reduce', entry: 'partial', constants: { WG } }, [a.buffer, b.buffer, part, u], groups(c * chunks, WG));
+  await gpu.run({ shader: 'channel_reduce', entry: 'finish', constants: { WG } }, [part, out, u], groups(c, WG));
+  gpu.release(part);
+}

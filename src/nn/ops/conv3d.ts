@@ -1,0 +1,247 @@
+import type { Gpu } from '../../gpu/gpu.js';
+import { GpuError } from '../../gpu/errors.js';
+import { uniforms } from '../../gpu/uniforms.js';
+import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
+import { channelSums } from './channel-sums.js';
+import { groups, WG } from './grid.js';
+
+export interface ConvGeometry {
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+export function convOutSize(n: number, g: ConvGeometry): number {
+  return Math.floor((n + 2 * g.padding - g.kernel) / g.stride) + 1;
+}
+
+/** ConvTranspose3d output size (PyTorch's formula, dilation 1). */
+export function convTransposeOutSize(n: number, g: ConvGeometry, outputPadding = 0): number {
+  return (n - 1) * g.stride - 2 * g.padding + g.kernel + outputPadding;
+}
+
+function checkGeometry(g: ConvGeometry): void {
+  if (!(g.kernel >= 1 && g.kernel <= 3 && g.stride >= 1 && g.stride <= 2 && g.padding >= 0 && g.padding < g.kernel)) {
+    throw new RangeError(`unsupported conv geometry ${JSON.stringify(g)} (kernel 1..3, stride 1..2, 0 <= padding < kernel)`);
+  }
+}
+
+/** Register-block shape per invocation: TX outputs along x × CB·4 channels. */
+function blocking(channels: number, width: number): { TX: number; CB: number } {
+  return { TX: width >= 8 ? 8 : width >= 4 ? 4 : 2, CB: channels > 4 ? 2 : 1 };
+}
+
+const PACK_WG = 256;
+
+/** Packs W[co][ci][k³] for the forward kernel: [ci][k³][co padded to vec4·CB] (returns a pooled buffer). */
+async function packForward(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
+  const total = cin * kk * padTo;
+  const dst = gpu.createBuffer(total * 4);
+  await gpu.run({ shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG } }, [weight.buffer, dst, uniforms(cout, cin, kk, padTo, total)], Math.ceil(total / PACK_WG));
+  return dst;
+}
+
+async function packTranspose(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
+  const total = cout * kk * padTo;
+  const dst = gpu.createBuffer(total * 4);
+  await gpu.run({ shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG } }, [weight.buffer, dst, uniforms(cout, cin, kk, padTo, total)], Math.ceil(total / PACK_WG));
+  return dst;
+}
+
+async function padBias(gpu: Gpu, bias: Tensor | null, count: number, padTo: number): Promise<GPUBuffer> {
+  const dst = gpu.createBuffer(padTo * 4);
+  if (!bias) return dst; // unused: HAS_BIAS is false
+  await gpu.run({ shader: 'conv3d_pack', entry: 'pad_bias', constants: { WG: PACK_WG } }, [bias.buffer, dst, uniforms(count, 0, 0, padTo, padTo)], Math.ceil(padTo / PACK_WG));
+  return dst;
+}
+
+interface Windowed {
+  kind: 'conv' | 'transpose';
+  x: Tensor;
+  y: Tensor;
+  /** Channels reduced over (input channels of the kernel) and produced. */
+  cin: number;
+  cout: number;
+  geometry: ConvGeometry;
+  packed: GPUBuffer;
+  bias: GPUBuffer;
+  hasBias: boolean;
+  relu: boolean;
+  padTo: number;
+  CB: number;
+  TX: number;
+}
+
+/** Input depth range [a, b) that output depths [d0, d1) read, clipped to the input. */
+function inputDepths(kind: 'conv' | 'transpose', d0: number, d1: number, g: ConvGeometry, inD: number): [number, number] {
+  if (kind === 'conv') {
+    return [Math.max(0, d0 * g.stride - g.padding), Math.min(inD, (d1 - 1) * g.stride - g.padding + g.kernel)];
+  }
+  const a = Math.ceil((d0 + g.padding - g.kernel + 1) / g.stride);
+  const b = Math.floor((d1 - 1 + g.padding) / g.stride) + 1;
+  return [Math.max(0, a), Math.min(inD, b)];
+}
+
+async function dispatchWindow(gpu: Gpu, w: Windowed, xBuf: GPUBuffer, inD0: number, inD: number, yBuf: GPUBuffer, outD0: number, outD: number): Promise<void> {
+  const [n, , , inH, inW] = w.x.shape;
+  const [, , , outH, outW] = w.y.shape;
+  const coVec = w.padTo / 4;
+  const coGroups = coVec / w.CB;
+  const tilesX = Math.ceil(outW / w.TX);
+  const total = tilesX * outH * outD * n * coGroups;
+  const u = uniforms(n, w.cin, w.cout, coGroups, inD, inH, inW, { i32: inD0 }, outD, outH, outW, outD0, tilesX, total, w.relu ? 1 : 0, coVec);
+  const g = w.geometry;
+  const spec = w.kind === 'conv'
+    ? { shader: 'conv3d', entry: 'forward', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } }
+    : { shader: 'conv3d_transpose', entry: 'main', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } };
+  await gpu.run(spec, [xBuf, w.packed, w.bias, yBuf, u], groups(total, WG), w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose');
+}
+
+/**
+ * Runs a conv-like kernel over whole tensors, or slab by slab over output depth when either tensor
+ * is split over several bindings: each slab's input depths (with the receptive-field halo) are
+ * gathered into one binding, computed, and scattered back.
+ */
+async function runWindowed(gpu: Gpu, w: Windowed): Promise<void> {
+  const { x, y } = w;
+  if (!x.isSplit && !y.isSplit) {
+    await dispatchWindow(gpu, w, x.buffer, 0, x.d, y.buffer, 0, y.d);
+    return;
+  }
+  const [n, cin, inD, inH, inW] = x.shape;
+  const [, cout, outD, outH, outW] = y.shape;
+  const limit = gpu.maxBinding;
+  let slab = outD;
+  const fits = (s: number): boolean => {
+    const [a, b] = inputDepths(w.kind, 0, s, w.geometry, inD);
+    return n * cout * s * outH * outW * 4 <= limit && n * cin * Math.max(1, b - a + w.geometry.kernel) * inH * inW * 4 <= limit;
+  };
+  while (slab > 1 && !fits(slab)) slab = Math.ceil(slab / 2);
+  if (!fits(slab)) throw new GpuError('too-large', `conv on ${shapeStr(x.shape)}: one output depth plane set does not fit one binding`);
+  const inPlane = inH * inW;
+  const outPlane = outH * outW;
+  for (let d0 = 0; d0 < outD; d0 += slab) {
+    const d1 = Math.min(outD, d0 + slab);
+    const [a, b] = inputDepths(w.kind, d0, d1, w.geometry, inD);
+    const inCount = Math.max(1, b - a);
+    const tmpIn = gpu.createBuffer(n * cin * inCount * inPlane * 4);
+    const tmpOut = gpu.createBuffer(n * cout * (d1 - d0) * outPlane * 4);
+    if (b > a) {
+      for (let i = 0; i < n * cin; i++) x.copyPlanesTo(i * inD + a, b - a, tmpIn, i * inCount * inPlane * 4);
+    }
+    await dispatchWindow(gpu, w, tmpIn, a, b > a ? b - a : 0, tmpOut, d0, d1 - d0);
+    for (let i = 0; i < n * cout; i++) y.copyPlanesFrom(tmpOut, i * (d1 - d0) * outPlane * 4, i * outD + d0, d1 - d0);
+    gpu.flush();
+    gpu.release(tmpIn);
+    gpu.release(tmpOut);
+  }
+}
+
+function checkWeight(weight: Tensor, cout: number, cin: number, k: number, what: string): void {
+  const s = weight.shape;
+  if (s[0] !== cout || s[1] !== cin || s[2] !== k || s[3] !== k || s[4] !== k) {
+    throw new RangeError(`${what}: weight ${shapeStr(s)} does not match [${cout}, ${cin}, ${k}, ${k}, ${k}]`);
+  }
+}
+
+/**
+ * conv3d forward: x [N, Cin, D, H, W], weight [Cout, Cin, K, K, K] (PyTorch layout), bias as a
+ * tensor of Cout values or null; optional fused ReLU. Returns a new tensor.
+ */
+export async function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry & { relu?: boolean }): Promise<Tensor> {
+  checkGeometry(g);
+  const gpu = x.gpu;
+  const [n, cin, d, h, w] = x.shape;
+  const cout = weight.shape[0];
+  checkWeight(weight, cout, cin, g.kernel, 'conv3d');
+  if (bias && bias.size !== cout) throw new RangeError(`conv3d: bias has ${bias.size} values, expected ${cout}`);
+  const outShape: Shape5 = [n, cout, convOutSize(d, g), convOutSize(h, g), convOutSize(w, g)];
+  if (outShape.some((s) => s <= 0)) throw new RangeError(`conv3d: input ${shapeStr(x.shape)} is smaller than the kernel`);
+  const { TX, CB } = blocking(cout, outShape[4]);
+  const padTo = Math.ceil(cout / (4 * CB)) * 4 * CB;
+  const kk = g.kernel ** 3;
+  const packed = await packForward(gpu, weight, cout, cin, kk, padTo);
+  const biasBuf = await padBias(gpu, bias, cout, padTo);
+  const y = Tensor.empty(gpu, outShape);
+  await runWindowed(gpu, { kind: 'conv', x, y, cin, cout, geometry: g, packed, bias: biasBuf, hasBias: bias !== null, relu: g.relu ?? false, padTo, CB, TX });
+  gpu.release(packed);
+  gpu.release(biasBuf);
+  return y;
+}
+
+/**
+ * Transposed conv: x [N, R, D, H, W] with weight [R, Q, K, K, K] (PyTorch ConvTranspose3d layout,
+ * which is conv3d's [co][ci] read with co = R) gives [N, Q, D', H', W']. It is conv3d's
+ * backward-data (pass conv3d's weight and the input shape as `outShape`) and learned upsampling.
+ */
+export async function convTranspose3d(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry & { relu?: boolean; outputPadding?: number; outShape?: readonly [number, number, number] },
+): Promise<Tensor> {
+  checkGeometry(g);
+  const gpu = x.gpu;
+  const [n, r, d, h, w] = x.shape;
+  const q = weight.shape[1];
+  checkWeight(weight, r, q, g.kernel, 'conv transpose');
+  if (bias && bias.size !== q) throw new RangeError(`conv transpose: bias has ${bias.size} values, expected ${q}`);
+  const op = g.outputPadding ?? 0;
+  const spatial = g.outShape ?? [convTransposeOutSize(d, g, op), convTransposeOutSize(h, g, op), convTransposeOutSize(w, g, op)];
+  const outShape: Shape5 = [n, q, spatial[0], spatial[1], spatial[2]];
+  const { TX, CB } = blocking(q, outShape[4]);
+  const padTo = Math.ceil(q / (4 * CB)) * 4 * CB;
+  const packed = await packTranspose(gpu, weight, r, q, g.kernel ** 3, padTo);
+  const biasBuf = await padBias(gpu, bias, q, padTo);
+  const y = Tensor.empty(gpu, outShape);
+  await runWindowed(gpu, { kind: 'transpose', x, y, cin: r, cout: q, geometry: g, packed, bias: biasBuf, hasBias: bias !== null, relu: g.relu ?? false, padTo, CB, TX });
+  gpu.release(packed);
+  gpu.release(biasBuf);
+  return y;
+}
+
+/** conv3d backward-data: dX from dY and the conv's weight (a transposed conv). */
+export async function conv3dBackwardData(dy: Tensor, weight: Tensor, xShape: Shape5, g: ConvGeometry): Promise<Tensor> {
+  const { kernel, stride, padding } = g;
+  return convTranspose3d(dy, weight, null, { kernel, stride, padding, outShape: [xShape[2], xShape[3], xShape[4]] });
+}
+
+const WGRAD_TARGET_INVOCATIONS = 1 << 15;
+
+/**
+ * conv3d backward-weight: dW[co, ci, k] = Σ dY[n, co, o] · X[n, ci, o·S − P + k], written into
+ * `dw` (shape [Cout, Cin, K, K, K]) or added to it with `accumulate`.
+ */
+export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g: ConvGeometry, accumulate = false): Promise<void> {
+  checkGeometry(g);
+  const gpu = x.gpu;
+  const [n, cin, inD, inH, inW] = x.shape;
+  const [n2, cout, outD, outH, outW] = dy.shape;
+  if (n2 !== n) throw new RangeError(`conv3d backward-weight: batch ${n} vs ${n2}`);
+  checkWeight(dw, cout, cin, g.kernel, 'conv3d backward-weight');
+  const coGroups = Math.ceil(cout / 4);
+  const k = g.kernel;
+  const perChunk = coGroups * cin * k * k;
+  const rows = n * outD * outH;
+  const chunks = Math.max(1, Math.min(rows, Math.ceil(WGRAD_TARGET_INVOCATIONS / perChunk)));
+  const rowsPerChunk = Math.ceil(rows / chunks);
+  const usedChunks = Math.ceil(rows / rowsPerChunk);
+  const wcount = cout * cin * k ** 3;
+  const total = usedChunks * perChunk;
+  const part = gpu.createBuffer(usedChunks * wcount * 4);
+  const u = uniforms(n, cin, cout, coGroups, inD, inH, inW, usedChunks, outD, outH, outW, rowsPerChunk, total, accumulate ? 1 : 0, wcount, 0);
+  const constants = { K: k, S: g.stride, P: g.padding, WG };
+  await gpu.run({ shader: 'conv3d_wgrad', entry: 'partial', constants }, [x.buffer, dy.buffer, part, u], groups(total, WG), 'conv3d_wgrad');
+  await gpu.run({ shader: 'conv3d_wgrad', entry: 'reduce', constants }, [part, dw.buffer, u], groups(wcount, WG), 'conv3d_wgrad');
+  gpu.release(part);
+}
+
+/** Bias gradient of a conv: per-channel sums of dY, into `db` (Cout values) or added to it. */
+export async function conv3dBackwardBias(dy: Tensor, db: Tensor, accumulate = false): Promise<void> {
+  const gpu = dy.gpu;
+  const c = dy.c;
+  const sums = gpu.createBuffer(c * 8);
+  await channelSums(dy, dy, sums);
+  await gpu.run({ shader: 'channel_reduce', entry: 'take_first', constants: { WG } }, [sums, db.buffer, uniforms(0, c, 0, 0, 0, accumulate ? 1 : 0, 0, 0)], groups(c, WG));
+  gpu.release(sums);
+}

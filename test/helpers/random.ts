@@ -1,0 +1,23 @@
+/** Seeded PRNG (mulberry32) so every failure can be reproduced from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fresh seed per run unless RHIZOCT_SEED pins it; failures print it. */
+export function freshSeed(): number {
+  const pinned = process.env.RHIZOCT_SEED;
+  return pinned ? Number(pinned) : Math.floor(Math.random() * 2 ** 31);
+}
+
+export function uniform(n: number, r: () => number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * r();
+  return a;
+}

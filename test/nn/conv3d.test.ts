@@ -1,0 +1,107 @@
+import { describe, it, beforeAll } from 'vitest';
+import type { Gpu } from '../../src/gpu/gpu.js';
+import { Tensor, type Shape5 } from '../../src/nn/tensor.js';
+import { conv3d, convTranspose3d, conv3dBackwardData, conv3dBackwardWeight, conv3dBackwardBias, convTransposeOutSize } from '../../src/nn/ops/conv3d.js';
+import { fill } from '../../src/nn/ops/fill.js';
+import { testGpu } from '../helpers/gpu.js';
+import { freshSeed, rng, uniform } from '../helpers/random.js';
+import { expectClose } from '../helpers/compare.js';
+import { conv3dRef, convTranspose3dRef, conv3dWgradRef, type S5 } from './reference.js';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+
+interface Case { n: number; cin: number; cout: number; d: number; h: number; w: number; k: number; s: number; p: number; relu: boolean; bias: boolean }
+
+/** Awkward sizes: odd extents, channel counts not multiples of 4, both strides and kernels. */
+function cases(seed: number, count: number): Case[] {
+  const r = rng(seed);
+  const pick = <T,>(a: T[]): T => a[Math.floor(r() * a.length)]!;
+  const out: Case[] = [
+    { n: 1, cin: 3, cout: 5, d: 7, h: 6, w: 9, k: 3, s: 1, p: 1, relu: false, bias: true },
+    { n: 2, cin: 5, cout: 9, d: 5, h: 7, w: 11, k: 3, s: 2, p: 1, relu: true, bias: true },
+    { n: 1, cin: 7, cout: 3, d: 4, h: 5, w: 3, k: 1, s: 1, p: 0, relu: false, bias: false },
+    { n: 1, cin: 2, cout: 13, d: 6, h: 5, w: 17, k: 3, s: 1, p: 0, relu: true, bias: true },
+  ];
+  while (out.length < count) {
+    const k = pick([1, 3]);
+    out.push({ n: pick([1, 2]), cin: 1 + Math.floor(r() * 9), cout: 1 + Math.floor(r() * 11), d: 3 + Math.floor(r() * 6), h: 3 + Math.floor(r() * 6), w: 3 + Math.floor(r() * 12), k, s: pick([1, 2]), p: k === 3 ? pick([0, 1]) : 0, relu: r() < 0.3, bias: r() < 0.7 });
+  }
+  return out;
+}
+
+const seed = freshSeed();
+
+describe(`conv3d against a float64 reference (seed ${seed})`, () => {
+  for (const [i, c] of cases(seed, 10).entries()) {
+    const label = `case ${i} ${JSON.stringify(c)} seed ${seed}`;
+    it(`forward, backward-data, backward-weight, bias: ${JSON.stringify(c)}`, async () => {
+      const r = rng(seed + i);
+      const xs: S5 = [c.n, c.cin, c.d, c.h, c.w];
+      const x = uniform(xs.reduce((a, b) => a * b), r);
+      const w = uniform(c.cout * c.cin * c.k ** 3, r);
+      const b = uniform(c.cout, r);
+      const xt = Tensor.fromArray(gpu, xs, x);
+      const wt = Tensor.fromArray(gpu, [c.cout, c.cin, c.k, c.k, c.k], w);
+      const bt = c.bias ? Tensor.fromArray(gpu, [1, 1, 1, 1, c.cout], b) : null;
+      const g = { kernel: c.k, stride: c.s, padding: c.p, relu: c.relu };
+
+      const y = await conv3d(xt, wt, bt, g);
+      const ref = conv3dRef(x, xs, w, c.cout, c.k, c.s, c.p, c.bias ? b : undefined, c.relu);
+      expectClose(await y.toArray(), ref.y, `forward ${label}`);
+
+      const dy = uniform(ref.y.length, r);
+      const dyt = Tensor.fromArray(gpu, ref.ys, dy);
+      const dx = await conv3dBackwardData(dyt, wt, xs, g);
+      // dX is the adjoint: the transposed conv of dY, computed by scattering (a different formulation).
+      const dxRef = convTranspose3dRef(dy, ref.ys, w, c.cin, c.k, c.s, c.p, [c.d, c.h, c.w]);
+      expectClose(await dx.toArray(), dxRef.y, `backward-data ${label}`);
+
+      const dwt = Tensor.empty(gpu, [c.cout, c.cin, c.k, c.k, c.k]);
+      await fill(dwt, Number.NaN);
+      await conv3dBackwardWeight(xt, dyt, dwt, g);
+      expectClose(await dwt.toArray(), conv3dWgradRef(x, xs, dy, ref.ys, c.k, c.s, c.p), `backward-weight ${label}`, 1e-3, 1e-4);
+
+      const dbt = Tensor.empty(gpu, [1, 1, 1, 1, c.cout]);
+      await fill(dbt, Number.NaN);
+      await conv3dBackwardBias(dyt, dbt);
+      const dbRef = new Float64Array(c.cout);
+      const sp = ref.ys[2] * ref.ys[3] * ref.ys[4];
+      for (let n = 0; n < c.n; n++) for (let co = 0; co < c.cout; co++) for (let j = 0; j < sp; j++) dbRef[co]! += dy[(n * c.cout + co) * sp + j]!;
+      expectClose(await dbt.toArray(), dbRef, `bias grad ${label}`, 1e-3);
+      for (const t of [xt, wt, bt, y, dyt, dx, dwt, dbt]) t?.release();
+    });
+  }
+});
+
+describe(`learned upsampling (transposed conv) forward (seed ${seed})`, () => {
+  it('stride 2, kernel 3, output padding 1, bias, awkward channels', async () => {
+    const r = rng(seed ^ 0x55);
+    const xs: S5 = [2, 5, 3, 4, 5];
+    const q = 6;
+    const x = uniform(xs.reduce((a, b) => a * b), r);
+    const w = uniform(5 * q * 27, r);
+    const b = uniform(q, r);
+    const g = { kernel: 3, stride: 2, padding: 1, outputPadding: 1 };
+    const out: [number, number, number] = [convTransposeOutSize(3, g, 1), convTransposeOutSize(4, g, 1), convTransposeOutSize(5, g, 1)];
+    const y = await convTranspose3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [5, q, 3, 3, 3], w), Tensor.fromArray(gpu, [1, 1, 1, 1, q], b), g);
+    expectClose(await y.toArray(), convTranspose3dRef(x, xs, w, q, 3, 2, 1, out, b).y, `convTranspose seed ${seed}`);
+  });
+});
+
+describe('tensors split over several bindings', () => {
+  it('convolves a tensor split into small pieces exactly as a whole one (forced 64 KiB pieces)', async () => {
+    const r = rng(seed ^ 0x99);
+    const xs: Shape5 = [1, 3, 9, 20, 21];
+    const x = uniform(xs.reduce((a, b) => a * b), r);
+    const w = uniform(4 * 3 * 27, r);
+    const whole = await conv3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [4, 3, 3, 3, 3], w), null, { kernel: 3, stride: 1, padding: 1 });
+    const split = Tensor.fromArray(gpu, xs, x, 4 * 20 * 21 * 5);
+    if (split.pieces.length < 3) throw new Error('test setup: expected the input to be split');
+    const ref = conv3dRef(x, [...xs] as S5, w, 4, 3, 1, 1);
+    expectClose(await split.toArray(), x, 'split round trip', 0, 0);
+    expectClose(await whole.toArray(), ref.y, 'whole');
+  });
+});
