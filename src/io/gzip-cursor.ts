@@ -58,6 +58,14 @@ export class GzipCursor {
 
   /** Copies decompressed bytes [offset, offset + dst.length) into `dst`. */
   async readInto(offset: number, dst: Uint8Array, what: string): Promise<void> {
+    const n = await this.readAvailable(offset, dst, what);
+    if (n < dst.length) {
+      throw new TruncatedError(this.path, `decompressed data ends at byte ${offset + n}, but ${what} needs bytes up to ${offset + dst.length}`);
+    }
+  }
+
+  /** Like readInto, but stops quietly at the end of the data; returns the bytes copied. */
+  async readAvailable(offset: number, dst: Uint8Array, what: string): Promise<number> {
     if (!this.it || offset < this.pos) {
       if (this.it) this.restarts++;
       this.start();
@@ -67,9 +75,7 @@ export class GzipCursor {
       const want = offset + done;
       const end = this.pos + this.buf.length;
       if (want >= end) {
-        if (!(await this.pull(what))) {
-          throw new TruncatedError(this.path, `decompressed data ends at byte ${end}, but ${what} needs bytes up to ${offset + dst.length}`);
-        }
+        if (!(await this.pull(what))) return done;
         continue;
       }
       const from = want - this.pos;
@@ -77,6 +83,7 @@ export class GzipCursor {
       dst.set(this.buf.subarray(from, from + n), done);
       done += n;
     }
+    return done;
   }
 
   async read(offset: number, length: number, what: string): Promise<Uint8Array> {

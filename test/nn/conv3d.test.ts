@@ -105,3 +105,36 @@ describe('tensors split over several bindings', () => {
     expectClose(await whole.toArray(), ref.y, 'whole');
   });
 });
+
+describe(`conv3d gradients against central finite differences (seed ${seed})`, () => {
+  for (const s of [1, 2]) {
+    it(`stride ${s}: d/dx, d/dW, d/db`, async () => {
+      const r = rng(seed + 1000 + s);
+      const xs: Shape5 = [1, 3, 5, 4, 6];
+      const cout = 5;
+      const g = { kernel: 3, stride: s, padding: 1 };
+      const x = uniform(xs.reduce((a, b) => a * b), r);
+      const w = uniform(cout * 3 * 27, r);
+      const b = uniform(cout, r);
+      const forward = async ([xi, wi, bi]: Float32Array[]): Promise<Float32Array> => {
+        const ts = [Tensor.fromArray(gpu, xs, xi!), Tensor.fromArray(gpu, [cout, 3, 3, 3, 3], wi!), Tensor.fromArray(gpu, [1, 1, 1, 1, cout], bi!)] as const;
+        const y = await conv3d(ts[0], ts[1], ts[2], g);
+        const out = await y.toArray();
+        for (const t of [...ts, y]) t.release();
+        return out;
+      };
+      const y0 = await forward([x, w, b]);
+      const up = uniform(y0.length, r);
+      const ys = [1, cout, Math.floor((5 + 2 - 3) / s) + 1, Math.floor((4 + 2 - 3) / s) + 1, Math.floor((6 + 2 - 3) / s) + 1] as const;
+      const dyt = Tensor.fromArray(gpu, ys, up);
+      const wt = Tensor.fromArray(gpu, [cout, 3, 3, 3, 3], w);
+      const dx = await (await conv3dBackwardData(dyt, wt, xs, g)).toArray();
+      const dwt = Tensor.empty(gpu, [cout, 3, 3, 3, 3]);
+      await conv3dBackwardWeight(Tensor.fromArray(gpu, xs, x), dyt, dwt, g);
+      const dbt = Tensor.empty(gpu, [1, 1, 1, 1, cout]);
+      await conv3dBackwardBias(dyt, dbt);
+      const { gradCheck } = await import('../helpers/gradcheck.js');
+      await gradCheck({ label: `conv3d stride ${s} seed ${seed}`, inputs: [x, w, b], forward, upstream: up, analytic: [dx, await dwt.toArray(), await dbt.toArray()], rand: r });
+    });
+  }
+});

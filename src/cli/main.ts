@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import { register as gpu } from './commands/gpu.js';
+
+const program = new Command();
+program
+  .name('rhizoct')
+  .description('Segment plant roots in X-ray micro-CT of soil with a dual-resolution 3D network running as WebGPU compute shaders')
+  .version('0.1.0');
+
+for (const register of [gpu]) register(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = e as Error;
+  console.error(`rhizoct: ${err.message}`);
+  if (process.env.RHIZOCT_DEBUG) console.error(err.stack);
+  process.exit(1);
+});
