@@ -1,0 +1,53 @@
+import { uniforms } from '../../gpu/uniforms.js';
+import { Tensor } from '../tensor.js';
+import { alignedRuns } from './runs.js';
+import { groups } from './grid.js';
+
+const EW_WG = 256;
+
+/** alpha·a + beta·b, elementwise, into a new tensor. */
+export async function axpby(alpha: number, a: Tensor, beta: number, b: Tensor): Promise<Tensor> {
+  const out = Tensor.empty(a.gpu, a.shape);
+  for (const r of alignedRuns('axpby', a, b, out)) {
+    await a.gpu.run(
+      { shader: 'axpby', entry: 'combine', constants: { WG: EW_WG } },
+      [r.buffers[0]!, r.buffers[1]!, r.buffers[2]!, uniforms(r.count, r.offsets[0]!, r.offsets[1]!, r.offsets[2]!, { f32: alpha }, { f32: beta })],
+      groups(r.count, EW_WG),
+      'axpby',
+    );
+  }
+  return out;
+}
+
+/** a + b (a residual connection's forward; its backward passes dy to both inputs unchanged). */
+export function add(a: Tensor, b: Tensor): Promise<Tensor> {
+  return axpby(1, a, 1, b);
+}
+
+/**
+ * acc += alpha·b in place: sums the gradients of a tensor that feeds two consumers, or an
+ * axpy update. `acc` and `b` must be different tensors.
+ */
+export async function accumulate(acc: Tensor, b: Tensor, alpha = 1): Promise<void> {
+  if (acc === b) throw new RangeError('accumulate: acc and b are the same tensor (use scaleInPlace(acc, 2))');
+  for (const r of alignedRuns('accumulate', acc, b)) {
+    await acc.gpu.run(
+      { shader: 'axpby', entry: 'accumulate', constants: { WG: EW_WG } },
+      [r.buffers[0]!, r.buffers[1]!, uniforms(r.count, r.offsets[0]!, r.offsets[1]!, 0, { f32: alpha }, { f32: 0 })],
+      groups(r.count, EW_WG),
+      'accumulate',
+    );
+  }
+}
+
+/** t *= alpha in place. */
+export async function scaleInPlace(t: Tensor, alpha: number): Promise<void> {
+  for (const r of alignedRuns('scale', t)) {
+    await t.gpu.run(
+      { shader: 'axpby', entry: 'scale', constants: { WG: EW_WG } },
+      [r.buffers[0]!, uniforms(r.count, r.offsets[0]!, 0, 0, { f32: alpha }, { f32: 0 })],
+      groups(r.count, EW_WG),
+      'scale',
+    );
+  }
+}

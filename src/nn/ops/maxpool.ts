@@ -1,0 +1,45 @@
+import { uniforms } from '../../gpu/uniforms.js';
+import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
+import { groups, WG } from './grid.js';
+
+/** Output of a 2× max-pool: the pooled tensor and, per output, where its maximum was. */
+export interface MaxPoolResult {
+  y: Tensor;
+  /**
+   * One u32 per output of `y`: the maximum's position in its 2×2×2 window, (kd·2 + kh)·2 + kw.
+   * A pooled buffer owned by the caller: give it back with `gpu.release` after the backward pass.
+   */
+  argmax: GPUBuffer;
+}
+
+export function maxPoolOutShape(s: Shape5): Shape5 {
+  return [s[0], s[1], Math.floor(s[2] / 2), Math.floor(s[3] / 2), Math.floor(s[4] / 2)];
+}
+
+function params(inShape: Shape5, outShape: Shape5, total: number): Uint8Array {
+  return uniforms(inShape[0] * inShape[1], inShape[2], inShape[3], inShape[4], outShape[2], outShape[3], outShape[4], total);
+}
+
+/**
+ * Max-pool with kernel 2 and stride 2 over D, H and W (PyTorch's MaxPool3d(2)); odd extents floor.
+ * Records the argmax for `maxPool3dBackward`. Split tensors are rejected.
+ */
+export async function maxPool3d(x: Tensor): Promise<MaxPoolResult> {
+  const outShape = maxPoolOutShape(x.shape);
+  if (outShape.some((v) => v < 1)) throw new RangeError(`maxPool3d: input ${shapeStr(x.shape)} has a spatial extent below 2`);
+  const gpu = x.gpu;
+  const y = Tensor.empty(gpu, outShape);
+  const argmax = gpu.createBuffer(y.size * 4, 'maxpool argmax');
+  await gpu.run({ shader: 'maxpool', entry: 'forward', constants: { WG } }, [x.buffer, y.buffer, argmax, params(x.shape, outShape, y.size)], groups(y.size, WG), 'maxpool');
+  return { y, argmax };
+}
+
+/** Routes dy (the pooled shape) back to the input shape `xShape` by the recorded argmax. */
+export async function maxPool3dBackward(dy: Tensor, argmax: GPUBuffer, xShape: Shape5): Promise<Tensor> {
+  const outShape = maxPoolOutShape(xShape);
+  if (dy.shape.some((v, i) => v !== outShape[i])) throw new RangeError(`maxPool3dBackward: dy ${shapeStr(dy.shape)} does not match the pooled shape ${shapeStr(outShape)} of ${shapeStr(xShape)}`);
+  const gpu = dy.gpu;
+  const dx = Tensor.empty(gpu, xShape);
+  await gpu.run({ shader: 'maxpool', entry: 'backward', constants: { WG } }, [dy.buffer, argmax, dx.buffer, params(xShape, outShape, dx.size)], groups(dx.size, WG), 'maxpool backward');
+  return dx;
+}
