@@ -26,7 +26,7 @@ export function shapeStr(shape: readonly number[]): string {
  * own. Kernels bind `buffer` (one piece); layers that accept split tensors run by depth slabs.
  */
 export class Tensor {
-  private released = false;
+  private refs = 1;
 
   private constructor(
     readonly gpu: Gpu,
@@ -115,14 +115,24 @@ export class Tensor {
     }
   }
 
-  /** Gives the buffers back to the pool. */
+  /** Adds an owner (a layer keeping its input for backward); each owner calls release once. */
+  retain(): this {
+    this.checkLive();
+    this.refs++;
+    return this;
+  }
+
+  /** Drops one owner; the last one gives the buffers back to the pool. Extra calls are ignored. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    for (const p of this.pieces) this.gpu.release(p.buffer);
+    if (this.refs <= 0) return;
+    if (--this.refs === 0) for (const p of this.pieces) this.gpu.release(p.buffer);
+  }
+
+  get isReleased(): boolean {
+    return this.refs <= 0;
   }
 
   private checkLive(): void {
-    if (this.released) throw new Error(`tensor ${shapeStr(this.shape)} used after release`);
+    if (this.refs <= 0) throw new Error(`tensor ${shapeStr(this.shape)} used after release`);
   }
 }

@@ -1,0 +1,149 @@
+import type { Gpu } from '../../gpu/gpu.js';
+import type { Tensor } from '../tensor.js';
+import { add } from '../ops/arith.js';
+import { BatchNorm3dLayer } from './batchnorm.js';
+import { Conv3dLayer } from './conv.js';
+import { type Layer, type Mode, type Named, type Parameter, withPrefix } from './layer.js';
+import { MaxPoolLayer, ReLULayer, UpsampleLayer } from './simple.js';
+
+/** Layers applied in order; backward in reverse. Names are the layers' indices, as torch's nn.Sequential. */
+export class Sequential implements Layer {
+  constructor(readonly layers: Layer[]) {}
+
+  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
+    let h = x;
+    for (const l of this.layers) {
+      const next = await l.forward(h, mode);
+      if (h !== x) h.release();
+      h = next;
+    }
+    return h === x ? x.retain() : h;
+  }
+
+  async backward(dy: Tensor): Promise<Tensor> {
+    let g = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const next = await this.layers[i]!.backward(g);
+      if (g !== dy) g.release();
+      g = next;
+    }
+    return g === dy ? dy.retain() : g;
+  }
+
+  parameters(): Named<Parameter>[] {
+    return this.layers.flatMap((l, i) => withPrefix(String(i), l.parameters()));
+  }
+
+  state(): Named<Tensor>[] {
+    return this.layers.flatMap((l, i) => withPrefix(String(i), l.state()));
+  }
+
+  clear(): void {
+    for (const l of this.layers) l.clear();
+  }
+}
+
+/** y = main(x) + skip(x), skip the identity when absent; dX = main'ᵀdy + skip'ᵀdy. */
+export class Residual implements Layer {
+  constructor(readonly main: Layer, readonly skip: Layer | null) {}
+
+  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
+    const m = await this.main.forward(x, mode);
+    const s = this.skip ? await this.skip.forward(x, mode) : x.retain();
+    const y = await add(m, s);
+    m.release();
+    s.release();
+    return y;
+  }
+
+  async backward(dy: Tensor): Promise<Tensor> {
+    const dm = await this.main.backward(dy);
+    const ds = this.skip ? await this.skip.backward(dy) : dy.retain();
+    const dx = await add(dm, ds);
+    dm.release();
+    ds.release();
+    return dx;
+  }
+
+  parameters(): Named<Parameter>[] {
+    return [...withPrefix('main', this.main.parameters()), ...(this.skip ? withPrefix('skip', this.skip.parameters()) : [])];
+  }
+
+  state(): Named<Tensor>[] {
+    return [...withPrefix('main', this.main.state()), ...(this.skip ? withPrefix('skip', this.skip.state()) : [])];
+  }
+
+  clear(): void {
+    this.main.clear();
+    this.skip?.clear();
+  }
+}
+
+/**
+ * The pre-activation residual bottleneck of the paper's code (after Newell's hourglass):
+ * BN-ReLU-conv1(cin→cout/2)-BN-ReLU-conv3(cout/2→cout/2)-BN-ReLU-conv1(cout/2→cout), plus the input,
+ * through a 1³ conv when the channel counts differ.
+ */
+export function bottleneck(gpu: Gpu, cin: number, cout: number, rand: () => number): Residual {
+  const mid = Math.max(1, Math.floor(cout / 2));
+  const c1 = { kernel: 1, stride: 1, padding: 0 };
+  const main = new Sequential([
+    new BatchNorm3dLayer(gpu, cin),
+    new ReLULayer(),
+    new Conv3dLayer(gpu, cin, mid, c1, rand),
+    new BatchNorm3dLayer(gpu, mid),
+    new ReLULayer(),
+    new Conv3dLayer(gpu, mid, mid, { kernel: 3, stride: 1, padding: 1 }, rand),
+    new BatchNorm3dLayer(gpu, mid),
+    new ReLULayer(),
+    new Conv3dLayer(gpu, mid, cout, c1, rand),
+  ]);
+  return new Residual(main, cin === cout ? null : new Conv3dLayer(gpu, cin, cout, c1, rand));
+}
+
+/**
+ * An hourglass of `depth` levels at `f` channels: a residual at this scale plus, through a 2×
+ * max-pool, residual → inner hourglass (or residual at the bottom) → residual → 2× nearest
+ * upsampling; the two are added.
+ */
+export class Hourglass implements Layer {
+  readonly up: Layer;
+  readonly low: Sequential;
+
+  constructor(gpu: Gpu, depth: number, f: number, rand: () => number) {
+    this.up = bottleneck(gpu, f, f, rand);
+    const inner: Layer = depth > 1 ? new Hourglass(gpu, depth - 1, f, rand) : bottleneck(gpu, f, f, rand);
+    this.low = new Sequential([new MaxPoolLayer(gpu), bottleneck(gpu, f, f, rand), inner, bottleneck(gpu, f, f, rand), new UpsampleLayer(2, 'nearest')]);
+  }
+
+  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
+    const a = await this.up.forward(x, mode);
+    const b = await this.low.forward(x, mode);
+    const y = await add(a, b);
+    a.release();
+    b.release();
+    return y;
+  }
+
+  async backward(dy: Tensor): Promise<Tensor> {
+    const da = await this.up.backward(dy);
+    const db = await this.low.backward(dy);
+    const dx = await add(da, db);
+    da.release();
+    db.release();
+    return dx;
+  }
+
+  parameters(): Named<Parameter>[] {
+    return [...withPrefix('up', this.up.parameters()), ...withPrefix('low', this.low.parameters())];
+  }
+
+  state(): Named<Tensor>[] {
+    return [...withPrefix('up', this.up.state()), ...withPrefix('low', this.low.state())];
+  }
+
+  clear(): void {
+    this.up.clear();
+    this.low.clear();
+  }
+}

@@ -1,0 +1,43 @@
+import type { Tensor } from '../tensor.js';
+
+/** A trainable tensor and its gradient (allocated by the layer on first backward). */
+export interface Parameter {
+  value: Tensor;
+  grad: Tensor | null;
+  /** Frozen parameters get no update (fine-tuning with a frozen encoder). */
+  frozen: boolean;
+}
+
+/** A parameter or a state tensor (batch-norm running statistics) under its dotted name. */
+export interface Named<T> {
+  name: string;
+  item: T;
+}
+
+export type Mode = 'train' | 'eval';
+
+/**
+ * A layer with a forward and a backward pass. In 'train' mode forward keeps what backward needs
+ * (retained tensors) and backward releases it; 'eval' keeps nothing. Forward returns a tensor the
+ * caller owns; backward returns dX, which the caller owns, and accumulates parameter gradients
+ * into `grad` (zero them between steps).
+ */
+export interface Layer {
+  forward(x: Tensor, mode: Mode): Promise<Tensor>;
+  backward(dy: Tensor): Promise<Tensor>;
+  parameters(): Named<Parameter>[];
+  /** Non-trainable tensors saved with the weights. */
+  state(): Named<Tensor>[];
+  /** Drops whatever forward kept. */
+  clear(): void;
+}
+
+export function withPrefix<T>(prefix: string, items: Named<T>[]): Named<T>[] {
+  return items.map(({ name, item }) => ({ name: `${prefix}.${name}`, item }));
+}
+
+/** Releases `t` if set and returns null, for `this.saved = drop(this.saved)`. */
+export function drop(t: Tensor | null): null {
+  t?.release();
+  return null;
+}
