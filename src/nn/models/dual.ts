@@ -1,0 +1,219 @@
+import type { Gpu } from '../../gpu/gpu.js';
+import type { Tensor } from '../tensor.js';
+import { add } from '../ops/arith.js';
+import { concatChannels, concatChannelsBackward } from '../ops/concat.js';
+import { centreCrop3d, centreCrop3dBackward } from '../ops/crop.js';
+import { upsample3d, upsample3dBackward } from '../ops/upsample.js';
+import { BatchNorm3dLayer } from '../layers/batchnorm.js';
+import { Sequential } from '../layers/containers.js';
+import { Conv3dLayer } from '../layers/conv.js';
+import { type Layer, type Mode, type Named, type Parameter, withPrefix } from '../layers/layer.js';
+import { MaxPoolLayer, ReLULayer } from '../layers/simple.js';
+import type { HeadLogits, ModelGeometry, ModelInputs, SegmentationModel } from './model.js';
+
+/**
+ * rhizoct's default: the paper's two resolutions, arranged so that every voxel of the patch gets a
+ * prediction. A full-resolution U-Net over `patch`³ (widths per level, 2× max-pool between levels,
+ * nearest upsampling and skip concatenation on the way up) and a low-resolution encoder-decoder
+ * over `lowPatch`³ voxels of pyramid scale `lowScale` (so it sees lowPatch·lowScale full-resolution
+ * voxels, several times the high-resolution field of view), fused by concatenating the low
+ * branch's centre upsampled trilinearly onto the high branch's output, then 1³ conv+BN+ReLU and a
+ * 1³ conv. Three heads as the paper: low (at its own scale), high, fused.
+ */
+export interface DualConfig {
+  arch: 'dual';
+  patch: number;
+  widths: number[];
+  lowScale: number;
+  lowPatch: number;
+  lowWidths: number[];
+}
+
+export const DUAL_DEFAULT: DualConfig = { arch: 'dual', patch: 48, widths: [8, 16, 32], lowScale: 4, lowPatch: 24, lowWidths: [8, 16] };
+
+const C1 = { kernel: 1, stride: 1, padding: 0 };
+const C3 = { kernel: 3, stride: 1, padding: 1 };
+
+function convBnRelu(gpu: Gpu, cin: number, cout: number, rand: () => number): Layer[] {
+  return [new Conv3dLayer(gpu, cin, cout, C3, rand, false), new BatchNorm3dLayer(gpu, cout), new ReLULayer()];
+}
+
+function doubleConv(gpu: Gpu, cin: number, cout: number, rand: () => number): Sequential {
+  return new Sequential([...convBnRelu(gpu, cin, cout, rand), ...convBnRelu(gpu, cout, cout, rand)]);
+}
+
+/** A U-Net body: output has widths[0] channels at the input's size. */
+export class UNet implements Layer {
+  readonly enc: Sequential[];
+  readonly pools: MaxPoolLayer[];
+  readonly dec: Sequential[];
+  private skips: Tensor[] = [];
+  private shapes: (readonly [number, number, number, number, number])[] = [];
+
+  constructor(gpu: Gpu, cin: number, readonly widths: number[], rand: () => number) {
+    this.enc = widths.map((w, i) => doubleConv(gpu, i === 0 ? cin : widths[i - 1]!, w, rand));
+    this.pools = widths.slice(1).map(() => new MaxPoolLayer(gpu));
+    this.dec = widths.slice(0, -1).map((w, i) => doubleConv(gpu, w + widths[i + 1]!, w, rand));
+  }
+
+  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
+    this.clear();
+    const levels = this.widths.length;
+    const skips: Tensor[] = [];
+    let h = await this.enc[0]!.forward(x, mode);
+    for (let i = 1; i < levels; i++) {
+      skips.push(h);
+      const p = await this.pools[i - 1]!.forward(h, mode);
+      h = await this.enc[i]!.forward(p, mode);
+      p.release();
+    }
+    for (let i = levels - 2; i >= 0; i--) {
+      const up = await upsample3d(h, 2, 'nearest');
+      this.shapes[i] = h.shape;
+      h.release();
+      const cat = await concatChannels([skips[i]!, up]);
+      up.release();
+      skips[i]!.release();
+      h = await this.dec[i]!.forward(cat, mode);
+      cat.release();
+    }
+    return h;
+  }
+
+  async backward(dy: Tensor): Promise<Tensor> {
+    const levels = this.widths.length;
+    const dSkips: Tensor[] = [];
+    let g = dy.retain();
+    for (let i = 0; i <= levels - 2; i++) {
+      const dCat = await this.dec[i]!.backward(g);
+      g.release();
+      const [dSkip, dUp] = await concatChannelsBackward(dCat, [this.widths[i]!, this.widths[i + 1]!]);
+      dCat.release();
+      dSkips[i] = dSkip!;
+      g = await upsample3dBackward(dUp!, this.shapes[i]!, 2, 'nearest');
+      dUp!.release();
+    }
+    for (let i = levels - 1; i >= 1; i--) {
+      const dp = await this.enc[i]!.backward(g);
+      g.release();
+      const dh = await this.pools[i - 1]!.backward(dp);
+      dp.release();
+      g = await add(dh, dSkips[i - 1]!);
+      dh.release();
+      dSkips[i - 1]!.release();
+    }
+    const dx = await this.enc[0]!.backward(g);
+    g.release();
+    return dx;
+  }
+
+  parameters(): Named<Parameter>[] {
+    return [...this.enc.flatMap((l, i) => withPrefix(`enc${i}`, l.parameters())), ...this.dec.flatMap((l, i) => withPrefix(`dec${i}`, l.parameters()))];
+  }
+
+  state(): Named<Tensor>[] {
+    return [...this.enc.flatMap((l, i) => withPrefix(`enc${i}`, l.state())), ...this.dec.flatMap((l, i) => withPrefix(`dec${i}`, l.state()))];
+  }
+
+  clear(): void {
+    for (const l of [...this.enc, ...this.pools, ...this.dec]) l.clear();
+    for (const s of this.skips) s.release();
+    this.skips = [];
+  }
+}
+
+export class DualModel implements SegmentationModel {
+  readonly arch = 'dual';
+  readonly geometry: ModelGeometry;
+  readonly high: UNet;
+  readonly low: UNet;
+  readonly highHead: Conv3dLayer;
+  readonly lowHead: Conv3dLayer;
+  readonly fuse: Sequential;
+  private lowFeatShape: readonly [number, number, number, number, number] | null = null;
+
+  constructor(readonly gpu: Gpu, readonly config: DualConfig, rand: () => number) {
+    const { patch, widths, lowScale, lowPatch, lowWidths } = config;
+    const div = 2 ** (widths.length - 1);
+    if (patch % div !== 0) throw new RangeError(`dual: patch ${patch} must be a multiple of ${div}`);
+    if (lowPatch % 2 ** (lowWidths.length - 1) !== 0) throw new RangeError(`dual: lowPatch ${lowPatch} must be a multiple of ${2 ** (lowWidths.length - 1)}`);
+    if (patch % lowScale !== 0 || patch / lowScale > lowPatch) throw new RangeError(`dual: patch ${patch} must be a multiple of lowScale ${lowScale} and fit inside lowPatch·lowScale`);
+    this.high = new UNet(gpu, 1, widths, rand);
+    this.low = new UNet(gpu, 1, lowWidths, rand);
+    this.highHead = new Conv3dLayer(gpu, widths[0]!, 1, C1, rand);
+    this.lowHead = new Conv3dLayer(gpu, lowWidths[0]!, 1, C1, rand);
+    this.fuse = new Sequential([new Conv3dLayer(gpu, widths[0]! + lowWidths[0]!, widths[0]!, C1, rand, false), new BatchNorm3dLayer(gpu, widths[0]!), new ReLULayer(), new Conv3dLayer(gpu, widths[0]!, 1, C1, rand)]);
+    this.geometry = { highInput: patch, lowInput: lowPatch, lowScale, output: patch, highOutput: patch, lowTarget: lowPatch * lowScale, lowTargetScale: lowScale };
+  }
+
+  async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
+    const { patch, lowPatch, lowScale } = this.config;
+    const x = inputs.high;
+    const xl = inputs.low;
+    if (!xl) throw new Error('dual: needs a low-resolution context patch');
+    if (x.c !== 1 || x.d !== patch || x.h !== patch || x.w !== patch) throw new RangeError(`dual: high input must be [N, 1, ${patch}³], got [${x.shape.join(', ')}]`);
+    if (xl.c !== 1 || xl.d !== lowPatch || xl.h !== lowPatch || xl.w !== lowPatch) throw new RangeError(`dual: low input must be [N, 1, ${lowPatch}³], got [${xl.shape.join(', ')}]`);
+    const hf = await this.high.forward(x, mode);
+    const lf = await this.low.forward(xl, mode);
+    const high = await this.highHead.forward(hf, mode);
+    const low = await this.lowHead.forward(lf, mode);
+    const c = patch / lowScale;
+    const centre = await centreCrop3d(lf, [c, c, c]);
+    const up = await upsample3d(centre, lowScale, 'trilinear');
+    centre.release();
+    const cat = await concatChannels([hf, up]);
+    up.release();
+    hf.release();
+    this.lowFeatShape = lf.shape;
+    lf.release();
+    const fused = await this.fuse.forward(cat, mode);
+    cat.release();
+    return { low, high, fused };
+  }
+
+  async backward(d: HeadLogits): Promise<void> {
+    const lfShape = this.lowFeatShape;
+    if (!lfShape) throw new Error('dual.backward without a training forward');
+    const { widths, lowWidths, patch, lowScale } = this.config;
+    const dCat = await this.fuse.backward(d.fused);
+    const [dHf, dUp] = await concatChannelsBackward(dCat, [widths[0]!, lowWidths[0]!]);
+    dCat.release();
+    const c = patch / lowScale;
+    const dCentre = await upsample3dBackward(dUp!, [lfShape[0], lfShape[1], c, c, c], lowScale, 'trilinear');
+    dUp!.release();
+    const dLfFuse = await centreCrop3dBackward(dCentre, lfShape);
+    dCentre.release();
+    const dLfHead = await this.lowHead.backward(d.low);
+    const dLf = await add(dLfFuse, dLfHead);
+    dLfFuse.release();
+    dLfHead.release();
+    (await this.low.backward(dLf)).release();
+    dLf.release();
+    const dHfHead = await this.highHead.backward(d.high);
+    const dH = await add(dHf!, dHfHead);
+    dHf!.release();
+    dHfHead.release();
+    (await this.high.backward(dH)).release();
+    dH.release();
+    this.lowFeatShape = null;
+  }
+
+  parameters(): Named<Parameter>[] {
+    return [
+      ...withPrefix('high', this.high.parameters()),
+      ...withPrefix('high_head', this.highHead.parameters()),
+      ...withPrefix('low', this.low.parameters()),
+      ...withPrefix('low_head', this.lowHead.parameters()),
+      ...withPrefix('fuse', this.fuse.parameters()),
+    ];
+  }
+
+  state(): Named<Tensor>[] {
+    return [...withPrefix('high', this.high.state()), ...withPrefix('low', this.low.state()), ...withPrefix('fuse', this.fuse.state())];
+  }
+
+  clear(): void {
+    for (const l of [this.high, this.low, this.highHead, this.lowHead, this.fuse]) l.clear();
+    this.lowFeatShape = null;
+  }
+}

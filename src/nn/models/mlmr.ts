@@ -1,0 +1,153 @@
+import type { Gpu } from '../../gpu/gpu.js';
+import type { Tensor } from '../tensor.js';
+import { add } from '../ops/arith.js';
+import { concatChannels, concatChannelsBackward } from '../ops/concat.js';
+import { centreCrop3d, centreCrop3dBackward } from '../ops/crop.js';
+import { upsample3d, upsample3dBackward } from '../ops/upsample.js';
+import { BatchNorm3dLayer } from '../layers/batchnorm.js';
+import { Sequential, Hourglass, bottleneck } from '../layers/containers.js';
+import { Conv3dLayer } from '../layers/conv.js';
+import { type Mode, type Named, type Parameter, withPrefix } from '../layers/layer.js';
+import { MaxPoolLayer, ReLULayer } from '../layers/simple.js';
+import type { HeadLogits, ModelGeometry, ModelInputs, SegmentationModel } from './model.js';
+
+/**
+ * The network of Soltaninejad et al. (IEEE TIP 2020) as its published Torch7 code builds it, with
+ * sizes as configuration: `patch`³ input; a low-resolution branch of residual bottlenecks over
+ * `lowChannels` with a 2× max-pool after each but the last (8× down for four widths), then an
+ * hourglass; a high-resolution branch on the centre (patch/8)³ crop; both `features` wide, fused by
+ * concatenation (the low branch's centre cells upsampled back) and 1³ convolutions.
+ */
+export interface MlmrConfig {
+  arch: 'mlmr';
+  patch: number;
+  lowChannels: number[];
+  features: number;
+  hourglassDepth: number;
+}
+
+export const MLMR_PAPER: MlmrConfig = { arch: 'mlmr', patch: 128, lowChannels: [16, 32, 64, 128], features: 128, hourglassDepth: 4 };
+
+const C1 = { kernel: 1, stride: 1, padding: 0 };
+
+export class MlmrModel implements SegmentationModel {
+  readonly arch = 'mlmr';
+  readonly geometry: ModelGeometry;
+  readonly low: Sequential;
+  readonly lowHead: Conv3dLayer;
+  readonly high: Sequential;
+  readonly highHead: Conv3dLayer;
+  readonly fuse: Sequential;
+  private readonly down: number;
+  private lowFeat: Tensor | null = null;
+  private lowCentre = 0;
+
+  constructor(readonly gpu: Gpu, readonly config: MlmrConfig, rand: () => number) {
+    const { patch, lowChannels: ch, features: f, hourglassDepth } = config;
+    this.down = 2 ** (ch.length - 1);
+    const centre = patch / this.down;
+    if (!Number.isInteger(centre) || centre % 2 ** hourglassDepth !== 0) {
+      throw new RangeError(`mlmr: patch ${patch} / ${this.down} = ${centre} must be a whole multiple of 2^hourglassDepth (${2 ** hourglassDepth})`);
+    }
+    if (ch[ch.length - 1] !== f) throw new RangeError(`mlmr: the last low-branch width (${ch[ch.length - 1]}) must equal features (${f})`);
+    const lowLayers = [];
+    let cin = 1;
+    ch.forEach((c, i) => {
+      lowLayers.push(bottleneck(gpu, cin, c, rand));
+      if (i < ch.length - 1) lowLayers.push(new MaxPoolLayer(gpu));
+      cin = c;
+    });
+    lowLayers.push(new Hourglass(gpu, hourglassDepth, f, rand));
+    this.low = new Sequential(lowLayers);
+    this.lowHead = new Conv3dLayer(gpu, f, 1, C1, rand);
+    this.high = new Sequential([bottleneck(gpu, 1, ch[0]!, rand), bottleneck(gpu, ch[0]!, f, rand), new Hourglass(gpu, hourglassDepth, f, rand), bottleneck(gpu, f, f, rand)]);
+    this.highHead = new Conv3dLayer(gpu, f, 1, C1, rand);
+    this.fuse = new Sequential([new Conv3dLayer(gpu, 2 * f, f, C1, rand), new BatchNorm3dLayer(gpu, f), new ReLULayer(), new Conv3dLayer(gpu, f, 1, C1, rand)]);
+    this.geometry = { highInput: patch, lowInput: patch, lowScale: 1, output: centre, highOutput: centre, lowTarget: patch, lowTargetScale: 1 };
+  }
+
+  async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
+    const x = inputs.high;
+    const p = this.config.patch;
+    if (x.c !== 1 || x.d !== p || x.h !== p || x.w !== p) throw new RangeError(`mlmr: input must be [N, 1, ${p}, ${p}, ${p}], got [${x.shape.join(', ')}]`);
+    const centre = p / this.down;
+    const lowFeat = await this.low.forward(x, mode);
+    const lowLogitsSmall = await this.lowHead.forward(lowFeat, mode);
+    // The auxiliary head's logits are upsampled (trilinear) to the patch, then the loss applies the sigmoid.
+    const low = await upsample3d(lowLogitsSmall, this.down, 'trilinear');
+    lowLogitsSmall.release();
+    const crop = await centreCrop3d(x, [centre, centre, centre]);
+    const highFeat = await this.high.forward(crop, mode);
+    crop.release();
+    const high = await this.highHead.forward(highFeat, mode);
+    const cells = centre / this.down;
+    const lowCells = await centreCrop3d(lowFeat, [cells, cells, cells]);
+    const lowUp = await upsample3d(lowCells, this.down, 'nearest');
+    lowCells.release();
+    const cat = await concatChannels([highFeat, lowUp]);
+    highFeat.release();
+    lowUp.release();
+    const fused = await this.fuse.forward(cat, mode);
+    cat.release();
+    if (mode === 'train') {
+      this.lowFeat?.release();
+      this.lowFeat = lowFeat;
+      this.lowCentre = cells;
+    } else {
+      lowFeat.release();
+    }
+    return { low, high, fused };
+  }
+
+  async backward(d: HeadLogits): Promise<void> {
+    const lowFeat = this.lowFeat;
+    if (!lowFeat) throw new Error('mlmr.backward without a training forward');
+    const f = this.config.features;
+    const dCat = await this.fuse.backward(d.fused);
+    const [dHighFromFuse, dLowUp] = await concatChannelsBackward(dCat, [f, f]);
+    dCat.release();
+    const dHighFromHead = await this.highHead.backward(d.high);
+    const dHigh = await add(dHighFromFuse!, dHighFromHead);
+    dHighFromFuse!.release();
+    dHighFromHead.release();
+    (await this.high.backward(dHigh)).release();
+    dHigh.release();
+    const cells = this.lowCentre;
+    const dLowCells = await upsample3dBackward(dLowUp!, [lowFeat.n, f, cells, cells, cells], this.down, 'nearest');
+    dLowUp!.release();
+    const dLowFromFuse = await centreCrop3dBackward(dLowCells, lowFeat.shape);
+    dLowCells.release();
+    const small = this.config.patch / this.down;
+    const dLowSmall = await upsample3dBackward(d.low, [lowFeat.n, 1, small, small, small], this.down, 'trilinear');
+    const dLowFromHead = await this.lowHead.backward(dLowSmall);
+    dLowSmall.release();
+    const dLow = await add(dLowFromFuse, dLowFromHead);
+    dLowFromFuse.release();
+    dLowFromHead.release();
+    (await this.low.backward(dLow)).release();
+    dLow.release();
+    this.lowFeat = null;
+    lowFeat.release();
+  }
+
+  parameters(): Named<Parameter>[] {
+    return [
+      ...withPrefix('low', this.low.parameters()),
+      ...withPrefix('low_head', this.lowHead.parameters()),
+      ...withPrefix('high', this.high.parameters()),
+      ...withPrefix('high_head', this.highHead.parameters()),
+      ...withPrefix('fuse', this.fuse.parameters()),
+    ];
+  }
+
+  state(): Named<Tensor>[] {
+    return [...withPrefix('low', this.low.state()), ...withPrefix('high', this.high.state()), ...withPrefix('fuse', this.fuse.state())];
+  }
+
+  clear(): void {
+    for (const l of [this.low, this.lowHead, this.high, this.highHead, this.fuse]) l.clear();
+    this.lowFeat?.release();
+    this.lowFeat = null;
+  }
+}
+
