@@ -1,0 +1,42 @@
+import type { ModelGeometry } from '../models/model.js';
+import { jitterIntensity, transformCube, type Augmentation } from './augment.js';
+import type { PatchVolume, Point } from './sampler.js';
+
+/** One training example: inputs and the three heads' targets as cubes (z, y, x). */
+export interface Example {
+  high: Float32Array;
+  low: Float32Array | null;
+  tLow: Float32Array;
+  tHigh: Float32Array;
+  tFused: Float32Array;
+}
+
+/** Centres snap to the low branch's scale so both patches fall on pyramid cells. */
+export function snapCentre(p: Point, g: ModelGeometry): Point {
+  const s = Math.max(g.lowScale, g.lowTargetScale);
+  return p.map((c) => Math.round(c / s) * s) as Point;
+}
+
+export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeometry, aug: Augmentation | null): Promise<Example> {
+  const c = snapCentre(centre, g);
+  const tf = (a: Float32Array, n: number): Float32Array => (aug ? transformCube(a, n, aug) : a);
+  const high = tf(await vol.readImage(1, c, g.highInput), g.highInput);
+  const low = g.lowScale === 1 ? null : tf(await vol.readImage(g.lowScale, c, g.lowInput), g.lowInput);
+  if (aug) {
+    jitterIntensity(high, aug);
+    if (low) jitterIntensity(low, aug);
+  }
+  const lowN = g.lowTarget / g.lowTargetScale;
+  const tLow = tf(await vol.readLabel(g.lowTargetScale, c, lowN), lowN);
+  const tHigh = tf(await vol.readLabel(1, c, g.highOutput), g.highOutput);
+  const tFused = g.output === g.highOutput ? tHigh : tf(await vol.readLabel(1, c, g.output), g.output);
+  return { high, low, tLow, tHigh, tFused };
+}
+
+/** Concatenates equal-length arrays (a batch along N). */
+export function stack(parts: Float32Array[]): Float32Array {
+  const n = parts[0]!.length;
+  const out = new Float32Array(n * parts.length);
+  parts.forEach((p, i) => out.set(p, i * n));
+  return out;
+}

@@ -1,0 +1,44 @@
+import { bceWithLogits } from '../ops/bce.js';
+import { diceLoss } from '../ops/dice.js';
+import { sigmoid, sigmoidBackward } from '../ops/activation.js';
+import { add } from '../ops/arith.js';
+import type { Tensor } from '../tensor.js';
+import type { HeadLogits } from '../models/model.js';
+
+/** Weights of the three heads' BCE terms (the paper: 0.5 low, 1 high, 1 fused) and of an optional soft Dice on the fused head. */
+export interface LossWeights {
+  low: number;
+  high: number;
+  fused: number;
+  dice: number;
+}
+
+export const PAPER_LOSS: LossWeights = { low: 0.5, high: 1, fused: 1, dice: 0 };
+
+export interface Targets {
+  low: Tensor;
+  high: Tensor;
+  fused: Tensor;
+}
+
+/** The weighted loss and its gradients with respect to each head's logits (caller owns them). */
+export async function headLosses(logits: HeadLogits, targets: Targets, w: LossWeights): Promise<{ loss: number; parts: Record<string, number>; grads: HeadLogits }> {
+  const low = await bceWithLogits(logits.low, targets.low, { scale: w.low });
+  const high = await bceWithLogits(logits.high, targets.high, { scale: w.high });
+  const fused = await bceWithLogits(logits.fused, targets.fused, { scale: w.fused });
+  const parts: Record<string, number> = { low: low.loss, high: high.loss, fused: fused.loss };
+  let fusedGrad = fused.grad;
+  if (w.dice > 0) {
+    const p = await sigmoid(logits.fused);
+    const dice = await diceLoss(p, targets.fused, { scale: w.dice });
+    const dz = await sigmoidBackward(p, dice.grad);
+    p.release();
+    dice.grad.release();
+    fusedGrad = await add(fused.grad, dz);
+    fused.grad.release();
+    dz.release();
+    parts.dice = dice.loss;
+  }
+  const loss = Object.values(parts).reduce((a, b) => a + b, 0);
+  return { loss, parts, grads: { low: low.grad, high: high.grad, fused: fusedGrad } };
+}

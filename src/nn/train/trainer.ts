@@ -1,0 +1,136 @@
+import type { Gpu } from '../../gpu/gpu.js';
+import { Tensor, type Shape5 } from '../tensor.js';
+import type { SegmentationModel } from '../models/model.js';
+import { sigmoid } from '../ops/activation.js';
+import { headLosses, type LossWeights } from './losses.js';
+import type { Optimizer } from './optimizer.js';
+import { readExample, stack, type Example } from './examples.js';
+import type { HardRegion, PatchVolume, Point } from './sampler.js';
+
+const cube = (n: number, side: number): Shape5 => [n, 1, side, side, side];
+
+/** Confusion counts of a thresholded prediction against a (fractional) truth thresholded at 0.5. */
+export interface Confusion {
+  tp: number;
+  fp: number;
+  fn: number;
+}
+
+export function dice(c: Confusion): number {
+  return c.tp + c.fp + c.fn === 0 ? 1 : (2 * c.tp) / (2 * c.tp + c.fp + c.fn);
+}
+
+export function confusion(prob: Float32Array, truth: Float32Array, threshold = 0.5): Confusion {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i]! >= threshold;
+    const t = truth[i]! >= 0.5;
+    if (p && t) tp++;
+    else if (p) fp++;
+    else if (t) fn++;
+  }
+  return { tp, fp, fn };
+}
+
+export class Trainer {
+  constructor(
+    readonly gpu: Gpu,
+    readonly model: SegmentationModel,
+    readonly optimizer: Optimizer,
+    readonly weights: LossWeights,
+  ) {}
+
+  private upload(examples: Example[]): { high: Tensor; low: Tensor | undefined; t: { low: Tensor; high: Tensor; fused: Tensor } } {
+    const g = this.model.geometry;
+    const n = examples.length;
+    const high = Tensor.fromArray(this.gpu, cube(n, g.highInput), stack(examples.map((e) => e.high)));
+    const low = examples[0]!.low ? Tensor.fromArray(this.gpu, cube(n, g.lowInput), stack(examples.map((e) => e.low!))) : undefined;
+    const lowN = g.lowTarget / g.lowTargetScale;
+    return {
+      high,
+      low,
+      t: {
+        low: Tensor.fromArray(this.gpu, cube(n, lowN), stack(examples.map((e) => e.tLow))),
+        high: Tensor.fromArray(this.gpu, cube(n, g.highOutput), stack(examples.map((e) => e.tHigh))),
+        fused: Tensor.fromArray(this.gpu, cube(n, g.output), stack(examples.map((e) => e.tFused))),
+      },
+    };
+  }
+
+  /** One optimisation step on a batch; returns the loss and its parts. */
+  async step(examples: Example[]): Promise<{ loss: number; parts: Record<string, number> }> {
+    const { high, low, t } = this.upload(examples);
+    await this.optimizer.zeroGrads();
+    const logits = await this.model.forward(low ? { high, low } : { high }, 'train');
+    high.release();
+    low?.release();
+    const { loss, parts, grads } = await headLosses(logits, t, this.weights);
+    for (const x of [logits.low, logits.high, logits.fused, t.low, t.high, t.fused]) x.release();
+    await this.model.backward(grads);
+    for (const x of [grads.low, grads.high, grads.fused]) x.release();
+    await this.optimizer.update();
+    await this.gpu.sync();
+    if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${this.optimizer.step}`);
+    return { loss, parts };
+  }
+
+  /** Fused-head probabilities for a batch, in eval mode. */
+  async predict(examples: Example[]): Promise<Float32Array> {
+    const { high, low, t } = this.upload(examples);
+    for (const x of [t.low, t.high, t.fused]) x.release();
+    const logits = await this.model.forward(low ? { high, low } : { high }, 'eval');
+    high.release();
+    low?.release();
+    const p = await sigmoid(logits.fused);
+    const out = await p.toArray();
+    for (const x of [logits.low, logits.high, logits.fused, p]) x.release();
+    return out;
+  }
+
+  /** Dice, precision and recall of the fused head over fixed validation patches. */
+  async validate(volumes: PatchVolume[], centres: { volume: number; centre: Point }[], batch: number): Promise<Confusion & { dice: number; precision: number; recall: number }> {
+    const total: Confusion = { tp: 0, fp: 0, fn: 0 };
+    for (let i = 0; i < centres.length; i += batch) {
+      const part = centres.slice(i, i + batch);
+      const ex = await Promise.all(part.map((c) => readExample(volumes[c.volume]!, c.centre, this.model.geometry, null)));
+      const prob = await this.predict(ex);
+      const c = confusion(prob, stack(ex.map((e) => e.tFused)));
+      total.tp += c.tp;
+      total.fp += c.fp;
+      total.fn += c.fn;
+    }
+    return { ...total, dice: dice(total), precision: total.tp / Math.max(1, total.tp + total.fp), recall: total.tp / Math.max(1, total.tp + total.fn) };
+  }
+
+  /**
+   * Hard-negative mining (the paper's incremental learning): runs the model over a grid of
+   * output regions of each training volume and returns the regions holding false positives or
+   * false negatives, weighted by how many.
+   */
+  async mine(volumes: PatchVolume[], batch: number, maxRegions = 256): Promise<HardRegion[]> {
+    const g = this.model.geometry;
+    const found: HardRegion[] = [];
+    for (const [vi, vol] of volumes.entries()) {
+      const centres: Point[] = [];
+      const step = g.output;
+      for (let z = Math.floor(step / 2); z < vol.shape[0]; z += step)
+        for (let y = Math.floor(step / 2); y < vol.shape[1]; y += step)
+          for (let x = Math.floor(step / 2); x < vol.shape[2]; x += step) centres.push([z, y, x]);
+      for (let i = 0; i < centres.length; i += batch) {
+        const part = centres.slice(i, i + batch);
+        const ex = await Promise.all(part.map((c) => readExample(vol, c, g, null)));
+        const prob = await this.predict(ex);
+        const n = g.output ** 3;
+        part.forEach((centre, k) => {
+          const c = confusion(prob.subarray(k * n, (k + 1) * n), ex[k]!.tFused);
+          if (c.fp > 0) found.push({ volume: vi, centre, weight: c.fp, kind: 'false-positive' });
+          if (c.fn > 0) found.push({ volume: vi, centre, weight: c.fn, kind: 'false-negative' });
+        });
+      }
+    }
+    found.sort((a, b) => b.weight - a.weight);
+    return found.slice(0, maxRegions);
+  }
+}
