@@ -58,10 +58,7 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
       const built = buildModel(gpu, config, seed);
       await randomiseState(built, r);
       const dir = mkdtempSync(join(tmpdir(), `parity-${config.arch}-`));
-      await saveModel(built, dir + '/model', { normalisation: { offset: 0, scale: 1 } });
-      // The peer reads DIR/model.safetensors and DIR/card.json.
-      const { renameSync } = await import('node:fs');
-      renameSync(join(dir, 'model.card.json'), join(dir, 'card.json'));
+      await saveModel(built, dir, { normalisation: { offset: 0, scale: 1 } });
       const { model } = await loadModel(gpu, dir);
       const g = model.geometry;
       const N = Number(process.env.PARITY_N ?? 2);

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor } from '../tensor.js';
 import { readSafetensors, writeSafetensors, WeightsError, type NamedArray } from '../safetensors.js';
@@ -52,9 +52,14 @@ export interface ModelCard {
   validation?: Record<string, unknown>;
 }
 
-/** `models/default` (a folder holding model.safetensors + card.json) or a path to a .safetensors file. */
+/**
+ * A model is a folder holding model.safetensors + card.json (`models/default`), or a file
+ * `x.safetensors` with its card `x.card.json` beside it. A path not ending in .safetensors is a folder.
+ */
 export function modelPaths(path: string): { weights: string; card: string } {
-  if (existsSync(path) && statSync(path).isDirectory()) return { weights: join(path, 'model.safetensors'), card: join(path, 'card.json') };
+  if ((existsSync(path) && statSync(path).isDirectory()) || !path.endsWith('.safetensors')) {
+    return { weights: join(path, 'model.safetensors'), card: join(path, 'card.json') };
+  }
   const base = path.replace(/\.safetensors$/, '');
   return { weights: `${base}.safetensors`, card: `${base}.card.json` };
 }
@@ -70,6 +75,7 @@ export async function saveModel(model: SegmentationModel, path: string, card: Om
   for (const { name, item } of model.state()) tensors.set(name, { shape: storedShape(item.shape), data: await item.toArray() });
   const full: ModelCard = { format: 'rhizoct-model', version: 1, config: model.config as ModelConfig, ...card };
   const { weights, card: cardPath } = modelPaths(path);
+  await mkdir(dirname(weights), { recursive: true });
   await writeSafetensors(weights, tensors, { format: 'rhizoct-model', config: JSON.stringify(full.config) });
   const tmp = `${cardPath}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(full, null, 2) + '\n');

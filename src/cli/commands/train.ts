@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { train } from '../../pipeline/train.js';
+import { createProgress } from '../../pipeline/progress.js';
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+const ints = (v: string): number[] => list(v).map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected positive integers, got "${v}"`);
+  return n;
+});
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train (or fine-tune) the dual-resolution network on annotated OME-Zarr scans (image + labels/roots)')
+    .requiredOption('--data <zarrs>', 'training volumes, comma-separated')
+    .option('--val <zarrs>', 'validation volumes, comma-separated', '')
+    .requiredOption('--out <model>', 'output model: a folder (model.safetensors + card.json) or x.safetensors')
+    .option('--arch <name>', 'architecture preset: dual (default) or mlmr (the paper)', 'dual')
+    .option('--patch <n>', 'high-resolution patch side (voxels)')
+    .option('--widths <list>', 'U-Net widths per level, e.g. 8,16,32 (dual)')
+    .option('--low-patch <n>', 'low-resolution patch side in coarse voxels (dual)')
+    .option('--low-scale <n>', 'pyramid scale of the low-resolution branch: 2, 4 or 8 (dual)')
+    .option('--from <model>', 'fine-tune from this model (keeps its architecture and normalisation)')
+    .option('--freeze-encoder', 'with --from: train only decoders, fusion and heads')
+    .option('--optimizer <name>', 'adam or rmsprop (the paper)', 'adam')
+    .option('--lr <x>', 'learning rate', '0.001')
+    .option('--batch <n>', 'patches per step', '2')
+    .option('--steps <n>', 'steps per epoch', '50')
+    .option('--epochs <n>', 'epochs per round', '4')
+    .option('--rounds <n>', 'hard-negative mining rounds (1 = none)', '2')
+    .option('--val-patches <n>', 'validation patches (fixed by the seed)', '16')
+    .option('--dice <w>', 'weight of a soft Dice term on the fused head', '0')
+    .option('--no-augment', 'no flips, rotations or intensity jitter')
+    .option('--seed <n>', 'seed for weights, sampling and augmentation', '1')
+    .option('--resume', 'continue from the checkpoint beside --out')
+    .option('--log <file>', 'JSON log of the run (default: beside the model)')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the final model card as JSON')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const num = (k: string): number => {
+        const v = Number(o[k]);
+        if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got "${o[k]}"`);
+        return v;
+      };
+      const config: Record<string, unknown> = {};
+      if (o.patch) config.patch = num('patch');
+      if (o.widths) config.widths = ints(String(o.widths));
+      if (o.lowPatch) config.lowPatch = num('lowPatch');
+      if (o.lowScale) config.lowScale = num('lowScale');
+      if (o.optimizer !== 'adam' && o.optimizer !== 'rmsprop') throw new Error(`--optimizer must be adam or rmsprop, got "${o.optimizer}"`);
+      const out = String(o.out);
+      const quiet = Boolean(o.quiet);
+      const result = await train({
+        data: list(String(o.data)),
+        val: list(String(o.val ?? '')),
+        out,
+        arch: String(o.arch),
+        config,
+        from: o.from ? String(o.from) : undefined,
+        freezeEncoder: Boolean(o.freezeEncoder),
+        optimizer: o.optimizer,
+        lr: num('lr'),
+        batch: num('batch'),
+        stepsPerEpoch: num('steps'),
+        epochs: num('epochs'),
+        rounds: num('rounds'),
+        valPatches: num('valPatches'),
+        diceWeight: num('dice'),
+        augment: o.augment !== false,
+        seed: num('seed'),
+        resume: Boolean(o.resume),
+        log: o.log ? String(o.log) : `${out.replace(/\.safetensors$/, '')}.train-log.json`,
+        command: ['rhizoct', ...process.argv.slice(2)].join(' '),
+        progress: createProgress({ quiet }),
+        onEpoch: (e) => {
+          if (!quiet && process.stderr.isTTY) {
+            process.stderr.write(`round ${e.round + 1} epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, val Dice ${e.val.dice.toFixed(3)} (P ${e.val.precision.toFixed(3)}, R ${e.val.recall.toFixed(3)}), ${e.patchesPerSecond.toFixed(2)} patches/s\n`);
+          }
+        },
+      });
+      if (o.json) console.log(JSON.stringify(result.card, null, 2));
+      else if (!quiet) console.log(`wrote ${out} (validation Dice ${Number(result.card.validation?.dice ?? NaN).toFixed(3)})`);
+    });
+}

@@ -1,0 +1,140 @@
+import { openVolume } from '../io/open.js';
+import type { VolumeSource } from '../io/volume.js';
+import { makeBox, type Vec3 } from '../volume/box.js';
+import type { PatchVolume, Point } from '../nn/train/sampler.js';
+import type { Normalisation } from '../nn/models/registry.js';
+
+/**
+ * Reads training/inference patches from a volume on disk without loading it: cubes of normalised
+ * intensity at a pyramid scale (from the pyramid level when the file has it, else averaged from
+ * full resolution on the fly — both are 2×2×2 means, so they agree) and cubes of root fraction
+ * (averaged from the full-resolution mask). Outside the volume: the intensity `offset` (0 after
+ * normalisation) and no root — the edge policy segmentation uses too.
+ */
+export class VolumePatches implements PatchVolume {
+  private readonly levels = new Map<number, Promise<VolumeSource | null>>();
+
+  private constructor(
+    readonly name: string,
+    readonly path: string,
+    private readonly image: VolumeSource,
+    private readonly label: VolumeSource | null,
+    readonly norm: Normalisation,
+  ) {}
+
+  static async open(path: string, norm: Normalisation, labelName: string | null = 'roots'): Promise<VolumePatches> {
+    const image = await openVolume(path);
+    const label = labelName ? await openVolume(path, { label: labelName }) : null;
+    if (label && label.shape.some((s, i) => s !== image.shape[i])) {
+      throw new Error(`${path}: labels/${labelName} has shape [${label.shape}] but the image has [${image.shape}]`);
+    }
+    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, norm);
+  }
+
+  get shape(): Point {
+    return [...this.image.shape] as Point;
+  }
+
+  get source(): VolumeSource {
+    return this.image;
+  }
+
+  async close(): Promise<void> {
+    await this.image.close();
+    await this.label?.close();
+    for (const l of this.levels.values()) await (await l)?.close();
+  }
+
+  private level(scale: number): Promise<VolumeSource | null> {
+    let p = this.levels.get(scale);
+    if (!p) {
+      const lvl = Math.round(Math.log2(scale));
+      p = this.image.format === 'ome-zarr' && 2 ** lvl === scale
+        ? openVolume(this.path, { level: lvl }).then(
+            (v) => (v.shape.every((s, i) => s === Math.ceil(this.image.shape[i]! / scale)) ? v : null),
+            () => null,
+          )
+        : Promise.resolve(null);
+      this.levels.set(scale, p);
+    }
+    return p;
+  }
+
+  /** Reads the cube of side n (in cells of `scale`) starting at cell `start`, padding outside with `pad`. */
+  private async readCells(src: VolumeSource, start: Vec3, n: number, pad: number): Promise<Float32Array> {
+    const out = new Float32Array(n * n * n).fill(pad);
+    const lo = start.map((s) => Math.max(0, s));
+    const hi = start.map((s, i) => Math.min(src.shape[i]!, s + n));
+    if (hi.some((h, i) => h <= lo[i]!)) return out;
+    const shape: Vec3 = [hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!];
+    const data = await src.readBox(makeBox(lo as unknown as Vec3, shape));
+    for (let z = 0; z < shape[0]; z++)
+      for (let y = 0; y < shape[1]; y++) {
+        const o = ((lo[0]! - start[0]! + z) * n + (lo[1]! - start[1]! + y)) * n + (lo[2]! - start[2]!);
+        const i = (z * shape[1] + y) * shape[2];
+        for (let x = 0; x < shape[2]; x++) out[o + x] = data[i + x]!;
+      }
+    return out;
+  }
+
+  /** Averages s³ cells of a full-resolution read into one. */
+  private async readAveraged(src: VolumeSource, scale: number, centre: Point, n: number, pad: number): Promise<Float32Array> {
+    const start = centre.map((c) => (Math.floor(c / scale) - Math.floor(n / 2)) * scale) as unknown as Vec3;
+    const m = n * scale;
+    const full = await this.readCells(src, start, m, pad);
+    if (scale === 1) return full;
+    const out = new Float32Array(n * n * n);
+    for (let z = 0; z < m; z++)
+      for (let y = 0; y < m; y++)
+        for (let x = 0; x < m; x++) {
+          const o = ((Math.floor(z / scale) * n + Math.floor(y / scale)) * n) + Math.floor(x / scale);
+          out[o]! += full[(z * m + y) * m + x]!;
+        }
+    const inv = 1 / scale ** 3;
+    for (let i = 0; i < out.length; i++) out[i]! *= inv;
+    return out;
+  }
+
+  async readImage(scale: number, centre: Point, size: number): Promise<Float32Array> {
+    const { offset, scale: s } = this.norm;
+    const lvl = scale === 1 ? this.image : await this.level(scale);
+    const raw = lvl
+      ? await this.readCells(lvl, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)
+      : await this.readAveraged(this.image, scale, centre, size, offset);
+    for (let i = 0; i < raw.length; i++) raw[i] = (raw[i]! - offset) / s;
+    return raw;
+  }
+
+  async readLabel(scale: number, centre: Point, size: number): Promise<Float32Array> {
+    if (!this.label) throw new Error(`${this.path}: no root labels to train or evaluate on`);
+    const out = await this.readAveraged(this.label, scale, centre, size, 0);
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! > 0 ? Math.min(1, out[i]!) : 0;
+    return out;
+  }
+
+  /** Root voxel positions, streamed slab by slab and subsampled to at most ~`max`. */
+  async rootPoints(max = 50_000): Promise<Point[]> {
+    if (!this.label) return [];
+    const [D, H, W] = this.label.shape;
+    const slab = Math.max(1, Math.floor((16 << 20) / (H * W)));
+    const pts: Point[] = [];
+    let seen = 0;
+    for (let z0 = 0; z0 < D; z0 += slab) {
+      const d = Math.min(slab, D - z0);
+      const data = await this.label.readBox(makeBox([z0, 0, 0], [d, H, W]));
+      for (let i = 0; i < data.length; i++) {
+        if (data[i]! > 0) {
+          seen++;
+          const p: Point = [z0 + Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
+          // Reservoir sampling keeps a uniform subsample without knowing the count in advance.
+          if (pts.length < max) pts.push(p);
+          else {
+            const j = Math.floor(((seen * 2654435761) >>> 0) / 4294967296 * seen);
+            if (j < max) pts[j] = p;
+          }
+        }
+      }
+    }
+    return pts;
+  }
+}

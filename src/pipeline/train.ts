@@ -1,0 +1,207 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { acquireGpu } from '../gpu/acquire.js';
+import type { Gpu } from '../gpu/gpu.js';
+import { buildModel, loadModel, modelPaths, PRESETS, saveModel, seededRandom, type ModelCard, type ModelConfig, type Normalisation } from '../nn/models/registry.js';
+import type { SegmentationModel } from '../nn/models/model.js';
+import { readSafetensors, writeSafetensors, type NamedArray } from '../nn/safetensors.js';
+import { randomAugmentation } from '../nn/train/augment.js';
+import { readExample } from '../nn/train/examples.js';
+import { PAPER_LOSS, type LossWeights } from '../nn/train/losses.js';
+import { Optimizer, type OptimizerKind } from '../nn/train/optimizer.js';
+import { PatchSampler, PAPER_SAMPLING, type Point } from '../nn/train/sampler.js';
+import { Trainer } from '../nn/train/trainer.js';
+import { VolumePatches } from './patch-source.js';
+import type { Progress } from './progress.js';
+
+export interface TrainOptions {
+  data: string[];
+  val: string[];
+  out: string;
+  arch?: string;
+  config?: Partial<ModelConfig>;
+  from?: string;
+  freezeEncoder?: boolean;
+  optimizer: OptimizerKind;
+  lr: number;
+  batch: number;
+  stepsPerEpoch: number;
+  epochs: number;
+  /** Hard-negative mining rounds: after each round but the last, mine and re-weight sampling. */
+  rounds: number;
+  valPatches: number;
+  diceWeight: number;
+  augment: boolean;
+  seed: number;
+  resume: boolean;
+  log?: string;
+  command?: string;
+  progress: Progress;
+  onEpoch?: (e: EpochRecord) => void;
+}
+
+export interface EpochRecord {
+  round: number;
+  epoch: number;
+  step: number;
+  loss: number;
+  parts: Record<string, number>;
+  patchesPerSecond: number;
+  val: { dice: number; precision: number; recall: number };
+  hardRegions: number;
+  seconds: number;
+}
+
+/** Normalisation from training data: the 0.5th and 99.5th percentiles of sampled intensities map to 0 and 1. */
+async function estimateNormalisation(vols: VolumePatches[], rand: () => number): Promise<Normalisation> {
+  const raw: number[] = [];
+  const id: Normalisation = { offset: 0, scale: 1 };
+  for (const v of vols) {
+    const saved = v.norm;
+    (v as unknown as { norm: Normalisation }).norm = id;
+    for (let k = 0; k < 8; k++) {
+      const c = v.shape.map((s) => Math.floor(rand() * s)) as Point;
+      const cube = await v.readImage(1, c, 16);
+      for (let i = 0; i < cube.length; i += 7) raw.push(cube[i]!);
+    }
+    (v as unknown as { norm: Normalisation }).norm = saved;
+  }
+  raw.sort((a, b) => a - b);
+  const lo = raw[Math.floor(raw.length * 0.005)] ?? 0;
+  const hi = raw[Math.floor(raw.length * 0.995)] ?? 1;
+  return { offset: lo, scale: Math.max(1e-6, hi - lo) };
+}
+
+function checkpointPath(out: string): string {
+  return `${modelPaths(out).weights.replace(/\.safetensors$/, '')}.checkpoint.safetensors`;
+}
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+  await rename(tmp, path);
+}
+
+/** Trains (or fine-tunes) a model on annotated OME-Zarr volumes; see `rhizoct train --help`. */
+export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: ModelCard; history: EpochRecord[] }> {
+  const gpu = gpuIn ?? (await acquireGpu());
+  const rand = seededRandom(opts.seed);
+  const outPaths = modelPaths(opts.out);
+  await mkdir(dirname(outPaths.weights), { recursive: true });
+  let model: SegmentationModel;
+  let norm: Normalisation;
+  let base: ModelCard | null = null;
+  const trainVols: VolumePatches[] = [];
+  const valVols: VolumePatches[] = [];
+  try {
+    if (opts.from) {
+      const loaded = await loadModel(gpu, opts.from);
+      model = loaded.model;
+      base = loaded.card;
+      norm = loaded.card.normalisation;
+    } else {
+      const preset = PRESETS[opts.arch ?? 'dual'];
+      if (!preset) throw new Error(`unknown --arch ${opts.arch} (known: ${Object.keys(PRESETS).join(', ')})`);
+      model = buildModel(gpu, { ...preset, ...opts.config } as ModelConfig, opts.seed);
+      norm = { offset: 0, scale: 1 };
+    }
+    for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm));
+    for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm));
+    if (!opts.from) {
+      norm = await estimateNormalisation(trainVols, rand);
+      for (const v of [...trainVols, ...valVols]) (v as unknown as { norm: Normalisation }).norm = norm;
+    }
+    if (opts.freezeEncoder) {
+      for (const { name, item } of model.parameters()) if (/(^|\.)enc\d|^low\./.test(name)) item.frozen = true;
+    }
+    const optimizer = new Optimizer(model.parameters(), { kind: opts.optimizer, lr: opts.lr });
+    const weights: LossWeights = { ...PAPER_LOSS, dice: opts.diceWeight };
+    const trainer = new Trainer(gpu, model, optimizer, weights);
+    const sampler = new PatchSampler(await Promise.all(trainVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), PAPER_SAMPLING, rand);
+    const valRand = seededRandom(opts.seed + 7);
+    const valSampler = new PatchSampler(await Promise.all(valVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), { ...PAPER_SAMPLING, rootFraction: 0.5 }, valRand);
+    const valCentres = Array.from({ length: opts.valPatches }, () => valSampler.next());
+
+    let history: EpochRecord[] = [];
+    let start = { round: 0, epoch: 0 };
+    const ckpt = checkpointPath(opts.out);
+    if (opts.resume && existsSync(ckpt)) {
+      const { tensors, metadata } = await readSafetensors(ckpt);
+      const meta = JSON.parse(metadata.state ?? '{}') as { round: number; epoch: number; step: number; history: EpochRecord[]; norm: Normalisation; hard: ReturnType<Trainer['mine']> extends Promise<infer H> ? H : never };
+      for (const { name, item } of [...model.parameters().map((p) => ({ name: p.name, item: p.item.value })), ...model.state()]) {
+        const t = tensors.get(name);
+        if (!t) throw new Error(`${ckpt}: checkpoint lacks ${name}; it was written for another architecture`);
+        gpu.upload(t.data, item.buffer);
+      }
+      const opt = new Map<string, Float32Array>();
+      for (const [k, v] of tensors) if (/\.(adam_[mv]|rms_square)$/.test(k)) opt.set(k, v.data);
+      await optimizer.restore(meta.step, opt);
+      history = meta.history;
+      norm = meta.norm;
+      sampler.setHardRegions(meta.hard ?? []);
+      start = { round: meta.round, epoch: meta.epoch };
+      // The sampler's stream restarts from the seed advanced by the steps done, so a resumed run draws new patches.
+      for (let i = 0; i < meta.step * opts.batch * 3; i++) rand();
+    }
+
+    for (let round = start.round; round < opts.rounds; round++) {
+      for (let epoch = round === start.round ? start.epoch : 0; epoch < opts.epochs; epoch++) {
+        const t0 = performance.now();
+        opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `round ${round + 1}/${opts.rounds} epoch ${epoch + 1}/${opts.epochs}`);
+        let lossSum = 0;
+        const partSum: Record<string, number> = {};
+        for (let s = 0; s < opts.stepsPerEpoch; s++) {
+          const ex = await Promise.all(
+            Array.from({ length: opts.batch }, () => {
+              const pick = sampler.next();
+              return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null);
+            }),
+          );
+          const { loss, parts } = await trainer.step(ex);
+          lossSum += loss;
+          for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
+          opts.progress.advance(opts.batch);
+        }
+        opts.progress.done();
+        const seconds = (performance.now() - t0) / 1000;
+        const val = valVols.length > 0 ? await trainer.validate(valVols, valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
+        const rec: EpochRecord = {
+          round, epoch, step: optimizer.step, loss: lossSum / opts.stepsPerEpoch,
+          parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / opts.stepsPerEpoch])),
+          patchesPerSecond: (opts.stepsPerEpoch * opts.batch) / seconds,
+          val: { dice: val.dice, precision: val.precision, recall: val.recall },
+          hardRegions: sampler.hardRegionCount, seconds,
+        };
+        history.push(rec);
+        opts.onEpoch?.(rec);
+        const tensors = new Map<string, NamedArray>();
+        for (const { name, item } of model.parameters()) tensors.set(name, { shape: [item.value.size], data: await item.value.toArray() });
+        for (const { name, item } of model.state()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
+        for (const { name, item } of optimizer.stateTensors()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
+        const next = epoch + 1 < opts.epochs ? { round, epoch: epoch + 1 } : { round: round + 1, epoch: 0 };
+        const hardNow = round + 1 < opts.rounds && epoch + 1 === opts.epochs ? await trainer.mine(trainVols, opts.batch) : null;
+        if (hardNow) sampler.setHardRegions(hardNow);
+        await writeSafetensors(ckpt, tensors, { state: JSON.stringify({ ...next, step: optimizer.step, history, norm, hard: hardNow ?? [] }) });
+        if (opts.log) await writeJsonAtomic(opts.log, { command: opts.command, history });
+      }
+    }
+    const last = history[history.length - 1];
+    const card: Omit<ModelCard, 'format' | 'version' | 'config'> = {
+      normalisation: norm,
+      training: {
+        command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
+        stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight,
+        from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
+        device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
+        seconds: history.reduce((a, h) => a + h.seconds, 0),
+      },
+      validation: last ? { patches: opts.valPatches, ...last.val } : {},
+    };
+    await saveModel(model, opts.out, card);
+    return { card: JSON.parse(await readFile(outPaths.card, 'utf8')) as ModelCard, history };
+  } finally {
+    for (const v of [...trainVols, ...valVols]) await v.close();
+    if (!gpuIn) gpu.destroy();
+  }
+}
