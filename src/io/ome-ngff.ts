@@ -58,7 +58,7 @@ export function buildMultiscale(version: NgffVersion, spec: MultiscaleSpec): Rec
     axes: axesOf(spec.unit),
     datasets,
     type: spec.method,
-    metadata: { method: `rhizoct downsample2x (${spec.method} of 2×2×2 blocks)` },
+    metadata: { method: `rhizoct downsample2x (${spec.method} of 2x2x2 blocks)` },
   };
 }
 

@@ -49,8 +49,10 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** JSON with every non-ASCII character escaped: zarr-python 2 decodes metadata as ASCII. */
 function jsonBytes(o: unknown): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(o, null, 2)}\n`);
+  const text = JSON.stringify(o, null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return new TextEncoder().encode(`${text}\n`);
 }
 
 /**

@@ -69,6 +69,7 @@ export class TtyProgress implements Progress {
   private t0 = 0;
   private lastDraw = 0;
   private active = false;
+  private drawnDone = -1;
 
   constructor(
     private readonly out: Writable = process.stderr,
@@ -78,6 +79,7 @@ export class TtyProgress implements Progress {
   start(total: number, unit: string, label = ''): void {
     this.t0 = this.now();
     this.lastDraw = 0;
+    this.drawnDone = -1;
     this.active = true;
     this.state = { label, unit, total, done: 0, elapsedMs: 0 };
     this.draw(true);
@@ -99,7 +101,9 @@ export class TtyProgress implements Progress {
   private draw(force: boolean): void {
     const t = this.now();
     if (!force && t - this.lastDraw < 100) return;
+    if (force && this.drawnDone === this.state.done && this.lastDraw > 0 && this.state.done > 0) return;
     this.lastDraw = t;
+    this.drawnDone = this.state.done;
     this.state.elapsedMs = t - this.t0;
     this.out.write(`\r\x1b[2K${formatProgressLine(this.state, this.out.columns ?? 80)}`);
   }

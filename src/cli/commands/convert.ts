@@ -1,0 +1,90 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { COMPRESSIONS, type Compression } from '../../io/zarr-codecs.js';
+import { convertToOmeZarr } from '../../pipeline/convert.js';
+import { DOWNSAMPLE_METHODS, type DownsampleMethod } from '../../pipeline/downsample.js';
+import { formatCount, formatDuration, createProgress } from '../../pipeline/progress.js';
+import type { Vec3 } from '../../volume/box.js';
+import { type LengthUnit, parseUnit } from '../../volume/voxel-size.js';
+
+/** "64" → [64, 64, 64]; "32,64,64" → [32, 64, 64] (z, y, x). */
+function vec3(what: string, integer: boolean) {
+  return (text: string): Vec3 => {
+    const nums = text.split(',').map((s) => Number(s.trim()));
+    const ok = nums.every((n) => Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)));
+    if (!ok || (nums.length !== 1 && nums.length !== 3)) {
+      throw new InvalidArgumentError(`${what} must be one ${integer ? 'positive integer' : 'positive number'} or three as z,y,x`);
+    }
+    return nums.length === 1 ? [nums[0]!, nums[0]!, nums[0]!] : [nums[0]!, nums[1]!, nums[2]!];
+  };
+}
+
+function wholeNumber(min: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
+    return n;
+  };
+}
+
+function unit(text: string): LengthUnit {
+  const u = parseUnit(text);
+  if (u === undefined) throw new InvalidArgumentError('must be a length unit such as um, µm, micrometer, mm');
+  return u;
+}
+
+interface ConvertFlags {
+  chunk: Vec3;
+  compression: Compression;
+  compressionLevel?: number;
+  levels?: number;
+  zarrVersion: '2' | '3';
+  method?: DownsampleMethod;
+  label?: string;
+  voxelSize?: Vec3;
+  unit?: LengthUnit;
+  overwrite?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('convert')
+    .description('stream a NIfTI file, TIFF/PNG slice folder, multi-page TIFF or Zarr into an OME-Zarr image pyramid (or, for an output named .nii/.nii.gz, into NIfTI)')
+    .argument('<input>', 'volume to read: .nii/.nii.gz, folder of .tif/.png slices, .tif, .zarr or an http(s) URL of one')
+    .argument('<output>', 'OME-Zarr folder to write (with --label: an existing OME-Zarr image); .nii/.nii.gz writes NIfTI-1 (level 0 only)')
+    .option('--chunk <n|z,y,x>', 'chunk shape', vec3('--chunk', true), [64, 64, 64] as Vec3)
+    .addOption(new Option('--compression <codec>', 'chunk compression').choices(COMPRESSIONS).default('blosc'))
+    .option('--compression-level <n>', 'codec level (blosc 0-9, zstd 1-22, gzip 0-9)', wholeNumber(0))
+    .option('--levels <n>', 'most pyramid levels, level 0 included (default: halve until the smallest side is ≤ 64)', wholeNumber(1))
+    .addOption(new Option('--zarr-version <v>', '2 writes OME-NGFF 0.4, 3 writes OME-NGFF 0.5').choices(['2', '3']).default('2'))
+    .addOption(new Option('--method <m>', 'how levels are reduced (default mean; mode with --label)').choices(DOWNSAMPLE_METHODS))
+    .option('--label <name>', 'write the volume as labels/<name> of the OME-Zarr image <output> (a mask or segmentation)')
+    .option('--voxel-size <s|z,y,x>', 'voxel size to record, overriding the input’s', vec3('--voxel-size', false))
+    .option('--unit <unit>', 'unit of the voxel size (um, mm, …)', unit)
+    .option('--overwrite', 'replace an existing output')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (input: string, output: string, f: ConvertFlags) => {
+      const progress = createProgress({ quiet: f.quiet ?? false });
+      const r = await convertToOmeZarr(input, output, {
+        chunkShape: f.chunk,
+        compression: f.compression,
+        ...(f.compressionLevel !== undefined ? { compressionLevel: f.compressionLevel } : {}),
+        ...(f.levels !== undefined ? { maxLevels: f.levels } : {}),
+        zarrFormat: f.zarrVersion === '3' ? 3 : 2,
+        ...(f.method ? { method: f.method } : {}),
+        ...(f.label !== undefined ? { label: f.label } : {}),
+        ...(f.voxelSize ? { voxelSize: f.voxelSize } : {}),
+        ...(f.unit !== undefined ? { unit: f.unit } : {}),
+        overwrite: f.overwrite ?? false,
+        progress,
+      });
+      if (!f.quiet) {
+        const where = f.label !== undefined ? `${r.output}/labels/${f.label}` : r.output;
+        const chunks = r.chunksWritten ? `, ${r.chunksWritten} chunks` : '';
+        console.log(
+          `wrote ${where}: ${r.levels.length} level(s) ${r.levels.map((s) => s.join('×')).join(', ')}` +
+            `${chunks}, ${formatCount(r.voxels)} voxels in ${formatDuration(r.seconds)}`,
+        );
+      }
+    });
+}
