@@ -46,7 +46,7 @@ export class Gpu {
   private pendingDispatches = 0;
   private errors: string[] = [];
   private lost: string | null = null;
-  private timing: { set: GPUQuerySet; passes: TimedPass[]; capacity: number } | null = null;
+  private timing: { set: GPUQuerySet; passes: TimedPass[]; capacity: number; total: number; byLabel: Map<string, number> } | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -153,18 +153,17 @@ export class Gpu {
     const pipeline = await this.kernel(spec);
     const grid = typeof workgroups === 'number' ? foldWorkgroups(workgroups, this.limits.maxComputeWorkgroupsPerDimension) : workgroups;
     if (grid[0] * grid[1] * grid[2] === 0) return;
+    // Draining flushes, so it must come before this dispatch's uniforms are staged.
+    if (this.timing && this.timing.passes.length >= this.timing.capacity) await this.drainTiming();
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({ binding: i, resource: this.resource(b) }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const encoder = (this.encoder ??= this.device.createCommandEncoder());
     const desc: GPUComputePassDescriptor = {};
     if (this.timing) {
       const i = this.timing.passes.length;
-      if (i < this.timing.capacity) {
-        desc.timestampWrites = { querySet: this.timing.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
-        this.timing.passes.push({ label: label ?? spec.shader });
-      }
+      desc.timestampWrites = { querySet: this.timing.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+      this.timing.passes.push({ label: label ?? spec.shader });
     }
-    const pass = encoder.beginComputePass(desc);
+    const pass = (this.encoder ??= this.device.createCommandEncoder()).beginComputePass(desc);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
@@ -263,43 +262,49 @@ export class Gpu {
     return new Float32Array(await this.readback(src, count * 4, offsetElems * 4));
   }
 
-  /**
-   * Runs `fn` with a timestamp on every dispatch it encodes and returns GPU nanoseconds, in total
-   * and by label. Returns null totals where the device has no timestamp queries.
-   */
-  async timed<T>(fn: () => Promise<T>, capacity = 2048): Promise<{ result: T; gpuNs: number | null; byLabel: Map<string, number> }> {
-    if (!this.hasTimestamps || this.timing) return { result: await fn(), gpuNs: null, byLabel: new Map() };
+  /** Resolves the timestamps recorded so far into the running totals and empties the query set. */
+  private async drainTiming(): Promise<void> {
+    const t = this.timing;
+    if (!t || t.passes.length === 0) return;
+    const passes = t.passes;
+    t.passes = [];
     this.flush();
-    const set = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
-    this.timing = { set, passes: [], capacity };
-    let result: T;
-    try {
-      result = await fn();
-    } finally {
-      this.flush();
-    }
-    const passes = this.timing.passes;
-    this.timing = null;
-    const byLabel = new Map<string, number>();
-    if (passes.length === 0) {
-      set.destroy();
-      return { result, gpuNs: 0, byLabel };
-    }
     const resolve = this.pool.acquire(16 * passes.length, QUERY_RESOLVE, 'timestamps');
     const encoder = this.device.createCommandEncoder();
-    encoder.resolveQuerySet(set, 0, 2 * passes.length, resolve, 0);
+    encoder.resolveQuerySet(t.set, 0, 2 * passes.length, resolve, 0);
     this.device.queue.submit([encoder.finish()]);
     const stamps = new BigUint64Array(await this.readback(resolve, 16 * passes.length));
     this.pool.release(resolve);
-    set.destroy();
-    let total = 0;
     passes.forEach((p, i) => {
       const ns = Number((stamps[2 * i + 1] ?? 0n) - (stamps[2 * i] ?? 0n));
-      const t = ns > 0 ? ns : 0;
-      total += t;
-      byLabel.set(p.label, (byLabel.get(p.label) ?? 0) + t);
+      const v = ns > 0 ? ns : 0;
+      t.total += v;
+      t.byLabel.set(p.label, (t.byLabel.get(p.label) ?? 0) + v);
     });
-    return { result, gpuNs: total, byLabel };
+  }
+
+  /**
+   * Runs `fn` with a timestamp on every dispatch it encodes and returns GPU nanoseconds, in total
+   * and by label (null where the device has no timestamp queries, or when already timing).
+   */
+  async timed<T>(fn: () => Promise<T>): Promise<{ result: T; gpuNs: number | null; byLabel: Map<string, number> }> {
+    if (!this.hasTimestamps || this.timing) return { result: await fn(), gpuNs: null, byLabel: new Map() };
+    this.flush();
+    // WebGPU allows 4096 queries per set: two per pass; a full set is drained and reused.
+    const capacity = 2048;
+    const set = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+    this.timing = { set, passes: [], capacity, total: 0, byLabel: new Map() };
+    const t = this.timing;
+    let result: T;
+    try {
+      result = await fn();
+      await this.drainTiming();
+    } finally {
+      this.timing = null;
+      this.flush();
+      set.destroy();
+    }
+    return { result, gpuNs: t.total, byLabel: t.byLabel };
   }
 
   destroy(): void {

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { parseShard, segment } from '../../pipeline/segment.js';
+import { createProgress } from '../../pipeline/progress.js';
+import { packageRoot } from '../../gpu/shader-source-node.js';
+import { join } from 'node:path';
+
+export function register(program: Command): void {
+  program
+    .command('segment')
+    .description('segment the roots of a scan, block by block (streaming, resumable, shardable) into an OME-Zarr: probability image + labels/roots mask')
+    .argument('<input>', 'scan: OME-Zarr (its pyramid gives the low-resolution context), NIfTI, or a TIFF/PNG slice folder (context averaged on the fly)')
+    .argument('<output>', 'output OME-Zarr folder')
+    .option('--model <path>', 'model folder or .safetensors', join(packageRoot(), 'models', 'default'))
+    .option('--threshold <p>', 'probability at or above which a voxel is root', '0.5')
+    .option('--chunk <n>', 'output chunk side in voxels (rounded up to the model tile)', '64')
+    .option('--shard <i/N>', 'process only chunks i, i+N, i+2N… (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N; Kubernetes indexed job: $JOB_COMPLETION_INDEX/N)')
+    .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
+    .option('--batch <n>', 'patches per GPU batch', '4')
+    .option('--nifti <file>', 'also export the mask as NIfTI (.nii or .nii.gz) when complete')
+    .option('--overwrite', 'replace an existing output')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the run summary as JSON')
+    .action(async (input: string, output: string, o: Record<string, string | boolean | undefined>) => {
+      const threshold = Number(o.threshold);
+      if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be between 0 and 1, got "${o.threshold}"`);
+      const shard = parseShard(typeof o.shard === 'string' ? o.shard : undefined);
+      const summary = await segment({
+        input,
+        output,
+        model: String(o.model),
+        threshold,
+        chunk: Number(o.chunk),
+        shard,
+        tta: Boolean(o.tta),
+        batch: Math.max(1, Number(o.batch)),
+        overwrite: Boolean(o.overwrite),
+        nifti: typeof o.nifti === 'string' ? o.nifti : undefined,
+        progress: createProgress({ quiet: Boolean(o.quiet) }),
+      });
+      if (o.json) console.log(JSON.stringify(summary, null, 2));
+      else if (!o.quiet) {
+        console.log(`${summary.complete ? 'wrote' : 'partly wrote (other shards pending)'} ${output}: ${summary.chunks.written} chunks written, ${summary.chunks.skipped} already done; ${(summary.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s, peak RSS ${summary.peakRssMiB.toFixed(0)} MiB`);
+      }
+    });
+}

@@ -1,0 +1,192 @@
+import { acquireGpu } from '../gpu/acquire.js';
+import type { Gpu } from '../gpu/gpu.js';
+import { SegmentationOutput } from '../io/segmentation-output.js';
+import { loadModel, modelPaths } from '../nn/models/registry.js';
+import { predictFused } from '../nn/models/infer.js';
+import { IDENTITY, transformCube, type Augmentation } from '../nn/train/augment.js';
+import type { Point } from '../nn/train/sampler.js';
+import type { Box, Vec3 } from '../volume/box.js';
+import { placeTile, tilesFor, type Tile } from '../volume/tiles.js';
+import { convertToOmeZarr } from './convert.js';
+import { VolumePatches } from './patch-source.js';
+import type { Progress } from './progress.js';
+
+export interface SegmentOptions {
+  input: string;
+  output: string;
+  model: string;
+  threshold: number;
+  /** Output chunk side; rounded up to a multiple of the model's tile. */
+  chunk: number;
+  /** Voxels of each patch's rim not used for prediction (less context there). */
+  margin?: number;
+  shard?: { index: number; count: number };
+  tta: boolean;
+  batch: number;
+  overwrite: boolean;
+  nifti?: string;
+  progress: Progress;
+  /** Test hook: stop (as if killed) after this many chunks. */
+  stopAfter?: number;
+}
+
+export interface SegmentSummary {
+  output: string;
+  complete: boolean;
+  device: string;
+  chunks: { total: number; thisShard: number; skipped: number; written: number };
+  voxels: number;
+  seconds: number;
+  voxelsPerSecond: number;
+  gpuSeconds: number | null;
+  peakRssMiB: number;
+}
+
+export function parseShard(s: string | undefined): { index: number; count: number } | undefined {
+  if (!s) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  if (!m) throw new Error(`--shard must look like i/N (e.g. 0/4, or $SLURM_ARRAY_TASK_ID/4 expanded by the shell), got "${s}"`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index >= count) throw new Error(`--shard ${s}: need 0 <= i < N`);
+  return { index, count };
+}
+
+const FLIPS: Augmentation[] = [IDENTITY, { ...IDENTITY, flip: [true, false, false] }, { ...IDENTITY, flip: [false, true, false] }, { ...IDENTITY, flip: [false, false, true] }];
+
+/**
+ * Segments a scan block by block (one output chunk per block), streaming: each block reads the
+ * input patches its tiles need (full resolution, plus the low-resolution context from the pyramid
+ * or averaged on the fly), runs the network on the GPU, and writes probability and mask chunks
+ * atomically. Reads for the next block overlap the current block's GPU work, and its write overlaps
+ * the next block. Blocks already done are skipped, so a killed run resumes; `shard` takes every
+ * N-th chunk so N processes share the work.
+ */
+export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<SegmentSummary> {
+  const t0 = performance.now();
+  const gpu = gpuIn ?? (await acquireGpu());
+  let vol: VolumePatches | null = null;
+  try {
+    const { model, card } = await loadModel(gpu, opts.model);
+    const g = model.geometry;
+    vol = await VolumePatches.open(opts.input, card.normalisation, null);
+    const src = vol.source;
+    if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);
+    const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
+    const out = g.output - 2 * margin;
+    const snap = Math.max(g.lowScale, g.lowTargetScale);
+    if (out < 1 || (Math.floor(out / 2) % snap !== 0 && snap > 1)) throw new Error(`model tile ${g.output} with margin ${margin} gives ${out}, whose half is not a multiple of the low-resolution scale ${snap}`);
+    const chunkSide = Math.ceil(opts.chunk / out) * out;
+    const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
+    const shape = src.shape as Vec3;
+    const output = await SegmentationOutput.open(opts.output, src, { input: opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk }, { compression: 'blosc' }, opts.overwrite);
+    const all = [...output.grid.chunksIn({ offset: [0, 0, 0], shape })];
+    const mine = opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
+    const todo: Vec3[] = [];
+    for (const c of mine) if (!(await output.isDone(c))) todo.push(c);
+    const voxelsOf = (c: Vec3): number => output.grid.chunkBox(c).shape.reduce((a, b) => a * b, 1);
+    opts.progress.start(todo.reduce((a, c) => a + voxelsOf(c), 0), 'voxels', 'segment');
+
+    const readInputs = async (tiles: Tile[]): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> => {
+      const highs: Float32Array[] = [];
+      const lows: (Float32Array | null)[] = [];
+      for (const t of tiles) {
+        highs.push(await vol!.readImage(1, t.centre as Point, g.highInput));
+        lows.push(g.lowScale === 1 ? null : await vol!.readImage(g.lowScale, t.centre as Point, g.lowInput));
+      }
+      return { highs, lows };
+    };
+    const predictTiles = async (inp: { highs: Float32Array[]; lows: (Float32Array | null)[] }): Promise<Float32Array[]> => {
+      const res: Float32Array[] = [];
+      const n3 = g.output ** 3;
+      for (let i = 0; i < inp.highs.length; i += opts.batch) {
+        const hs = inp.highs.slice(i, i + opts.batch);
+        const ls = inp.lows.slice(i, i + opts.batch);
+        const sum = new Float32Array(n3 * hs.length);
+        const variants = opts.tta ? FLIPS : [IDENTITY];
+        for (const a of variants) {
+          const flipped = a === IDENTITY;
+          const p = await predictFused(gpu, model, flipped ? hs : hs.map((h) => transformCube(h, g.highInput, a)), flipped ? ls : ls.map((l) => (l ? transformCube(l, g.lowInput, a) : null)));
+          for (let k = 0; k < hs.length; k++) {
+            const part = p.subarray(k * n3, (k + 1) * n3);
+            const back = flipped ? part : transformCube(part, g.output, a); // a flip is its own inverse
+            for (let j = 0; j < n3; j++) sum[k * n3 + j]! += back[j]!;
+          }
+        }
+        for (let k = 0; k < hs.length; k++) {
+          const cube = sum.subarray(k * n3, (k + 1) * n3);
+          for (let j = 0; j < n3; j++) cube[j]! /= variants.length;
+          res.push(margin === 0 ? cube.slice() : cropCentre(cube, g.output, out));
+        }
+      }
+      return res;
+    };
+
+    let gpuNs = 0;
+    let hasGpuTime = gpu.hasTimestamps;
+    let written = 0;
+    let pendingWrite: Promise<void> = Promise.resolve();
+    const tilesOf = (c: Vec3): { box: Box; tiles: Tile[] } => {
+      const box = output.grid.chunkBox(c);
+      return { box, tiles: tilesFor({ out, shape }, box) };
+    };
+    let nextInputs = todo.length > 0 ? readInputs(tilesOf(todo[0]!).tiles) : null;
+    for (let i = 0; i < todo.length; i++) {
+      if (opts.stopAfter !== undefined && written >= opts.stopAfter) break;
+      const c = todo[i]!;
+      const { box, tiles } = tilesOf(c);
+      const inputs = await nextInputs!;
+      nextInputs = i + 1 < todo.length ? readInputs(tilesOf(todo[i + 1]!).tiles) : null;
+      const timed = await gpu.timed(() => predictTiles(inputs));
+      if (timed.gpuNs === null) hasGpuTime = false;
+      else gpuNs += timed.gpuNs;
+      const probs = new Float32Array(box.shape[0] * box.shape[1] * box.shape[2]);
+      tiles.forEach((t, k) => placeTile(timed.result[k]!, t, out, box, probs));
+      const p8 = new Uint8Array(probs.length);
+      const m8 = new Uint8Array(probs.length);
+      for (let j = 0; j < probs.length; j++) {
+        p8[j] = Math.round(Math.min(1, Math.max(0, probs[j]!)) * 255);
+        m8[j] = probs[j]! >= opts.threshold ? 1 : 0;
+      }
+      await pendingWrite;
+      pendingWrite = output.writeChunk(c, p8, m8).then(() => {
+        written++;
+        opts.progress.advance(probs.length);
+      });
+    }
+    await pendingWrite;
+    await nextInputs?.catch(() => undefined);
+    opts.progress.done();
+    const complete = opts.stopAfter === undefined || written < opts.stopAfter
+      ? await output.tryFinalize({ model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, input: opts.input })
+      : false;
+    if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
+    const seconds = (performance.now() - t0) / 1000;
+    const voxels = written > 0 ? todo.slice(0, written).reduce((a, c) => a + voxelsOf(c), 0) : 0;
+    return {
+      output: opts.output,
+      complete,
+      device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
+      chunks: { total: all.length, thisShard: mine.length, skipped: mine.length - todo.length, written },
+      voxels,
+      seconds,
+      voxelsPerSecond: voxels / seconds,
+      gpuSeconds: hasGpuTime ? gpuNs / 1e9 : null,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    await vol?.close();
+    if (!gpuIn) gpu.destroy();
+  }
+}
+
+function cropCentre(cube: Float32Array, n: number, m: number): Float32Array {
+  const o = (n - m) / 2;
+  const out = new Float32Array(m * m * m);
+  for (let z = 0; z < m; z++)
+    for (let y = 0; y < m; y++) {
+      const s = ((z + o) * n + (y + o)) * n + o;
+      out.set(cube.subarray(s, s + m), (z * m + y) * m);
+    }
+  return out;
+}

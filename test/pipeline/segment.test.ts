@@ -1,0 +1,131 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Gpu } from '../../src/gpu/gpu.js';
+import { OmeZarrWriter } from '../../src/io/zarr-write.js';
+import { openVolume } from '../../src/io/open.js';
+import { wholeBox } from '../../src/volume/box.js';
+import { buildModel, saveModel } from '../../src/nn/models/registry.js';
+import { segment } from '../../src/pipeline/segment.js';
+import { SilentProgress } from '../../src/pipeline/progress.js';
+import { testGpu } from '../helpers/gpu.js';
+import { freshSeed, rng } from '../helpers/random.js';
+
+let gpu: Gpu;
+const seed = freshSeed();
+const dir = mkdtempSync(join(tmpdir(), 'segment-'));
+const input = join(dir, 'scan.zarr');
+const model = join(dir, 'model');
+const shape = [40, 50, 45] as const; // not a multiple of any chunk
+
+beforeAll(async () => {
+  gpu = await testGpu();
+  const r = rng(seed);
+  const data = new Uint16Array(shape[0] * shape[1] * shape[2]);
+  for (let i = 0; i < data.length; i++) data[i] = Math.floor(10000 + 20000 * r() * r());
+  const w = await OmeZarrWriter.create(input, { shape: [...shape], dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] }, { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' });
+  await w.writeLevelBox(0, wholeBox([...shape]), data);
+  await w.finalize();
+  const m = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 12, lowWidths: [3, 5] }, seed);
+  // Large output weights so an untrained network's probabilities spread over 0..255.
+  const head = m.parameters().find((p) => p.name === 'fuse.3.weight')!.item.value;
+  gpu.upload(Float32Array.from({ length: head.size }, () => (r() * 2 - 1) * 30), head.buffer);
+  await saveModel(m, model, { normalisation: { offset: 10000, scale: 20000 } });
+});
+
+const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, progress: new SilentProgress() };
+
+async function readOut(path: string): Promise<{ prob: Uint8Array; mask: Uint8Array; meta: { shape: readonly number[]; voxelSize: readonly number[]; origin: readonly number[] } }> {
+  const p = await openVolume(path);
+  const m = await openVolume(path, { label: 'roots' });
+  const prob = (await p.readBox(wholeBox(p.shape))) as Uint8Array;
+  const mask = (await m.readBox(wholeBox(m.shape))) as Uint8Array;
+  return { prob, mask, meta: { shape: p.shape, voxelSize: p.voxelSize, origin: p.origin } };
+}
+
+function cli(args: string[]): ReturnType<typeof spawn> {
+  // Its own process group, so a kill reaches tsx's child node process too.
+  return spawn(join('node_modules', '.bin', 'tsx'), ['src/cli/main.ts', ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+}
+
+async function runCli(args: string[]): Promise<void> {
+  const p = cli(args);
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((res) => p.on('exit', res));
+  if (code !== 0) throw new Error(`rhizoct ${args.join(' ')} exited ${code}: ${err}`);
+}
+
+describe(`segment: streaming, block-size invariant, resumable, shardable (seed ${seed})`, () => {
+  let reference: Awaited<ReturnType<typeof readOut>>;
+
+  it('writes probabilities and mask with the input shape, voxel size and origin', async () => {
+    const s = await segment({ ...base, input, output: join(dir, 'a.zarr'), chunk: 16 }, gpu);
+    expect(s.complete).toBe(true);
+    expect(s.chunks.written).toBe(s.chunks.total);
+    reference = await readOut(join(dir, 'a.zarr'));
+    expect([...reference.meta.shape]).toEqual([...shape]);
+    expect([...reference.meta.voxelSize]).toEqual([0.05, 0.04, 0.04]);
+    expect([...reference.meta.origin]).toEqual([1, 2, 3]);
+    const distinct = new Set(reference.prob);
+    expect(distinct.size, 'an untrained network still gives varied probabilities').toBeGreaterThan(5);
+    for (let i = 0; i < reference.prob.length; i++) {
+      if ((reference.prob[i]! >= 128) !== (reference.mask[i] === 1) && Math.abs(reference.prob[i]! - 127.5) > 1) throw new Error(`mask disagrees with probability at ${i}`);
+    }
+  });
+
+  it('gives identical bytes for a different block size', async () => {
+    await segment({ ...base, input, output: join(dir, 'b.zarr'), chunk: 48 }, gpu);
+    const b = await readOut(join(dir, 'b.zarr'));
+    expect(Buffer.compare(Buffer.from(b.prob), Buffer.from(reference.prob))).toBe(0);
+    expect(Buffer.compare(Buffer.from(b.mask), Buffer.from(reference.mask))).toBe(0);
+  });
+
+  it('resumes after an interruption, skipping finished chunks, to identical bytes', async () => {
+    const out = join(dir, 'c.zarr');
+    const first = await segment({ ...base, input, output: out, chunk: 16, stopAfter: 5 }, gpu);
+    expect(first.complete).toBe(false);
+    expect(existsSync(out)).toBe(false);
+    const second = await segment({ ...base, input, output: out, chunk: 16 }, gpu);
+    expect(second.chunks.skipped).toBe(first.chunks.written);
+    expect(first.chunks.written).toBeGreaterThanOrEqual(5);
+    expect(second.complete).toBe(true);
+    const c = await readOut(out);
+    expect(Buffer.compare(Buffer.from(c.prob), Buffer.from(reference.prob))).toBe(0);
+  });
+
+  it('a run killed mid-way (SIGKILL) and restarted gives the uninterrupted result', async () => {
+    const out = join(dir, 'k.zarr');
+    const args = ['segment', input, out, '--model', model, '--chunk', '16', '--batch', '1', '--quiet'];
+    const p = cli(args);
+    let exited = false;
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise((r) => p.on('exit', () => r((exited = true))));
+    const done = join(`${out}.partial`, '.done');
+    const t0 = Date.now();
+    while (!exited && !(existsSync(done) && readdirSync(done).length >= 3) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    expect(exited, `the run ended before it could be killed: ${err}`).toBe(false);
+    process.kill(-p.pid!, 'SIGKILL');
+    await exit;
+    expect(readdirSync(done).length, 'killed mid-way, not at the end').toBeLessThan(36);
+    expect(existsSync(out), 'a killed run leaves no complete-looking output').toBe(false);
+    await runCli(args);
+    const k = await readOut(out);
+    expect(Buffer.compare(Buffer.from(k.prob), Buffer.from(reference.prob))).toBe(0);
+    expect(Buffer.compare(Buffer.from(k.mask), Buffer.from(reference.mask))).toBe(0);
+  });
+
+  it('three shards as separate processes produce the single-process result', async () => {
+    const out = join(dir, 's.zarr');
+    await Promise.all([0, 1, 2].map((i) => runCli(['segment', input, out, '--model', model, '--chunk', '16', '--shard', `${i}/3`, '--quiet'])));
+    const s = await readOut(out);
+    expect(Buffer.compare(Buffer.from(s.prob), Buffer.from(reference.prob))).toBe(0);
+  });
+
+  it('refuses an existing output of another shape or job', async () => {
+    await expect(segment({ ...base, input, output: join(dir, 'a.zarr'), chunk: 16 }, gpu)).rejects.toThrow(/already exists/);
+  });
+});
