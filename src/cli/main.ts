@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { register as convert } from './commands/convert.js';
+import { register as evalCmd } from './commands/eval.js';
 import { register as gpu } from './commands/gpu.js';
 import { register as info } from './commands/info.js';
 import { register as segment } from './commands/segment.js';
@@ -11,7 +12,7 @@ program
   .description('Segment plant roots in X-ray micro-CT of soil with a dual-resolution 3D network running as WebGPU compute shaders')
   .version('0.1.0');
 
-for (const register of [info, convert, train, segment, gpu]) register(program);
+for (const register of [info, convert, train, segment, evalCmd, gpu]) register(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

@@ -1,0 +1,123 @@
+import { isVolumeIoError } from '../io/errors.js';
+import { openVolume } from '../io/open.js';
+import type { VolumeSource } from '../io/volume.js';
+import { makeBox } from '../volume/box.js';
+import type { Progress } from './progress.js';
+
+export interface Counts {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+export interface Scores {
+  dice: number;
+  iou: number;
+  precision: number;
+  recall: number;
+}
+
+export interface EvalResult {
+  pred: string;
+  truth: string;
+  shape: readonly number[];
+  voxelSize: readonly number[];
+  unit: string;
+  counts: Counts;
+  scores: Scores;
+  /** Centreline Dice (Shit et al. 2021) where computed. */
+  clDice?: { value: number; topologyPrecision: number; topologySensitivity: number; note: string };
+  bands: { zFrom: number; zTo: number; depthFrom: number; depthTo: number; counts: Counts; scores: Scores }[];
+}
+
+export function scores(c: Counts): Scores {
+  const safe = (a: number, b: number, empty: number): number => (b === 0 ? empty : a / b);
+  return {
+    dice: safe(2 * c.tp, 2 * c.tp + c.fp + c.fn, 1),
+    iou: safe(c.tp, c.tp + c.fp + c.fn, 1),
+    precision: safe(c.tp, c.tp + c.fp, c.fn === 0 ? 1 : 0),
+    recall: safe(c.tp, c.tp + c.fn, 1),
+  };
+}
+
+/** Opens a mask: labels/NAME of an OME-Zarr when it has one, else the volume itself (> 0 is root). */
+export async function openMask(path: string, label = 'roots'): Promise<VolumeSource> {
+  try {
+    return await openVolume(path, { label });
+  } catch (e) {
+    // Only a volume without that label image falls back to its own voxels; damage is reported.
+    if (!isVolumeIoError(e, 'NotFound')) throw e;
+    return openVolume(path);
+  }
+}
+
+/**
+ * Compares a predicted mask with the truth, streaming slab by slab along z: Dice, IoU, precision
+ * and recall over the volume and per depth band. Voxels > 0 are root in both.
+ */
+export async function evaluate(predPath: string, truthPath: string, opts: { bands: number; progress: Progress; clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']> }): Promise<EvalResult> {
+  const pred = await openMask(predPath);
+  const truth = await openMask(truthPath);
+  try {
+    if (pred.shape.some((s, i) => s !== truth.shape[i])) {
+      throw new Error(`${predPath} has shape [${pred.shape.join(', ')}] but ${truthPath} has [${truth.shape.join(', ')}]`);
+    }
+    const [D, H, W] = pred.shape;
+    const nb = Math.max(1, Math.min(opts.bands, D));
+    const bandOf = (z: number): number => Math.min(nb - 1, Math.floor((z * nb) / D));
+    const bandCounts: Counts[] = Array.from({ length: nb }, () => ({ tp: 0, fp: 0, fn: 0, tn: 0 }));
+    const slab = Math.max(1, Math.min(D, Math.floor((32 << 20) / (H * W))));
+    opts.progress.start(D * H * W, 'voxels', 'eval');
+    for (let z0 = 0; z0 < D; z0 += slab) {
+      const d = Math.min(slab, D - z0);
+      const box = makeBox([z0, 0, 0], [d, H, W]);
+      const [p, t] = await Promise.all([pred.readBox(box), truth.readBox(box)]);
+      for (let z = 0; z < d; z++) {
+        const c = bandCounts[bandOf(z0 + z)]!;
+        const base = z * H * W;
+        for (let i = base; i < base + H * W; i++) {
+          const a = p[i]! > 0;
+          const b = t[i]! > 0;
+          if (a && b) c.tp++;
+          else if (a) c.fp++;
+          else if (b) c.fn++;
+          else c.tn++;
+        }
+      }
+      opts.progress.advance(d * H * W);
+    }
+    opts.progress.done();
+    const counts = bandCounts.reduce((a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn, tn: a.tn + c.tn }), { tp: 0, fp: 0, fn: 0, tn: 0 });
+    const vz = truth.voxelSize[0]!;
+    const oz = truth.origin[0]!;
+    const bands = bandCounts.map((c, b) => {
+      const zFrom = Math.ceil((b * D) / nb);
+      const zTo = Math.ceil(((b + 1) * D) / nb);
+      return { zFrom, zTo, depthFrom: oz + zFrom * vz, depthTo: oz + zTo * vz, counts: c, scores: scores(c) };
+    });
+    const result: EvalResult = { pred: predPath, truth: truthPath, shape: pred.shape, voxelSize: truth.voxelSize, unit: truth.unit, counts, scores: scores(counts), bands };
+    if (opts.clDice) {
+      const cl = await opts.clDice(pred, truth);
+      if (cl) result.clDice = cl;
+    }
+    return result;
+  } finally {
+    await pred.close();
+    await truth.close();
+  }
+}
+
+export function formatEvalTable(r: EvalResult): string {
+  const f = (v: number): string => v.toFixed(4);
+  const lines = [
+    `pred  ${r.pred}`,
+    `truth ${r.truth}`,
+    `         Dice    IoU     prec.   recall`,
+    `all      ${f(r.scores.dice)}  ${f(r.scores.iou)}  ${f(r.scores.precision)}  ${f(r.scores.recall)}`,
+  ];
+  if (r.clDice) lines.push(`clDice   ${f(r.clDice.value)} (topology precision ${f(r.clDice.topologyPrecision)}, sensitivity ${f(r.clDice.topologySensitivity)}; ${r.clDice.note})`);
+  lines.push(`depth band (${r.unit || 'voxels'})`);
+  for (const b of r.bands) lines.push(`${b.depthFrom.toFixed(2).padStart(8)}–${b.depthTo.toFixed(2).padEnd(8)} ${f(b.scores.dice)}  ${f(b.scores.iou)}  ${f(b.scores.precision)}  ${f(b.scores.recall)}  (${b.counts.tp + b.counts.fn} root voxels)`);
+  return lines.join('\n');
+}

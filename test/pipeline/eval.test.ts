@@ -1,0 +1,53 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OmeZarrWriter } from '../../src/io/zarr-write.js';
+import { wholeBox } from '../../src/volume/box.js';
+import { evaluate, scores } from '../../src/pipeline/eval.js';
+import { SilentProgress } from '../../src/pipeline/progress.js';
+import { freshSeed, rng } from '../helpers/random.js';
+
+const seed = freshSeed();
+const shape = [23, 17, 19] as const;
+const meta = { shape: [...shape] as [number, number, number], voxelSize: [0.1, 0.1, 0.1] as [number, number, number], unit: 'millimeter' as const, origin: [5, 0, 0] as [number, number, number] };
+
+async function writeMaskZarr(path: string, mask: Uint8Array, withImage: boolean): Promise<void> {
+  const opts = { zarrFormat: 2 as const, chunkShape: [8, 8, 8] as [number, number, number], compression: { compression: 'gzip' as const }, levelCount: 1, method: 'mean' as const };
+  const img = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, opts);
+  await img.writeLevelBox(0, wholeBox(meta.shape), withImage ? mask.map((v) => v * 200) : new Uint8Array(mask.length).fill(7));
+  await img.finalize();
+  const lab = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, { ...opts, label: 'roots', method: 'mode' });
+  await lab.writeLevelBox(0, wholeBox(meta.shape), mask);
+  await lab.finalize();
+}
+
+describe(`eval (seed ${seed})`, () => {
+  it('counts agree with a direct computation, overall and per depth band, with physical depths', async () => {
+    const r = rng(seed);
+    const n = shape[0] * shape[1] * shape[2];
+    const truth = Uint8Array.from({ length: n }, () => (r() < 0.2 ? 1 : 0));
+    const pred = truth.map((v) => (r() < 0.15 ? 1 - v : v));
+    const dir = mkdtempSync(join(tmpdir(), 'eval-'));
+    await writeMaskZarr(join(dir, 't.zarr'), truth, true);
+    await writeMaskZarr(join(dir, 'p.zarr'), pred, false);
+    const res = await evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), { bands: 4, progress: new SilentProgress() });
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < n; i++) {
+      if (pred[i] && truth[i]) tp++;
+      else if (pred[i]) fp++;
+      else if (truth[i]) fn++;
+    }
+    expect(res.counts).toEqual({ tp, fp, fn, tn: n - tp - fp - fn });
+    expect(res.scores.dice).toBeCloseTo((2 * tp) / (2 * tp + fp + fn), 12);
+    expect(res.bands).toHaveLength(4);
+    expect(res.bands.reduce((a, b) => a + b.counts.tp, 0)).toBe(tp);
+    expect(res.bands[0]!.depthFrom).toBeCloseTo(5, 9);
+    expect(res.bands[3]!.depthTo).toBeCloseTo(5 + 2.3, 9);
+  });
+
+  it('defines the empty cases: nothing predicted and nothing true is perfect', () => {
+    expect(scores({ tp: 0, fp: 0, fn: 0, tn: 10 })).toEqual({ dice: 1, iou: 1, precision: 1, recall: 1 });
+    expect(scores({ tp: 0, fp: 3, fn: 0, tn: 10 }).dice).toBe(0);
+  });
+});
