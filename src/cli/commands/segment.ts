@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option('--overwrite', 'replace an existing output')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the run summary as JSON')
+    .option('--stop-after <n>', 'stop after n chunks, as if interrupted (benchmarks, tests)')
     .action(async (input: string, output: string, o: Record<string, string | boolean | undefined>) => {
       const threshold = Number(o.threshold);
       if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be between 0 and 1, got "${o.threshold}"`);
@@ -36,6 +37,7 @@ export function register(program: Command): void {
         overwrite: Boolean(o.overwrite),
         nifti: typeof o.nifti === 'string' ? o.nifti : undefined,
         progress: createProgress({ quiet: Boolean(o.quiet) }),
+        stopAfter: o.stopAfter === undefined ? undefined : Number(o.stopAfter),
       });
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else if (!o.quiet) {

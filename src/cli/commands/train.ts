@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { train } from '../../pipeline/train.js';
 import { createProgress } from '../../pipeline/progress.js';
+import { join } from 'node:path';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const ints = (v: string): number[] => list(v).map((s) => {
@@ -70,7 +71,7 @@ export function register(program: Command): void {
         augment: o.augment !== false,
         seed: num('seed'),
         resume: Boolean(o.resume),
-        log: o.log ? String(o.log) : `${out.replace(/\.safetensors$/, '')}.train-log.json`,
+        log: o.log ? String(o.log) : out.endsWith('.safetensors') ? out.replace(/\.safetensors$/, '.train-log.json') : join(out, 'train-log.json'),
         command: ['rhizoct', ...process.argv.slice(2)].join(' '),
         progress: createProgress({ quiet }),
         onEpoch: (e) => {

@@ -1,0 +1,93 @@
+"""PyTorch peer of `rhizoct segment` for bench/segment.ts: the same network and weights
+(rhizoct_models.load), the same normalisation, tile lattice, patch padding and low-resolution
+context (the pyramid level when present, else 2x2x2 means), timed on the same machine.
+
+segment_torch.py INPUT.zarr MODEL_DIR [--device cpu|cuda] [--batch 4] [--margin 8] [--out probs.u8]
+Prints JSON: {"seconds":..., "voxels":..., "voxels_per_second":..., "device":...}
+"""
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import zarr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhizoct_models as rm  # noqa: E402
+
+
+def arg(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def read_cells(arr, start, n, pad):
+    out = np.full((n, n, n), pad, dtype=np.float32)
+    lo = [max(0, s) for s in start]
+    hi = [min(arr.shape[i], start[i] + n) for i in range(3)]
+    if any(h <= l for l, h in zip(lo, hi)):
+        return out
+    out[lo[0] - start[0]:hi[0] - start[0], lo[1] - start[1]:hi[1] - start[1], lo[2] - start[2]:hi[2] - start[2]] = arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    return out
+
+
+def main():
+    path, model_dir = sys.argv[1], sys.argv[2]
+    device = arg("--device", "cpu")
+    batch = int(arg("--batch", "4"))
+    torch.set_num_threads(os.cpu_count() or 1)
+    model, card = rm.load(model_dir)
+    model = model.to(device).eval()
+    cfg = card["config"]
+    norm = card["normalisation"]
+    g = {"patch": cfg["patch"], "low_scale": cfg.get("lowScale", 1), "low_patch": cfg.get("lowPatch", cfg["patch"])}
+    margin = int(arg("--margin", "8"))
+    out = g["patch"] - 2 * margin
+    root = zarr.open_group(path, mode="r")
+    full = root["0"]
+    shape = full.shape
+    s = g["low_scale"]
+    lvl = int(round(math.log2(s)))
+    low_arr = root[str(lvl)] if str(lvl) in root and all(root[str(lvl)].shape[i] == -(-shape[i] // s) for i in range(3)) else None
+    probs = np.zeros(shape, dtype=np.uint8)
+    t0 = time.perf_counter()
+    tiles = [(z, y, x) for z in range(0, shape[0], out) for y in range(0, shape[1], out) for x in range(0, shape[2], out)]
+    for i in range(0, len(tiles), batch):
+        part = tiles[i:i + batch]
+        highs, lows = [], []
+        for t in part:
+            c = [v + out // 2 for v in t]
+            highs.append((read_cells(full, [v - g["patch"] // 2 for v in c], g["patch"], norm["offset"]) - norm["offset"]) / norm["scale"])
+            if s > 1:
+                n = g["low_patch"]
+                if low_arr is not None:
+                    cube = read_cells(low_arr, [v // s - n // 2 for v in c], n, norm["offset"])
+                else:
+                    m = n * s
+                    big = read_cells(full, [(v // s - n // 2) * s for v in c], m, norm["offset"])
+                    cube = big.reshape(n, s, n, s, n, s).mean(axis=(1, 3, 5))
+                lows.append((cube - norm["offset"]) / norm["scale"])
+        x = torch.from_numpy(np.stack(highs)[:, None]).to(device)
+        xl = torch.from_numpy(np.stack(lows)[:, None]).to(device) if lows else None
+        with torch.no_grad():
+            _, _, fused = model(x, xl)
+            p = torch.sigmoid(fused).cpu().numpy()[:, 0]
+        for t, cube in zip(part, p):
+            c = cube[margin:margin + out, margin:margin + out, margin:margin + out]
+            z, y, xx = t
+            dz, dy, dx = min(out, shape[0] - z), min(out, shape[1] - y), min(out, shape[2] - xx)
+            probs[z:z + dz, y:y + dy, xx:xx + dx] = np.round(np.clip(c[:dz, :dy, :dx], 0, 1) * 255).astype(np.uint8)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    if "--out" in sys.argv:
+        probs.tofile(arg("--out", ""))
+    voxels = int(np.prod(shape))
+    name = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(json.dumps({"seconds": seconds, "voxels": voxels, "voxels_per_second": voxels / seconds, "device": name, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
