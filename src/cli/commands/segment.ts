@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { acquireGpu } from '../../gpu/acquire.js';
 import { parseShard, segment } from '../../pipeline/segment.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
@@ -18,6 +19,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'patches per GPU batch', '4')
     .option('--nifti <file>', 'also export the mask as NIfTI (.nii or .nii.gz) when complete')
     .option('--overwrite', 'replace an existing output')
+    .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the run summary as JSON')
     .option('--stop-after <n>', 'stop after n chunks, as if interrupted (benchmarks, tests)')
@@ -25,6 +27,7 @@ export function register(program: Command): void {
       const threshold = Number(o.threshold);
       if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be between 0 and 1, got "${o.threshold}"`);
       const shard = parseShard(typeof o.shard === 'string' ? o.shard : undefined);
+      const gpu = await acquireGpu(typeof o.device === 'string' ? { adapterMatch: o.device } : {});
       const summary = await segment({
         input,
         output,
@@ -38,7 +41,7 @@ export function register(program: Command): void {
         nifti: typeof o.nifti === 'string' ? o.nifti : undefined,
         progress: createProgress({ quiet: Boolean(o.quiet) }),
         stopAfter: o.stopAfter === undefined ? undefined : Number(o.stopAfter),
-      });
+      }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else if (!o.quiet) {
         console.log(`${summary.complete ? 'wrote' : 'partly wrote (other shards pending)'} ${output}: ${summary.chunks.written} chunks written, ${summary.chunks.skipped} already done; ${(summary.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s, peak RSS ${summary.peakRssMiB.toFixed(0)} MiB`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { acquireGpu } from '../../gpu/acquire.js';
 import { train } from '../../pipeline/train.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { join } from 'node:path';
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for weights, sampling and augmentation', '1')
     .option('--resume', 'continue from the checkpoint beside --out')
     .option('--log <file>', 'JSON log of the run (default: beside the model)')
+    .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the final model card as JSON')
     .action(async (o: Record<string, string | boolean | undefined>) => {
@@ -52,6 +54,7 @@ export function register(program: Command): void {
       if (o.optimizer !== 'adam' && o.optimizer !== 'rmsprop') throw new Error(`--optimizer must be adam or rmsprop, got "${o.optimizer}"`);
       const out = String(o.out);
       const quiet = Boolean(o.quiet);
+      const gpu = await acquireGpu(typeof o.device === 'string' ? { adapterMatch: o.device } : {});
       const result = await train({
         data: list(String(o.data)),
         val: list(String(o.val ?? '')),
@@ -79,7 +82,7 @@ export function register(program: Command): void {
             process.stderr.write(`round ${e.round + 1} epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, val Dice ${e.val.dice.toFixed(3)} (P ${e.val.precision.toFixed(3)}, R ${e.val.recall.toFixed(3)}), ${e.patchesPerSecond.toFixed(2)} patches/s\n`);
           }
         },
-      });
+      }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(result.card, null, 2));
       else if (!quiet) console.log(`wrote ${out} (validation Dice ${Number(result.card.validation?.dice ?? NaN).toFixed(3)})`);
     });

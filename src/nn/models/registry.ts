@@ -92,6 +92,8 @@ export async function loadModel(gpu: Gpu, path: string): Promise<{ model: Segmen
     throw new WeightsError(cardPath, `cannot read the model card (${(e as Error).message})`);
   }
   if (card.format !== 'rhizoct-model' || typeof card.config !== 'object') throw new WeightsError(cardPath, 'not a rhizoct model card (format/config missing)');
+  const n = card.normalisation;
+  if (!n || !Number.isFinite(n.offset) || !(n.scale > 0)) throw new WeightsError(cardPath, `normalisation ${JSON.stringify(n)} needs a finite offset and a positive scale`);
   const { tensors } = await readSafetensors(weights);
   const model = buildModel(gpu, card.config);
   const expected = [...model.parameters().map((p) => ({ name: p.name, t: p.item.value })), ...model.state().map((s) => ({ name: s.name, t: s.item }))];
