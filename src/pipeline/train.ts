@@ -120,8 +120,8 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
     const trainer = new Trainer(gpu, model, optimizer, weights);
     const sampler = new PatchSampler(await Promise.all(trainVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), PAPER_SAMPLING, rand);
     const valRand = seededRandom(opts.seed + 7);
-    const valSampler = new PatchSampler(await Promise.all(valVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), { ...PAPER_SAMPLING, rootFraction: 0.5 }, valRand);
-    const valCentres = Array.from({ length: opts.valPatches }, () => valSampler.next());
+    const valSampler = valVols.length > 0 ? new PatchSampler(await Promise.all(valVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), { ...PAPER_SAMPLING, rootFraction: 0.5 }, valRand) : null;
+    const valCentres = valSampler ? Array.from({ length: opts.valPatches }, () => valSampler.next()) : [];
 
     let history: EpochRecord[] = [];
     let start = { round: 0, epoch: 0 };

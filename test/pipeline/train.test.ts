@@ -1,0 +1,81 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Gpu } from '../../src/gpu/gpu.js';
+import { OmeZarrWriter } from '../../src/io/zarr-write.js';
+import { wholeBox } from '../../src/volume/box.js';
+import { train } from '../../src/pipeline/train.js';
+import { loadModel } from '../../src/nn/models/registry.js';
+import { SilentProgress } from '../../src/pipeline/progress.js';
+import { testGpu } from '../helpers/gpu.js';
+import { freshSeed, rng } from '../helpers/random.js';
+
+let gpu: Gpu;
+const seed = freshSeed();
+const dir = mkdtempSync(join(tmpdir(), 'train-'));
+const n = 32;
+
+async function tubeScan(path: string, r: () => number): Promise<void> {
+  const image = new Uint16Array(n ** 3);
+  const mask = new Uint8Array(n ** 3);
+  const tubes = Array.from({ length: 3 }, () => ({ y: 6 + r() * (n - 12), x: 6 + r() * (n - 12), dy: (r() - 0.5) * 0.5, dx: (r() - 0.5) * 0.5, rad: 2 + r() }));
+  for (let z = 0; z < n; z++)
+    for (let y = 0; y < n; y++)
+      for (let x = 0; x < n; x++) {
+        const i = (z * n + y) * n + x;
+        const inside = tubes.some((t) => (y - (t.y + t.dy * z)) ** 2 + (x - (t.x + t.dx * z)) ** 2 <= t.rad ** 2);
+        mask[i] = inside ? 1 : 0;
+        image[i] = Math.round((inside ? 30000 : 12000) + (r() - 0.5) * 8000);
+      }
+  const meta = { shape: [n, n, n] as [number, number, number], voxelSize: [0.05, 0.05, 0.05] as [number, number, number], unit: 'millimeter' as const, origin: [0, 0, 0] as [number, number, number] };
+  const opts = { zarrFormat: 2 as const, chunkShape: [16, 16, 16] as [number, number, number], compression: { compression: 'blosc' as const }, levelCount: 1, method: 'mean' as const };
+  const w = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint16' }, opts);
+  await w.writeLevelBox(0, wholeBox(meta.shape), image);
+  await w.finalize();
+  const l = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, { ...opts, label: 'roots', method: 'mode' });
+  await l.writeLevelBox(0, wholeBox(meta.shape), mask);
+  await l.finalize();
+}
+
+const tiny = { patch: 16, widths: [4, 8], lowScale: 2, lowPatch: 16, lowWidths: [4, 8] };
+const common = { arch: 'dual', config: tiny, optimizer: 'adam' as const, lr: 0.01, batch: 2, stepsPerEpoch: 4, valPatches: 4, diceWeight: 0.5, augment: true, seed, progress: new SilentProgress() };
+
+beforeAll(async () => {
+  gpu = await testGpu();
+  const r = rng(seed);
+  await tubeScan(join(dir, 'a.zarr'), r);
+  await tubeScan(join(dir, 'v.zarr'), r);
+});
+
+describe(`rhizoct train (seed ${seed})`, () => {
+  it('trains, mines hard regions between rounds, checkpoints, and resumes where it stopped', async () => {
+    const out = join(dir, 'm1');
+    const first = await train({ ...common, data: [join(dir, 'a.zarr')], val: [join(dir, 'v.zarr')], out, epochs: 1, rounds: 1, resume: false, log: join(dir, 'log.json') }, gpu);
+    expect(first.history).toHaveLength(1);
+    expect(existsSync(join(out, 'model.checkpoint.safetensors'))).toBe(true);
+    expect(existsSync(join(dir, 'log.json'))).toBe(true);
+    const second = await train({ ...common, data: [join(dir, 'a.zarr')], val: [join(dir, 'v.zarr')], out, epochs: 1, rounds: 3, resume: true }, gpu);
+    expect(second.history.map((h) => h.round)).toEqual([0, 1, 2]);
+    expect(second.history[2]!.hardRegions, 'hard regions mined after round 2 feed round 3').toBeGreaterThan(0);
+    expect((second.card.training as { steps: number }).steps).toBe(12);
+    expect(second.card.validation).toHaveProperty('dice');
+    const { card } = await loadModel(gpu, out);
+    expect(card.normalisation.scale).toBeGreaterThan(0);
+    expect((card.training as { command?: string; seed: number }).seed).toBe(seed);
+  });
+
+  it('fine-tunes from a model with a frozen encoder: encoder weights stay, the rest moves', async () => {
+    const base = join(dir, 'm1');
+    const out = join(dir, 'm2');
+    await train({ ...common, data: [join(dir, 'v.zarr')], val: [], out, from: base, freezeEncoder: true, lr: 0.001, epochs: 1, rounds: 1, resume: false }, gpu);
+    const a = await loadModel(gpu, base);
+    const b = await loadModel(gpu, out);
+    const get = async (m: typeof a, name: string): Promise<Float32Array> => m.model.parameters().find((p) => p.name === name)!.item.value.toArray();
+    expect([...(await get(a, 'high.enc0.0.weight'))]).toEqual([...(await get(b, 'high.enc0.0.weight'))]);
+    const d1 = await get(a, 'high.dec0.0.weight');
+    const d2 = await get(b, 'high.dec0.0.weight');
+    expect(d1.some((v, i) => v !== d2[i])).toBe(true);
+    expect(b.card.normalisation).toEqual(a.card.normalisation);
+  });
+});
