@@ -33,6 +33,28 @@ def read_cells(arr, start, n, pad):
     return out
 
 
+def percentile_mapping(arr, low, high):
+    """Same cubes, same order, same rounding as rhizoct's percentileMapping (src/pipeline/patch-source.ts)."""
+    shape = arr.shape
+    state = (0x9E3779B9 ^ ((shape[0] * 73856093) & 0xFFFFFFFF) ^ ((shape[1] * 19349663) & 0xFFFFFFFF) ^ ((shape[2] * 83492791) & 0xFFFFFFFF)) & 0xFFFFFFFF
+
+    def rand():
+        nonlocal state
+        state = (state * 1664525 + 1013904223) & 0xFFFFFFFF
+        return state / 4294967296
+
+    values = []
+    for _ in range(64):
+        side = [min(16, s) for s in shape]
+        at = [int(math.floor(rand() * (shape[i] - side[i] + 1))) for i in range(3)]
+        cube = np.asarray(arr[at[0]:at[0] + side[0], at[1]:at[1] + side[1], at[2]:at[2] + side[2]]).reshape(-1)
+        values.extend(cube[::3].tolist())
+    values.sort()
+    q = lambda p: values[min(len(values) - 1, max(0, int(math.floor(p / 100 * (len(values) - 1) + 0.5))))]
+    lo, hi = q(low), q(high)
+    return {"offset": float(lo), "scale": float(hi - lo) if hi > lo else 1.0}
+
+
 def main():
     path, model_dir = sys.argv[1], sys.argv[2]
     device = arg("--device", "cpu")
@@ -41,13 +63,15 @@ def main():
     model, card = rm.load(model_dir)
     model = model.to(device).eval()
     cfg = card["config"]
-    norm = card["normalisation"]
     g = {"patch": cfg["patch"], "low_scale": cfg.get("lowScale", 1), "low_patch": cfg.get("lowPatch", cfg["patch"])}
     margin = int(arg("--margin", "8"))
     out = g["patch"] - 2 * margin
     root = zarr.open_group(path, mode="r")
     full = root["0"]
     shape = full.shape
+    norm = card["normalisation"]
+    if norm.get("method") == "percentile":
+        norm = percentile_mapping(full, norm["low"], norm["high"])
     s = g["low_scale"]
     lvl = int(round(math.log2(s)))
     low_arr = root[str(lvl)] if str(lvl) in root and all(root[str(lvl)].shape[i] == -(-shape[i] // s) for i in range(3)) else None

@@ -5,6 +5,30 @@ import type { PatchVolume, Point } from '../nn/train/sampler.js';
 import type { Normalisation } from '../nn/models/registry.js';
 
 /**
+ * The scan's own low and high percentiles from 64 cubes of 16³ at fixed pseudo-random places, so
+ * every process (shards included) gets the same mapping for the same scan.
+ */
+export async function percentileMapping(src: VolumeSource, low: number, high: number): Promise<{ offset: number; scale: number }> {
+  let state = 0x9e3779b9 ^ (src.shape[0] * 73856093) ^ (src.shape[1] * 19349663) ^ (src.shape[2] * 83492791);
+  const rand = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+  const values: number[] = [];
+  for (let k = 0; k < 64; k++) {
+    const side = src.shape.map((s) => Math.min(16, s)) as unknown as Vec3;
+    const at = src.shape.map((s, i) => Math.floor(rand() * (s - side[i]! + 1))) as unknown as Vec3;
+    const data = await src.readBox(makeBox(at, side));
+    for (let i = 0; i < data.length; i += 3) values.push(data[i]!);
+  }
+  values.sort((a, b) => a - b);
+  const q = (p: number): number => values[Math.min(values.length - 1, Math.max(0, Math.round((p / 100) * (values.length - 1))))]!;
+  const lo = q(low);
+  const hi = q(high);
+  return { offset: lo, scale: hi > lo ? hi - lo : 1 };
+}
+
+/**
  * Reads training/inference patches from a volume on disk without loading it: cubes of normalised
  * intensity at a pyramid scale (from the pyramid level when the file has it, else averaged from
  * full resolution on the fly — both are 2×2×2 means, so they agree) and cubes of root fraction
@@ -19,7 +43,8 @@ export class VolumePatches implements PatchVolume {
     readonly path: string,
     private readonly image: VolumeSource,
     private readonly label: VolumeSource | null,
-    readonly norm: Normalisation,
+    /** The intensity mapping this scan gets: (v − offset) / scale. */
+    readonly intensity: { offset: number; scale: number },
   ) {}
 
   static async open(path: string, norm: Normalisation, labelName: string | null = 'roots'): Promise<VolumePatches> {
@@ -28,7 +53,8 @@ export class VolumePatches implements PatchVolume {
     if (label && label.shape.some((s, i) => s !== image.shape[i])) {
       throw new Error(`${path}: labels/${labelName} has shape [${label.shape}] but the image has [${image.shape}]`);
     }
-    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, norm);
+    const intensity = norm.method === 'percentile' ? await percentileMapping(image, norm.low, norm.high) : { offset: norm.offset, scale: norm.scale };
+    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, intensity);
   }
 
   get shape(): Point {
@@ -96,7 +122,7 @@ export class VolumePatches implements PatchVolume {
   }
 
   async readImage(scale: number, centre: Point, size: number): Promise<Float32Array> {
-    const { offset, scale: s } = this.norm;
+    const { offset, scale: s } = this.intensity;
     const lvl = scale === 1 ? this.image : await this.level(scale);
     const raw = lvl
       ? await this.readCells(lvl, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)

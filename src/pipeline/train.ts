@@ -3,14 +3,14 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { acquireGpu } from '../gpu/acquire.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { buildModel, loadModel, modelPaths, PRESETS, saveModel, seededRandom, type ModelCard, type ModelConfig, type Normalisation } from '../nn/models/registry.js';
+import { buildModel, DEFAULT_NORMALISATION, loadModel, modelPaths, PRESETS, saveModel, seededRandom, type ModelCard, type ModelConfig, type Normalisation } from '../nn/models/registry.js';
 import type { SegmentationModel } from '../nn/models/model.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../nn/safetensors.js';
 import { randomAugmentation } from '../nn/train/augment.js';
 import { readExample } from '../nn/train/examples.js';
 import { PAPER_LOSS, type LossWeights } from '../nn/train/losses.js';
 import { Optimizer, type OptimizerKind } from '../nn/train/optimizer.js';
-import { PatchSampler, PAPER_SAMPLING, type Point } from '../nn/train/sampler.js';
+import { PatchSampler, PAPER_SAMPLING } from '../nn/train/sampler.js';
 import { Trainer } from '../nn/train/trainer.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
@@ -53,26 +53,6 @@ export interface EpochRecord {
   seconds: number;
 }
 
-/** Normalisation from training data: the 0.5th and 99.5th percentiles of sampled intensities map to 0 and 1. */
-async function estimateNormalisation(vols: VolumePatches[], rand: () => number): Promise<Normalisation> {
-  const raw: number[] = [];
-  const id: Normalisation = { offset: 0, scale: 1 };
-  for (const v of vols) {
-    const saved = v.norm;
-    (v as unknown as { norm: Normalisation }).norm = id;
-    for (let k = 0; k < 8; k++) {
-      const c = v.shape.map((s) => Math.floor(rand() * s)) as Point;
-      const cube = await v.readImage(1, c, 16);
-      for (let i = 0; i < cube.length; i += 7) raw.push(cube[i]!);
-    }
-    (v as unknown as { norm: Normalisation }).norm = saved;
-  }
-  raw.sort((a, b) => a - b);
-  const lo = raw[Math.floor(raw.length * 0.005)] ?? 0;
-  const hi = raw[Math.floor(raw.length * 0.995)] ?? 1;
-  return { offset: lo, scale: Math.max(1e-6, hi - lo) };
-}
-
 function checkpointPath(out: string): string {
   return `${modelPaths(out).weights.replace(/\.safetensors$/, '')}.checkpoint.safetensors`;
 }
@@ -104,14 +84,10 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
       const preset = PRESETS[opts.arch ?? 'dual'];
       if (!preset) throw new Error(`unknown --arch ${opts.arch} (known: ${Object.keys(PRESETS).join(', ')})`);
       model = buildModel(gpu, { ...preset, ...opts.config } as ModelConfig, opts.seed);
-      norm = { offset: 0, scale: 1 };
+      norm = DEFAULT_NORMALISATION;
     }
     for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm));
     for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm));
-    if (!opts.from) {
-      norm = await estimateNormalisation(trainVols, rand);
-      for (const v of [...trainVols, ...valVols]) (v as unknown as { norm: Normalisation }).norm = norm;
-    }
     if (opts.freezeEncoder) {
       for (const { name, item } of model.parameters()) if (/(^|\.)enc\d|^low\./.test(name)) item.frozen = true;
     }

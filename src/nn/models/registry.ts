@@ -36,10 +36,20 @@ export function buildModel(gpu: Gpu, config: ModelConfig, seed = 1): Segmentatio
   }
 }
 
-/** How the scan's intensities become network input: (v − offset) / scale. */
-export interface Normalisation {
-  offset: number;
-  scale: number;
+/**
+ * How a scan's intensities become network input, (v − offset) / scale: fixed numbers, or per scan
+ * from its own percentiles (`low`/`high`, in percent, map to 0 and 1), which carries a model across
+ * scanners, bit depths and exposure.
+ */
+export type Normalisation = { method: 'percentile'; low: number; high: number } | { method?: 'fixed'; offset: number; scale: number };
+
+export const DEFAULT_NORMALISATION: Normalisation = { method: 'percentile', low: 0.5, high: 99.5 };
+
+export function checkNormalisation(n: unknown): string | null {
+  const v = n as Record<string, unknown> | null;
+  if (!v || typeof v !== 'object') return 'missing';
+  if (v.method === 'percentile') return typeof v.low === 'number' && typeof v.high === 'number' && v.low >= 0 && v.high <= 100 && v.low < v.high ? null : 'percentile needs 0 <= low < high <= 100';
+  return Number.isFinite(v.offset) && (v.scale as number) > 0 ? null : 'fixed needs a finite offset and a positive scale';
 }
 
 /** The JSON model card saved beside the weights. */
@@ -92,8 +102,8 @@ export async function loadModel(gpu: Gpu, path: string): Promise<{ model: Segmen
     throw new WeightsError(cardPath, `cannot read the model card (${(e as Error).message})`);
   }
   if (card.format !== 'rhizoct-model' || typeof card.config !== 'object') throw new WeightsError(cardPath, 'not a rhizoct model card (format/config missing)');
-  const n = card.normalisation;
-  if (!n || !Number.isFinite(n.offset) || !(n.scale > 0)) throw new WeightsError(cardPath, `normalisation ${JSON.stringify(n)} needs a finite offset and a positive scale`);
+  const bad = checkNormalisation(card.normalisation);
+  if (bad) throw new WeightsError(cardPath, `normalisation ${JSON.stringify(card.normalisation)}: ${bad}`);
   const { tensors } = await readSafetensors(weights);
   const model = buildModel(gpu, card.config);
   const expected = [...model.parameters().map((p) => ({ name: p.name, t: p.item.value })), ...model.state().map((s) => ({ name: s.name, t: s.item }))];
