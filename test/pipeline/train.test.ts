@@ -61,7 +61,7 @@ describe(`rhizoct train (seed ${seed})`, () => {
     expect((second.card.training as { steps: number }).steps).toBe(12);
     expect(second.card.validation).toHaveProperty('dice');
     const { card } = await loadModel(gpu, out);
-    expect(card.normalisation.scale).toBeGreaterThan(0);
+    expect(card.normalisation).toEqual({ method: 'percentile', low: 0.5, high: 99.5 });
     expect((card.training as { command?: string; seed: number }).seed).toBe(seed);
   });
 
