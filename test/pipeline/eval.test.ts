@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OmeZarrWriter } from '../../src/io/zarr-write.js';
 import { wholeBox } from '../../src/volume/box.js';
-import { evaluate, scores } from '../../src/pipeline/eval.js';
+import { centrelineDice, evaluate, scores } from '../../src/pipeline/eval.js';
+import { openVolume } from '../../src/io/open.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
@@ -49,5 +50,24 @@ describe(`eval (seed ${seed})`, () => {
   it('defines the empty cases: nothing predicted and nothing true is perfect', () => {
     expect(scores({ tp: 0, fp: 0, fn: 0, tn: 10 })).toEqual({ dice: 1, iou: 1, precision: 1, recall: 1 });
     expect(scores({ tp: 0, fp: 3, fn: 0, tn: 10 }).dice).toBe(0);
+  });
+
+  it('centreline Dice is 1 for a perfect tube and drops the sensitivity when the prediction breaks it', async () => {
+    const [D, H, W] = shape;
+    const tube = new Uint8Array(D * H * W);
+    for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if ((y - 8) ** 2 + (x - 9) ** 2 <= 4) tube[(z * H + y) * W + x] = 1;
+    const broken = tube.map((v, i) => (Math.floor(i / (H * W)) >= 10 && Math.floor(i / (H * W)) < 14 ? 0 : v));
+    const dir = mkdtempSync(join(tmpdir(), 'cldice-'));
+    await writeMaskZarr(join(dir, 't.zarr'), tube, true);
+    await writeMaskZarr(join(dir, 'b.zarr'), broken, true);
+    const t = await openVolume(join(dir, 't.zarr'), { label: 'roots' });
+    const b = await openVolume(join(dir, 'b.zarr'), { label: 'roots' });
+    const same = await centrelineDice(t, t, 16, 6);
+    expect(same.value).toBe(1);
+    const cut = await centrelineDice(b, t, 16, 6);
+    expect(cut.topologyPrecision).toBe(1);
+    expect(cut.topologySensitivity).toBeGreaterThan(0.6);
+    expect(cut.topologySensitivity).toBeLessThan(0.95);
+    expect(cut.value).toBeLessThan(1);
   });
 });

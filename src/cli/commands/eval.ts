@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
-import { evaluate, formatEvalTable } from '../../pipeline/eval.js';
+import { centrelineDice, evaluate, formatEvalTable } from '../../pipeline/eval.js';
 import { createProgress } from '../../pipeline/progress.js';
 
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('compare a segmentation with the truth: Dice, IoU, precision, recall, per depth band (streamed)')
+    .description('compare a segmentation with the truth: Dice, IoU, precision, recall, centreline Dice, per depth band (streamed)')
     .argument('<pred>', 'segmentation: OME-Zarr with labels/roots (as segment writes), or any mask volume')
     .argument('<truth>', 'truth: OME-Zarr with labels/roots (as synth writes), or any mask volume')
     .option('--bands <n>', 'number of equal depth bands along z', '5')
+    .option('--no-cldice', 'skip centreline Dice (skeletons cost time on large scans)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print JSON')
-    .action(async (pred: string, truth: string, o: { bands: string; quiet?: boolean; json?: boolean }) => {
-      const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }) });
+    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; quiet?: boolean; json?: boolean }) => {
+      const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}) });
       console.log(o.json ? JSON.stringify(r, null, 2) : formatEvalTable(r));
     });
 }
