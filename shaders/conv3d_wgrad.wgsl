@@ -3,7 +3,8 @@
 // The sum over output positions is long and the result small, so it is split: entry `partial`
 // gives each invocation one chunk of output rows (n, od, oh) and a block of 4 output channels ×
 // one (ci, kd, kh) × all kw taps, writing partial sums; entry `reduce` adds the chunks in a fixed
-// order (deterministic, no float atomics).
+// order (deterministic, no float atomics), pairwise: a 1³ conv from one input channel makes one
+// chunk per output row, thousands of them, and a running sum would lose ~count·2⁻²⁴.
 
 struct Params {
   n: u32, cin: u32, cout: u32, coGroups: u32,
@@ -85,12 +86,43 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(1) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(2) var<uniform> q: Params;
 
+// Cascade summation (as channel_reduce.wgsl): runs of up to BLOCK chunks in order, the run sums
+// combined as a binary counter carries, so the error grows with BLOCK + log2(chunks).
+const BLOCK: u32 = 32u;
+const LEVELS: u32 = 27u;
+
+struct Cascade { stack: array<f32, LEVELS>, runs: u32 }
+
+fn cascade_push(k: ptr<function, Cascade>, run: f32) {
+  var s = run;
+  var r = (*k).runs;
+  var top = countOneBits(r);
+  while ((r & 1u) != 0u) {
+    top -= 1u;
+    s = (*k).stack[top] + s;
+    r >>= 1u;
+  }
+  (*k).stack[top] = s;
+  (*k).runs += 1u;
+}
+
+fn cascade_total(k: ptr<function, Cascade>) -> f32 {
+  var s = 0.0;
+  for (var top = countOneBits((*k).runs); top > 0u; top -= 1u) { s += (*k).stack[top - 1u]; }
+  return s;
+}
+
 @compute @workgroup_size(WG)
 fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
   if (i >= q.wcount) { return; }
-  var s = 0.0;
-  for (var r = 0u; r < q.chunks; r++) { s += partIn[r * q.wcount + i]; }
+  var acc: Cascade;
+  for (var r = 0u; r < q.chunks; r += BLOCK) {
+    var run = 0.0;
+    for (var j = r; j < min(r + BLOCK, q.chunks); j++) { run += partIn[j * q.wcount + i]; }
+    cascade_push(&acc, run);
+  }
+  var s = cascade_total(&acc);
   if (q.accumulate != 0u) { s += dw[i]; }
   dw[i] = s;
 }

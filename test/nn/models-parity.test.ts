@@ -8,6 +8,7 @@ import { Tensor, type Shape5 } from '../../src/nn/tensor.js';
 import { bceWithLogits } from '../../src/nn/ops/bce.js';
 import { buildModel, saveModel, loadModel, type ModelConfig } from '../../src/nn/models/registry.js';
 import type { SegmentationModel } from '../../src/nn/models/model.js';
+import { MaxPoolLayer, ReLULayer } from '../../src/nn/layers/simple.js';
 import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
@@ -51,6 +52,50 @@ async function randomiseState(model: SegmentationModel, r: () => number): Promis
   }
 }
 
+/**
+ * Runs `f` (a training forward) recording its branch at every kink, in call order: per ReLU one
+ * byte per value (1 where the output is > 0), per 2× max-pool one byte per output (the position of
+ * the window's first maximum, (kd·2 + kh)·2 + kw). parity_check.py takes these branches in its
+ * float64 step (see there why).
+ */
+async function recordKinks<T>(f: () => Promise<T>): Promise<{ result: T; kinds: { kind: 'relu' | 'pool'; size: number }[]; bytes: Uint8Array }> {
+  const kinds: { kind: 'relu' | 'pool'; size: number }[] = [];
+  const chunks: Uint8Array[] = [];
+  const relu = ReLULayer.prototype.forward;
+  const pool = MaxPoolLayer.prototype.forward;
+  ReLULayer.prototype.forward = async function (this: ReLULayer, x, mode) {
+    const y = await relu.call(this, x, mode);
+    chunks.push(Uint8Array.from(await y.toArray(), (v) => (v > 0 ? 1 : 0)));
+    kinds.push({ kind: 'relu', size: y.size });
+    return y;
+  };
+  MaxPoolLayer.prototype.forward = async function (this: MaxPoolLayer, x, mode) {
+    const y = await pool.call(this, x, mode);
+    const [xs, ys] = [await x.toArray(), await y.toArray()];
+    const [, , d, h, w] = x.shape;
+    const [, , od, oh, ow] = y.shape;
+    const arg = new Uint8Array(y.size);
+    for (let i = 0; i < y.size; i++) {
+      const [ox, oy, oz, plane] = [i % ow, Math.floor(i / ow) % oh, Math.floor(i / (ow * oh)) % od, Math.floor(i / (ow * oh * od))];
+      let k = 0;
+      while (k < 7 && xs[((plane * d + 2 * oz + (k >> 2)) * h + 2 * oy + ((k >> 1) & 1)) * w + 2 * ox + (k & 1)] !== ys[i]) k++;
+      arg[i] = k;
+    }
+    chunks.push(arg);
+    kinds.push({ kind: 'pool', size: y.size });
+    return y;
+  };
+  try {
+    const result = await f();
+    const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+    chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
+    return { result, kinds, bytes };
+  } finally {
+    ReLULayer.prototype.forward = relu;
+    MaxPoolLayer.prototype.forward = pool;
+  }
+}
+
 describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/reference (seed ${seed})`, () => {
   for (const config of CONFIGS) {
     it(`${config.arch}: eval outputs, and one training step's loss and gradients`, async () => {
@@ -77,18 +122,14 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
       writeFileSync(join(dir, 'high.f32'), x);
       writeFileSync(join(dir, 'low.f32'), xl);
       writeFileSync(join(dir, 'shapes.json'), JSON.stringify(shapes));
+      const { result: train, kinds, bytes } = await recordKinks(() => model.forward({ high: Tensor.fromArray(gpu, hs, x), low: Tensor.fromArray(gpu, ls, xl) }, 'train'));
+      writeFileSync(join(dir, 'kinks.json'), JSON.stringify(kinds));
+      writeFileSync(join(dir, 'kinks.u8'), bytes);
       execFileSync('/usr/bin/python3', ['bench/reference/parity_check.py', dir], { stdio: 'inherit' });
       for (const k of ['low', 'high', 'fused'] as const) {
         expectClose(sigmoid(await out[k].toArray()), sigmoid(f32(join(dir, `eval_${k}.f32`))), `${config.arch} eval ${k} probabilities seed ${seed}`, 1e-4, 0);
       }
 
-      if (config.arch === 'mlmr' && !process.env.RHIZOCT_MLMR_GRADS) {
-        // Known gap under investigation: our float32 mlmr gradients differ from float64 by up to
-        // ~6% of scale in the low branch's first block, PyTorch's float32 by ~0.2%.
-        console.warn('mlmr gradient parity skipped (set RHIZOCT_MLMR_GRADS=1 to run it)');
-        return;
-      }
-      const train = await model.forward({ high: Tensor.fromArray(gpu, hs, x), low: Tensor.fromArray(gpu, ls, xl) }, 'train');
       const grads: Record<string, Tensor> = {};
       let loss = 0;
       for (const [k, w] of [['low', 0.5], ['high', 1], ['fused', 1]] as const) {
@@ -100,27 +141,42 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
       await model.backward({ low: grads.low!, high: grads.high!, fused: grads.fused! });
       const peerLoss = (JSON.parse(readFileSync(join(dir, 'train_loss.json'), 'utf8')) as { loss: number }).loss;
       expect(Math.abs(loss - peerLoss), `training loss ${loss} vs torch ${peerLoss}`).toBeLessThan(1e-4 * (1 + Math.abs(peerLoss)));
-      // Gradients against PyTorch in float64. Conv biases that feed a batch norm have a true
-      // gradient of zero, so each parameter's scale is floored at 1e-3 of the largest gradient.
-      // The paper's network is ill-conditioned (batch norm over 2³·N values at the hourglass
-      // bottom): PyTorch's own float32 gradients differ from float64 by up to ~2e-3 of scale there,
-      // hence a looser bound for mlmr.
+      // Gradients against PyTorch in float64, on our side of every kink (recordKinks). Each is
+      // compared relative to its own scale (floored at 1e-3 of the largest gradient), except those
+      // that are zero in exact arithmetic (a conv bias feeding a batch norm in training mode, whose
+      // output does not move with a per-channel shift; float64 gives ~1e-14 of the largest): ours
+      // is then the rounding of a sum of N·D·H·W terms that cancel, which must stay below 1e-4 of
+      // the largest gradient (PyTorch float32: up to 2.6e-5 over 16 seeds, ours 2.9e-5 over 22).
+      // mlmr's bound: its worst relative errors are on weights that a batch norm nearly cancels (a
+      // 1³ conv from one channel into a batch norm, invariant to the weight but for eps), where
+      // PyTorch float32 differs from float64 by up to 2.5e-3 of scale (16 seeds; ours 1.1e-3, 22).
       const wants = new Map(model.parameters().map(({ name }) => [name, f32(join(dir, `grad_${name}.f32`))]));
       const globalMax = Math.max(...[...wants.values()].flatMap((w) => Array.from(w, Math.abs)));
-      const bound = config.arch === 'mlmr' ? 3e-2 : 2e-3;
+      const bound = config.arch === 'mlmr' ? 5e-3 : 2e-3;
       let compared = 0;
       let worst = 0;
+      let worstZero = 0;
+      let zeroCount = 0;
       for (const { name, item } of model.parameters()) {
         const want = wants.get(name)!;
         const got = await item.grad!.toArray();
-        const scale = Math.max(1e-3 * globalMax, ...Array.from(want, Math.abs));
+        const wantMax = Math.max(...Array.from(want, Math.abs));
+        const zero = wantMax <= 1e-9 * globalMax;
+        const scale = zero ? globalMax : Math.max(1e-3 * globalMax, wantMax);
         let err = 0;
         for (let i = 0; i < want.length; i++) err = Math.max(err, Number.isNaN(got[i]!) ? Infinity : Math.abs(got[i]! - want[i]!) / scale);
-        worst = Math.max(worst, err);
-        expect(err, `${config.arch} grad ${name}: max |error| / scale (seed ${seed})`).toBeLessThan(bound);
+        if (zero) {
+          worstZero = Math.max(worstZero, err);
+          zeroCount++;
+          expect(err, `${config.arch} grad ${name} (zero in exact arithmetic): max |got| / largest gradient (seed ${seed})`).toBeLessThan(1e-4);
+        } else {
+          worst = Math.max(worst, err);
+          expect(err, `${config.arch} grad ${name}: max |error| / scale (seed ${seed})`).toBeLessThan(bound);
+        }
         compared++;
       }
-      console.log(`${config.arch}: ${compared} parameter gradients within ${worst.toExponential(2)} of scale of PyTorch float64`);
+      const zeros = zeroCount > 0 ? ` (${zeroCount} zero in exact arithmetic: within ${worstZero.toExponential(2)} of the largest)` : '';
+      console.log(`${config.arch}: ${compared} parameter gradients within ${worst.toExponential(2)} of scale of PyTorch float64${zeros}`);
       expect(compared).toBeGreaterThan(10);
     });
   }

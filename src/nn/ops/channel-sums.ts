@@ -7,7 +7,9 @@ const CHUNK = 4096;
 
 /**
  * Per-channel (Σa, Σa·b) over N and space for NCDHW tensors `a` and `b` of one shape, written as
- * vec2 per channel into `out` (a buffer of 2·C floats), or added to it with `accumulate`.
+ * vec2 per channel into `out` (a buffer of 2·C floats), or added to it with `accumulate`. Summed
+ * pairwise (channel_reduce.wgsl), so a batch norm's statistics over 10⁵–10⁷ values keep to a few
+ * float32 ulps.
  */
 export async function channelSums(a: Tensor, b: Tensor, out: GPUBuffer, accumulate = false): Promise<void> {
   const gpu: Gpu = a.gpu;
