@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
-# Installs what rhizoct needs (scripts/setup.sh), then runs the main job.
+# The main job on the bundled sample: installs what rhizoct needs (scripts/setup.sh), checks the
+# WebGPU device, segments volumes/synthetic-sample.zarr with the shipped default model, and
+# compares the result with the sample's exact ground truth.
+#   scripts/run-sample.sh [OUTPUT_DIR]      (default: ./sample-output)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-node bin/rhizoct.js gpu
+out=${1:-sample-output}
+mkdir -p "$out"
+rz="node bin/rhizoct.js"
+$rz gpu
+echo
+$rz info volumes/synthetic-sample.zarr --no-stats
+echo
+$rz segment volumes/synthetic-sample.zarr "$out/segmentation.zarr" --model models/default --overwrite --nifti "$out/mask.nii.gz"
+echo
+$rz eval "$out/segmentation.zarr" volumes/synthetic-sample.zarr --bands 4 --save "$out/eval.json"

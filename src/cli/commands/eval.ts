@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
 import { centrelineDice, evaluate, formatEvalTable } from '../../pipeline/eval.js';
 import { createProgress } from '../../pipeline/progress.js';
 
@@ -12,8 +13,10 @@ export function register(program: Command): void {
     .option('--no-cldice', 'skip centreline Dice (skeletons cost time on large scans)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print JSON')
-    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; quiet?: boolean; json?: boolean }) => {
+    .option('--save <file>', 'also write the JSON result to a file')
+    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; quiet?: boolean; json?: boolean; save?: string }) => {
       const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}) });
+      if (o.save) await writeFile(o.save, JSON.stringify(r, null, 2) + '\n');
       console.log(o.json ? JSON.stringify(r, null, 2) : formatEvalTable(r));
     });
 }
