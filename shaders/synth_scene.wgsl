@@ -28,7 +28,11 @@ struct Params {
   darkFraction: f32, darkValue: f32, grainTexture: f32, macroporeScale: f32,
   macroporeThreshold: f32, finesThreshold: f32, finesValue: f32, finesTexture: f32,
   finesScale: f32, waterFilm: f32, waterValue: f32, saturationScale: f32,
-  saturationThreshold: f32, airValue: f32, steleBoost: f32, pad2: f32,
+  saturationThreshold: f32, airValue: f32, steleBoost: f32, grainFill: f32,
+  // Seeds of the random fields, stream(k) of the scan seed for k = 1..9 (set by the host).
+  s1: u32, s2: u32, s3: u32, s4: u32,
+  s5: u32, s6: u32, s7: u32, s8: u32,
+  s9: u32, pad3: u32, pad4: u32, pad5: u32,
 }
 
 @group(0) @binding(0) var<storage, read> segs: array<vec4f>;
@@ -68,10 +72,19 @@ fn gauss(h0: u32, h1: u32) -> f32 {
   return sqrt(-2.0 * log(u1)) * cos(6.2831853 * unit(h1));
 }
 
+// Per-object seeds (stream 20 + id); the fixed fields use P.s1 .. P.s9, computed the same way.
 fn stream(k: u32) -> u32 { return pcg4d(vec4u(P.seed, k, 0x9e3779b9u, 0x85ebca6bu)).x; }
 
+// A cheap one-word hash for noise lattices (the fields are smooth; pcg4d is kept for grains).
+fn hash3(c: vec3i, s: u32) -> u32 {
+  var h = bitcast<u32>(c.x) * 0x8da6b343u + bitcast<u32>(c.y) * 0xd8163841u + bitcast<u32>(c.z) * 0xcb1ab31fu + s;
+  h = (h ^ (h >> 16u)) * 0x7feb352du;
+  h = (h ^ (h >> 15u)) * 0x846ca68bu;
+  return h ^ (h >> 16u);
+}
+
 fn lattice(c: vec3i, s: u32) -> f32 {
-  return unit(pcg4d(vec4u(bitcast<vec3u>(c), s)).x) * 2.0 - 1.0;
+  return unit(hash3(c, s)) * 2.0 - 1.0;
 }
 
 // Value noise in [-1, 1] with quintic interpolation.
@@ -155,7 +168,7 @@ fn soil(p: vec3f, vmin: f32) -> f32 {
   let gs = P.grainSize;
   let gp = p / gs;
   let ci = vec3i(floor(gp));
-  let sGrain = stream(1u);
+  let sGrain = P.s1;
   var cs: array<vec4f, 27>;
   var best = 0u;
   var bestPow = 1e30;
@@ -168,7 +181,7 @@ fn soil(p: vec3f, vmin: f32) -> f32 {
         let cell = ci + vec3i(dx, dy, dz);
         let h = pcg4d(vec4u(bitcast<vec3u>(cell), sGrain));
         let c = vec3f(cell) + 0.05 + 0.9 * vec3f(unit(h.x), unit(h.y), unit(h.z));
-        let r = clamp(0.5 * exp(P.grainSpread * (unit(h.w) * 2.0 - 1.0)), 0.2, 0.95);
+        let r = clamp(P.grainFill * exp(P.grainSpread * (unit(h.w) * 2.0 - 1.0)), 0.15, 0.95);
         let q = gp - c;
         let pw = dot(q, q) - r * r;
         cs[n] = vec4f(c, pw);
@@ -195,7 +208,7 @@ fn soil(p: vec3f, vmin: f32) -> f32 {
   let bestHashW = bestHash.w ^ bestHash.x;
 
   // Is this grain here at all (macropores are cells without grains)?
-  let macroField = fbm(cb * (gs / P.macroporeScale), stream(2u));
+  let macroField = fbm(cb * (gs / P.macroporeScale), P.s2);
   let present = macroField < P.macroporeThreshold;
   let aGrain = select(0.0, clamp(0.5 - sdfGrain / vmin, 0.0, 1.0), present);
 
@@ -208,16 +221,20 @@ fn soil(p: vec3f, vmin: f32) -> f32 {
   } else if (u < P.heavyFraction + P.darkFraction) {
     gv = P.darkValue + 0.03 * gauss(hv.y, hv.z);
   }
-  gv += P.grainTexture * vnoise(gp * 3.1, stream(3u));
+  if (P.grainTexture > 0.0 && aGrain > 0.0) { gv += P.grainTexture * vnoise(gp * 3.1, P.s3); }
 
   // The space between grains.
-  let fines = fbm(p / P.finesScale, stream(4u));
+  let fines = fbm(p / P.finesScale, P.s4);
   var aFines = clamp((P.finesThreshold - fines) / 0.1 + 0.5, 0.0, 1.0);
   let inMacro = select(1.0, 0.0, present);
   aFines *= 1.0 - 0.85 * inMacro;
-  let fv = P.finesValue + P.finesTexture * vnoise(p / (gs * 0.35), stream(5u));
-  let sat = fbm(p / P.saturationScale, stream(6u));
-  let aSat = clamp((sat - P.saturationThreshold) / 0.08 + 0.5, 0.0, 1.0) * (1.0 - 0.7 * inMacro);
+  var fv = P.finesValue;
+  if (aFines > 0.0 && P.finesTexture > 0.0) { fv += P.finesTexture * vnoise(p / (gs * 0.35), P.s5); }
+  var aSat = 0.0;
+  if (P.saturationThreshold < 5.0) {
+    let sat = fbm(p / P.saturationScale, P.s6);
+    aSat = clamp((sat - P.saturationThreshold) / 0.08 + 0.5, 0.0, 1.0) * (1.0 - 0.7 * inMacro);
+  }
   let film = P.waterFilm * (1.0 + 2.0 * aSat);
   let dSurf = select(1e30, sdfGrain, present);
   let aWater = max(aSat, clamp((film - dSurf) / vmin + 0.5, 0.0, 1.0) * step(1e-9, P.waterFilm));
@@ -314,13 +331,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let M = segs[3u * objSeg + 2u];
       let kind = u32(M.z);
       var ov = M.x;
-      if (kind == KIND_STONE) { ov += 0.05 * vnoise(p / (P.grainSize * 0.5), stream(7u)); }
-      if (kind == KIND_ORGANIC) { ov += 0.03 * vnoise(p / (P.grainSize * 0.3), stream(8u)); }
+      if (kind == KIND_STONE) { ov += 0.05 * vnoise(p / (P.grainSize * 0.5), P.s7); }
+      if (kind == KIND_ORGANIC) { ov += 0.03 * vnoise(p / (P.grainSize * 0.3), P.s8); }
       let aObj = clamp(0.5 - dObj / vmin, 0.0, 1.0);
       outside = mix(outside, ov, aObj);
     }
     if (P.rootGapWidth > 0.0 && dRoot > -half && dRoot < P.rootGapWidth + vmin) {
-      let gn = vnoise(p / 0.6, stream(9u));
+      let gn = vnoise(p / 0.6, P.s9);
       let w = P.rootGapWidth * clamp((gn - P.rootGapThreshold) / 0.25, 0.0, 1.0);
       let aGap = clamp((w - max(dRoot, 0.0)) / vmin + 0.5, 0.0, 1.0) * step(1e-6, w);
       outside = mix(outside, P.airValue, aGap);

@@ -4,6 +4,8 @@ import { register as evalCmd } from './commands/eval.js';
 import { register as gpu } from './commands/gpu.js';
 import { register as info } from './commands/info.js';
 import { register as segment } from './commands/segment.js';
+import { register as synth } from './commands/synth.js';
+import { register as traits } from './commands/traits.js';
 import { register as train } from './commands/train.js';
 
 const program = new Command();
@@ -12,7 +14,7 @@ program
   .description('Segment plant roots in X-ray micro-CT of soil with a dual-resolution 3D network running as WebGPU compute shaders')
   .version('0.1.0');
 
-for (const register of [info, convert, train, segment, evalCmd, gpu]) register(program);
+for (const register of [info, convert, synth, train, segment, evalCmd, traits, gpu]) register(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

@@ -1,0 +1,120 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { MESH_FORMATS, type MeshFormat, measureTraitsBatch, type TraitsReport } from '../../pipeline/traits.js';
+import { createProgress } from '../../pipeline/progress.js';
+
+function wholeNumber(min: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
+    return n;
+  };
+}
+
+function positive(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function finite(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  return n;
+}
+
+function meshList(text: string): MeshFormat[] {
+  if (text === 'none') return [];
+  const parts = text.split(',').map((s) => s.trim().toLowerCase());
+  for (const p of parts) if (!(MESH_FORMATS as readonly string[]).includes(p)) throw new InvalidArgumentError(`mesh formats are ${MESH_FORMATS.join(', ')} or none`);
+  return parts as MeshFormat[];
+}
+
+function edges(text: string): number[] {
+  const v = text.split(',').map(Number);
+  if (v.length < 2 || v.some((x) => !Number.isFinite(x) || x < 0) || v.some((x, i) => i > 0 && x <= v[i - 1]!)) {
+    throw new InvalidArgumentError('must be increasing numbers ≥ 0, e.g. 0,0.2,0.5,1,2');
+  }
+  return v;
+}
+
+interface TraitsFlags {
+  out: string;
+  label: string;
+  level?: number;
+  threshold?: number;
+  minVoxels: number;
+  block: number;
+  halo: number;
+  mesh: MeshFormat[];
+  smooth: number;
+  decimate: number;
+  depthBand?: number;
+  diameterBins?: number[];
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function num(v: number | null, digits = 4): string {
+  return v === null ? '–' : Number(v.toPrecision(digits)).toString();
+}
+
+/** A short human summary of one scan's traits. */
+export function formatTraits(r: TraitsReport): string {
+  const t = r.traits;
+  const u = t.unit;
+  const lines = [
+    `${r.scan}  (${r.input}, ${r.source})`,
+    `  length ${num(t.totalLength)} ${u}  volume ${num(t.volume)} ${u}³  surface ${num(t.surfaceArea)} ${u}²`,
+    `  diameter mean ${num(t.meanDiameter)}  median ${num(t.medianDiameter)}  max ${num(t.maxDiameter)} ${u}`,
+    `  tips ${t.tips} (+${t.cutEnds} cut by the scan)  branch points ${t.branchPoints}  roots ${t.roots} (${t.lateralRoots} laterals)`,
+    `  depth ${num(t.maxDepth)} ${u}  width ${num(t.maxWidth)} ${u}  hull ${num(t.convexHullVolume)} ${u}³  solidity ${num(t.solidity, 3)}  branching angle ${num(t.branchingAngleMedian, 3)}°`,
+    `  components ${r.components.kept} kept, ${r.components.dropped} dropped (${r.components.droppedVoxels} voxels under ${r.components.minVoxels})`,
+  ];
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('traits')
+    .description('measure root traits from segmentations (streamed block by block): traits.json/.csv, RSML and a surface mesh (VTP, STL, PLY)')
+    .argument('<inputs...>', 'segmentations: OME-Zarr from `rhizoct segment` (labels/roots is read) or any mask volume rhizoct reads')
+    .requiredOption('-o, --out <dir>', 'output folder; with several inputs each scan goes in a subfolder and traits.csv has a row per scan')
+    .option('--label <name>', 'label image to measure', 'roots')
+    .option('--level <n>', 'pyramid level to measure (0 = full resolution)', wholeNumber(0))
+    .option('--threshold <t>', 'voxels ≥ t are root (for probability or non-binary images)', finite)
+    .option('--min-voxels <n>', 'components smaller than this are specks: dropped and reported', wholeNumber(1), 64)
+    .option('--block <n>', 'block edge in voxels (rounded to whole chunks); memory grows with its cube', wholeNumber(16), 128)
+    .option('--halo <n>', 'context around each block; should exceed the thickest root radius in voxels', wholeNumber(1), 16)
+    .addOption(new Option('--mesh <formats>', `mesh formats: comma-separated ${MESH_FORMATS.join(', ')}, or none`).argParser(meshList).default([...MESH_FORMATS]))
+    .option('--smooth <passes>', 'Taubin smoothing passes on the mesh', wholeNumber(0), 0)
+    .option('--decimate <voxels>', 'decimate the mesh by merging vertices within cubes of this many voxels', wholeNumber(0), 0)
+    .option('--depth-band <length>', 'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)', positive)
+    .option('--diameter-bins <edges>', 'diameter histogram bin edges, e.g. 0,0.2,0.5,1,2 (mm)', edges)
+    .option('--json', 'print the reports as JSON')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (inputs: string[], f: TraitsFlags) => {
+      const res = await measureTraitsBatch(inputs, {
+        out: f.out,
+        label: f.label,
+        ...(f.level !== undefined ? { level: f.level } : {}),
+        ...(f.threshold !== undefined ? { threshold: f.threshold } : {}),
+        minVoxels: f.minVoxels,
+        block: f.block,
+        halo: f.halo,
+        meshFormats: f.mesh,
+        smooth: f.smooth,
+        decimate: f.decimate,
+        ...(f.depthBand !== undefined ? { depthBand: f.depthBand } : {}),
+        ...(f.diameterBins ? { diameterEdges: f.diameterBins } : {}),
+        progress: createProgress({ quiet: (f.quiet ?? false) || (f.json ?? false) }),
+      });
+      if (f.json) console.log(JSON.stringify({ reports: res.reports, failures: res.failures, csv: res.csv }, null, 2));
+      else {
+        for (const r of res.reports) console.log(formatTraits(r));
+        console.log(`traits: ${res.csv}`);
+        for (const x of res.failures) console.error(`rhizoct traits: ${x.error}`);
+      }
+      if (res.failures.length) process.exitCode = 1;
+    });
+}

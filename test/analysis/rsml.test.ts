@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { polylineLength } from '../../src/analysis/graph.js';
+import { measureMask } from '../../src/analysis/measure.js';
+import { readRsml, writeRsml } from '../../src/analysis/rsml.js';
+import { parseRsml } from '../../src/synth/rsml.js';
+import { PYTHON, pythonHas, REPO_ROOT, tempDir } from '../io/helpers.js';
+import { randomTubes } from './shapes.js';
+
+const XSD = join(REPO_ROOT, 'test', 'analysis', 'rsml.xsd');
+const HAS_LXML = pythonHas('lxml');
+
+/** Validates with lxml against the RSML structure; returns the error log ('' when valid). */
+function validate(text: string, dir: string): string {
+  const f = join(dir, 'x.rsml');
+  writeFileSync(f, text);
+  const script = [
+    'import sys',
+    'from lxml import etree',
+    'schema = etree.XMLSchema(etree.parse(sys.argv[1]))',
+    'doc = etree.parse(sys.argv[2])',
+    'print("" if schema.validate(doc) else str(schema.error_log))',
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', script, XSD, f], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+}
+
+describe('RSML', () => {
+  const m = randomTubes([64, 56, 56], 17, 5);
+  const res = measureMask(m.data, m.shape, { spacing: [0.05, 0.05, 0.05], origin: [1, 2, 3], unit: 'mm' });
+  const text = writeRsml(res.roots, { unit: 'mm', fileKey: 'test', software: 'rhizoct test', lastModified: '2026-01-02T03:04:05Z' });
+
+  it('reads back to the same roots, lengths and diameters; the synthetic generator\'s reader reads it too', () => {
+    expect(res.roots.length).toBeGreaterThan(3);
+    const back = readRsml(text);
+    expect(back.unit).toBe('mm');
+    expect(back.roots.length).toBe(res.roots.length);
+    let sum = 0;
+    back.roots.forEach((r) => (sum += polylineLength(r.points)));
+    // Coordinates are written to 1e-6 mm.
+    expect(sum).toBeCloseTo(res.traits.centrelineLength, 4);
+    for (const [k, r] of back.roots.entries()) {
+      const want = res.roots.find((x) => `root-${x.id + 1}` === r.id)!;
+      expect(polylineLength(r.points)).toBeCloseTo(want.length, 4);
+      expect(r.diameters.length).toBe(r.points.length);
+      expect(r.parent === -1).toBe(want.parent === -1);
+      void k;
+    }
+    // Laterals start on their parent's centreline.
+    for (const r of back.roots) {
+      if (r.parent < 0) continue;
+      const p0 = r.points[0]!;
+      const d = Math.min(...back.roots[r.parent]!.points.map((q) => Math.hypot(q[0] - p0[0], q[1] - p0[1], q[2] - p0[2])));
+      expect(d).toBeLessThan(1e-6);
+    }
+    const synth = parseRsml(text);
+    expect(synth.roots.length).toBe(res.roots.length);
+    expect(synth.roots.reduce((s, r) => s + polylineLength(r.points as [number, number, number][]), 0)).toBeCloseTo(sum, 6);
+  });
+
+  it.skipIf(!HAS_LXML)(`validates against the RSML structure (lxml + test/analysis/rsml.xsd)${HAS_LXML ? '' : ' [SKIPPED: /usr/bin/python3 lacks lxml]'}`, async () => {
+    const { dir, cleanup } = await tempDir('rhizoct-rsml-');
+    try {
+      expect(validate(text, dir)).toBe('');
+      // The schema has teeth: a polyline of one point, and a sample without a value, are refused.
+      expect(validate(text.replace(/(<polyline>\s*<point[^>]*\/>)(\s*<point[^>]*\/>)+/, '$1'), dir)).not.toBe('');
+      expect(validate(text.replace(/<sample value="[^"]*"\/>/, '<sample>1</sample>'), dir)).not.toBe('');
+    } finally {
+      await cleanup();
+    }
+  });
+});
