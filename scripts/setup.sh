@@ -2,7 +2,7 @@
 # Installs what rhizoct needs on a Debian machine, then builds it. Safe to run again.
 #   scripts/setup.sh          runtime: Vulkan driver (lavapipe where no GPU driver), npm packages, build
 #   scripts/setup.sh --test   also the test peers: Debian's python3-torch, -zarr, -nibabel, -skimage,
-#                             -tifffile, -scipy, -lxml, -vtk9, and chromium for the viewer's browser tests, and chromium (viewer tests)
+#                             -tifffile, -scipy, -lxml, -vtk9, and chromium for the viewer's browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

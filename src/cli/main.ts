@@ -7,6 +7,7 @@ import { register as segment } from './commands/segment.js';
 import { register as synth } from './commands/synth.js';
 import { register as traits } from './commands/traits.js';
 import { register as train } from './commands/train.js';
+import { register as view } from './commands/view.js';
 
 const program = new Command();
 program
@@ -14,7 +15,7 @@ program
   .description('Segment plant roots in X-ray micro-CT of soil with a dual-resolution 3D network running as WebGPU compute shaders')
   .version('0.1.0');
 
-for (const register of [info, convert, synth, train, segment, evalCmd, traits, gpu]) register(program);
+for (const register of [info, convert, synth, train, segment, evalCmd, traits, view, gpu]) register(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
