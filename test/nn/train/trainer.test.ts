@@ -71,12 +71,13 @@ describe(`training loop on a toy volume (seed ${seed})`, () => {
     const tv = new ArrayPatchVolume('train', [n, n, n], train.image, train.label, -0.2);
     const vv = new ArrayPatchVolume('val', [n, n, n], val.image, val.label, -0.2);
     const model = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 8], lowScale: 2, lowPatch: 16, lowWidths: [4, 8] }, seed);
-    const trainer = new Trainer(gpu, model, new Optimizer(model.parameters(), { kind: 'adam', lr: 1e-2 }), PAPER_LOSS);
+    // A Dice term keeps the sparse foreground from being ignored early on (BCE alone can settle on 'all soil').
+    const trainer = new Trainer(gpu, model, new Optimizer(model.parameters(), { kind: 'adam', lr: 1e-2 }), { ...PAPER_LOSS, dice: 1 });
     const sampler = new PatchSampler([{ shape: tv.shape, roots: await tv.rootPoints() }], PAPER_SAMPLING, r);
     const valCentres = Array.from({ length: 8 }, (_, i) => ({ volume: 0, centre: [8 + (i % 2) * 16, 8 + (Math.floor(i / 2) % 2) * 16, 8 + Math.floor(i / 4) * 16] as Point }));
     const before = await trainer.validate([vv], valCentres, 4);
     const losses: number[] = [];
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 60; i++) {
       const ex = await Promise.all([0, 1].map(() => readExample(tv, sampler.next().centre, model.geometry, randomAugmentation(r, 0.05))));
       losses.push((await trainer.step(ex)).loss);
     }
