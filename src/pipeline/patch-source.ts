@@ -45,16 +45,19 @@ export class VolumePatches implements PatchVolume {
     private readonly label: VolumeSource | null,
     /** The intensity mapping this scan gets: (v − offset) / scale. */
     readonly intensity: { offset: number; scale: number },
+    /** The pyramid level treated as full resolution (0 = the scan itself). */
+    readonly baseLevel: number,
   ) {}
 
-  static async open(path: string, norm: Normalisation, labelName: string | null = 'roots'): Promise<VolumePatches> {
-    const image = await openVolume(path);
+  static async open(path: string, norm: Normalisation, labelName: string | null = 'roots', baseLevel = 0): Promise<VolumePatches> {
+    const image = await openVolume(path, baseLevel > 0 ? { level: baseLevel } : {});
+    if (baseLevel > 0 && labelName) throw new Error(`${path}: training and evaluation read labels at full resolution only (got level ${baseLevel})`);
     const label = labelName ? await openVolume(path, { label: labelName }) : null;
     if (label && label.shape.some((s, i) => s !== image.shape[i])) {
       throw new Error(`${path}: labels/${labelName} has shape [${label.shape}] but the image has [${image.shape}]`);
     }
     const intensity = norm.method === 'percentile' ? await percentileMapping(image, norm.low, norm.high) : { offset: norm.offset, scale: norm.scale };
-    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, intensity);
+    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, intensity, baseLevel);
   }
 
   get shape(): Point {
@@ -76,7 +79,7 @@ export class VolumePatches implements PatchVolume {
     if (!p) {
       const lvl = Math.round(Math.log2(scale));
       p = this.image.format === 'ome-zarr' && 2 ** lvl === scale
-        ? openVolume(this.path, { level: lvl }).then(
+        ? openVolume(this.path, { level: this.baseLevel + lvl }).then(
             (v) => (v.shape.every((s, i) => s === Math.ceil(this.image.shape[i]! / scale)) ? v : null),
             () => null,
           )

@@ -26,6 +26,8 @@ export interface SegmentOptions {
   overwrite: boolean;
   nifti?: string;
   progress: Progress;
+  /** Segment this pyramid level of an OME-Zarr input instead of full resolution (for roots far thicker than the model's training scale). */
+  level?: number;
   /** Test hook: stop (as if killed) after this many chunks. */
   stopAfter?: number;
 }
@@ -69,7 +71,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
   try {
     const { model, card } = await loadModel(gpu, opts.model);
     const g = model.geometry;
-    vol = await VolumePatches.open(opts.input, card.normalisation, null);
+    vol = await VolumePatches.open(opts.input, card.normalisation, null, opts.level ?? 0);
     const src = vol.source;
     if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);
     const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
@@ -79,7 +81,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const chunkSide = Math.ceil(opts.chunk / out) * out;
     const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
     const shape = src.shape as Vec3;
-    const output = await SegmentationOutput.open(opts.output, src, { input: opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk }, { compression: 'blosc' }, opts.overwrite);
+    const output = await SegmentationOutput.open(opts.output, src, { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk }, { compression: 'blosc' }, opts.overwrite);
     const all = [...output.grid.chunksIn({ offset: [0, 0, 0], shape })];
     const mine = opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
     const todo: Vec3[] = [];

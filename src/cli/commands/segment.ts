@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option('--threshold <p>', 'probability at or above which a voxel is root', '0.5')
     .option('--chunk <n>', 'output chunk side in voxels (rounded up to the model tile)', '64')
     .option('--shard <i/N>', 'process only chunks i, i+N, i+2N… (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N; Kubernetes indexed job: $JOB_COMPLETION_INDEX/N)')
+    .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution), e.g. for roots much thicker than the model saw in training', '0')
     .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
     .option('--batch <n>', 'patches per GPU batch', '4')
     .option('--nifti <file>', 'also export the mask as NIfTI (.nii or .nii.gz) when complete')
@@ -41,6 +42,7 @@ export function register(program: Command): void {
         nifti: typeof o.nifti === 'string' ? o.nifti : undefined,
         progress: createProgress({ quiet: Boolean(o.quiet) }),
         stopAfter: o.stopAfter === undefined ? undefined : Number(o.stopAfter),
+        level: Number(o.level ?? 0),
       }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else if (!o.quiet) {
