@@ -48,6 +48,8 @@ export function writeRsml(sys: RootSystem, info: RsmlInfo): string {
   out.push('    <version>1</version>');
   out.push('    <unit>mm</unit>');
   out.push('    <resolution>1</resolution>');
+  // Fixed, not the clock: the same seed must give the same bytes (the generator version's date).
+  out.push('    <last-modified>2026-11-25T00:00:00Z</last-modified>');
   out.push(`    <software>${esc(info.software)}</software>`);
   out.push('    <user>rhizoct</user>');
   out.push(`    <file-key>${esc(info.fileKey)}</file-key>`);
@@ -55,9 +57,6 @@ export function writeRsml(sys: RootSystem, info: RsmlInfo): string {
   out.push('      <property-definition><label>order</label><type>integer</type></property-definition>');
   out.push('      <property-definition><label>length</label><type>float</type><unit>mm</unit></property-definition>');
   out.push('    </property-definitions>');
-  out.push('    <function-definitions>');
-  out.push('      <function-definition><label>diameter</label><type>float</type><unit>mm</unit></function-definition>');
-  out.push('    </function-definitions>');
   out.push('  </metadata>');
   out.push('  <scene>');
   out.push('    <plant id="plant-1" label="synthetic">');
@@ -80,7 +79,7 @@ export function writeRsml(sys: RootSystem, info: RsmlInfo): string {
     out.push(`${pad}  </geometry>`);
     out.push(`${pad}  <functions>`);
     out.push(`${pad}    <function name="diameter" domain="polyline">`);
-    for (const rad of r.radii) out.push(`${pad}      <sample>${num(2 * rad)}</sample>`);
+    for (const rad of r.radii) out.push(`${pad}      <sample value="${num(2 * rad)}"/>`);
     out.push(`${pad}    </function>`);
     out.push(`${pad}  </functions>`);
     for (const c of children.get(i) ?? []) emit(c, depth + 1);

@@ -1,32 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { polylineLength } from '../../src/analysis/graph.js';
 import { measureMask } from '../../src/analysis/measure.js';
 import { readRsml, writeRsml } from '../../src/analysis/rsml.js';
 import { parseRsml } from '../../src/synth/rsml.js';
-import { PYTHON, pythonHas, REPO_ROOT, tempDir } from '../io/helpers.js';
+import { tempDir } from '../io/helpers.js';
+import { HAS_LXML, validateRsml } from './rsml-schema.js';
 import { randomTubes } from './shapes.js';
 
-const XSD = join(REPO_ROOT, 'test', 'analysis', 'rsml.xsd');
-const HAS_LXML = pythonHas('lxml');
-
-/** Validates with lxml against the RSML structure; returns the error log ('' when valid). */
-function validate(text: string, dir: string): string {
-  const f = join(dir, 'x.rsml');
-  writeFileSync(f, text);
-  const script = [
-    'import sys',
-    'from lxml import etree',
-    'schema = etree.XMLSchema(etree.parse(sys.argv[1]))',
-    'doc = etree.parse(sys.argv[2])',
-    'print("" if schema.validate(doc) else str(schema.error_log))',
-  ].join('\n');
-  const r = spawnSync(PYTHON, ['-c', script, XSD, f], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-}
+const validate = validateRsml;
 
 describe('RSML', () => {
   const m = randomTubes([64, 56, 56], 17, 5);
