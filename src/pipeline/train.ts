@@ -32,6 +32,8 @@ export interface TrainOptions {
   rounds: number;
   valPatches: number;
   diceWeight: number;
+  /** Batches for re-estimating batch-norm statistics after each epoch (0 = keep the running averages). */
+  calibrationBatches: number;
   augment: boolean;
   seed: number;
   resume: boolean;
@@ -141,6 +143,16 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
         }
         opts.progress.done();
         const seconds = (performance.now() - t0) / 1000;
+        if (opts.calibrationBatches > 0) {
+          const calib = [];
+          for (let b = 0; b < opts.calibrationBatches; b++) {
+            calib.push(await Promise.all(Array.from({ length: opts.batch }, () => {
+              const pick = sampler.next();
+              return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, null);
+            })));
+          }
+          await trainer.calibrateBatchNorm(calib);
+        }
         const val = valVols.length > 0 ? await trainer.validate(valVols, valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
         const rec: EpochRecord = {
           round, epoch, step: optimizer.step, loss: lossSum / opts.stepsPerEpoch,
@@ -167,7 +179,7 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
       normalisation: norm,
       training: {
         command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
-        stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight,
+        stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, calibrationBatches: opts.calibrationBatches,
         from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
         device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
         seconds: history.reduce((a, h) => a + h.seconds, 0),

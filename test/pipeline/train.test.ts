@@ -39,7 +39,7 @@ async function tubeScan(path: string, r: () => number): Promise<void> {
 }
 
 const tiny = { patch: 16, widths: [4, 8], lowScale: 2, lowPatch: 16, lowWidths: [4, 8] };
-const common = { arch: 'dual', config: tiny, optimizer: 'adam' as const, lr: 0.01, batch: 2, stepsPerEpoch: 4, valPatches: 4, diceWeight: 0.5, augment: true, seed, progress: new SilentProgress() };
+const common = { arch: 'dual', config: tiny, optimizer: 'adam' as const, lr: 0.01, batch: 2, stepsPerEpoch: 4, valPatches: 4, diceWeight: 0.5, calibrationBatches: 2, augment: true, seed, progress: new SilentProgress() };
 
 beforeAll(async () => {
   gpu = await testGpu();

@@ -33,6 +33,7 @@ export function register(program: Command): void {
     .option('--rounds <n>', 'hard-negative mining rounds (1 = none)', '2')
     .option('--val-patches <n>', 'validation patches (fixed by the seed)', '16')
     .option('--dice <w>', 'weight of a soft Dice term on the fused head', '0')
+    .option('--calibrate-bn <n>', 'batches for re-estimating batch-norm statistics after each epoch (0: off)', '16')
     .option('--no-augment', 'no flips, rotations or intensity jitter')
     .option('--seed <n>', 'seed for weights, sampling and augmentation', '1')
     .option('--resume', 'continue from the checkpoint beside --out')
@@ -71,6 +72,7 @@ export function register(program: Command): void {
         rounds: num('rounds'),
         valPatches: num('valPatches'),
         diceWeight: num('dice'),
+        calibrationBatches: num('calibrateBn'),
         augment: o.augment !== false,
         seed: num('seed'),
         resume: Boolean(o.resume),

@@ -4,6 +4,24 @@ import { batchNorm3dBackward, batchNorm3dInference, batchNorm3dTrain, type Batch
 import { fill } from '../ops/fill.js';
 import { drop, type Layer, type Mode, type Named, type Parameter } from './layer.js';
 
+/** Every batch-norm layer reachable from `root` (models and containers hold them as fields). */
+export function findBatchNorms(root: object): BatchNorm3dLayer[] {
+  const found: BatchNorm3dLayer[] = [];
+  const seen = new Set<object>();
+  const walk = (o: unknown): void => {
+    if (typeof o !== 'object' || o === null || seen.has(o) || o instanceof Tensor || ArrayBuffer.isView(o)) return;
+    seen.add(o);
+    if (o instanceof BatchNorm3dLayer) {
+      found.push(o);
+      return;
+    }
+    if ('device' in o && 'pool' in o) return; // the Gpu
+    for (const v of Array.isArray(o) ? o : Object.values(o)) walk(v);
+  };
+  walk(root);
+  return found;
+}
+
 export class BatchNorm3dLayer implements Layer {
   readonly gamma: Parameter;
   readonly beta: Parameter;
@@ -12,7 +30,11 @@ export class BatchNorm3dLayer implements Layer {
   private x: Tensor | null = null;
   private saved: BatchNormSaved | null = null;
 
-  constructor(readonly gpu: Gpu, readonly channels: number, readonly eps = 1e-5, readonly momentum = 0.1) {
+  /** Weight of the newest batch in the running statistics (PyTorch's momentum); calibration sets 1/k. */
+  momentum: number;
+
+  constructor(readonly gpu: Gpu, readonly channels: number, readonly eps = 1e-5, momentum = 0.1) {
+    this.momentum = momentum;
     const v = (value: number): Tensor => Tensor.fromArray(gpu, [1, 1, 1, 1, channels], new Float32Array(channels).fill(value));
     this.gamma = { value: v(1), grad: null, frozen: false };
     this.beta = { value: v(0), grad: null, frozen: false };

@@ -2,6 +2,7 @@ import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor, type Shape5 } from '../tensor.js';
 import type { SegmentationModel } from '../models/model.js';
 import { sigmoid } from '../ops/activation.js';
+import { findBatchNorms } from '../layers/batchnorm.js';
 import { headLosses, type LossWeights } from './losses.js';
 import type { Optimizer } from './optimizer.js';
 import { readExample, stack, type Example } from './examples.js';
@@ -74,6 +75,28 @@ export class Trainer {
     await this.gpu.sync();
     if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${this.optimizer.step}`);
     return { loss, parts };
+  }
+
+  /**
+   * Re-estimates every batch norm's running statistics with the weights as they are ("precise
+   * BN"): `batches` training-mode forward passes with a cumulative average (momentum 1/k), so
+   * eval-mode statistics come from many patches instead of the last few noisy batches of 2.
+   */
+  async calibrateBatchNorm(batches: Example[][]): Promise<void> {
+    const bns = findBatchNorms(this.model);
+    const saved = bns.map((b) => b.momentum);
+    try {
+      for (const [k, ex] of batches.entries()) {
+        for (const b of bns) b.momentum = 1 / (k + 1);
+        const { high, low, t } = this.upload(ex);
+        const out = await this.model.forward(low ? { high, low } : { high }, 'train');
+        for (const x of [high, low, t.low, t.high, t.fused, out.low, out.high, out.fused]) x?.release();
+        this.model.clear();
+      }
+      await this.gpu.sync();
+    } finally {
+      bns.forEach((b, i) => (b.momentum = saved[i]!));
+    }
   }
 
   /** Fused-head probabilities for a batch, in eval mode. */
