@@ -157,3 +157,28 @@ describe(`conv3d backward-weight over many output rows (seed ${seed})`, () => {
     for (const t of [xt, dyt, dwt]) t.release();
   });
 });
+
+describe(`the workgroup-shared-tile forward kernel (conv3d_tiled.wgsl) against the reference (seed ${seed})`, () => {
+  for (const c of [
+    { n: 1, cin: 3, cout: 5, d: 4, h: 11, w: 37 },
+    { n: 2, cin: 5, cout: 9, d: 3, h: 17, w: 70 },
+    { n: 1, cin: 1, cout: 16, d: 5, h: 9, w: 9 },
+  ]) {
+    it(`3×3×3 stride 1: ${JSON.stringify(c)} (x and y tiles cut short)`, async () => {
+      const { convKernel } = await import('../../src/nn/ops/conv3d.js');
+      const before = convKernel.variant;
+      convKernel.variant = 'tiled';
+      try {
+        const r = rng(seed ^ (c.w * 131 + c.cout));
+        const xs: S5 = [c.n, c.cin, c.d, c.h, c.w];
+        const x = uniform(xs.reduce((a, b) => a * b), r);
+        const w = uniform(c.cout * c.cin * 27, r);
+        const b = uniform(c.cout, r);
+        const y = await conv3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [c.cout, c.cin, 3, 3, 3], w), Tensor.fromArray(gpu, [1, 1, 1, 1, c.cout], b), { kernel: 3, stride: 1, padding: 1, relu: true });
+        expectClose(await y.toArray(), conv3dRef(x, xs, w, c.cout, 3, 1, 1, b, true).y, `tiled ${JSON.stringify(c)} seed ${seed}`);
+      } finally {
+        convKernel.variant = before;
+      }
+    });
+  }
+});

@@ -26,6 +26,18 @@ function checkGeometry(g: ConvGeometry): void {
   }
 }
 
+/**
+ * Which forward kernel runs 3×3×3 stride-1 padding-1 convolutions: 'register' (conv3d.wgsl:
+ * register blocks, inputs read from storage) or 'tiled' (conv3d_tiled.wgsl: workgroup-shared input
+ * tiles). Both are tested; the default is the faster one measured on the device class at hand
+ * (bench/RESULTS.md); RHIZOCT_CONV=tiled|register overrides it.
+ */
+export const convKernel: { variant: 'register' | 'tiled' } = {
+  variant: (typeof process !== 'undefined' && process.env?.RHIZOCT_CONV === 'tiled') ? 'tiled' : 'register',
+};
+
+const TILED = { TX: 4, WX: 8, WY: 8 };
+
 /** Register-block shape per invocation: TX outputs along x × CB·4 channels. */
 function blocking(channels: number, width: number): { TX: number; CB: number } {
   return { TX: width >= 8 ? 8 : width >= 4 ? 4 : 2, CB: channels > 4 ? 2 : 1 };
@@ -87,10 +99,17 @@ async function dispatchWindow(gpu: Gpu, w: Windowed, xBuf: GPUBuffer, inD0: numb
   const [, , , outH, outW] = w.y.shape;
   const coVec = w.padTo / 4;
   const coGroups = coVec / w.CB;
+  const g = w.geometry;
+  if (w.kind === 'conv' && convKernel.variant === 'tiled' && g.kernel === 3 && g.stride === 1 && g.padding === 1) {
+    const tilesX = Math.ceil(outW / (TILED.WX * TILED.TX));
+    const workgroups = tilesX * Math.ceil(outH / TILED.WY) * outD * n * coGroups;
+    const ut = uniforms(n, w.cin, w.cout, coGroups, inD, inH, inW, { i32: inD0 }, outD, outH, outW, outD0, tilesX, workgroups, w.relu ? 1 : 0, coVec);
+    await gpu.run({ shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, CB: w.CB, HAS_BIAS: w.hasBias } }, [xBuf, w.packed, w.bias, yBuf, ut], workgroups, 'conv3d');
+    return;
+  }
   const tilesX = Math.ceil(outW / w.TX);
   const total = tilesX * outH * outD * n * coGroups;
   const u = uniforms(n, w.cin, w.cout, coGroups, inD, inH, inW, { i32: inD0 }, outD, outH, outW, outD0, tilesX, total, w.relu ? 1 : 0, coVec);
-  const g = w.geometry;
   const spec = w.kind === 'conv'
     ? { shader: 'conv3d', entry: 'forward', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } }
     : { shader: 'conv3d_transpose', entry: 'main', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } };
