@@ -140,4 +140,23 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
   it('refuses an existing output of another shape or job', async () => {
     await expect(segment({ ...base, input, output: join(dir, 'a.zarr'), chunk: 16 }, gpu)).rejects.toThrow(/already exists/);
   });
+
+  it('refuses to resume a partial output made from an input of another shape, naming the folder', async () => {
+    const out = join(dir, 'x.zarr');
+    const first = await segment({ ...base, input, output: out, chunk: 16, stopAfter: 2 }, gpu);
+    expect(first.complete).toBe(false);
+    await expect(segment({ ...base, input: bigInput, output: out, chunk: 16 }, gpu)).rejects.toThrow(/x\.zarr\.partial.*shape \[40, 50, 45\].*\[64, 112, 112\]/);
+  });
+
+  it('rejects a model card whose normalisation cannot be used, naming the card', async () => {
+    const { readFileSync, writeFileSync, mkdirSync, copyFileSync } = await import('node:fs');
+    const bad = join(dir, 'bad-model');
+    mkdirSync(bad, { recursive: true });
+    copyFileSync(join(model, 'model.safetensors'), join(bad, 'model.safetensors'));
+    const card = JSON.parse(readFileSync(join(model, 'card.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(bad, 'card.json'), JSON.stringify({ ...card, normalisation: { offset: 0, scale: -1 } }));
+    await expect(segment({ ...base, model: bad, input, output: join(dir, 'y.zarr'), chunk: 16 }, gpu)).rejects.toThrow(/bad-model\/card\.json.*normalisation/);
+    writeFileSync(join(bad, 'card.json'), JSON.stringify({ ...card, config: { ...(card.config as object), widths: [4, 7] } }));
+    await expect(segment({ ...base, model: bad, input, output: join(dir, 'z.zarr'), chunk: 16 }, gpu)).rejects.toThrow(/model\.safetensors.*shape/);
+  });
 });
