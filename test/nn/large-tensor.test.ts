@@ -62,3 +62,42 @@ describe(`a tensor larger than one storage binding (seed ${seed})`, () => {
     y.release();
   });
 });
+
+describe(`ops on tensors split over bindings go sample by sample (seed ${seed})`, () => {
+  it('max-pool forward/backward, conv weight and bias gradients equal the unsplit results', async () => {
+    const { maxPool3d, maxPool3dBackward } = await import('../../src/nn/ops/maxpool.js');
+    const { conv3dBackwardWeight, conv3dBackwardBias } = await import('../../src/nn/ops/conv3d.js');
+    const r = rng(seed ^ 0x77);
+    const xs: Shape5 = [3, 5, 6, 9, 10];
+    const x = uniform(xs.reduce((a, b) => a * b), r);
+    const piece = 10 * 9 * 4 * 7; // 7 planes a piece: samples straddle pieces
+    const whole = Tensor.fromArray(gpu, xs, x);
+    const split = Tensor.fromArray(gpu, xs, x, piece);
+    expect(split.pieces.length).toBeGreaterThan(3);
+    const a = await maxPool3d(whole);
+    const b = await maxPool3d(split);
+    expect([...(await b.y.toArray())]).toEqual([...(await a.y.toArray())]);
+    const dyPool = uniform(a.y.size, r);
+    const da = await maxPool3dBackward(Tensor.fromArray(gpu, a.y.shape, dyPool), a.argmax, xs);
+    const db = await maxPool3dBackward(Tensor.fromArray(gpu, a.y.shape, dyPool, 3 * 4 * 5 * 4), b.argmax, xs);
+    expect([...(await db.toArray())]).toEqual([...(await da.toArray())]);
+
+    const g = { kernel: 3, stride: 1, padding: 1 };
+    const dy = uniform(3 * 4 * 6 * 9 * 10, r);
+    const ys: Shape5 = [3, 4, 6, 9, 10];
+    const dwA = Tensor.empty(gpu, [4, 5, 3, 3, 3]);
+    const dwB = Tensor.empty(gpu, [4, 5, 3, 3, 3]);
+    await conv3dBackwardWeight(whole, Tensor.fromArray(gpu, ys, dy), dwA, g);
+    await conv3dBackwardWeight(split, Tensor.fromArray(gpu, ys, dy, piece), dwB, g);
+    const wa = await dwA.toArray();
+    const wb = await dwB.toArray();
+    for (let i = 0; i < wa.length; i++) expect(Math.abs(wa[i]! - wb[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(wa[i]!)));
+    const dbA = Tensor.empty(gpu, [1, 1, 1, 1, 4]);
+    const dbB = Tensor.empty(gpu, [1, 1, 1, 1, 4]);
+    await conv3dBackwardBias(Tensor.fromArray(gpu, ys, dy), dbA);
+    await conv3dBackwardBias(Tensor.fromArray(gpu, ys, dy, piece), dbB);
+    const ba = await dbA.toArray();
+    const bb = await dbB.toArray();
+    for (let i = 0; i < 4; i++) expect(Math.abs(ba[i]! - bb[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(ba[i]!)));
+  });
+});

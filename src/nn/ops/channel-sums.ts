@@ -2,6 +2,7 @@ import type { Gpu } from '../../gpu/gpu.js';
 import { uniforms } from '../../gpu/uniforms.js';
 import type { Tensor } from '../tensor.js';
 import { groups, WG } from './grid.js';
+import { sampleOf } from './per-sample.js';
 
 const CHUNK = 4096;
 
@@ -13,6 +14,17 @@ const CHUNK = 4096;
  */
 export async function channelSums(a: Tensor, b: Tensor, out: GPUBuffer, accumulate = false): Promise<void> {
   const gpu: Gpu = a.gpu;
+  if (a.n > 1 && (a.isSplit || b.isSplit)) {
+    for (let n = 0; n < a.n; n++) {
+      const an = sampleOf(a, n);
+      const bn = b === a ? an : sampleOf(b, n);
+      await channelSums(an, bn, out, accumulate || n > 0);
+      gpu.flush();
+      an.release();
+      if (bn !== an) bn.release();
+    }
+    return;
+  }
   const [n, c, d, h, w] = a.shape;
   const spatial = d * h * w;
   const chunks = Math.max(1, Math.ceil(spatial / CHUNK));

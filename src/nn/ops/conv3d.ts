@@ -4,6 +4,7 @@ import { uniforms } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { channelSums } from './channel-sums.js';
 import { groups, WG } from './grid.js';
+import { sampleOf } from './per-sample.js';
 
 export interface ConvGeometry {
   kernel: number;
@@ -234,6 +235,18 @@ const WGRAD_TARGET_INVOCATIONS = 1 << 15;
 export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g: ConvGeometry, accumulate = false): Promise<void> {
   checkGeometry(g);
   const gpu = x.gpu;
+  if (x.n > 1 && (x.isSplit || dy.isSplit)) {
+    // dW sums over samples: one sample at a time, accumulating.
+    for (let n = 0; n < x.n; n++) {
+      const xn = sampleOf(x, n);
+      const dyn = sampleOf(dy, n);
+      await conv3dBackwardWeight(xn, dyn, dw, g, accumulate || n > 0);
+      gpu.flush();
+      xn.release();
+      dyn.release();
+    }
+    return;
+  }
   const [n, cin, inD, inH, inW] = x.shape;
   const [n2, cout, outD, outH, outW] = dy.shape;
   if (n2 !== n) throw new RangeError(`conv3d backward-weight: batch ${n} vs ${n2}`);

@@ -1,5 +1,6 @@
 import { uniforms } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
+import { needsPerSample, sampleOf, writeSample } from './per-sample.js';
 import { groups, WG } from './grid.js';
 
 /** Output of a 2× max-pool: the pooled tensor and, per output, where its maximum was. */
@@ -22,12 +23,28 @@ function params(inShape: Shape5, outShape: Shape5, total: number): Uint8Array {
 
 /**
  * Max-pool with kernel 2 and stride 2 over D, H and W (PyTorch's MaxPool3d(2)); odd extents floor.
- * Records the argmax for `maxPool3dBackward`. Split tensors are rejected.
+ * Records the argmax for `maxPool3dBackward`. Tensors split over bindings go sample by sample.
  */
 export async function maxPool3d(x: Tensor): Promise<MaxPoolResult> {
   const outShape = maxPoolOutShape(x.shape);
   if (outShape.some((v) => v < 1)) throw new RangeError(`maxPool3d: input ${shapeStr(x.shape)} has a spatial extent below 2`);
   const gpu = x.gpu;
+  if (x.n > 1 && (x.isSplit || needsPerSample(gpu, outShape))) {
+    const y = Tensor.empty(gpu, outShape);
+    const per = y.size / x.n;
+    const argmax = gpu.createBuffer(y.size * 4, 'maxpool argmax');
+    for (let n = 0; n < x.n; n++) {
+      const xn = sampleOf(x, n);
+      const r = await maxPool3d(xn);
+      writeSample(y, n, r.y);
+      gpu.copy(r.argmax, 0, argmax, n * per * 4, per * 4);
+      gpu.flush();
+      xn.release();
+      r.y.release();
+      gpu.release(r.argmax);
+    }
+    return { y, argmax };
+  }
   const y = Tensor.empty(gpu, outShape);
   const argmax = gpu.createBuffer(y.size * 4, 'maxpool argmax');
   await gpu.run({ shader: 'maxpool', entry: 'forward', constants: { WG } }, [x.buffer, y.buffer, argmax, params(x.shape, outShape, y.size)], groups(y.size, WG), 'maxpool');
@@ -39,6 +56,23 @@ export async function maxPool3dBackward(dy: Tensor, argmax: GPUBuffer, xShape: S
   const outShape = maxPoolOutShape(xShape);
   if (dy.shape.some((v, i) => v !== outShape[i])) throw new RangeError(`maxPool3dBackward: dy ${shapeStr(dy.shape)} does not match the pooled shape ${shapeStr(outShape)} of ${shapeStr(xShape)}`);
   const gpu = dy.gpu;
+  if (xShape[0] > 1 && (dy.isSplit || needsPerSample(gpu, xShape))) {
+    const dx = Tensor.empty(gpu, xShape);
+    const per = dy.size / xShape[0];
+    const one: Shape5 = [1, xShape[1], xShape[2], xShape[3], xShape[4]];
+    for (let n = 0; n < xShape[0]; n++) {
+      const dyn = sampleOf(dy, n);
+      const an = gpu.createBuffer(per * 4, 'maxpool argmax sample');
+      gpu.copy(argmax, n * per * 4, an, 0, per * 4);
+      const dxn = await maxPool3dBackward(dyn, an, one);
+      writeSample(dx, n, dxn);
+      gpu.flush();
+      dyn.release();
+      dxn.release();
+      gpu.release(an);
+    }
+    return dx;
+  }
   const dx = Tensor.empty(gpu, xShape);
   await gpu.run({ shader: 'maxpool', entry: 'backward', constants: { WG } }, [dy.buffer, argmax, dx.buffer, params(xShape, outShape, dx.size)], groups(dx.size, WG), 'maxpool backward');
   return dx;
