@@ -24,7 +24,7 @@ if command -v apt-get >/dev/null; then
   # Dawn needs a Vulkan driver. A GPU vendor's ICD is used when present; otherwise Mesa's lavapipe,
   # which must be newer than Debian 12 main's (22.3): take it from bookworm-backports.
   lvp_version=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
-  vendor_icd=$(ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | grep -v -E 'lvp|radeon|intel|virtio|freedreno|broadcom|panfrost|asahi|nouveau|gfxstream|powervr' || true)
+  vendor_icd=$(find /usr/share/vulkan/icd.d /etc/vulkan/icd.d -maxdepth 1 -name '*.json' -printf '%f\n' 2>/dev/null | grep -v -E 'lvp|radeon|intel|virtio|freedreno|broadcom|panfrost|asahi|nouveau|gfxstream|powervr' || true)
   if [[ -z "$vendor_icd" ]] && ! dpkg --compare-versions "${lvp_version:-0}" ge 24; then
     codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
     if [[ "$codename" == "bookworm" ]]; then

@@ -107,11 +107,11 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
         const sum = new Float32Array(n3 * hs.length);
         const variants = opts.tta ? FLIPS : [IDENTITY];
         for (const a of variants) {
-          const flipped = a === IDENTITY;
-          const p = await predictFused(gpu, model, flipped ? hs : hs.map((h) => transformCube(h, g.highInput, a)), flipped ? ls : ls.map((l) => (l ? transformCube(l, g.lowInput, a) : null)));
+          const plain = a === IDENTITY;
+          const p = await predictFused(gpu, model, plain ? hs : hs.map((h) => transformCube(h, g.highInput, a)), plain ? ls : ls.map((l) => (l ? transformCube(l, g.lowInput, a) : null)));
           for (let k = 0; k < hs.length; k++) {
             const part = p.subarray(k * n3, (k + 1) * n3);
-            const back = flipped ? part : transformCube(part, g.output, a); // a flip is its own inverse
+            const back = plain ? part : transformCube(part, g.output, a); // a flip is its own inverse
             for (let j = 0; j < n3; j++) sum[k * n3 + j]! += back[j]!;
           }
         }

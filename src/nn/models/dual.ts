@@ -47,7 +47,6 @@ export class UNet implements Layer {
   readonly enc: Sequential[];
   readonly pools: MaxPoolLayer[];
   readonly dec: Sequential[];
-  private skips: Tensor[] = [];
   private shapes: (readonly [number, number, number, number, number])[] = [];
 
   constructor(gpu: Gpu, cin: number, readonly widths: number[], rand: () => number) {
@@ -117,8 +116,6 @@ export class UNet implements Layer {
 
   clear(): void {
     for (const l of [...this.enc, ...this.pools, ...this.dec]) l.clear();
-    for (const s of this.skips) s.release();
-    this.skips = [];
   }
 }
 

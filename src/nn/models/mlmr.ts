@@ -40,7 +40,6 @@ export class MlmrModel implements SegmentationModel {
   readonly fuse: Sequential;
   private readonly down: number;
   private lowFeat: Tensor | null = null;
-  private lowCentre = 0;
 
   constructor(readonly gpu: Gpu, readonly config: MlmrConfig, rand: () => number) {
     const { patch, lowChannels: ch, features: f, hourglassDepth } = config;
@@ -92,7 +91,6 @@ export class MlmrModel implements SegmentationModel {
     if (mode === 'train') {
       this.lowFeat?.release();
       this.lowFeat = lowFeat;
-      this.lowCentre = cells;
     } else {
       lowFeat.release();
     }
@@ -112,7 +110,7 @@ export class MlmrModel implements SegmentationModel {
     dHighFromHead.release();
     (await this.high.backward(dHigh)).release();
     dHigh.release();
-    const cells = this.lowCentre;
+    const cells = this.config.patch / this.down / this.down;
     const dLowCells = await upsample3dBackward(dLowUp!, [lowFeat.n, f, cells, cells, cells], this.down, 'nearest');
     dLowUp!.release();
     const dLowFromFuse = await centreCrop3dBackward(dLowCells, lowFeat.shape);

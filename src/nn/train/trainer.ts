@@ -1,7 +1,7 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor, type Shape5 } from '../tensor.js';
 import type { SegmentationModel } from '../models/model.js';
-import { sigmoid } from '../ops/activation.js';
+import { predictFused } from '../models/infer.js';
 import { findBatchNorms } from '../layers/batchnorm.js';
 import { headLosses, type LossWeights } from './losses.js';
 import type { Optimizer } from './optimizer.js';
@@ -101,15 +101,7 @@ export class Trainer {
 
   /** Fused-head probabilities for a batch, in eval mode. */
   async predict(examples: Example[]): Promise<Float32Array> {
-    const { high, low, t } = this.upload(examples);
-    for (const x of [t.low, t.high, t.fused]) x.release();
-    const logits = await this.model.forward(low ? { high, low } : { high }, 'eval');
-    high.release();
-    low?.release();
-    const p = await sigmoid(logits.fused);
-    const out = await p.toArray();
-    for (const x of [logits.low, logits.high, logits.fused, p]) x.release();
-    return out;
+    return predictFused(this.gpu, this.model, examples.map((e) => e.high), examples.map((e) => e.low));
   }
 
   /** Dice, precision and recall of the fused head over fixed validation patches. */
