@@ -3,7 +3,8 @@
 parity_check.py DIR: DIR holds model.safetensors + card.json, and raw little-endian f32 files
 high.f32, low.f32 (the inputs), t_low.f32, t_high.f32, t_fused.f32 (targets), plus shapes.json.
 Writes eval_{low,high,fused}.f32 (eval-mode logits), train_loss.json and grad_<name>.f32 for each
-parameter after one training-mode forward/backward of 0.5·BCE(low) + BCE(high) + BCE(fused).
+parameter after one training-mode forward/backward of 0.5·BCE(low) + BCE(high) + BCE(fused) in
+float64, and grad32_<name>.f32 from the same step in float32.
 
 With DIR/kinks.json (+ kinks.u8), the float64 training step takes rhizoct's branch at every kink:
 kinks.json lists, in call order, {"kind": "relu" | "pool", "size": bytes} for each ReLU (one byte
@@ -120,6 +121,21 @@ def main():
     json.dump({"loss": loss.item()}, open(os.path.join(d, "train_loss.json"), "w"))
     for name, p in model.named_parameters():
         save(d, f"grad_{name}.f32", p.grad.float())
+
+    # The same step in float32 (grad32_<name>.f32): how far a float32 implementation of this exact
+    # step lands from the oracle, which is how ill-conditioned each gradient is on this data.
+    model = model.float()
+    model.zero_grad()
+    if os.path.exists(os.path.join(d, "kinks.json")):
+        with Kinks(d):
+            low, high, fused = model(x, xl)
+    else:
+        low, high, fused = model(x, xl)
+    t = {k: v.float() for k, v in t.items()}
+    loss = 0.5 * F.binary_cross_entropy_with_logits(low, t["low"]) + F.binary_cross_entropy_with_logits(high, t["high"]) + F.binary_cross_entropy_with_logits(fused, t["fused"])
+    loss.backward()
+    for name, p in model.named_parameters():
+        save(d, f"grad32_{name}.f32", p.grad)
 
 
 if __name__ == "__main__":

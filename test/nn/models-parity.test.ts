@@ -147,12 +147,15 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
       // output does not move with a per-channel shift; float64 gives ~1e-14 of the largest): ours
       // is then the rounding of a sum of N·D·H·W terms that cancel, which must stay below 1e-4 of
       // the largest gradient (PyTorch float32: up to 2.6e-5 over 16 seeds, ours 2.9e-5 over 22).
-      // mlmr's bound: its worst relative errors are on weights that a batch norm nearly cancels (a
-      // 1³ conv from one channel into a batch norm, invariant to the weight but for eps), where
-      // PyTorch float32 differs from float64 by up to 2.5e-3 of scale (16 seeds; ours 1.1e-3, 22).
+      // Some gradients are ill-conditioned on a given draw (mlmr's weights that a batch norm nearly
+      // cancels: a 1³ conv from one channel into a batch norm is invariant to its weight but for
+      // eps), and any float32 implementation lands far from float64 there: PyTorch's own float32
+      // step on the same data and branches (grad32_*) is the measure. Each gradient must be within
+      // 2e-3 of scale or within 3× PyTorch float32's error on it (ours/PyTorch's reached 1.6× on
+      // the worst seed seen, 431664165: 7.5e-3 vs 4.8e-3).
       const wants = new Map(model.parameters().map(({ name }) => [name, f32(join(dir, `grad_${name}.f32`))]));
+      const torch32 = new Map(model.parameters().map(({ name }) => [name, f32(join(dir, `grad32_${name}.f32`))]));
       const globalMax = Math.max(...[...wants.values()].flatMap((w) => Array.from(w, Math.abs)));
-      const bound = config.arch === 'mlmr' ? 5e-3 : 2e-3;
       let compared = 0;
       let worst = 0;
       let worstZero = 0;
@@ -164,14 +167,21 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
         const zero = wantMax <= 1e-9 * globalMax;
         const scale = zero ? globalMax : Math.max(1e-3 * globalMax, wantMax);
         let err = 0;
-        for (let i = 0; i < want.length; i++) err = Math.max(err, Number.isNaN(got[i]!) ? Infinity : Math.abs(got[i]! - want[i]!) / scale);
+        let peerErr = 0;
+        const peer = torch32.get(name)!;
+        for (let i = 0; i < want.length; i++) {
+          err = Math.max(err, Number.isNaN(got[i]!) ? Infinity : Math.abs(got[i]! - want[i]!) / scale);
+          peerErr = Math.max(peerErr, Math.abs(peer[i]! - want[i]!) / scale);
+        }
+        if (process.env.PARITY_REPORT) console.log(`${name}: ours ${err.toExponential(2)} torch32 ${peerErr.toExponential(2)}`);
         if (zero) {
           worstZero = Math.max(worstZero, err);
           zeroCount++;
           expect(err, `${config.arch} grad ${name} (zero in exact arithmetic): max |got| / largest gradient (seed ${seed})`).toBeLessThan(1e-4);
         } else {
           worst = Math.max(worst, err);
-          expect(err, `${config.arch} grad ${name}: max |error| / scale (seed ${seed})`).toBeLessThan(bound);
+          const bound = Math.max(2e-3, 3 * peerErr);
+          expect(err, `${config.arch} grad ${name}: max |error| / scale, PyTorch float32's ${peerErr.toExponential(2)} (seed ${seed})`).toBeLessThan(bound);
         }
         compared++;
       }
