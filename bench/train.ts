@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       tLow: cube(g.lowTarget / g.lowTargetScale, () => (Math.random() < 0.1 ? 1 : 0)),
       tHigh: cube(g.highOutput, () => (Math.random() < 0.1 ? 1 : 0)),
       tFused: cube(g.output, () => (Math.random() < 0.1 ? 1 : 0)),
+      wSkeleton: null,
     });
     const examples = Array.from({ length: batch }, ex);
     const trainer = new Trainer(gpu, model, new Optimizer(model.parameters(), { kind: 'adam', lr: 1e-3 }), PAPER_LOSS);

@@ -151,10 +151,18 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
         m8[j] = probs[j]! >= opts.threshold ? 1 : 0;
       }
       await pendingWrite;
-      pendingWrite = output.writeChunk(c, p8, m8).then(() => {
-        written++;
-        opts.progress.advance(probs.length);
-      });
+      pendingWrite = output.writeChunk(c, p8, m8).then(
+        () => {
+          written++;
+          opts.progress.advance(probs.length);
+        },
+        (err: NodeJS.ErrnoException) => {
+          throw writeFailure(err, opts.output, c, mine.length - todo.length + written, mine.length);
+        },
+      );
+      // Handled here so a failure while the next chunk computes is not an unhandled rejection; the
+      // next `await pendingWrite` still throws it.
+      pendingWrite.catch(() => undefined);
     }
     await pendingWrite;
     await nextInputs?.catch(() => undefined);
@@ -180,6 +188,19 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     await vol?.close();
     if (!gpuIn) gpu.destroy();
   }
+}
+
+/**
+ * A failed chunk write as the user needs it: which output, which chunk, that the chunks before it
+ * are whole (each is renamed into place, then marked done) and that the same command resumes.
+ */
+function writeFailure(err: NodeJS.ErrnoException, output: string, chunk: Vec3, done: number, total: number): Error {
+  const why = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? `the disk is full (${err.code})` : err.message;
+  return new Error(
+    `${output}: writing chunk ${chunk.join('.')} failed: ${why}. ${done} of ${total} chunks are written and intact in ${output}.partial; ` +
+      'free space (or fix the cause) and run the same command again to resume.',
+    { cause: err },
+  );
 }
 
 function cropCentre(cube: Float32Array, n: number, m: number): Float32Array {

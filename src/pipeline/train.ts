@@ -1,3 +1,4 @@
+import { skeletonWeights } from './skeleton-weights.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -32,6 +33,10 @@ export interface TrainOptions {
   rounds: number;
   valPatches: number;
   diceWeight: number;
+  /** Weight of the centreline term (LossWeights.skeleton); 0 = off. */
+  skeletonWeight?: number;
+  /** Learning rate at the last step: cosine decay from `lr` (default: constant `lr`). */
+  lrFinal?: number;
   /** Batches for re-estimating batch-norm statistics after each epoch (0 = keep the running averages). */
   calibrationBatches: number;
   augment: boolean;
@@ -94,7 +99,10 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
       for (const { name, item } of model.parameters()) if (/(^|\.)enc\d|^low\./.test(name)) item.frozen = true;
     }
     const optimizer = new Optimizer(model.parameters(), { kind: opts.optimizer, lr: opts.lr });
-    const weights: LossWeights = { ...PAPER_LOSS, dice: opts.diceWeight };
+    const weights: LossWeights = { ...PAPER_LOSS, dice: opts.diceWeight, skeleton: opts.skeletonWeight ?? 0 };
+    const centrelines = weights.skeleton > 0 ? { centrelines: skeletonWeights } : {};
+    const totalSteps = opts.rounds * opts.epochs * opts.stepsPerEpoch;
+    const lrAt = (step: number): number => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)));
     const trainer = new Trainer(gpu, model, optimizer, weights);
     const sampler = new PatchSampler(await Promise.all(trainVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), PAPER_SAMPLING, rand);
     const valRand = seededRandom(opts.seed + 7);
@@ -133,9 +141,10 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
           const ex = await Promise.all(
             Array.from({ length: opts.batch }, () => {
               const pick = sampler.next();
-              return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null);
+              return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null, centrelines);
             }),
           );
+          optimizer.config.lr = lrAt(optimizer.step);
           const { loss, parts } = await trainer.step(ex);
           lossSum += loss;
           for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
@@ -179,7 +188,7 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
       normalisation: norm,
       training: {
         command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
-        stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, calibrationBatches: opts.calibrationBatches,
+        stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, skeletonWeight: weights.skeleton, lrFinal: opts.lrFinal ?? opts.lr, calibrationBatches: opts.calibrationBatches,
         from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
         device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
         seconds: history.reduce((a, h) => a + h.seconds, 0),

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Gpu } from '../../src/gpu/gpu.js';
@@ -135,6 +135,40 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     await Promise.all([0, 1, 2].map((i) => runCli(['segment', input, out, '--model', model, '--chunk', '16', '--shard', `${i}/3`, '--quiet'])));
     const s = await readOut(out);
     expect(Buffer.compare(Buffer.from(s.prob), Buffer.from(reference.prob))).toBe(0);
+  });
+
+  it('a disk that fills up mid-run: a clear error, the written chunks intact, and a re-run on more space resumes to the full result', async (ctx) => {
+    // A real full disk: a small tmpfs (needs root, as on CI's VM); skipped, saying why, elsewhere.
+    const mnt = join(dir, 'small-disk');
+    mkdirSync(mnt);
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (mount.status !== 0) {
+      console.log(`[SKIPPED: cannot mount a small tmpfs to fill (${(mount.stderr || String(mount.error)).trim()})]`);
+      return ctx.skip();
+    }
+    try {
+      const out = join(mnt, 'full.zarr');
+      const err = await segment({ ...base, input, output: out, chunk: 16 }, gpu).then(() => null, (e: Error) => e);
+      expect(err, 'the run must fail on a 48 KiB disk').not.toBeNull();
+      expect(err!.message).toMatch(/full\.zarr: writing chunk \d+\.\d+\.\d+ failed: the disk is full \(ENOSPC\)\. \d+ of 36 chunks are written and intact .*run the same command again to resume/);
+      const done = readdirSync(join(`${out}.partial`, '.done')).length;
+      expect(done, 'some chunks were written before the disk filled').toBeGreaterThan(0);
+      expect(done).toBeLessThan(36);
+      expect(err!.message).toContain(`${done} of 36`);
+      expect(existsSync(out), 'no complete-looking output').toBe(false);
+      expect(readdirSync(join(`${out}.partial`, '0')).filter((f) => f.includes('.tmp-')), 'no temp files left behind').toEqual([]);
+      expect(spawnSync('mount', ['-o', 'remount,size=8m', mnt]).status).toBe(0);
+      const second = await segment({ ...base, input, output: out, chunk: 16 }, gpu);
+      expect(second.complete).toBe(true);
+      expect(second.chunks.skipped).toBe(done);
+      const full = await readOut(out);
+      await segment({ ...base, input, output: join(dir, 'full-reference.zarr'), chunk: 16 }, gpu);
+      const reference = await readOut(join(dir, 'full-reference.zarr'));
+      expect(Buffer.compare(Buffer.from(full.prob), Buffer.from(reference.prob))).toBe(0);
+      expect(Buffer.compare(Buffer.from(full.mask), Buffer.from(reference.mask))).toBe(0);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
   });
 
   it('refuses an existing output of another shape or job', async () => {

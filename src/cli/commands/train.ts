@@ -33,6 +33,8 @@ export function register(program: Command): void {
     .option('--rounds <n>', 'hard-negative mining rounds (1 = none)', '2')
     .option('--val-patches <n>', 'validation patches (fixed by the seed)', '16')
     .option('--dice <w>', 'weight of a soft Dice term on the fused head', '0')
+    .option('--skeleton <w>', 'weight of a centreline term: the fused head\'s BCE over root centrelines only, so fine laterals count by length', '0')
+    .option('--lr-final <x>', 'learning rate at the last step, reached by cosine decay (default: constant --lr)')
     .option('--calibrate-bn <n>', 'batches for re-estimating batch-norm statistics after each epoch (0: off)', '16')
     .option('--no-augment', 'no flips, rotations or intensity jitter')
     .option('--seed <n>', 'seed for weights, sampling and augmentation', '1')
@@ -72,6 +74,8 @@ export function register(program: Command): void {
         rounds: num('rounds'),
         valPatches: num('valPatches'),
         diceWeight: num('dice'),
+        skeletonWeight: num('skeleton'),
+        lrFinal: o.lrFinal === undefined ? undefined : num('lrFinal'),
         calibrationBatches: num('calibrateBn'),
         augment: o.augment !== false,
         seed: num('seed'),

@@ -9,7 +9,18 @@ export interface Example {
   tLow: Float32Array;
   tHigh: Float32Array;
   tFused: Float32Array;
+  /** Weights on the fused target's centrelines, when a `centrelines` function is given. */
+  wSkeleton: Float32Array | null;
 }
+
+/**
+ * Maps a label cube of side `out + 2·context` to centreline weights on its centre cube of side
+ * `out` (the pipeline supplies one built on the analysis layer's skeletons).
+ */
+export type CentrelineWeights = (label: Float32Array, out: number, context: number) => Float32Array;
+
+/** Label voxels read beyond the fused output on each side, so centrelines near its faces are thinned in context. */
+const SKELETON_CONTEXT = 4;
 
 /** Centres snap to the low branch's scale so both patches fall on pyramid cells. */
 export function snapCentre(p: Point, g: ModelGeometry): Point {
@@ -17,7 +28,7 @@ export function snapCentre(p: Point, g: ModelGeometry): Point {
   return p.map((c) => Math.round(c / s) * s) as Point;
 }
 
-export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeometry, aug: Augmentation | null): Promise<Example> {
+export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeometry, aug: Augmentation | null, opts: { centrelines?: CentrelineWeights } = {}): Promise<Example> {
   const c = snapCentre(centre, g);
   const tf = (a: Float32Array, n: number): Float32Array => (aug ? transformCube(a, n, aug) : a);
   const high = tf(await vol.readImage(1, c, g.highInput), g.highInput);
@@ -30,7 +41,8 @@ export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeome
   const tLow = tf(await vol.readLabel(g.lowTargetScale, c, lowN), lowN);
   const tHigh = tf(await vol.readLabel(1, c, g.highOutput), g.highOutput);
   const tFused = g.output === g.highOutput ? tHigh : tf(await vol.readLabel(1, c, g.output), g.output);
-  return { high, low, tLow, tHigh, tFused };
+  const wSkeleton = opts.centrelines ? tf(opts.centrelines(await vol.readLabel(1, c, g.output + 2 * SKELETON_CONTEXT), g.output, SKELETON_CONTEXT), g.output) : null;
+  return { high, low, tLow, tHigh, tFused, wSkeleton };
 }
 
 /** Concatenates equal-length arrays (a batch along N). */

@@ -5,20 +5,28 @@ import { add } from '../ops/arith.js';
 import type { Tensor } from '../tensor.js';
 import type { HeadLogits } from '../models/model.js';
 
-/** Weights of the three heads' BCE terms (the paper: 0.5 low, 1 high, 1 fused) and of an optional soft Dice on the fused head. */
+/**
+ * Weights of the three heads' BCE terms (the paper: 0.5 low, 1 high, 1 fused), of an optional
+ * soft Dice on the fused head, and of an optional centreline term: the fused head's BCE averaged
+ * over the voxels on the roots' centrelines only (Targets.skeleton), so a fine lateral counts per
+ * unit length as much as a tap root.
+ */
 export interface LossWeights {
   low: number;
   high: number;
   fused: number;
   dice: number;
+  skeleton: number;
 }
 
-export const PAPER_LOSS: LossWeights = { low: 0.5, high: 1, fused: 1, dice: 0 };
+export const PAPER_LOSS: LossWeights = { low: 0.5, high: 1, fused: 1, dice: 0, skeleton: 0 };
 
 export interface Targets {
   low: Tensor;
   high: Tensor;
   fused: Tensor;
+  /** Centreline weights of the fused head's shape; needed when LossWeights.skeleton > 0. */
+  skeleton?: Tensor;
 }
 
 /** The weighted loss and its gradients with respect to each head's logits (caller owns them). */
@@ -38,6 +46,15 @@ export async function headLosses(logits: HeadLogits, targets: Targets, w: LossWe
     fused.grad.release();
     dz.release();
     parts.dice = dice.loss;
+  }
+  if (w.skeleton > 0) {
+    if (!targets.skeleton) throw new RangeError('headLosses: a centreline loss weight needs Targets.skeleton');
+    const sk = await bceWithLogits(logits.fused, targets.fused, { scale: w.skeleton, weight: targets.skeleton, normalize: 'weight' });
+    const sum = await add(fusedGrad, sk.grad);
+    fusedGrad.release();
+    sk.grad.release();
+    fusedGrad = sum;
+    parts.skeleton = sk.loss;
   }
   const loss = Object.values(parts).reduce((a, b) => a + b, 0);
   return { loss, parts, grads: { low: low.grad, high: high.grad, fused: fusedGrad } };

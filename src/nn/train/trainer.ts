@@ -43,7 +43,7 @@ export class Trainer {
     readonly weights: LossWeights,
   ) {}
 
-  private upload(examples: Example[]): { high: Tensor; low: Tensor | undefined; t: { low: Tensor; high: Tensor; fused: Tensor } } {
+  private upload(examples: Example[]): { high: Tensor; low: Tensor | undefined; t: { low: Tensor; high: Tensor; fused: Tensor; skeleton?: Tensor } } {
     const g = this.model.geometry;
     const n = examples.length;
     const high = Tensor.fromArray(this.gpu, cube(n, g.highInput), stack(examples.map((e) => e.high)));
@@ -56,6 +56,7 @@ export class Trainer {
         low: Tensor.fromArray(this.gpu, cube(n, lowN), stack(examples.map((e) => e.tLow))),
         high: Tensor.fromArray(this.gpu, cube(n, g.highOutput), stack(examples.map((e) => e.tHigh))),
         fused: Tensor.fromArray(this.gpu, cube(n, g.output), stack(examples.map((e) => e.tFused))),
+        ...(examples[0]!.wSkeleton ? { skeleton: Tensor.fromArray(this.gpu, cube(n, g.output), stack(examples.map((e) => e.wSkeleton!))) } : {}),
       },
     };
   }
@@ -68,7 +69,7 @@ export class Trainer {
     high.release();
     low?.release();
     const { loss, parts, grads } = await headLosses(logits, t, this.weights);
-    for (const x of [logits.low, logits.high, logits.fused, t.low, t.high, t.fused]) x.release();
+    for (const x of [logits.low, logits.high, logits.fused, t.low, t.high, t.fused, t.skeleton]) x?.release();
     await this.model.backward(grads);
     for (const x of [grads.low, grads.high, grads.fused]) x.release();
     await this.optimizer.update();
@@ -90,7 +91,7 @@ export class Trainer {
         for (const b of bns) b.momentum = 1 / (k + 1);
         const { high, low, t } = this.upload(ex);
         const out = await this.model.forward(low ? { high, low } : { high }, 'train');
-        for (const x of [high, low, t.low, t.high, t.fused, out.low, out.high, out.fused]) x?.release();
+        for (const x of [high, low, t.low, t.high, t.fused, t.skeleton, out.low, out.high, out.fused]) x?.release();
         this.model.clear();
       }
       await this.gpu.sync();
