@@ -7,16 +7,10 @@
  *   node dist/bench/fine-tune.js [--from models/default] [--size 96] [--train 501] [--val 961,962]
  *                                [--steps 25] [--epochs 2] [--lr 0.0005] [--set soil.grainSize=0.9 ...]
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/gpu/shader-source-node.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
+import { arg, cli, fmtScores as fmt, root, scoreHeldOut as evaluate } from './held-out.js';
 
 function args(name: string): string[] {
   return process.argv.flatMap((a, i) => (a === name && process.argv[i + 1] ? [process.argv[i + 1]!] : []));
@@ -24,33 +18,6 @@ function args(name: string): string[] {
 
 /** Coarse dry sand: grains ~3× the medium preset's, almost no fines, no water films. */
 const COARSE_SAND = ['soil.grainSize=1.2', 'soil.grainSizeSpread=0.25', 'soil.finesFraction=0.05', 'soil.waterFilm=0', 'soil.saturation=0', 'soil.grainValue=0.72', 'soil.darkFraction=0.01'];
-
-const root = packageRoot();
-const cli = (a: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-
-interface Scores {
-  dice: number;
-  precision: number;
-  recall: number;
-}
-
-function evaluate(model: string, scans: string[], work: string): Scores {
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  for (const [i, scan] of scans.entries()) {
-    const seg = join(work, `seg-${i}.zarr`);
-    cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite']);
-    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet'])) as { counts: { tp: number; fp: number; fn: number } };
-    tp += ev.counts.tp;
-    fp += ev.counts.fp;
-    fn += ev.counts.fn;
-    rmSync(seg, { recursive: true, force: true });
-  }
-  return { dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn) };
-}
-
-const fmt = (s: Scores): string => `Dice ${s.dice.toFixed(3)} (P ${s.precision.toFixed(3)}, R ${s.recall.toFixed(3)})`;
 
 async function main(): Promise<void> {
   const from = arg('--from', join(root, 'models/default'));

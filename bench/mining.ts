@@ -9,41 +9,10 @@
  *   node dist/bench/mining.js [--from models/default] [--size 96] [--train 401,402] [--val 951,952]
  *                             [--steps 25] [--epochs 2] [--seeds 1,2] [--lr 0.0005]
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/gpu/shader-source-node.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
-
-const root = packageRoot();
-const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-
-interface Scores {
-  dice: number;
-  precision: number;
-  recall: number;
-}
-
-function evaluate(model: string, scans: string[], work: string): Scores {
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  for (const [i, scan] of scans.entries()) {
-    const seg = join(work, `seg-${i}.zarr`);
-    cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite']);
-    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet'])) as { counts: { tp: number; fp: number; fn: number } };
-    tp += ev.counts.tp;
-    fp += ev.counts.fp;
-    fn += ev.counts.fn;
-    rmSync(seg, { recursive: true, force: true });
-  }
-  return { dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn) };
-}
+import { arg, cli, root, scoreHeldOut as evaluate, type Scores } from './held-out.js';
 
 async function main(): Promise<void> {
   const from = arg('--from', join(root, 'models/default'));

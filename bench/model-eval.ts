@@ -4,22 +4,13 @@
  *
  *   node dist/bench/model-eval.js [--model models/default] [--size 96] [--seeds 1001,1002]
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/gpu/shader-source-node.js';
 import { openVolume } from '../src/io/open.js';
 import { makeBox } from '../src/volume/box.js';
 import { IntensityHistograms, type ThresholdDice } from '../src/synth/metrics.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
-
-const root = packageRoot();
-const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+import { arg, cli, root } from './held-out.js';
 
 async function bestThreshold(scan: string): Promise<ThresholdDice> {
   const img = await openVolume(scan);

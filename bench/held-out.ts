@@ -1,0 +1,40 @@
+/** What the model benchmarks share: their flags, the CLI as a child process, and held-out scoring. */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../src/gpu/shader-source-node.js';
+
+export const root = packageRoot();
+
+export function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : def;
+}
+
+/** `rhizoct ARGS` in a child process; its stdout. */
+export const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+
+export interface Scores {
+  dice: number;
+  precision: number;
+  recall: number;
+}
+
+export const fmtScores = (s: Scores): string => `Dice ${s.dice.toFixed(3)} (P ${s.precision.toFixed(3)}, R ${s.recall.toFixed(3)})`;
+
+/** Segments each scan with `model` and scores the voxels of all of them together with `rhizoct eval`. */
+export function scoreHeldOut(model: string, scans: string[], work: string): Scores {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (const [i, scan] of scans.entries()) {
+    const seg = join(work, `seg-${i}.zarr`);
+    cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite']);
+    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet'])) as { counts: { tp: number; fp: number; fn: number } };
+    tp += ev.counts.tp;
+    fp += ev.counts.fp;
+    fn += ev.counts.fn;
+    rmSync(seg, { recursive: true, force: true });
+  }
+  return { dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn) };
+}
