@@ -9,6 +9,7 @@ import { openVolume } from '../../src/io/open.js';
 import { wholeBox } from '../../src/volume/box.js';
 import { buildModel, saveModel } from '../../src/nn/models/registry.js';
 import { segment } from '../../src/pipeline/segment.js';
+import { predictFused } from '../../src/nn/models/infer.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng } from '../helpers/random.js';
@@ -37,9 +38,21 @@ beforeAll(async () => {
   await wb.writeLevelBox(0, wholeBox([...bigShape]), big);
   await wb.finalize();
   const m = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 12, lowWidths: [3, 5] }, seed);
-  // Large output weights so an untrained network's probabilities spread over 0..255.
+  // Output weights scaled so the untrained network's logits have an SD of ~2 on inputs like the
+  // scan's: its probabilities then spread over 0..255 whatever the seed (a fixed large scale
+  // saturated them to a handful of values on some seeds).
   const head = m.parameters().find((p) => p.name === 'fuse.3.weight')!.item.value;
-  gpu.upload(Float32Array.from({ length: head.size }, () => (r() * 2 - 1) * 30), head.buffer);
+  const bias = m.parameters().find((p) => p.name === 'fuse.3.bias')!.item.value;
+  const headW = Float32Array.from({ length: head.size }, () => r() * 2 - 1);
+  gpu.upload(headW, head.buffer);
+  gpu.upload(new Float32Array(bias.size), bias.buffer);
+  const g = m.geometry;
+  const like = (n: number): Float32Array => Float32Array.from({ length: n ** 3 }, () => r() * r());
+  const probe = await predictFused(gpu, m, [like(g.highInput), like(g.highInput)], [like(g.lowInput), like(g.lowInput)]);
+  const logits = Array.from(probe, (v) => Math.log(v / (1 - v)));
+  const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
+  const sd = Math.sqrt(logits.reduce((a, b) => a + (b - mean) ** 2, 0) / logits.length);
+  gpu.upload(headW.map((v) => (v * 2) / sd), head.buffer);
   await saveModel(m, model, { normalisation: { offset: 10000, scale: 20000 } });
 });
 
