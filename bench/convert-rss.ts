@@ -7,24 +7,15 @@
  *   npm run build && node dist/bench/convert-rss.js [--size 1024] [--dir /tmp/rhizoct-rss] [--keep]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeTiffSlice } from '../src/io/tiff-write.js';
 import { convertToOmeZarr } from '../src/pipeline/convert.js';
+import { arg, peakRssMiB } from './args.js';
 
 const LIMIT_MIB = 1024;
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
-}
 
 async function makeStack(dir: string, n: number): Promise<void> {
   await mkdir(dir, { recursive: true });

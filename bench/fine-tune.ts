@@ -10,7 +10,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, cli, fmtScores as fmt, root, scoreHeldOut as evaluate } from './held-out.js';
+import { arg } from './args.js';
+import { cli, fmtScores as fmt, root, scoreHeldOut as evaluate } from './held-out.js';
 
 function args(name: string): string[] {
   return process.argv.flatMap((a, i) => (a === name && process.argv[i + 1] ? [process.argv[i + 1]!] : []));

@@ -1,15 +1,10 @@
-/** What the model benchmarks share: their flags, the CLI as a child process, and held-out scoring. */
+/** What the model benchmarks share: the CLI as a child process, and held-out scoring. */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/gpu/shader-source-node.js';
 
 export const root = packageRoot();
-
-export function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
 
 /** `rhizoct ARGS` in a child process; its stdout. */
 export const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -12,7 +12,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, cli, root, scoreHeldOut as evaluate, type Scores } from './held-out.js';
+import { arg } from './args.js';
+import { cli, root, scoreHeldOut as evaluate, type Scores } from './held-out.js';
 
 async function main(): Promise<void> {
   const from = arg('--from', join(root, 'models/default'));

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { openVolume } from '../src/io/open.js';
 import { makeBox } from '../src/volume/box.js';
 import { IntensityHistograms, type ThresholdDice } from '../src/synth/metrics.js';
-import { arg, cli, root } from './held-out.js';
+import { arg } from './args.js';
+import { cli, root } from './held-out.js';
 
 async function bestThreshold(scan: string): Promise<ThresholdDice> {
   const img = await openVolume(scan);

@@ -14,11 +14,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/gpu/shader-source-node.js';
 import { openVolume } from '../src/io/open.js';
 import { wholeBox } from '../src/volume/box.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
+import { arg } from './args.js';
 
 const root = packageRoot();
 const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

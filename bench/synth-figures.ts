@@ -21,11 +21,7 @@ import { IntensityHistograms } from '../src/synth/metrics.js';
 import { OrthoPlanes, planesThroughRoot } from '../src/synth/ortho.js';
 import { applyOverrides, DIFFICULTIES, presetParams } from '../src/synth/params.js';
 import { SlabRenderer } from '../src/synth/tiles.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
+import { arg } from './args.js';
 
 const outDir = arg('--out', 'docs/figures');
 const beanDir = arg('--bean', '../shared/data/bean-bucket-xct');

@@ -8,22 +8,13 @@
  *   (or npm run build && node dist/bench/synth-rss.js …)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { synthesize } from '../src/pipeline/synth.js';
 import { isDifficulty } from '../src/synth/params.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
-}
+import { arg, peakRssMiB } from './args.js';
 
 async function child(out: string, n: number, difficulty: string): Promise<void> {
   if (!isDifficulty(difficulty)) throw new Error(`unknown difficulty ${difficulty}`);

@@ -14,6 +14,7 @@ import { Optimizer } from '../src/nn/train/optimizer.js';
 import { Trainer } from '../src/nn/train/trainer.js';
 import { PAPER_LOSS } from '../src/nn/train/losses.js';
 import type { Example } from '../src/nn/train/examples.js';
+import { arg } from './args.js';
 
 interface TorchStep {
   step_seconds: number;
@@ -21,11 +22,6 @@ interface TorchStep {
   peak_memory_mib: number;
   memory_kind: string;
   device: string;
-}
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
 }
 
 async function main(): Promise<void> {

@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/traits-rss.ts [--size 512] [--block 128] [--dir /tmp/rhizoct-traits-rss] [--keep]
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,16 +17,7 @@ import { OmeZarrWriter } from '../src/io/zarr-write.js';
 import { measureTraits } from '../src/pipeline/traits.js';
 import { type Box, type Vec3, makeBox } from '../src/volume/box.js';
 import { ChunkGrid } from '../src/volume/chunk-grid.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
-}
+import { arg, peakRssMiB } from './args.js';
 
 interface Tube {
   a: Vec3;

@@ -4,19 +4,9 @@ import { convertToOmeZarr } from '../../pipeline/convert.js';
 import { DOWNSAMPLE_METHODS, type DownsampleMethod } from '../../pipeline/downsample.js';
 import { formatCount, formatDuration, createProgress } from '../../pipeline/progress.js';
 import type { Vec3 } from '../../volume/box.js';
+import { vec3 } from '../parse.js';
 import { type LengthUnit, parseUnit } from '../../volume/voxel-size.js';
 
-/** "64" → [64, 64, 64]; "32,64,64" → [32, 64, 64] (z, y, x). */
-function vec3(what: string, integer: boolean) {
-  return (text: string): Vec3 => {
-    const nums = text.split(',').map((s) => Number(s.trim()));
-    const ok = nums.every((n) => Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)));
-    if (!ok || (nums.length !== 1 && nums.length !== 3)) {
-      throw new InvalidArgumentError(`${what} must be one ${integer ? 'positive integer' : 'positive number'} or three as z,y,x`);
-    }
-    return nums.length === 1 ? [nums[0]!, nums[0]!, nums[0]!] : [nums[0]!, nums[1]!, nums[2]!];
-  };
-}
 
 function wholeNumber(min: number) {
   return (text: string): number => {

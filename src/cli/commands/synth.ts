@@ -4,19 +4,9 @@ import { createProgress, formatCount, formatDuration } from '../../pipeline/prog
 import { synthesize } from '../../pipeline/synth.js';
 import { DIFFICULTIES, type Difficulty } from '../../synth/params.js';
 import type { Vec3 } from '../../volume/box.js';
+import { vec3 } from '../parse.js';
 import { convertLength, parseUnit } from '../../volume/voxel-size.js';
 
-/** "64" → [64, 64, 64]; "32,64,64" → [32, 64, 64] (z, y, x). */
-function vec3(what: string, integer: boolean) {
-  return (text: string): Vec3 => {
-    const nums = text.split(',').map((s) => Number(s.trim()));
-    const ok = nums.every((n) => Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)));
-    if (!ok || (nums.length !== 1 && nums.length !== 3)) {
-      throw new InvalidArgumentError(`${what} must be one ${integer ? 'positive integer' : 'positive number'} or three as z,y,x`);
-    }
-    return nums.length === 1 ? [nums[0]!, nums[0]!, nums[0]!] : [nums[0]!, nums[1]!, nums[2]!];
-  };
-}
 
 function number(what: string, min: number, integer = false) {
   return (text: string): number => {
