@@ -28,6 +28,11 @@ export interface GraphNode {
   readonly radius: number;
   /** Segments meeting here (a segment that loops back counts twice). */
   degree: number;
+  /**
+   * A tip within its radius plus a voxel of a face of the scan: the end of a root cut by the
+   * field of view (thinning pulls it back from the cut), not a free end.
+   */
+  cut?: boolean;
 }
 
 export interface GraphSegment {
@@ -243,22 +248,39 @@ export function buildGraph(sk: SkeletonPoints, opts: GraphOptions = {}): RootGra
   const hi: XYZ = [lo[0] + NX * sk.spacing[2], lo[1] + NY * sk.spacing[1], lo[2] + NZ * sk.spacing[0]];
   const maxVoxel = Math.max(...sk.spacing);
   const nearFace = (p: XYZ, margin: number): boolean => p.some((v, k) => v - lo[k]! <= margin || hi[k]! - v <= margin);
+  const cutMargin = (nd: GraphNode): number => nd.radius + maxVoxel;
   // Prune spurs, then dissolve nodes left with two segments; repeat until nothing changes.
   for (let round = 0; round < 10; round++) {
     let changed = false;
     if (pruneFactor > 0) {
       const drop = new Set<number>();
       const deadTips = new Set<number>();
+      const faceEnds = new Map<number, { s: GraphSegment; tip: GraphNode }[]>();
       for (const s of segments) {
         if (s.a < 0 || s.a === s.b) continue;
         const na = nodes[s.a]!;
         const nb = nodes[s.b]!;
         const [tip, branch] = na.degree === 1 && nb.degree >= 3 ? [na, nb] : nb.degree === 1 && na.degree >= 3 ? [nb, na] : [undefined, undefined];
         if (!tip || !branch) continue;
-        if (polylineLength(s.points) < pruneFactor * branch.radius && !nearFace(tip.position, tip.radius + 2 * maxVoxel)) {
+        if (nearFace(tip.position, cutMargin(tip))) {
+          faceEnds.set(branch.id, [...(faceEnds.get(branch.id) ?? []), { s, tip }]);
+          continue;
+        }
+        if (polylineLength(s.points) >= pruneFactor * branch.radius || branch.degree < 3) continue;
+        drop.add(s.id);
+        deadTips.add(tip.id);
+        branch.degree--; // keeps two spurs of one branch from both going in one round
+      }
+      // A root cut by a face at a grazing angle thins into a fork at the cut: of the ends of one
+      // junction that reach the face, the longest is the root's cut end and the short rest spurs.
+      for (const [id, ends] of faceEnds) {
+        const branch = nodes[id]!;
+        ends.sort((p, q) => polylineLength(q.s.points) - polylineLength(p.s.points));
+        for (const { s, tip } of ends.slice(1)) {
+          if (branch.degree < 3 || polylineLength(s.points) >= pruneFactor * branch.radius) continue;
           drop.add(s.id);
           deadTips.add(tip.id);
-          branch.degree--; // keeps two spurs of one branch from both going in one round
+          branch.degree--;
         }
       }
       if (drop.size) {
@@ -296,6 +318,7 @@ export function buildGraph(sk: SkeletonPoints, opts: GraphOptions = {}): RootGra
   for (const nd of nodes) {
     if (nd.kind === 'pass') continue;
     nd.kind = nd.degree === 0 ? 'point' : nd.degree === 1 ? 'tip' : nd.degree === 2 ? 'pass' : 'branch';
+    if (nd.kind === 'tip') nd.cut = nearFace(nd.position, cutMargin(nd));
   }
   // Smooth, extend cut tips to the scan's faces, measure.
   for (const s of segments) {

@@ -239,18 +239,7 @@ export class TraitAccumulator {
     const hullVolume = hull?.volume ?? 0;
     const angles = roots.map((r) => r.branchAngle).filter((a): a is number => a !== undefined).sort((a, b) => a - b);
     const tipNodes = graph.nodes.filter((n) => n.kind === 'tip');
-    const atEdge = (p: XYZ): boolean => {
-      const tol = 1e-6 * Math.max(vz, vy, vx);
-      const lo = [this.origin[2] - vx / 2, this.origin[1] - vy / 2, this.origin[0] - vz / 2];
-      const hi = [lo[0]! + this.shape[2] * vx, lo[1]! + this.shape[1] * vy, lo[2]! + this.shape[0] * vz];
-      return p.some((v, k) => Math.abs(v - lo[k]!) < tol || Math.abs(v - hi[k]!) < tol);
-    };
-    // An end that reached a face of the scan (extended there) is a cut, not a tip.
-    let cutEnds = 0;
-    for (const s of graph.segments) {
-      if (s.a >= 0 && graph.nodes[s.a]!.kind === 'tip' && atEdge(s.points[0]!)) cutEnds++;
-      if (s.b >= 0 && graph.nodes[s.b]!.kind === 'tip' && s.b !== s.a && atEdge(s.points[s.points.length - 1]!)) cutEnds++;
-    }
+    const cutEnds = tipNodes.filter((n) => n.cut).length;
     const empty = this.voxels === 0;
     const traits: Traits = {
       unit: this.unit,

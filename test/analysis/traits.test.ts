@@ -119,6 +119,20 @@ describe('traits against drawn tubes (exact length and volume)', () => {
     expect(t.diameterHistogram.reduce((a, b) => a + b.length, 0)).toBeCloseTo(t.centrelineLength, 9);
   });
 
+  it('tubes cut by the faces at grazing angles, radius 1.5–4 voxels: two cut ends, no tips, no branch points', () => {
+    const shape: Vec3 = [40, 30, 80];
+    const out: string[] = [];
+    for (const [r, slope] of [[1.5, 0.1], [2, 0.1], [2, 0.2], [3, 0.1], [3, 0.3], [4, 0.15]] as const) {
+      // Enters through the x = 0 face, leaves through the bottom face 10 voxels before x = 80.
+      const t: Tube = { a: [39 - slope * 90, 15, -6], b: [39 + slope * 10, 15, 84], r };
+      const m = drawTubes(shape, [t]);
+      const tr = measureMask(m.data, shape).traits;
+      out.push(`r ${r} slope ${slope}: tips ${tr.tips}, cut ${tr.cutEnds}, branch points ${tr.branchPoints}`);
+    }
+    console.log(`grazing cuts: ${out.join('; ')}`);
+    expect(out.every((l) => l.endsWith('tips 0, cut 2, branch points 0'))).toBe(true);
+  });
+
   it('an empty mask gives zero traits; specks under the threshold are dropped and reported', () => {
     const e = measureMask(new Uint8Array(1000), [10, 10, 10]);
     expect(e.traits.totalLength).toBe(0);

@@ -13,7 +13,7 @@ import { writeSegmentation } from '../analysis/fixtures.js';
 import { readPly, readStl, readVtp } from '../analysis/mesh-readers.js';
 import { countOnes, randomTubes } from '../analysis/shapes.js';
 import { synthesize } from '../../src/pipeline/synth.js';
-import { parseRsml } from '../../src/synth/rsml.js';
+import { parseRsml, type RsmlRoot } from '../../src/synth/rsml.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { testGpu } from '../helpers/gpu.js';
 import { PYTHON, pythonHas, REPO_ROOT, tempDir } from '../io/helpers.js';
@@ -159,10 +159,48 @@ describe('rhizoct traits on bad input', () => {
 });
 
 /**
- * Synthetic scans from `rhizoct synth` (GPU, lavapipe on CI): one primary with short laterals so
- * most tips lie inside the 6.4 mm field of view. Truth: the generator's RSML (length and frustum
- * volume inside the view, lateral bases inside their parent left out) and its tips inside the
- * view (more than a voxel from its faces).
+ * The generator's tips that a mask can show as tips: farther than their radius plus a voxel
+ * from every face (nearer, thinning cannot tell a tip from a root cut by the field of view: the
+ * rule `traits` uses for cut ends), and not touching another root (roots that grow into another
+ * one lie against it, so in the mask the tip is a junction). Coordinates in mm, from 0 at the
+ * scan's corner.
+ */
+function generatorTips(roots: readonly RsmlRoot[], n: number, vs: number): { free: number; touching: number } {
+  let free = 0;
+  let touching = 0;
+  for (const root of roots) {
+    const p = root.points[root.points.length - 1]!;
+    const r = (root.diameters[root.diameters.length - 1] ?? 0) / 2;
+    if (p.some((v) => v - r - vs <= 0 || n * vs - v - r - vs <= 0)) continue;
+    if (surfaceGap(p, r, roots, root) <= vs) touching++;
+    else free++;
+  }
+  return { free, touching };
+}
+
+/** Smallest distance between a sphere (p, r) and the tapered tubes of the other roots. */
+function surfaceGap(p: readonly number[], r: number, roots: readonly RsmlRoot[], self: RsmlRoot): number {
+  let best = Infinity;
+  for (const o of roots) {
+    if (o === self) continue;
+    for (let i = 0; i + 1 < o.points.length; i++) {
+      const a = o.points[i]!;
+      const ab = o.points[i + 1]!.map((v, k) => v - a[k]!);
+      const l2 = ab[0]! ** 2 + ab[1]! ** 2 + ab[2]! ** 2;
+      const t = l2 > 0 ? Math.max(0, Math.min(1, ab.reduce((s, v, k) => s + v * (p[k]! - a[k]!), 0) / l2)) : 0;
+      const ri = ((o.diameters[i] ?? 0) + ((o.diameters[i + 1] ?? 0) - (o.diameters[i] ?? 0)) * t) / 2;
+      best = Math.min(best, Math.hypot(...p.map((v, k) => v - a[k]! - ab[k]! * t)) - ri - r);
+    }
+  }
+  return best;
+}
+
+/**
+ * Synthetic scans from `rhizoct synth` (GPU, lavapipe on CI): sparse systems (one primary with
+ * short laterals, so most tips lie inside the 6.4 mm field of view) and dense ones (the medium
+ * and hard presets' architecture: tens to hundreds of tips, roots pressed against each other).
+ * Truth: the generator's RSML (length and frustum volume inside the view, lateral bases inside
+ * their parent left out) and its tips as `generatorTips` counts them.
  */
 describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () => {
   const N = 128;
@@ -197,8 +235,7 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
       const r = await synthesize(join(dir, `synth-${seed}.zarr`), { seed, shape: [N, N, N], voxelSize: [VS, VS, VS], difficulty: 'easy', chunkShape: [64, 64, 64], overrides: OV, gpu });
       const t = await measureTraits(r.output, { out: join(dir, `synth-${seed}`), meshFormats: ['vtp'] });
       const truth = parseRsml(await readFile(r.rsml, 'utf8'));
-      const inside = (p: readonly number[]): boolean => p.every((v) => v >= VS / 2 && v <= (N - 1.5) * VS);
-      const tipsIn = truth.roots.filter((x) => inside(x.points[x.points.length - 1]!)).length;
+      const tipsIn = generatorTips(truth.roots, N, VS).free;
       rows.push({
         seed,
         length: t.traits.totalLength,
@@ -226,5 +263,24 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
     }
     console.log(`synthetic scans vs generator: ${JSON.stringify(rows.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(4))]))))}`);
     expect(Math.abs(tips / truthTips - 1)).toBeLessThanOrEqual(0.1);
+  });
+  it('dense systems (medium and hard presets): tips within 10% of the free tips, length and volume within 5%', async (ctx) => {
+    if (!gpu) {
+      console.log(`[SKIPPED: no WebGPU device for rhizoct synth: ${gpuError}]`);
+      return ctx.skip();
+    }
+    const M = 160;
+    const rows: Record<string, number | string>[] = [];
+    for (const [difficulty, seed] of [['medium', 3], ['hard', 5]] as const) {
+      const r = await synthesize(join(dir, `dense-${seed}.zarr`), { seed, shape: [M, M, M], voxelSize: [VS, VS, VS], difficulty, chunkShape: [64, 64, 64], gpu });
+      const t = await measureTraits(r.output, { out: join(dir, `dense-${seed}`), meshFormats: [] });
+      const truth = generatorTips(parseRsml(await readFile(r.rsml, 'utf8')).roots, M, VS);
+      rows.push({ difficulty, seed, tips: t.traits.tips, freeTips: truth.free, touchingTips: truth.touching, length: t.traits.totalLength / r.stats.lengthInViewMm, volume: t.traits.volume / r.stats.rsmlVolumeMm3 });
+      expect(truth.free).toBeGreaterThan(25);
+      expect(Math.abs(t.traits.tips / truth.free - 1)).toBeLessThanOrEqual(0.1);
+      expect(Math.abs(t.traits.totalLength / r.stats.lengthInViewMm - 1)).toBeLessThan(0.05);
+      expect(Math.abs(t.traits.volume / r.stats.rsmlVolumeMm3 - 1)).toBeLessThan(0.05);
+    }
+    console.log(`dense synthetic systems vs generator: ${JSON.stringify(rows)}`);
   });
 });
