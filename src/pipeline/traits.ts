@@ -39,6 +39,11 @@ export interface TraitsOptions {
   readonly smooth?: number;
   /** Decimate the mesh by clustering vertices in cubes of this many voxels (default 0: off). */
   readonly decimate?: number;
+  /**
+   * Move mesh vertices (at most 0.35 voxel) so the surface encloses the mask's volume cell by
+   * cell; false keeps marching cubes' mid-edge vertices, which cut thin roots short (default true).
+   */
+  readonly preserveVolume?: boolean;
   /** Depth band thickness for root length density, in the traits' unit (default 5 mm, or a tenth of the depth). */
   readonly depthBand?: number;
   readonly diameterEdges?: readonly number[];
@@ -65,6 +70,7 @@ export interface MeshSummary {
   readonly area: number;
   readonly smoothPasses: number;
   readonly decimateVoxels: number;
+  readonly volumePreserving: boolean;
 }
 
 export interface TraitsReport {
@@ -363,7 +369,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
     const acc = new TraitAccumulator(shape, tu.spacing, origin, tu.unit);
     const meshDir = outDir;
     const streams = formats.length ? await MeshStreams.create(meshDir, tu.spacing, origin, formats.includes('stl')) : undefined;
-    const asm = streams ? new SurfaceAssembler(shape, blockShape, streams, { smooth: opts.smooth ?? 0, cluster: opts.decimate ?? 0 }) : undefined;
+    const asm = streams ? new SurfaceAssembler(shape, blockShape, streams, { smooth: opts.smooth ?? 0, cluster: opts.decimate ?? 0, preserveVolume: opts.preserveVolume ?? true }) : undefined;
     let largestRadius = 0;
     const minSpacing = Math.min(...tu.spacing);
     for (const b of iterateBlocks(spec)) {
@@ -438,7 +444,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
         }
       }
       await Promise.all([vtmp, ttmp, streams.sfile?.path].filter((p): p is string => !!p).map((p) => rm(p, { force: true })));
-      mesh = { files, vertices: streams.vertices, triangles: streams.triangles, volume: streams.volume, area: streams.area, smoothPasses: opts.smooth ?? 0, decimateVoxels: opts.decimate ?? 0 };
+      mesh = { files, vertices: streams.vertices, triangles: streams.triangles, volume: streams.volume, area: streams.area, smoothPasses: opts.smooth ?? 0, decimateVoxels: opts.decimate ?? 0, volumePreserving: opts.preserveVolume ?? true };
     }
     const report: TraitsReport = {
       scan: name,

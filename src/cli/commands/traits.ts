@@ -48,6 +48,7 @@ interface TraitsFlags {
   mesh: MeshFormat[];
   smooth: number;
   decimate: number;
+  rawMesh?: boolean;
   depthBand?: number;
   diameterBins?: number[];
   json?: boolean;
@@ -89,6 +90,7 @@ export function register(program: Command): void {
     .addOption(new Option('--mesh <formats>', `mesh formats: comma-separated ${MESH_FORMATS.join(', ')}, or none`).argParser(meshList).default([...MESH_FORMATS]))
     .option('--smooth <passes>', 'Taubin smoothing passes on the mesh', wholeNumber(0), 0)
     .option('--decimate <voxels>', 'decimate the mesh by merging vertices within cubes of this many voxels', wholeNumber(0), 0)
+    .option('--raw-mesh', "keep marching cubes' mid-edge vertices (by default they move ≤ 0.35 voxel so the mesh encloses the mask's volume)")
     .option('--depth-band <length>', 'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)', positive)
     .option('--diameter-bins <edges>', 'diameter histogram bin edges, e.g. 0,0.2,0.5,1,2 (mm)', edges)
     .option('--json', 'print the reports as JSON')
@@ -105,6 +107,7 @@ export function register(program: Command): void {
         meshFormats: f.mesh,
         smooth: f.smooth,
         decimate: f.decimate,
+        preserveVolume: !(f.rawMesh ?? false),
         ...(f.depthBand !== undefined ? { depthBand: f.depthBand } : {}),
         ...(f.diameterBins ? { diameterEdges: f.diameterBins } : {}),
         progress: createProgress({ quiet: (f.quiet ?? false) || (f.json ?? false) }),
