@@ -5,7 +5,6 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { measureMask } from '../../src/analysis/measure.js';
 import { meshVolume, openEdges } from '../../src/analysis/marching-cubes.js';
-import { readRsml } from '../../src/analysis/rsml.js';
 import { polylineLength } from '../../src/analysis/graph.js';
 import { register } from '../../src/cli/commands/traits.js';
 import { measureTraits, measureTraitsBatch, NonBinaryMaskError } from '../../src/pipeline/traits.js';
@@ -13,7 +12,7 @@ import { writeSegmentation } from '../analysis/fixtures.js';
 import { readPly, readStl, readVtp } from '../analysis/mesh-readers.js';
 import { countOnes, randomTubes } from '../analysis/shapes.js';
 import { synthesize } from '../../src/pipeline/synth.js';
-import { parseRsml, type RsmlRoot } from '../../src/synth/rsml.js';
+import { readRsml, type RsmlRoot } from '../../src/io/rsml.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { testGpu } from '../helpers/gpu.js';
 import { PYTHON, pythonHas, REPO_ROOT, tempDir } from '../io/helpers.js';
@@ -244,7 +243,7 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
     for (const seed of [2, 3]) {
       const r = await synthesize(join(dir, `synth-${seed}.zarr`), { seed, shape: [N, N, N], voxelSize: [VS, VS, VS], difficulty: 'easy', chunkShape: [64, 64, 64], overrides: OV, gpu });
       const t = await measureTraits(r.output, { out: join(dir, `synth-${seed}`), meshFormats: ['vtp'] });
-      const truth = parseRsml(await readFile(r.rsml, 'utf8'));
+      const truth = readRsml(await readFile(r.rsml, 'utf8'));
       const tipsIn = generatorTips(truth.roots, N, VS).free;
       rows.push({
         seed,
@@ -284,7 +283,7 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
     for (const [difficulty, seed] of [['medium', 3], ['hard', 5]] as const) {
       const r = await synthesize(join(dir, `dense-${seed}.zarr`), { seed, shape: [M, M, M], voxelSize: [VS, VS, VS], difficulty, chunkShape: [64, 64, 64], gpu });
       const t = await measureTraits(r.output, { out: join(dir, `dense-${seed}`), meshFormats: ['ply'] });
-      const truth = generatorTips(parseRsml(await readFile(r.rsml, 'utf8')).roots, M, VS);
+      const truth = generatorTips(readRsml(await readFile(r.rsml, 'utf8')).roots, M, VS);
       rows.push({ difficulty, seed, tips: t.traits.tips, freeTips: truth.free, touchingTips: truth.touching, length: t.traits.totalLength / r.stats.lengthInViewMm, volume: t.traits.volume / r.stats.rsmlVolumeMm3, meshVolume: t.mesh!.volume / t.traits.volume });
       expect(truth.free).toBeGreaterThan(25);
       expect(Math.abs(t.traits.tips / truth.free - 1)).toBeLessThanOrEqual(0.1);

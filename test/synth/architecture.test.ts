@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { arcLengths, totalLength } from '../../src/synth/architecture.js';
 import { buildScene } from '../../src/synth/generate.js';
 import { applyOverrides, DIFFICULTIES, presetParams } from '../../src/synth/params.js';
-import { parseRsml, polylineLength, RsmlParseError, writeRsml } from '../../src/synth/rsml.js';
+import { readRsml, RsmlError } from '../../src/io/rsml.js';
+import { polylineLength, writeRsml } from '../../src/synth/rsml.js';
 import { fovBox } from '../../src/synth/truth.js';
 import { type V3, dot, normalize, sub } from '../../src/synth/vec.js';
 import type { Vec3 } from '../../src/volume/box.js';
@@ -121,7 +122,7 @@ describe('RSML', () => {
     for (const seed of [1, 7]) {
       const s = buildScene(seed, SHAPE, VS, presetParams('hard'));
       const text = writeRsml(s.roots, { fileKey: 'k', software: 'test', origin: [0, 0, 0] });
-      const parsed = parseRsml(text);
+      const parsed = readRsml(text);
       expect(parsed.unit).toBe('mm');
       expect(parsed.roots.length).toBe(s.roots.roots.length);
       const byId = new Map(parsed.roots.map((r) => [r.id, r]));
@@ -142,9 +143,9 @@ describe('RSML', () => {
   });
 
   it('reports malformed files with the line', () => {
-    expect(() => parseRsml('<rsml><scene><plant><root id="a"><geometry><polyline><point x="1" y="q"/>', 'bad.rsml')).toThrow(RsmlParseError);
-    expect(() => parseRsml('<rsml><scene><plant><root id="a">\n</plant>', 'bad.rsml')).toThrow(/not closed/);
-    expect(() => parseRsml('<point x="1" y="2"/>', 'bad.rsml')).toThrow(/bad.rsml: line 1: <point> outside a <root>/);
+    expect(() => readRsml('<rsml><scene><plant><root id="a"><geometry><polyline><point x="1" y="q"/>', 'bad.rsml')).toThrow(RsmlError);
+    expect(() => readRsml('<rsml><scene><plant><root id="a">\n</plant>', 'bad.rsml')).toThrow(/not closed/);
+    expect(() => readRsml('<point x="1" y="2"/>', 'bad.rsml')).toThrow(/bad.rsml: line 1: <point> outside a <root>/);
   });
 });
 

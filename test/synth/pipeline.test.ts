@@ -6,7 +6,8 @@ import { register } from '../../src/cli/commands/synth.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { openZarr } from '../../src/io/zarr-source.js';
 import { RSML_NAME, synthesize, type SynthResult } from '../../src/pipeline/synth.js';
-import { parseRsml, polylineLength } from '../../src/synth/rsml.js';
+import { readRsml } from '../../src/io/rsml.js';
+import { polylineLength } from '../../src/synth/rsml.js';
 import { tubeStats, tubesFromRsml, unionVolumeMC } from '../../src/synth/truth.js';
 import type { V3 } from '../../src/synth/vec.js';
 import type { Vec3 } from '../../src/volume/box.js';
@@ -81,7 +82,7 @@ describe('rhizoct synth output', () => {
   it('agrees with its RSML: root volume, length and centrelines', async () => {
     for (const [name, seed, d] of [['b.zarr', 3, 'medium'], ['c.zarr', 4, 'hard']] as const) {
       const r = await run(name, seed, d);
-      const rs = parseRsml(await readFile(r.rsml, 'utf8'), r.rsml);
+      const rs = readRsml(await readFile(r.rsml, 'utf8'), r.rsml);
       expect(rs.roots.length).toBe(r.stats.roots);
       expect(rs.roots.reduce((a, q) => a + polylineLength(q.points), 0)).toBeCloseTo(r.stats.lengthMm, 6);
       const lo: V3 = [-VS / 2, -VS / 2, -VS / 2];

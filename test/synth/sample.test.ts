@@ -7,7 +7,7 @@ import { openZarr } from '../../src/io/zarr-source.js';
 import { resolveParams, RSML_NAME, SYNTH_VERSION, type SynthStats } from '../../src/pipeline/synth.js';
 import { buildScene } from '../../src/synth/generate.js';
 import type { Difficulty } from '../../src/synth/params.js';
-import { parseRsml } from '../../src/synth/rsml.js';
+import { readRsml } from '../../src/io/rsml.js';
 import { SlabRenderer } from '../../src/synth/tiles.js';
 import { makeBox, type Vec3 } from '../../src/volume/box.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -44,7 +44,7 @@ describe('bundled sample scan (volumes/synthetic-sample.zarr)', () => {
     const mask = await (await openZarr(SAMPLE, { label: 'roots' })).readBox(makeBox([0, 0, 0], rec.shape));
     const n = mask.reduce((a, v) => a + v, 0);
     expect(n).toBe(rec.stats.maskVoxels);
-    const rs = parseRsml(await readFile(join(SAMPLE, RSML_NAME), 'utf8'));
+    const rs = readRsml(await readFile(join(SAMPLE, RSML_NAME), 'utf8'));
     expect(rs.roots.length).toBe(rec.stats.roots);
     const [nz, ny, nx] = rec.shape;
     const [vz, vy, vx] = rec.voxelSizeMm;
