@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { Tensor, type Shape5 } from '../../src/nn/tensor.js';
 import { bceWithLogits } from '../../src/nn/ops/bce.js';
-import { buildModel, saveModel, loadModel, type ModelConfig } from '../../src/nn/models/registry.js';
+import { buildModel, saveModel, loadModel } from '../../src/nn/models/registry.js';
 import type { SegmentationModel } from '../../src/nn/models/model.js';
 import { MaxPoolLayer, ReLULayer } from '../../src/nn/layers/simple.js';
+import { SMALL_CONFIGS } from './small-configs.js';
 import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
@@ -29,10 +30,7 @@ beforeAll(async () => {
 
 const seed = freshSeed();
 
-const CONFIGS: ModelConfig[] = [
-  { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 12, lowWidths: [3, 5] },
-  { arch: 'mlmr', patch: 32, lowChannels: [4, 6, 8], features: 8, hourglassDepth: 2 },
-];
+const CONFIGS = SMALL_CONFIGS;
 
 const f32 = (path: string): Float32Array => {
   const b = readFileSync(path);

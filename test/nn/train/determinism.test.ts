@@ -3,6 +3,7 @@ import type { Gpu } from '../../../src/gpu/gpu.js';
 import { bceWithLogits } from '../../../src/nn/ops/bce.js';
 import { buildModel, type ModelConfig } from '../../../src/nn/models/registry.js';
 import { Tensor, type Shape5 } from '../../../src/nn/tensor.js';
+import { SMALL_CONFIGS } from '../small-configs.js';
 import { testGpu } from '../../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../../helpers/random.js';
 
@@ -12,10 +13,7 @@ beforeAll(async () => {
 });
 
 const seed = freshSeed();
-const CONFIGS: ModelConfig[] = [
-  { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 12, lowWidths: [3, 5] },
-  { arch: 'mlmr', patch: 32, lowChannels: [4, 6, 8], features: 8, hourglassDepth: 2 },
-];
+const CONFIGS = SMALL_CONFIGS;
 
 /** One training step (forward in training mode, the three heads' BCE, backward) from fresh weights. */
 async function step(config: ModelConfig): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
