@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.test.json # product, benchmarks and tests, all strict
 npx vitest run "$@"

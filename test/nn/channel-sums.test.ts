@@ -21,8 +21,8 @@ function sumsRef(shape: Shape5, a: Float32Array, b: Float32Array): Float64Array 
     for (let k = 0; k < c; k++) {
       const base = (i * c + k) * spatial;
       for (let s = 0; s < spatial; s++) {
-        out[2 * k] += a[base + s]!;
-        out[2 * k + 1] += a[base + s]! * b[base + s]!;
+        out[2 * k]! += a[base + s]!;
+        out[2 * k + 1]! += a[base + s]! * b[base + s]!;
       }
     }
   }

@@ -46,7 +46,7 @@ export function maxPoolBackwardRef(dy: ArrayLike<number>, arg: ArrayLike<number>
           for (let w = 0; w < ys[4]; w++) {
             const o = at(ys, n, c, d, h, w);
             const k = arg[o]!;
-            dx[at(xs, n, c, 2 * d + (k >> 2), 2 * h + ((k >> 1) & 1), 2 * w + (k & 1))] += dy[o]!;
+            dx[at(xs, n, c, 2 * d + (k >> 2), 2 * h + ((k >> 1) & 1), 2 * w + (k & 1))]! += dy[o]!;
           }
   return dx;
 }
@@ -80,7 +80,7 @@ export function upsampleNearestBackwardRef(dy: ArrayLike<number>, xs: S5, f: num
     for (let c = 0; c < ys[1]; c++)
       for (let d = 0; d < ys[2]; d++)
         for (let h = 0; h < ys[3]; h++)
-          for (let w = 0; w < ys[4]; w++) dx[at(xs, n, c, Math.floor(d / f), Math.floor(h / f), Math.floor(w / f))] += dy[at(ys, n, c, d, h, w)]!;
+          for (let w = 0; w < ys[4]; w++) dx[at(xs, n, c, Math.floor(d / f), Math.floor(h / f), Math.floor(w / f))]! += dy[at(ys, n, c, d, h, w)]!;
   return dx;
 }
 
@@ -108,7 +108,7 @@ function trilinearTaps(xs: S5, f: number, visit: (out: number, inp: number, weig
 export function upsampleTrilinearRef(x: ArrayLike<number>, xs: S5, f: number): { y: Float64Array; ys: S5 } {
   const y = new Float64Array(size5(upShape(xs, f)));
   const ys = trilinearTaps(xs, f, (o, i, wt) => {
-    y[o] += wt * x[i]!;
+    y[o]! += wt * x[i]!;
   });
   return { y, ys };
 }
@@ -117,7 +117,7 @@ export function upsampleTrilinearRef(x: ArrayLike<number>, xs: S5, f: number): {
 export function upsampleTrilinearBackwardRef(dy: ArrayLike<number>, xs: S5, f: number): Float64Array {
   const dx = new Float64Array(size5(xs));
   trilinearTaps(xs, f, (o, i, wt) => {
-    dx[i] += wt * dy[o]!;
+    dx[i]! += wt * dy[o]!;
   });
   return dx;
 }

@@ -58,7 +58,7 @@ export function convTranspose3dRef(x: ArrayLike<number>, xs: S5, w: ArrayLike<nu
                   for (let kw = 0; kw < k; kw++) {
                     const ow = ww * s - p + kw;
                     if (ow < 0 || ow >= ys[4]) continue;
-                    y[at(ys, n, c, od, oh, ow)] += v * w[at(ws, r, c, kd, kh, kw)]!;
+                    y[at(ys, n, c, od, oh, ow)]! += v * w[at(ws, r, c, kd, kh, kw)]!;
                   }
                 }
               }
@@ -88,7 +88,7 @@ export function conv3dWgradRef(x: ArrayLike<number>, xs: S5, dy: ArrayLike<numbe
                   for (let kw = 0; kw < k; kw++) {
                     const iw = ow * s - p + kw;
                     if (iw < 0 || iw >= xs[4]) continue;
-                    dw[at(ws, co, ci, kd, kh, kw)] += g * x[at(xs, n, ci, id, ih, iw)]!;
+                    dw[at(ws, co, ci, kd, kh, kw)]! += g * x[at(xs, n, ci, id, ih, iw)]!;
                   }
                 }
               }

@@ -133,7 +133,7 @@ describe.skipIf(!hasTorch)(`kernels match PyTorch 1.13 on the same data (seed ${
       cases.push({ op: 'optim', kind: o.kind, opts: o.opts, p: list(p0), grads: grads.map(list) });
       checks.push(async (res) => {
         const p = Tensor.fromArray(gpu, os, p0);
-        const oo = o.opts as Record<string, number | number[] | boolean>;
+        const oo = o.opts as unknown as Record<string, number | number[] | boolean>;
         if (o.kind === 'adam') {
           const st = await adamState(p);
           const [b1, b2] = oo.betas as number[];
