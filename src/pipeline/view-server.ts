@@ -8,6 +8,9 @@ import { packageRoot } from '../gpu/shader-source-node.js';
 import { isVolumeIoError } from '../io/errors.js';
 import { isUrl, openZarr, type ZarrSource } from '../io/zarr-source.js';
 import { contentType, isRefusal, parseRange, type Refusal, resolveFileInside, splitRequestPath } from './static-files.js';
+import type { StoreRef, ViewerConfig } from './viewer-config.js';
+
+export type { StoreRef, ViewerConfig };
 
 /**
  * `rhizoct view`: a small HTTP server for the browser viewer. It serves the built viewer bundle,
@@ -17,26 +20,6 @@ import { contentType, isRefusal, parseRange, type Refusal, resolveFileInside, sp
  * folder served. Bound to 127.0.0.1 unless told otherwise; on loopback the Host header must name
  * loopback too, so a web page cannot reach the data through DNS rebinding.
  */
-
-/** A store the page opens: a URL relative to the page (served here) or absolute (elsewhere). */
-export interface StoreRef {
-  url: string;
-  name: string;
-  /** 2 or 3 when known, so the page opens the right metadata without probing (no 404s). */
-  zarrFormat?: 2 | 3;
-  /** Label images under labels/, when known. */
-  labels?: string[];
-}
-
-/** What /config.json tells the page. URL parameters of the page override it. */
-export interface ViewerConfig {
-  title: string;
-  scan: StoreRef;
-  seg?: StoreRef;
-  traits?: { json?: string; mesh?: string };
-  /** Largest number of voxels the page loads into one 3D texture. */
-  maxVoxels?: number;
-}
 
 export interface ViewServerOptions {
   /** Local OME-Zarr folder or http(s) URL of one. */

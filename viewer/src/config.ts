@@ -1,18 +1,12 @@
-import type { StoreRef } from './ome.js';
+import type { ViewerConfig } from '../../src/pipeline/viewer-config.js';
 
 /**
- * What to show. `rhizoct view` serves it as /config.json (the shape is ViewerConfig in
- * src/pipeline/view-server.ts); the page's URL parameters override it, so the bundle can also be
- * hosted as static files and pointed at any OME-Zarr over HTTP (CORS permitting):
+ * What to show. `rhizoct view` serves it as /config.json (ViewerConfig, shared with the server);
+ * the page's URL parameters override it, so the bundle can also be hosted as static files and
+ * pointed at any OME-Zarr over HTTP (CORS permitting):
  *   index.html?scan=https://host/scan.zarr&seg=https://host/seg.zarr&traits=https://host/traits/
  */
-export interface ViewerConfig {
-  title: string;
-  scan: StoreRef;
-  seg?: StoreRef;
-  traits?: { json?: string; mesh?: string };
-  maxVoxels?: number;
-}
+export type { ViewerConfig };
 
 export function configFromParams(params: URLSearchParams, base?: ViewerConfig): ViewerConfig | undefined {
   const scan = params.get('scan');

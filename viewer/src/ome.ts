@@ -1,5 +1,6 @@
 import * as zarr from 'zarrita';
 import { parseMultiscales } from '../../src/io/ome-ngff.js';
+import type { StoreRef } from '../../src/pipeline/viewer-config.js';
 import { reducedShape, type Vec3 } from './levels.js';
 
 /**
@@ -8,13 +9,7 @@ import { reducedShape, type Vec3 } from './levels.js';
  * z, y, x with x fastest (what vtkImageData wants, x being its first axis).
  */
 
-/** Where a store is and, when the server knows, which Zarr version and labels it has. */
-export interface StoreRef {
-  url: string;
-  name?: string;
-  zarrFormat?: 2 | 3;
-  labels?: string[];
-}
+export type { StoreRef };
 
 export type Voxels = Uint8Array | Int8Array | Uint16Array | Int16Array | Float32Array;
 
