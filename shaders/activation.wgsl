@@ -10,9 +10,7 @@ struct Params { count: u32, off0: u32, off1: u32, off2: u32 }
 override ACT: u32 = 0u; // 0 = ReLU, 1 = sigmoid
 override WG: u32 = 256;
 
-fn linear(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
-}
+// #include linear_index
 
 // Stable for any v: exp is only taken of a non-positive number.
 fn sigmoid(v: f32) -> f32 {

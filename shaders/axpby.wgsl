@@ -8,9 +8,7 @@ struct Params { count: u32, off0: u32, off1: u32, off2: u32, alpha: f32, beta: f
 
 override WG: u32 = 256;
 
-fn linear(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
-}
+// #include linear_index
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;

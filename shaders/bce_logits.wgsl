@@ -15,9 +15,7 @@ struct Params {
 override WG: u32 = 64;
 override HAS_WEIGHT: bool = false;
 
-fn linear(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
-}
+// #include linear_index
 
 // log(1 + e) accurate for small e (Goldberg's trick), 0 <= e <= 1.
 fn log1p(e: f32) -> f32 {

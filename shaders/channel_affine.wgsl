@@ -10,9 +10,7 @@ struct Params { c: u32, spatial: u32, total: u32, _pad: u32 }
 override WG: u32 = 64;
 override SHIFT: bool = true;
 
-fn linear(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
-}
+// #include linear_index
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> coef: array<vec2f>;

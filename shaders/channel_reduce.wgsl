@@ -13,30 +13,8 @@ struct Params { n: u32, c: u32, spatial: u32, chunks: u32, chunkLen: u32, accumu
 
 override WG: u32 = 64;
 const BLOCK: u32 = 32u;
-const LEVELS: u32 = 27u; // up to 2^27 runs per sum
-
-// One stack entry per one bit of `runs` (bit k: the sum of 2^k runs), largest first.
-struct Cascade { stack: array<vec2f, LEVELS>, runs: u32 }
-
-fn cascade_push(k: ptr<function, Cascade>, run: vec2f) {
-  // Run number r merges with the stack's top entries while r's low bits are ones.
-  var s = run;
-  var r = (*k).runs;
-  var top = countOneBits(r);
-  while ((r & 1u) != 0u) {
-    top -= 1u;
-    s = (*k).stack[top] + s;
-    r >>= 1u;
-  }
-  (*k).stack[top] = s;
-  (*k).runs += 1u;
-}
-
-fn cascade_total(k: ptr<function, Cascade>) -> vec2f {
-  var s = vec2f(0.0);
-  for (var top = countOneBits((*k).runs); top > 0u; top -= 1u) { s += (*k).stack[top - 1u]; }
-  return s;
-}
+alias CascadeValue = vec2f;
+// #include cascade_sum
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;

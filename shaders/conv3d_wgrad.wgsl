@@ -86,31 +86,11 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(1) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(2) var<uniform> q: Params;
 
-// Cascade summation (as channel_reduce.wgsl): runs of up to BLOCK chunks in order, the run sums
+// Cascade summation (cascade_sum.wgsl): runs of up to BLOCK chunks in order, the run sums
 // combined as a binary counter carries, so the error grows with BLOCK + log2(chunks).
 const BLOCK: u32 = 32u;
-const LEVELS: u32 = 27u;
-
-struct Cascade { stack: array<f32, LEVELS>, runs: u32 }
-
-fn cascade_push(k: ptr<function, Cascade>, run: f32) {
-  var s = run;
-  var r = (*k).runs;
-  var top = countOneBits(r);
-  while ((r & 1u) != 0u) {
-    top -= 1u;
-    s = (*k).stack[top] + s;
-    r >>= 1u;
-  }
-  (*k).stack[top] = s;
-  (*k).runs += 1u;
-}
-
-fn cascade_total(k: ptr<function, Cascade>) -> f32 {
-  var s = 0.0;
-  for (var top = countOneBits((*k).runs); top > 0u; top -= 1u) { s += (*k).stack[top - 1u]; }
-  return s;
-}
+alias CascadeValue = f32;
+// #include cascade_sum
 
 @compute @workgroup_size(WG)
 fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

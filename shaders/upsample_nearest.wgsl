@@ -9,9 +9,7 @@ struct Params { planes: u32, inD: u32, inH: u32, inW: u32, total: u32 }
 override F: u32 = 2u;
 override WG: u32 = 64;
 
-fn linear(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
-}
+// #include linear_index
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;

@@ -17,9 +17,7 @@ struct AxisParams { outer: u32, n: u32, inner: u32, total: u32 }
 override F: u32 = 2u;
 override WG: u32 = 64;
 
-fn linear(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
-}
+// #include linear_index
 
 struct Taps { i0: u32, i1: u32, l0: f32, l1: f32 }
 

@@ -2,6 +2,7 @@ import { BufferPool } from './buffer-pool.js';
 import { foldWorkgroups } from './dispatch.js';
 import { GpuError } from './errors.js';
 import { kernelKey, type KernelSpec } from './kernel-spec.js';
+import { expandIncludes } from './shader-include.js';
 import type { ShaderSource } from './shader-source.js';
 
 /** A storage buffer, a window of one, or small uniform data copied into a fresh uniform buffer. */
@@ -85,12 +86,12 @@ export class Gpu {
     let m = this.modules.get(name);
     if (!m) {
       m = (async () => {
-        const code = await this.shaderSource(name);
+        const { code, origin } = await expandIncludes(name, this.shaderSource);
         const module = this.device.createShaderModule({ code, label: name });
         const info = await module.getCompilationInfo();
         const errs = info.messages.filter((msg) => msg.type === 'error');
         if (errs.length > 0) {
-          const text = errs.map((e) => `shaders/${name}.wgsl:${e.lineNum}:${e.linePos}: ${e.message}`).join('\n');
+          const text = errs.map((e) => `${origin(e.lineNum)}:${e.linePos}: ${e.message}`).join('\n');
           throw new GpuError('shader', `WGSL compile failed:\n${text}`);
         }
         return module;
