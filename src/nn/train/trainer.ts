@@ -106,13 +106,13 @@ export class Trainer {
   }
 
   /** Dice, precision and recall of the fused head over fixed validation patches. */
-  async validate(volumes: PatchVolume[], centres: { volume: number; centre: Point }[], batch: number): Promise<Confusion & { dice: number; precision: number; recall: number }> {
+  async validate(volumes: PatchVolume[], centres: { volume: number; centre: Point }[], batch: number, threshold = 0.5): Promise<Confusion & { dice: number; precision: number; recall: number }> {
     const total: Confusion = { tp: 0, fp: 0, fn: 0 };
     for (let i = 0; i < centres.length; i += batch) {
       const part = centres.slice(i, i + batch);
       const ex = await Promise.all(part.map((c) => readExample(volumes[c.volume]!, c.centre, this.model.geometry, null)));
       const prob = await this.predict(ex);
-      const c = confusion(prob, stack(ex.map((e) => e.tFused)));
+      const c = confusion(prob, stack(ex.map((e) => e.tFused)), threshold);
       total.tp += c.tp;
       total.fp += c.fp;
       total.fn += c.fn;

@@ -63,7 +63,7 @@ describe(`training loop on a toy volume (seed ${seed})`, () => {
     expect(hard / 2000).toBeGreaterThan(0.25);
   });
 
-  it('dual model: loss falls and validation Dice rises over a few dozen steps', async () => {
+  it('dual model: loss falls and validation Dice (at its best threshold) rises over a few dozen steps', async () => {
     const r = rng(seed + 2);
     const n = 32;
     const train = toyVolume(r, n);
@@ -75,16 +75,21 @@ describe(`training loop on a toy volume (seed ${seed})`, () => {
     const trainer = new Trainer(gpu, model, new Optimizer(model.parameters(), { kind: 'adam', lr: 1e-2 }), { ...PAPER_LOSS, dice: 1 });
     const sampler = new PatchSampler([{ shape: tv.shape, roots: await tv.rootPoints() }], PAPER_SAMPLING, r);
     const valCentres = Array.from({ length: 8 }, (_, i) => ({ volume: 0, centre: [8 + (i % 2) * 16, 8 + (Math.floor(i / 2) % 2) * 16, 8 + Math.floor(i / 4) * 16] as Point }));
-    const before = await trainer.validate([vv], valCentres, 4);
+    // Dice at the best of a few thresholds: a network this small and this briefly trained can
+    // rank roots above clutter perfectly yet sit just under 0.5 on them (its roots are where the
+    // fused head's ReLU features are all zero, so their logit is the last bias until it catches
+    // up; seed 12 gave Dice 0.96 at 0.4 and 0 at 0.5).
+    const best = async (): Promise<number> => Math.max(...(await Promise.all([0.2, 0.3, 0.4, 0.5].map((t) => trainer.validate([vv], valCentres, 4, t)))).map((v) => v.dice));
+    const before = await best();
     const losses: number[] = [];
     for (let i = 0; i < 60; i++) {
       const ex = await Promise.all([0, 1].map(() => readExample(tv, sampler.next().centre, model.geometry, randomAugmentation(r, 0.05))));
       losses.push((await trainer.step(ex)).loss);
     }
-    const after = await trainer.validate([vv], valCentres, 4);
+    const after = await best();
     const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
     expect(mean(losses.slice(-8))).toBeLessThan(mean(losses.slice(0, 8)) * 0.8);
-    expect(after.dice, `validation Dice before ${before.dice.toFixed(3)}, after ${after.dice.toFixed(3)}`).toBeGreaterThan(Math.max(0.5, before.dice));
+    expect(after, `validation Dice before ${before.toFixed(3)}, after ${after.toFixed(3)}`).toBeGreaterThan(Math.max(0.7, before + 0.3));
     const hard = await trainer.mine([tv], 4);
     expect(hard.every((h) => h.weight > 0)).toBe(true);
   });
