@@ -1,6 +1,7 @@
 import type { Box, Vec3 } from '../volume/box.js';
 import { type ArchRoot, extractArchitecture } from './architecture.js';
 import { buildGraph, type GraphOptions, type RootGraph, type XYZ } from './graph.js';
+import { UnionFind } from './union-find.js';
 import { diameter2d, hull2d, hull3d, type P2, type P3 } from './hull.js';
 
 /** Options of the measurements; lengths are in the unit the traits are reported in. */
@@ -48,6 +49,12 @@ export interface Traits {
   readonly tips: number;
   readonly cutEnds: number;
   readonly branchPoints: number;
+  /**
+   * Independent cycles of the root graph. A root system is a tree, so each is a place where roots
+   * already joined elsewhere touch or cross again: a measure of crowding, and of tips that lie
+   * against another root (the mask shows those as junctions, so `tips` cannot count them).
+   */
+  readonly loops: number;
   readonly segments: number;
   readonly roots: number;
   readonly lateralRoots: number;
@@ -255,6 +262,7 @@ export class TraitAccumulator {
       tips: tipNodes.length - cutEnds,
       cutEnds,
       branchPoints: graph.nodes.filter((n) => n.kind === 'branch').length,
+      loops: cycleCount(graph),
       segments: graph.segments.length,
       roots: roots.length,
       lateralRoots: roots.filter((r) => r.order > 1).length,
@@ -295,4 +303,30 @@ function splitByDepth(a: XYZ, b: XYZ, top: number, band: number, out: Float64Arr
     out[k]! += (l * (next - z)) / (hi - lo);
     z = next;
   }
+}
+
+/** Independent cycles (edges − vertices + components) of a root graph; a ring with no node is one. */
+export function cycleCount(g: RootGraph): number {
+  const uf = new UnionFind(g.nodes.length);
+  const id = new Map<number, number>();
+  const vertex = (n: number): number => {
+    let v = id.get(n);
+    if (v === undefined) {
+      v = uf.add();
+      id.set(n, v);
+    }
+    return v;
+  };
+  let edges = 0;
+  let rings = 0;
+  for (const s of g.segments) {
+    if (s.a < 0) {
+      rings++;
+      continue;
+    }
+    edges++;
+    uf.union(vertex(s.a), vertex(s.b));
+  }
+  const components = new Set([...id.values()].map((v) => uf.find(v))).size;
+  return edges - id.size + components + rings;
 }

@@ -520,6 +520,7 @@ export function traitRow(r: TraitsReport): Record<string, string | number> {
     tips: t.tips,
     cut_ends: t.cutEnds,
     branch_points: t.branchPoints,
+    loops: t.loops,
     segments: t.segments,
     roots: t.roots,
     lateral_roots: t.lateralRoots,

@@ -133,6 +133,26 @@ describe('traits against drawn tubes (exact length and volume)', () => {
     expect(out.every((l) => l.endsWith('tips 0, cut 2, branch points 0'))).toBe(true);
   });
 
+  it('loops: none in a tree or where two separate roots cross, one where a lateral touches its own system again, one in a ring', () => {
+    const loops = (shape: Vec3, tubes: Tube[]): number => measureMask(drawTubes(shape, tubes).data, shape).traits.loops;
+    const shape: Vec3 = [80, 60, 60];
+    const main: Tube = { a: [8, 30, 30], b: [70, 30, 30], r: 3 };
+    expect(loops(shape, [main, { a: [20, 30, 30], b: [40, 30, 52], r: 2 }])).toBe(0); // a lateral: a tree
+    expect(loops(shape, [{ a: [40, 30, 4], b: [40, 30, 56], r: 2 }, { a: [40, 4, 30], b: [40, 56, 30], r: 2 }])).toBe(0); // X of two roots
+    // A lateral from the main root bends back and its tip lies against the main root lower down.
+    const out: Tube = { a: [20, 30, 30], b: [35, 30, 48], r: 2 };
+    const back: Tube = { a: [35, 30, 48], b: [55, 30, 33.5], r: 2 };
+    const touching = measureMask(drawTubes(shape, [main, out, back]).data, shape).traits;
+    expect(touching.loops).toBe(1);
+    expect(touching.tips).toBe(2); // the main root's two ends: the lateral's tip is a junction
+    // A closed ring of eight straight pieces.
+    const ring: Tube[] = Array.from({ length: 8 }, (_, k) => {
+      const p = (j: number): [number, number, number] => [40, 30 + 18 * Math.sin((j * Math.PI) / 4), 30 + 18 * Math.cos((j * Math.PI) / 4)];
+      return { a: p(k), b: p(k + 1), r: 2.5 };
+    });
+    expect(loops(shape, ring)).toBe(1);
+  });
+
   it('an empty mask gives zero traits; specks under the threshold are dropped and reported', () => {
     const e = measureMask(new Uint8Array(1000), [10, 10, 10]);
     expect(e.traits.totalLength).toBe(0);

@@ -67,7 +67,7 @@ export function formatTraits(r: TraitsReport): string {
     `${r.scan}  (${r.input}, ${r.source})`,
     `  length ${num(t.totalLength)} ${u}  volume ${num(t.volume)} ${u}³  surface ${num(t.surfaceArea)} ${u}²`,
     `  diameter mean ${num(t.meanDiameter)}  median ${num(t.medianDiameter)}  max ${num(t.maxDiameter)} ${u}`,
-    `  tips ${t.tips} (+${t.cutEnds} cut by the scan)  branch points ${t.branchPoints}  roots ${t.roots} (${t.lateralRoots} laterals)`,
+    `  tips ${t.tips} (+${t.cutEnds} cut by the scan)  branch points ${t.branchPoints}  loops ${t.loops}  roots ${t.roots} (${t.lateralRoots} laterals)`,
     `  depth ${num(t.maxDepth)} ${u}  width ${num(t.maxWidth)} ${u}  hull ${num(t.convexHullVolume)} ${u}³  solidity ${num(t.solidity, 3)}  branching angle ${num(t.branchingAngleMedian, 3)}°`,
     `  components ${r.components.kept} kept, ${r.components.dropped} dropped (${r.components.droppedVoxels} voxels under ${r.components.minVoxels})`,
   ];
