@@ -21,6 +21,7 @@ override WY: u32 = 8;
 override HAS_BIAS: bool = true;
 
 const MAX_ACC = 16u;
+// #include conv_block
 const TILE_W_MAX = 66u;   // WX·TX + 2 for WX·TX <= 64
 const TILE_H_MAX = 18u;   // WY + 2 for WY <= 16
 
@@ -54,12 +55,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let oy = ty * WY + ly;
   let ox0 = (tx * WX + lx) * TX;
 
-  var acc: array<vec4f, MAX_ACC>;
-  for (var c = 0u; c < CB; c++) {
-    var b = vec4f(0.0);
-    if (HAS_BIAS) { b = bias[cg * CB + c]; }
-    for (var i = 0u; i < TX; i++) { acc[c * TX + i] = b; }
-  }
+  var acc = acc_init(cg);
 
   let gd = i32(od + p.outD0) - 1 - p.inD0;
   let plane = p.inH * p.inW;
@@ -100,20 +96,5 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   }
 
   if (wg >= p.total || oy >= p.outH) { return; }
-  let outPlane = p.outH * p.outW;
-  for (var c = 0u; c < CB; c++) {
-    for (var l = 0u; l < 4u; l++) {
-      let co = (cg * CB + c) * 4u + l;
-      if (co >= p.cout) { continue; }
-      let base = ((n * p.cout + co) * p.outD + od) * outPlane + oy * p.outW;
-      for (var i = 0u; i < TX; i++) {
-        let ox = ox0 + i;
-        if (ox < p.outW) {
-          var v = acc[c * TX + i][l];
-          if (p.relu != 0u) { v = max(v, 0.0); }
-          output[base + ox] = v;
-        }
-      }
-    }
-  }
+  acc_store(&acc, n, od, oy, ox0, cg);
 }

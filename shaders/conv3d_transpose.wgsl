@@ -25,6 +25,7 @@ override WG: u32 = 64;
 override HAS_BIAS: bool = false;
 
 const MAX_ACC = 16u;
+// #include conv_block
 const MAX_ROW = 12u;
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
@@ -48,12 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let n = t % p.n;
   let cg = t / p.n;
 
-  var acc: array<vec4f, MAX_ACC>;
-  for (var c = 0u; c < CB; c++) {
-    var b = vec4f(0.0);
-    if (HAS_BIAS) { b = bias[cg * CB + c]; }
-    for (var i = 0u; i < TX; i++) { acc[c * TX + i] = b; }
-  }
+  var acc = acc_init(cg);
 
   let si = i32(S);
   let ox0 = i32(xt * TX);
@@ -99,20 +95,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   }
 
-  let outPlane = p.outH * p.outW;
-  for (var c = 0u; c < CB; c++) {
-    for (var l = 0u; l < 4u; l++) {
-      let co = (cg * CB + c) * 4u + l;
-      if (co >= p.cout) { continue; }
-      let base = ((n * p.cout + co) * p.outD + od) * outPlane + oh * p.outW;
-      for (var i = 0u; i < TX; i++) {
-        let ox = u32(ox0) + i;
-        if (ox < p.outW) {
-          var v = acc[c * TX + i][l];
-          if (p.relu != 0u) { v = max(v, 0.0); }
-          output[base + ox] = v;
-        }
-      }
-    }
-  }
+  acc_store(&acc, n, od, oh, u32(ox0), cg);
 }
