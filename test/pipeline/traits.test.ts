@@ -12,7 +12,8 @@ import { writeSegmentation } from '../analysis/fixtures.js';
 import { readPly, readStl, readVtp } from '../analysis/mesh-readers.js';
 import { countOnes, randomTubes } from '../analysis/shapes.js';
 import { synthesize } from '../../src/pipeline/synth.js';
-import { readRsml, type RsmlRoot } from '../../src/io/rsml.js';
+import { readRsml } from '../../src/io/rsml.js';
+import { classifyTips } from '../../src/synth/tips.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { testGpu } from '../helpers/gpu.js';
 import { PYTHON, pythonHas, REPO_ROOT, tempDir } from '../io/helpers.js';
@@ -168,48 +169,12 @@ describe('rhizoct traits on bad input', () => {
 });
 
 /**
- * The generator's tips that a mask can show as tips: farther than their radius plus a voxel
- * from every face (nearer, thinning cannot tell a tip from a root cut by the field of view: the
- * rule `traits` uses for cut ends), and not touching another root (roots that grow into another
- * one lie against it, so in the mask the tip is a junction). Coordinates in mm, from 0 at the
- * scan's corner.
- */
-function generatorTips(roots: readonly RsmlRoot[], n: number, vs: number): { free: number; touching: number } {
-  let free = 0;
-  let touching = 0;
-  for (const root of roots) {
-    const p = root.points[root.points.length - 1]!;
-    const r = (root.diameters[root.diameters.length - 1] ?? 0) / 2;
-    if (p.some((v) => v - r - vs <= 0 || n * vs - v - r - vs <= 0)) continue;
-    if (surfaceGap(p, r, roots, root) <= vs) touching++;
-    else free++;
-  }
-  return { free, touching };
-}
-
-/** Smallest distance between a sphere (p, r) and the tapered tubes of the other roots. */
-function surfaceGap(p: readonly number[], r: number, roots: readonly RsmlRoot[], self: RsmlRoot): number {
-  let best = Infinity;
-  for (const o of roots) {
-    if (o === self) continue;
-    for (let i = 0; i + 1 < o.points.length; i++) {
-      const a = o.points[i]!;
-      const ab = o.points[i + 1]!.map((v, k) => v - a[k]!);
-      const l2 = ab[0]! ** 2 + ab[1]! ** 2 + ab[2]! ** 2;
-      const t = l2 > 0 ? Math.max(0, Math.min(1, ab.reduce((s, v, k) => s + v * (p[k]! - a[k]!), 0) / l2)) : 0;
-      const ri = ((o.diameters[i] ?? 0) + ((o.diameters[i + 1] ?? 0) - (o.diameters[i] ?? 0)) * t) / 2;
-      best = Math.min(best, Math.hypot(...p.map((v, k) => v - a[k]! - ab[k]! * t)) - ri - r);
-    }
-  }
-  return best;
-}
-
-/**
  * Synthetic scans from `rhizoct synth` (GPU, lavapipe on CI): sparse systems (one primary with
  * short laterals, so most tips lie inside the 6.4 mm field of view) and dense ones (the medium
  * and hard presets' architecture: tens to hundreds of tips, roots pressed against each other).
  * Truth: the generator's RSML (length and frustum volume inside the view, lateral bases inside
- * their parent left out) and its tips as `generatorTips` counts them.
+ * their parent left out) and its free tips as `classifyTips` (src/synth/tips.ts) counts them:
+ * what a mask can show as tips.
  */
 describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () => {
   const N = 128;
@@ -244,7 +209,7 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
       const r = await synthesize(join(dir, `synth-${seed}.zarr`), { seed, shape: [N, N, N], voxelSize: [VS, VS, VS], difficulty: 'easy', chunkShape: [64, 64, 64], overrides: OV, gpu });
       const t = await measureTraits(r.output, { out: join(dir, `synth-${seed}`), meshFormats: ['vtp'] });
       const truth = readRsml(await readFile(r.rsml, 'utf8'));
-      const tipsIn = generatorTips(truth.roots, N, VS).free;
+      const tipsIn = classifyTips(truth.roots, [N * VS, N * VS, N * VS], VS).free;
       rows.push({
         seed,
         length: t.traits.totalLength,
@@ -283,7 +248,7 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
     for (const [difficulty, seed] of [['medium', 3], ['hard', 5]] as const) {
       const r = await synthesize(join(dir, `dense-${seed}.zarr`), { seed, shape: [M, M, M], voxelSize: [VS, VS, VS], difficulty, chunkShape: [64, 64, 64], gpu });
       const t = await measureTraits(r.output, { out: join(dir, `dense-${seed}`), meshFormats: ['ply'] });
-      const truth = generatorTips(readRsml(await readFile(r.rsml, 'utf8')).roots, M, VS);
+      const truth = classifyTips(readRsml(await readFile(r.rsml, 'utf8')).roots, [M * VS, M * VS, M * VS], VS);
       rows.push({ difficulty, seed, tips: t.traits.tips, freeTips: truth.free, touchingTips: truth.touching, length: t.traits.totalLength / r.stats.lengthInViewMm, volume: t.traits.volume / r.stats.rsmlVolumeMm3, meshVolume: t.mesh!.volume / t.traits.volume });
       expect(truth.free).toBeGreaterThan(25);
       expect(Math.abs(t.traits.tips / truth.free - 1)).toBeLessThanOrEqual(0.1);
