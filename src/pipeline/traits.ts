@@ -316,9 +316,15 @@ async function* offsetChunks(n: number): AsyncGenerator<Uint8Array> {
 }
 
 /** The unit traits are reported in, and the factor from the input's unit to it. */
+/**
+ * The traits' unit: mm when the scan records a voxel size with a length unit. Without a unit, a
+ * recorded scale still counts (a segmentation of pyramid level 2 records 4 × 4 × 4 in the scan's
+ * own voxels): traits are then in voxels of that scale, so they compare with the full scan's.
+ */
 function traitUnit(unit: string, voxelSize: Vec3): { unit: string; rsmlUnit: string; factor: number; spacing: Vec3; known: boolean } {
   const valid = voxelSize.every((v) => Number.isFinite(v) && v > 0);
-  if (!unit || !valid) return { unit: 'voxel', rsmlUnit: 'pixel', factor: 1, spacing: [1, 1, 1], known: false };
+  if (!unit) return { unit: 'voxel', rsmlUnit: 'pixel', factor: 1, spacing: valid ? voxelSize : [1, 1, 1], known: false };
+  if (!valid) return { unit: 'voxel', rsmlUnit: 'pixel', factor: 1, spacing: [1, 1, 1], known: false };
   const f = convertLength(1, unit as LengthUnit, 'millimeter');
   return { unit: 'mm', rsmlUnit: 'mm', factor: f, spacing: [voxelSize[0] * f, voxelSize[1] * f, voxelSize[2] * f], known: true };
 }
@@ -343,10 +349,13 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
   try {
     const shape = src.shape;
     const tu = traitUnit(src.unit, src.voxelSize);
-    if (!tu.known) {
+    const scaled = !tu.known && tu.spacing.some((v) => v !== 1);
+    if (scaled) {
+      warnings.push(`${input} records a voxel size of ${tu.spacing.join(' × ')} but no unit; traits are in voxels of that scale (lengths in its edges, volumes in its cubes), e.g. the full scan's voxels for a segmentation of a pyramid level`);
+    } else if (!tu.known) {
       warnings.push(`${input} records no voxel size${src.unit ? '' : ' unit'}; traits are in voxels (lengths in voxel edges, volumes in voxels)`);
     }
-    const origin: Vec3 = tu.known ? [src.origin[0] * tu.factor, src.origin[1] * tu.factor, src.origin[2] * tu.factor] : [0, 0, 0];
+    const origin: Vec3 = tu.known ? [src.origin[0] * tu.factor, src.origin[1] * tu.factor, src.origin[2] * tu.factor] : scaled ? src.origin : [0, 0, 0];
     const chunk = src.chunkShape ?? [1, 1, 1];
     const want = opts.block ?? 128;
     const blockShape = [0, 1, 2].map((a) => Math.min(shape[a]!, Math.max(chunk[a]!, Math.ceil(want / chunk[a]!) * chunk[a]!))) as unknown as Vec3;
@@ -395,7 +404,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
     if (radiusVoxels > halo - 2 && nBlocks > 1) {
       warnings.push(`the thickest root has a radius of ${radiusVoxels.toFixed(1)} voxels, close to the ${halo}-voxel halo; rerun with --halo ${Math.ceil(radiusVoxels * 1.5) + 4} for exact distances and skeletons across block edges`);
     }
-    const defaultBand = tu.known ? 5 : Math.max(1, Math.round(shape[0] / 10));
+    const defaultBand = tu.known ? 5 : Math.max(1, Math.round((shape[0] * tu.spacing[0]) / 10));
     const result = acc.finish({
       depthBand: opts.depthBand ?? defaultBand,
       ...(opts.diameterEdges ? { diameterEdges: opts.diameterEdges } : tu.known ? {} : { diameterEdges: [0, 1, 2, 3, 4, 6, 8, 12, 16, 24] }),

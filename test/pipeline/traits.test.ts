@@ -155,16 +155,26 @@ describe('rhizoct traits on bad input', () => {
     expect(r255.warnings.join(' ')).toMatch(/255/);
   });
 
-  it('a mask with no voxel size: traits in voxels, with a warning', async () => {
+  it('a mask with no voxel size: traits in voxels, with a warning; with a scale but no unit, in voxels of that scale', async () => {
     const p = join(dir, 'nosize.zarr');
     const m = randomTubes([48, 40, 40], 6, 2);
     await writeSegmentation(p, m.data, m.shape, { voxelSize: [1, 1, 1], unit: '' });
-    const r = await measureTraits(p, { out: join(dir, 'nosize'), meshFormats: [] });
+    const r = await measureTraits(p, { out: join(dir, 'nosize'), meshFormats: ['ply'] });
     expect(r.traits.unit).toBe('voxel');
     expect(r.traits.volume).toBe(countOnes(m.data));
     expect(r.warnings.join(' ')).toMatch(/no voxel size/);
     const rsml = readRsml(await readFile(join(dir, 'nosize', 'roots.rsml'), 'utf8'));
     expect(rsml.unit).toBe('pixel');
+    // A scale without a unit (a segmentation of pyramid level 2 of a scan without a voxel size
+    // records 4 × 4 × 4): traits are in voxels of that scale, comparable with the full scan's.
+    const q = join(dir, 'scaled.zarr');
+    await writeSegmentation(q, m.data, m.shape, { voxelSize: [4, 4, 4], unit: '' });
+    const s4 = await measureTraits(q, { out: join(dir, 'scaled'), meshFormats: ['ply'] });
+    expect(s4.traits.unit).toBe('voxel');
+    expect(s4.traits.volume).toBe(64 * countOnes(m.data));
+    expect(s4.traits.totalLength / r.traits.totalLength).toBeCloseTo(4, 6);
+    expect(s4.mesh!.volume / r.mesh!.volume).toBeCloseTo(64, 3);
+    expect(s4.warnings.join(' ')).toMatch(/voxel size of 4 × 4 × 4 but no unit/);
   });
 });
 
