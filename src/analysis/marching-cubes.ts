@@ -377,6 +377,11 @@ export class SurfaceAssembler {
     this.flush(localPos, tri, shortfall);
   }
 
+  /** Position of a vertex as a block's triangles name it: a seam vertex (id + 1 > 0) or one of the block's own (−1, −2, …). */
+  private position(v: number, posOf: Float64Array): ArrayLike<number> {
+    return v > 0 ? this.seamPos.get(v - 1)! : posOf.subarray(3 * (-v - 1), 3 * (-v - 1) + 3);
+  }
+
   /**
    * Moves each of the block's own vertices along its volume gradient g (∂V/∂p, a third of the
    * area-weighted normal of its triangles) by shortfall · g/|g|², which adds that volume to
@@ -385,11 +390,10 @@ export class SurfaceAssembler {
   private inflate(posOf: Float64Array, tri: number[], shortfall: number[]): void {
     const n = posOf.length / 3;
     const g = new Float64Array(3 * n);
-    const at = (v: number): ArrayLike<number> => (v > 0 ? this.seamPos.get(v - 1)! : posOf.subarray(3 * (-v - 1), 3 * (-v - 1) + 3));
     for (let t = 0; t < tri.length; t += 3) {
-      const a = at(tri[t]!);
-      const b = at(tri[t + 1]!);
-      const c = at(tri[t + 2]!);
+      const a = this.position(tri[t]!, posOf);
+      const b = this.position(tri[t + 1]!, posOf);
+      const c = this.position(tri[t + 2]!, posOf);
       // Positions are (z, y, x): the outward normal of (a, b, c) is (c − a) × (b − a) in this order.
       const u0 = c[0]! - a[0]!;
       const u1 = c[1]! - a[1]!;
@@ -444,7 +448,7 @@ export class SurfaceAssembler {
           let sy = 0;
           let sx = 0;
           for (const v of l) {
-            const p = v > 0 ? this.seamPos.get(v - 1)! : posOf.subarray(3 * (-v - 1), 3 * (-v - 1) + 3);
+            const p = this.position(v, posOf);
             sz += p[0]!;
             sy += p[1]!;
             sx += p[2]!;
@@ -506,13 +510,12 @@ export class SurfaceAssembler {
       }
     }
     const resolve = (v: number): number => (v > 0 ? v - 1 : globalOf[-v - 1]!);
-    const where = (v: number): ArrayLike<number> => (v > 0 ? this.seamPos.get(v - 1)! : posOf.subarray(3 * (-v - 1), 3 * (-v - 1) + 3));
     for (let t = 0; t < tri.length; t += 3) {
       const a = resolve(tri[t]!);
       const b = resolve(tri[t + 1]!);
       const c = resolve(tri[t + 2]!);
       if (a === b || b === c || a === c) continue;
-      this.sink.triangle(a, b, c, where(tri[t]!), where(tri[t + 1]!), where(tri[t + 2]!));
+      this.sink.triangle(a, b, c, this.position(tri[t]!, posOf), this.position(tri[t + 1]!, posOf), this.position(tri[t + 2]!, posOf));
       this.nTriangles++;
     }
   }

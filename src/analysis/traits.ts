@@ -1,8 +1,8 @@
 import type { Box, Vec3 } from '../volume/box.js';
 import { type ArchRoot, extractArchitecture } from './architecture.js';
 import { buildGraph, type GraphOptions, type RootGraph, type XYZ } from './graph.js';
-import { UnionFind } from './union-find.js';
 import { diameter2d, hull2d, hull3d, type P2, type P3 } from './hull.js';
+import { UnionFind } from './union-find.js';
 
 /** Options of the measurements; lengths are in the unit the traits are reported in. */
 export interface TraitOptions extends GraphOptions {

@@ -1,4 +1,3 @@
-import { skeletonWeights } from './skeleton-weights.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -15,6 +14,7 @@ import { PatchSampler, PAPER_SAMPLING } from '../nn/train/sampler.js';
 import { Trainer } from '../nn/train/trainer.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
+import { skeletonWeights } from './skeleton-weights.js';
 
 export interface TrainOptions {
   data: string[];

@@ -315,11 +315,11 @@ async function* offsetChunks(n: number): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** The unit traits are reported in, and the factor from the input's unit to it. */
 /**
- * The traits' unit: mm when the scan records a voxel size with a length unit. Without a unit, a
- * recorded scale still counts (a segmentation of pyramid level 2 records 4 × 4 × 4 in the scan's
- * own voxels): traits are then in voxels of that scale, so they compare with the full scan's.
+ * The unit traits are reported in, and the factor from the input's unit to it: mm when the scan
+ * records a voxel size with a length unit. Without a unit a recorded scale still counts (a
+ * segmentation of pyramid level 2 records 4 × 4 × 4 in the scan's own voxels): traits are then in
+ * voxels of that scale, so they compare with the full scan's.
  */
 function traitUnit(unit: string, voxelSize: Vec3): { unit: string; rsmlUnit: string; factor: number; spacing: Vec3; known: boolean } {
   const valid = voxelSize.every((v) => Number.isFinite(v) && v > 0);
@@ -378,7 +378,8 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
     const acc = new TraitAccumulator(shape, tu.spacing, origin, tu.unit);
     const meshDir = outDir;
     const streams = formats.length ? await MeshStreams.create(meshDir, tu.spacing, origin, formats.includes('stl')) : undefined;
-    const asm = streams ? new SurfaceAssembler(shape, blockShape, streams, { smooth: opts.smooth ?? 0, cluster: opts.decimate ?? 0, preserveVolume: opts.preserveVolume ?? true }) : undefined;
+    const preserveVolume = opts.preserveVolume ?? true;
+    const asm = streams ? new SurfaceAssembler(shape, blockShape, streams, { smooth: opts.smooth ?? 0, cluster: opts.decimate ?? 0, preserveVolume }) : undefined;
     let largestRadius = 0;
     const minSpacing = Math.min(...tu.spacing);
     for (const b of iterateBlocks(spec)) {
@@ -453,7 +454,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
         }
       }
       await Promise.all([vtmp, ttmp, streams.sfile?.path].filter((p): p is string => !!p).map((p) => rm(p, { force: true })));
-      mesh = { files, vertices: streams.vertices, triangles: streams.triangles, volume: streams.volume, area: streams.area, smoothPasses: opts.smooth ?? 0, decimateVoxels: opts.decimate ?? 0, volumePreserving: opts.preserveVolume ?? true };
+      mesh = { files, vertices: streams.vertices, triangles: streams.triangles, volume: streams.volume, area: streams.area, smoothPasses: opts.smooth ?? 0, decimateVoxels: opts.decimate ?? 0, volumePreserving: preserveVolume };
     }
     const report: TraitsReport = {
       scan: name,

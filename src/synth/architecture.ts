@@ -1,7 +1,7 @@
 import type { ArchitectureParams, RootLookParams } from './params.js';
 import { Random } from './random.js';
 import { type SceneFrame, inScene } from './scene.js';
-import { type V3, add, cross, dist, dot, norm, normalize, perpendicular, rotate, scale, sub } from './vec.js';
+import { type V3, add, cross, dist, dot, norm, normalize, perpendicular, rotate, scale, segmentParam, sub } from './vec.js';
 
 /** One root: a polyline with a radius at each point, nested in its parent as in RSML. */
 export interface Root {
@@ -99,7 +99,7 @@ class Obstacles {
           if (s.root === ignore) continue;
           const ab = sub(s.b, s.a);
           const l2 = dot(ab, ab);
-          const t = l2 > 0 ? Math.max(0, Math.min(1, dot(sub(p, s.a), ab) / l2)) : 0;
+          const t = segmentParam(p, s.a, s.b);
           const foot = add(s.a, scale(ab, t));
           const off = sub(p, foot);
           const d = norm(off);

@@ -1,4 +1,5 @@
 import type { RsmlRoot } from '../io/rsml.js';
+import { dist, lerp, segmentParam, type V3 } from './vec.js';
 
 /** The generator's root tips inside a field of view, by what a mask of them can show. */
 export interface TipCounts {
@@ -32,17 +33,17 @@ export function classifyTips(roots: readonly RsmlRoot[], extentMm: readonly [num
 }
 
 /** Smallest distance between the sphere (p, r) and the tapered tubes of the other roots. */
-function surfaceGap(p: readonly number[], r: number, roots: readonly RsmlRoot[], self: RsmlRoot): number {
+function surfaceGap(p: V3, r: number, roots: readonly RsmlRoot[], self: RsmlRoot): number {
   let best = Infinity;
   for (const o of roots) {
     if (o === self) continue;
     for (let i = 0; i + 1 < o.points.length; i++) {
       const a = o.points[i]!;
-      const ab = o.points[i + 1]!.map((v, k) => v - a[k]!);
-      const l2 = ab[0]! ** 2 + ab[1]! ** 2 + ab[2]! ** 2;
-      const t = l2 > 0 ? Math.max(0, Math.min(1, ab.reduce((s, v, k) => s + v * (p[k]! - a[k]!), 0) / l2)) : 0;
-      const ri = ((o.diameters[i] ?? 0) + ((o.diameters[i + 1] ?? 0) - (o.diameters[i] ?? 0)) * t) / 2;
-      best = Math.min(best, Math.hypot(...p.map((v, k) => v - a[k]! - ab[k]! * t)) - ri - r);
+      const b = o.points[i + 1]!;
+      const t = segmentParam(p, a, b);
+      const da = o.diameters[i] ?? 0;
+      const db = o.diameters[i + 1] ?? 0;
+      best = Math.min(best, dist(p, lerp(a, b, t)) - (da + (db - da) * t) / 2 - r);
     }
   }
   return best;

@@ -8,6 +8,13 @@ export const dot = (a: V3, b: V3): number => a[0] * b[0] + a[1] * b[1] + a[2] * 
 export const cross = (a: V3, b: V3): V3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 export const norm = (a: V3): number => Math.hypot(a[0], a[1], a[2]);
 export const dist = (a: V3, b: V3): number => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+/** The point of segment a–b nearest to p, as t in [0, 1] along it (0 for a segment of no length). */
+export function segmentParam(p: V3, a: V3, b: V3): number {
+  const ab = sub(b, a);
+  const l2 = dot(ab, ab);
+  return l2 > 0 ? Math.max(0, Math.min(1, dot(sub(p, a), ab) / l2)) : 0;
+}
+
 export const lerp = (a: V3, b: V3, t: number): V3 => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 
 export function normalize(a: V3): V3 {
