@@ -12,3 +12,12 @@ export function vec3(what: string, integer: boolean) {
     return nums.length === 1 ? [nums[0]!, nums[0]!, nums[0]!] : [nums[0]!, nums[1]!, nums[2]!];
   };
 }
+
+/** Option parser: "1,2,4" → [1, 2, 4], positive and strictly ascending. */
+export function ascending(what: string) {
+  return (text: string): number[] => {
+    const v = text.split(',').map((s) => Number(s.trim()));
+    if (v.some((x, i) => !(Number.isFinite(x) && x > 0) || (i > 0 && x <= v[i - 1]!))) throw new InvalidArgumentError(`${what} must be positive numbers in ascending order, e.g. 1,2,4`);
+    return v;
+  };
+}

@@ -4,6 +4,7 @@ import type { VolumeSource } from '../io/volume.js';
 import { makeBox, type Vec3 } from '../volume/box.js';
 import { iterateBlocks } from '../volume/blocks.js';
 import { skeletonizeBlock } from '../analysis/skeleton.js';
+import { radiusClasses, thicknessHalo } from '../analysis/thickness.js';
 import type { Progress } from './progress.js';
 
 export interface Counts {
@@ -31,6 +32,24 @@ export interface EvalResult {
   /** Centreline Dice (Shit et al. 2021) where computed. */
   clDice?: { value: number; topologyPrecision: number; topologySensitivity: number; note: string };
   bands: { zFrom: number; zTo: number; depthFrom: number; depthTo: number; counts: Counts; scores: Scores }[];
+  /** Recall by the truth's local root radius, where asked for (see recallByRadius). */
+  radius?: RadiusClass[];
+}
+
+/**
+ * Truth voxels whose local root radius (voxels; analysis/thickness) lies in [from, to): how many,
+ * how many the prediction has, and Dice over the scan with truth roots thinner than `from` left
+ * out (neither missed nor, where predicted, counted as found or as false positives).
+ */
+export interface RadiusClass {
+  from: number;
+  /** null: no upper bound. */
+  to: number | null;
+  truthVoxels: number;
+  tp: number;
+  fn: number;
+  recall: number;
+  diceFrom: number;
 }
 
 export function scores(c: Counts): Scores {
@@ -58,7 +77,11 @@ export async function openMask(path: string, label = 'roots'): Promise<VolumeSou
  * Compares a predicted mask with the truth, streaming slab by slab along z: Dice, IoU, precision
  * and recall over the volume and per depth band. Voxels > 0 are root in both.
  */
-export async function evaluate(predPath: string, truthPath: string, opts: { bands: number; progress: Progress; clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']> }): Promise<EvalResult> {
+export async function evaluate(
+  predPath: string,
+  truthPath: string,
+  opts: { bands: number; progress: Progress; clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']>; radiusBounds?: readonly number[] },
+): Promise<EvalResult> {
   const pred = await openMask(predPath);
   const truth = await openMask(truthPath);
   try {
@@ -103,6 +126,7 @@ export async function evaluate(predPath: string, truthPath: string, opts: { band
       const cl = await opts.clDice(pred, truth);
       if (cl) result.clDice = cl;
     }
+    if (opts.radiusBounds) result.radius = await recallByRadius(pred, truth, opts.radiusBounds, counts.fp);
     return result;
   } finally {
     await pred.close();
@@ -147,6 +171,39 @@ export async function centrelineDice(pred: VolumeSource, truth: VolumeSource, bl
   return { value: tprec + tsens === 0 ? 0 : (2 * tprec * tsens) / (tprec + tsens), topologyPrecision: tprec, topologySensitivity: tsens, note: `skeletons by topology-preserving thinning in ${block}³ blocks with a ${halo}-voxel halo` };
 }
 
+/**
+ * Recall per class of the truth's local root radius (bounds in voxels, ascending), streamed block
+ * by block with the halo the classes need, so it agrees with classifying the whole volume at once.
+ * `fp` is the scan's false-positive count, for RadiusClass.diceFrom.
+ */
+export async function recallByRadius(pred: VolumeSource, truth: VolumeSource, bounds: readonly number[], fp: number, block = 64): Promise<RadiusClass[]> {
+  const halo = thicknessHalo(bounds);
+  const tp = new Array<number>(bounds.length + 1).fill(0);
+  const fn = new Array<number>(bounds.length + 1).fill(0);
+  for (const b of iterateBlocks({ shape: truth.shape as Vec3, blockShape: [block, block, block], halo: [halo, halo, halo], edge: 'shrink' })) {
+    const [p, t] = await Promise.all([pred.readBox(b.read), truth.readBox(b.read)]);
+    const cls = radiusClasses(Uint8Array.from(t as ArrayLike<number>, (v) => (v > 0 ? 1 : 0)), b.read.shape, bounds);
+    const [wz, wy, wx] = b.write.shape;
+    const [, ry, rx] = b.read.shape;
+    const o = b.write.offset.map((v, i) => v - b.read.offset[i]!);
+    for (let z = 0; z < wz; z++)
+      for (let y = 0; y < wy; y++)
+        for (let x = 0; x < wx; x++) {
+          const r = ((z + o[0]!) * ry + (y + o[1]!)) * rx + (x + o[2]!);
+          const c = cls[r]!;
+          if (c === 0) continue;
+          if (p[r]! > 0) tp[c - 1]!++;
+          else fn[c - 1]!++;
+        }
+  }
+  const edges = [0, ...bounds, null];
+  return tp.map((t, k) => {
+    const tpFrom = tp.slice(k).reduce((a, v) => a + v, 0);
+    const fnFrom = fn.slice(k).reduce((a, v) => a + v, 0);
+    return { from: edges[k]!, to: edges[k + 1] ?? null, truthVoxels: t + fn[k]!, tp: t, fn: fn[k]!, recall: scores({ tp: t, fp: 0, fn: fn[k]!, tn: 0 }).recall, diceFrom: scores({ tp: tpFrom, fp, fn: fnFrom, tn: 0 }).dice };
+  });
+}
+
 export function formatEvalTable(r: EvalResult): string {
   const f = (v: number): string => v.toFixed(4);
   const lines = [
@@ -156,6 +213,10 @@ export function formatEvalTable(r: EvalResult): string {
     `all      ${f(r.scores.dice)}  ${f(r.scores.iou)}  ${f(r.scores.precision)}  ${f(r.scores.recall)}`,
   ];
   if (r.clDice) lines.push(`clDice   ${f(r.clDice.value)} (topology precision ${f(r.clDice.topologyPrecision)}, sensitivity ${f(r.clDice.topologySensitivity)}; ${r.clDice.note})`);
+  if (r.radius) {
+    lines.push('root radius (voxels)  truth voxels  recall   Dice without thinner roots');
+    for (const c of r.radius) lines.push(`${(c.to === null ? `≥ ${c.from}` : `${c.from}–${c.to}`).padEnd(21)} ${String(c.truthVoxels).padStart(12)}  ${f(c.recall)}   ${f(c.diceFrom)}`);
+  }
   lines.push(`depth band (${r.unit || 'voxels'})`);
   for (const b of r.bands) lines.push(`${b.depthFrom.toFixed(2).padStart(8)}–${b.depthTo.toFixed(2).padEnd(8)} ${f(b.scores.dice)}  ${f(b.scores.iou)}  ${f(b.scores.precision)}  ${f(b.scores.recall)}  (${b.counts.tp + b.counts.fn} root voxels)`);
   return lines.join('\n');

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OmeZarrWriter } from '../../src/io/zarr-write.js';
 import { wholeBox } from '../../src/volume/box.js';
-import { centrelineDice, evaluate, scores } from '../../src/pipeline/eval.js';
+import { centrelineDice, evaluate, recallByRadius, scores } from '../../src/pipeline/eval.js';
+import { radiusClasses } from '../../src/analysis/thickness.js';
+import { blobs } from '../analysis/shapes.js';
 import { openVolume } from '../../src/io/open.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { freshSeed, rng } from '../helpers/random.js';
@@ -70,4 +72,39 @@ describe(`eval (seed ${seed})`, () => {
     expect(cut.topologySensitivity).toBeLessThan(0.95);
     expect(cut.value).toBeLessThan(1);
   });
+
+  it('recall by root radius: streamed in blocks, it counts as classifying the whole truth at once', async () => {
+    const big = [30, 34, 33] as const;
+    const truth = blobs([...big], seed, 3, 0.45).data;
+    const r = rng(seed + 5);
+    const pred = truth.map((v) => (r() < 0.3 ? 1 - v : v));
+    const dir = mkdtempSync(join(tmpdir(), 'eval-radius-'));
+    const m = { ...meta, shape: [...big] as [number, number, number] };
+    for (const [name, data] of [['t', truth], ['p', pred]] as const) {
+      const w = await OmeZarrWriter.create(join(dir, `${name}.zarr`), { ...m, dtype: 'uint8' }, { zarrFormat: 2, chunkShape: [8, 8, 8], compression: { compression: 'gzip' }, levelCount: 1, method: 'mode' });
+      await w.writeLevelBox(0, wholeBox(m.shape), data);
+      await w.finalize();
+    }
+    const bounds = [1, 2, 3];
+    const cls = radiusClasses(truth, [...big], bounds);
+    const tp = [0, 0, 0, 0];
+    const fn = [0, 0, 0, 0];
+    let fp = 0;
+    for (let i = 0; i < truth.length; i++) {
+      if (cls[i]) (pred[i] ? tp : fn)[cls[i]! - 1]!++;
+      else if (pred[i]) fp++;
+    }
+    expect(tp.every((v) => v > 0)).toBe(true);
+    const p = await openVolume(join(dir, 'p.zarr'));
+    const t = await openVolume(join(dir, 't.zarr'));
+    const got = await recallByRadius(p, t, bounds, fp, 12);
+    expect(got.map((c) => [c.from, c.to, c.tp, c.fn])).toEqual([[0, 1, tp[0], fn[0]], [1, 2, tp[1], fn[1]], [2, 3, tp[2], fn[2]], [3, null, tp[3], fn[3]]]);
+    // Dice with truth roots thinner than 2 left out: their voxels count neither way.
+    const tp2 = tp[2]! + tp[3]!;
+    expect(got[2]!.diceFrom).toBeCloseTo((2 * tp2) / (2 * tp2 + fp + fn[2]! + fn[3]!), 12);
+    const all = await evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), { bands: 1, progress: new SilentProgress(), radiusBounds: bounds });
+    expect(all.radius!.map((c) => c.tp)).toEqual(tp);
+    expect(all.radius![0]!.diceFrom).toBeCloseTo(all.scores.dice, 12);
+  });
 });
+

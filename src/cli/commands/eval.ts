@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import { ascending } from '../parse.js';
 import { centrelineDice, evaluate, formatEvalTable } from '../../pipeline/eval.js';
 import { createProgress } from '../../pipeline/progress.js';
 
@@ -11,11 +12,13 @@ export function register(program: Command): void {
     .argument('<truth>', 'truth: OME-Zarr with labels/roots (as synth writes), or any mask volume')
     .option('--bands <n>', 'number of equal depth bands along z', '5')
     .option('--no-cldice', 'skip centreline Dice (skeletons cost time on large scans)')
+    .option('--radii <list>', 'recall by the truth\'s local root radius, in classes split at these radii (voxels)', ascending('--radii'), [1, 2, 4])
+    .option('--no-radii', 'skip recall by root radius')
     .option('--quiet', 'no progress output')
     .option('--json', 'print JSON')
     .option('--save <file>', 'also write the JSON result to a file')
-    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; quiet?: boolean; json?: boolean; save?: string }) => {
-      const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}) });
+    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string }) => {
+      const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}), ...(o.radii === false ? {} : { radiusBounds: o.radii }) });
       if (o.save) await writeFile(o.save, JSON.stringify(r, null, 2) + '\n');
       console.log(o.json ? JSON.stringify(r, null, 2) : formatEvalTable(r));
     });
