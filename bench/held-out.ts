@@ -13,23 +13,35 @@ export interface Scores {
   dice: number;
   precision: number;
   recall: number;
+  /** Recall by the truth's local root radius (rhizoct eval's classes), pooled over the scans. */
+  radius?: { from: number; to: number | null; recall: number; truthVoxels: number }[];
 }
 
-export const fmtScores = (s: Scores): string => `Dice ${s.dice.toFixed(3)} (P ${s.precision.toFixed(3)}, R ${s.recall.toFixed(3)})`;
+export const fmtScores = (s: Scores): string =>
+  `Dice ${s.dice.toFixed(3)} (P ${s.precision.toFixed(3)}, R ${s.recall.toFixed(3)}${s.radius ? `; recall by radius ${s.radius.map((r) => `${r.to === null ? `≥${r.from}` : `<${r.to}`} ${r.recall.toFixed(2)}`).join(', ')}` : ''})`;
 
 /** Segments each scan with `model` and scores the voxels of all of them together with `rhizoct eval`. */
 export function scoreHeldOut(model: string, scans: string[], work: string): Scores {
   let tp = 0;
   let fp = 0;
   let fn = 0;
+  const radius: { from: number; to: number | null; tp: number; fn: number }[] = [];
   for (const [i, scan] of scans.entries()) {
     const seg = join(work, `seg-${i}.zarr`);
     cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite']);
-    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet'])) as { counts: { tp: number; fp: number; fn: number } };
+    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet', '--no-cldice'])) as { counts: { tp: number; fp: number; fn: number }; radius: { from: number; to: number | null; tp: number; fn: number }[] };
     tp += ev.counts.tp;
     fp += ev.counts.fp;
     fn += ev.counts.fn;
+    ev.radius.forEach((c, k) => {
+      const r = (radius[k] ??= { from: c.from, to: c.to, tp: 0, fn: 0 });
+      r.tp += c.tp;
+      r.fn += c.fn;
+    });
     rmSync(seg, { recursive: true, force: true });
   }
-  return { dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn) };
+  return {
+    dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn),
+    radius: radius.map((r) => ({ from: r.from, to: r.to, recall: r.tp / Math.max(1, r.tp + r.fn), truthVoxels: r.tp + r.fn })),
+  };
 }

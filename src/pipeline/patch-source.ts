@@ -1,6 +1,8 @@
 import { openVolume } from '../io/open.js';
 import type { VolumeSource } from '../io/volume.js';
 import { makeBox, type Vec3 } from '../volume/box.js';
+import { iterateBlocks } from '../volume/blocks.js';
+import { skeletonizeBlock } from '../analysis/skeleton.js';
 import type { PatchVolume, Point } from '../nn/train/sampler.js';
 import type { Normalisation } from '../nn/models/registry.js';
 
@@ -155,15 +157,44 @@ export class VolumePatches implements PatchVolume {
         if (data[i]! > 0) {
           seen++;
           const p: Point = [z0 + Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
-          // Reservoir sampling keeps a uniform subsample without knowing the count in advance.
-          if (pts.length < max) pts.push(p);
-          else {
-            const j = Math.floor(((seen * 2654435761) >>> 0) / 4294967296 * seen);
-            if (j < max) pts[j] = p;
-          }
+          keepSample(pts, max, seen, p);
         }
       }
     }
     return pts;
+  }
+
+  /**
+   * Positions on the roots' centrelines (skeleton voxels, thinned in blocks with a halo, a
+   * subsample if many): drawing patch centres from these weights each root by its length, so a
+   * fine lateral is visited as often per millimetre as a tap root, which per voxel it is not.
+   */
+  async centrelinePoints(max = 50_000, block = 64, halo = 12): Promise<Point[]> {
+    if (!this.label) return [];
+    const pts: Point[] = [];
+    let seen = 0;
+    for (const b of iterateBlocks({ shape: this.label.shape as Vec3, blockShape: [block, block, block], halo: [halo, halo, halo], edge: 'shrink' })) {
+      const data = await this.label.readBox(b.read);
+      const mask = Uint8Array.from(data as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
+      if (!mask.includes(1)) continue;
+      const local = makeBox(b.write.offset.map((o, i) => o - b.read.offset[i]!) as unknown as Vec3, b.write.shape);
+      const skel = skeletonizeBlock(mask, b.read.shape, local);
+      const [, wy, wx] = b.write.shape;
+      for (let i = 0; i < skel.length; i++) {
+        if (!skel[i]) continue;
+        seen++;
+        keepSample(pts, max, seen, [b.write.offset[0] + Math.floor(i / (wy * wx)), b.write.offset[1] + (Math.floor(i / wx) % wy), b.write.offset[2] + (i % wx)]);
+      }
+    }
+    return pts;
+  }
+}
+
+/** Reservoir sampling: a uniform subsample of at most `max` of a stream whose length is not known in advance. */
+function keepSample(pts: Point[], max: number, seen: number, p: Point): void {
+  if (pts.length < max) pts.push(p);
+  else {
+    const j = Math.floor((((seen * 2654435761) >>> 0) / 4294967296) * seen);
+    if (j < max) pts[j] = p;
   }
 }

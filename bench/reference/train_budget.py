@@ -1,0 +1,144 @@
+"""PyTorch training of a rhizoct dual model on examples drawn by rhizoct's own sampler, for
+bench/training-budget.ts: how Dice grows with training steps beyond what lavapipe affords here.
+The same loss (0.5·BCE low + BCE high + BCE fused + 0.5·soft Dice on the fused head, eps 1),
+Adam, cosine learning-rate decay, augmentations (flips, quarter turns in y-x, intensity gain and
+bias ±0.1) and batch-norm calibration (cumulative statistics over 16 batches of un-augmented
+examples) as `rhizoct train`. Reference only: the product never runs this.
+
+train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final 0.0001]
+    [--batch 2] [--threads 2] [--seed 7] [--skeleton W]
+BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
+weights per example, f32 cubes).
+Writes OUT_DIR/step-N/{model.safetensors,card.json} at each step count and OUT_DIR/log.json.
+"""
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhizoct_models as rm  # noqa: E402
+
+
+def arg(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def write_safetensors(path, state):
+    header, blobs, at = {}, [], 0
+    for name, t in state.items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        b = t.detach().contiguous().float().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    os.replace(tmp, path)
+
+
+class Bank:
+    def __init__(self, base):
+        meta = json.load(open(base + ".json"))
+        s = meta["sizes"]
+        self.sizes = [s["high"], s["low"], s["tLow"], s["tHigh"]] + ([s["wSkeleton"]] if "wSkeleton" in s else [])
+        per = sum(n**3 for n in self.sizes)
+        self.data = np.fromfile(base + ".f32", dtype="<f4").reshape(meta["count"], per)
+        self.count = meta["count"]
+
+    def batch(self, idx, rng, augment):
+        outs = [[] for _ in self.sizes]
+        for i in idx:
+            row, at, cubes = self.data[i], 0, []
+            for n in self.sizes:
+                cubes.append(torch.from_numpy(row[at : at + n**3].reshape(n, n, n).copy()))
+                at += n**3
+            if augment:
+                flips = [d for d in range(3) if rng.random() < 0.5]
+                turns = int(rng.integers(4))
+                gain, bias = 1 + (rng.random() * 2 - 1) * 0.1, (rng.random() * 2 - 1) * 0.1
+                cubes = [torch.rot90(torch.flip(c, flips) if flips else c, turns, (1, 2)) for c in cubes]
+                cubes[0] = cubes[0] * gain + bias
+                cubes[1] = cubes[1] * gain + bias
+            for o, c in zip(outs, cubes):
+                o.append(c.contiguous()[None])
+        return [torch.stack(o) for o in outs]
+
+
+def loss_fn(model, x, xl, t_low, t_high, w_skel=None, skeleton=0.0):
+    low, high, fused = model(x, xl)
+    p = torch.sigmoid(fused)
+    inter, total = (p * t_high).sum(), p.sum() + t_high.sum()
+    dice = 1 - (2 * inter + 1) / (total + 1)
+    loss = 0.5 * F.binary_cross_entropy_with_logits(low, t_low) + F.binary_cross_entropy_with_logits(high, t_high) + F.binary_cross_entropy_with_logits(fused, t_high) + 0.5 * dice
+    if skeleton > 0:
+        # rhizoct train --skeleton: the fused head's BCE averaged over the centreline voxels only.
+        per = F.binary_cross_entropy_with_logits(fused, t_high, reduction="none")
+        loss = loss + skeleton * (per * w_skel).sum() / w_skel.sum().clamp(min=1e-6)
+    return loss
+
+
+def calibrate(model, bank, rng, batch, n=16):
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm3d)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    with torch.no_grad():
+        for _ in range(n):
+            x, xl = bank.batch(rng.integers(bank.count, size=batch), rng, False)[:2]
+            model(x, xl)
+    for m, s in zip(bns, saved):
+        m.momentum = s
+
+
+def main():
+    bank_path, card_path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    steps = sorted(int(s) for s in arg("--steps", "600").split(","))
+    lr0, lr1 = float(arg("--lr", "0.002")), float(arg("--lr-final", "0.0001"))
+    batch, seed = int(arg("--batch", "2")), int(arg("--seed", "7"))
+    skeleton = float(arg("--skeleton", "0"))
+    torch.set_num_threads(int(arg("--threads", "2")))
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    card = json.load(open(card_path))
+    bank = Bank(bank_path)
+    model = rm.build(card["config"]).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr0)
+    total, log, t0, loss_sum = steps[-1], {"checkpoints": [], "loss": []}, time.perf_counter(), 0.0
+    for step in range(1, total + 1):
+        for g in opt.param_groups:
+            g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
+        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True)
+        opt.zero_grad()
+        loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if rest else None, skeleton)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item()
+        if step % 100 == 0:
+            log["loss"].append({"step": step, "loss": loss_sum / 100})
+            print(f"step {step}/{total} loss {loss_sum / 100:.3f} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            loss_sum = 0.0
+        if step in steps:
+            calibrate(model, bank, np.random.default_rng(seed + step), batch)
+            d = os.path.join(out, f"step-{step}")
+            os.makedirs(d, exist_ok=True)
+            write_safetensors(os.path.join(d, "model.safetensors"), model.state_dict())
+            c = dict(card)
+            c["training"] = {"note": "trained in PyTorch by bench/reference/train_budget.py (diagnostic, not shipped)", "steps": step, "batch": batch, "lr": lr0, "lrFinal": lr1, "total": total, "seed": seed}
+            json.dump(c, open(os.path.join(d, "card.json"), "w"), indent=1)
+            log["checkpoints"].append({"steps": step, "seconds": time.perf_counter() - t0, "dir": d})
+            json.dump(log, open(os.path.join(out, "log.json"), "w"), indent=1)
+
+
+main()

@@ -1,0 +1,108 @@
+/**
+ * How far the default architecture gets with more training than lavapipe affords on this machine.
+ * Draws un-augmented training examples with our own sampler from the default model's training scans
+ * (scripts/train-default.sh), trains the same preset on them in PyTorch
+ * (bench/reference/train_budget.py: the same loss, optimiser, learning rate and augmentations,
+ * batch-norm statistics calibrated as `rhizoct train` does) and scores checkpoints at several step
+ * counts with our own `rhizoct segment` and `rhizoct eval` on held-out scans. A diagnostic of Dice
+ * against training budget: the shipped model is trained by `rhizoct train` only.
+ *
+ *   node dist/bench/training-budget.js [--data-dir /tmp/rhizoct-train-default] [--examples 3000]
+ *     [--steps 600,2000,6000] [--seeds 1001,1002] [--difficulties medium,hard] [--config '{...}']
+ *     [--lr 0.002] [--lr-final 0.0001] [--threads 2] [--work DIR]
+ *     [--centres volume|length] (patch centres near root voxels, or on centrelines: per unit length)
+ *     [--skeleton W] (the centreline loss term of `rhizoct train --skeleton`)
+ *     [--run DIR] (only score the checkpoints an earlier run left in DIR)
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_NORMALISATION, PRESETS, seededRandom } from '../src/nn/models/registry.js';
+import type { DualConfig } from '../src/nn/models/dual.js';
+import type { ModelGeometry } from '../src/nn/models/model.js';
+import { PatchSampler, PAPER_SAMPLING } from '../src/nn/train/sampler.js';
+import { readExample } from '../src/nn/train/examples.js';
+import { VolumePatches } from '../src/pipeline/patch-source.js';
+import { skeletonWeights } from '../src/pipeline/skeleton-weights.js';
+import { arg } from './args.js';
+import { cli, fmtScores, root, scoreHeldOut, type Scores } from './held-out.js';
+
+/** As DualModel computes it (the dual model needs a device to be built). */
+function geometryOf(c: DualConfig): ModelGeometry {
+  return { highInput: c.patch, lowInput: c.lowPatch, lowScale: c.lowScale, output: c.patch, highOutput: c.patch, lowTarget: c.lowPatch * c.lowScale, lowTargetScale: c.lowScale };
+}
+
+const TRAIN_SCANS = ['train-m1', 'train-m2', 'train-m3', 'train-h1', 'train-h2', 'train-e1'];
+
+/** Writes `count` examples as raw little-endian f32 (high, low, tLow, tHigh per example) plus a JSON header. */
+async function dumpExamples(dataDir: string, config: DualConfig, count: number, seed: number, centres: 'volume' | 'length', skeleton: boolean, out: string): Promise<void> {
+  if (existsSync(`${out}.json`)) return;
+  const g = geometryOf(config);
+  const vols = await Promise.all(TRAIN_SCANS.map((n) => VolumePatches.open(join(dataDir, `${n}.zarr`), DEFAULT_NORMALISATION)));
+  const sampler = new PatchSampler(await Promise.all(vols.map(async (v) => ({ shape: v.shape, roots: centres === 'length' ? await v.centrelinePoints() : await v.rootPoints() }))), PAPER_SAMPLING, seededRandom(seed));
+  const fd = openSync(`${out}.f32`, 'w');
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const pick = sampler.next();
+    const ex = await readExample(vols[pick.volume]!, pick.centre, g, null, skeleton ? { centrelines: skeletonWeights } : {});
+    for (const a of [ex.high, ex.low!, ex.tLow, ex.tHigh, ...(ex.wSkeleton ? [ex.wSkeleton] : [])]) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    if ((i + 1) % 500 === 0) console.error(`examples ${i + 1}/${count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  closeSync(fd);
+  for (const v of vols) await v.close();
+  const sizes = { high: g.highInput, low: g.lowInput, tLow: g.lowTarget / g.lowTargetScale, tHigh: g.highOutput, ...(skeleton ? { wSkeleton: g.output } : {}) };
+  writeFileSync(`${out}.json`, JSON.stringify({ count, sizes, scans: TRAIN_SCANS, seed, centres }));
+}
+
+async function main(): Promise<void> {
+  const dataDir = arg('--data-dir', '/tmp/rhizoct-train-default');
+  const work = arg('--work', '/tmp/rhizoct-training-budget');
+  const count = Number(arg('--examples', '3000'));
+  const steps = arg('--steps', '600,2000,6000');
+  const seeds = arg('--seeds', '1001,1002').split(',');
+  const difficulties = arg('--difficulties', 'medium,hard').split(',');
+  const config = { ...(PRESETS.dual as DualConfig), ...(JSON.parse(arg('--config', '{}')) as object) } as DualConfig;
+  if (config.arch !== 'dual') throw new Error('training-budget: only the dual architecture is supported');
+  mkdirSync(work, { recursive: true });
+  for (const n of TRAIN_SCANS) if (!existsSync(join(dataDir, `${n}.zarr`))) throw new Error(`${dataDir}/${n}.zarr missing: run scripts/train-default.sh first (it makes the scans)`);
+
+  const centres = arg('--centres', 'volume');
+  if (centres !== 'volume' && centres !== 'length') throw new Error(`--centres ${centres}: volume or length`);
+  const skeleton = Number(arg('--skeleton', '0'));
+  // --run DIR scores the checkpoints an earlier (or interrupted) run left there, without training.
+  let runDir = arg('--run', '');
+  if (!runDir) {
+    const bank = join(work, `examples-${count}-${centres}${skeleton > 0 ? '-skeleton' : ''}`);
+    await dumpExamples(dataDir, config, count, 7, centres, skeleton > 0, bank);
+    const key = JSON.stringify([config, steps, arg('--lr', '0.002'), arg('--lr-final', '0.0001'), bank, skeleton]);
+    runDir = join(work, `run-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`);
+    mkdirSync(runDir, { recursive: true });
+    const card = JSON.parse(readFileSync(join(root, 'models/default/card.json'), 'utf8')) as Record<string, unknown>;
+    const baseCard = { format: card.format, version: card.version, config, normalisation: DEFAULT_NORMALISATION };
+    writeFileSync(join(runDir, 'card.base.json'), JSON.stringify(baseCard));
+    execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(runDir, 'card.base.json'), runDir,
+      '--steps', steps, '--skeleton', String(skeleton), '--lr', arg('--lr', '0.002'), '--lr-final', arg('--lr-final', '0.0001'), '--threads', arg('--threads', '2')], { stdio: 'inherit' });
+  }
+
+  const scans: Record<string, string[]> = {};
+  for (const d of difficulties) {
+    scans[d] = seeds.map((s) => {
+      const p = join(work, `${d}-${s}.zarr`);
+      if (!existsSync(p)) cli(['synth', p, '--seed', s, '--shape', '96', '--difficulty', d, '--quiet']);
+      return p;
+    });
+  }
+  const rows: { steps: number; seconds: number; scores: Record<string, Scores> }[] = [];
+  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { checkpoints: { steps: number; seconds: number; dir: string }[] };
+  for (const ck of log.checkpoints) {
+    const scores: Record<string, Scores> = {};
+    for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir);
+    rows.push({ steps: ck.steps, seconds: ck.seconds, scores });
+    console.log(`${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`);
+  }
+  mkdirSync(join(root, 'bench/out'), { recursive: true });
+  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), config, examples: count, centres, skeleton, steps, seeds, rows }, null, 2));
+}
+
+await main();

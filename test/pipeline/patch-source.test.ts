@@ -1,0 +1,58 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OmeZarrWriter } from '../../src/io/zarr-write.js';
+import { wholeBox } from '../../src/volume/box.js';
+import { VolumePatches } from '../../src/pipeline/patch-source.js';
+import { DEFAULT_NORMALISATION } from '../../src/nn/models/registry.js';
+
+/** Two straight tubes along x across the whole scan: radius 1.5 at (y, z) = (10, 10), radius 6 at (30, 30). */
+async function twoTubes(path: string): Promise<void> {
+  const [D, H, W] = [40, 40, 50];
+  const image = new Uint16Array(D * H * W);
+  const mask = new Uint8Array(D * H * W);
+  for (let z = 0; z < D; z++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const i = (z * H + y) * W + x;
+        const inside = (z - 10) ** 2 + (y - 10) ** 2 <= 1.5 ** 2 || (z - 30) ** 2 + (y - 30) ** 2 <= 36;
+        mask[i] = inside ? 1 : 0;
+        image[i] = inside ? 20000 : 10000 + ((i * 7919) % 5000);
+      }
+  const meta = { shape: [D, H, W] as [number, number, number], voxelSize: [0.05, 0.05, 0.05] as [number, number, number], unit: 'millimeter' as const, origin: [0, 0, 0] as [number, number, number] };
+  const opts = { zarrFormat: 2 as const, chunkShape: [16, 16, 16] as [number, number, number], compression: { compression: 'gzip' as const }, levelCount: 1, method: 'mean' as const };
+  const w = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint16' }, opts);
+  await w.writeLevelBox(0, wholeBox(meta.shape), image);
+  await w.finalize();
+  const l = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, { ...opts, label: 'roots', method: 'mode' });
+  await l.writeLevelBox(0, wholeBox(meta.shape), mask);
+  await l.finalize();
+}
+
+describe('VolumePatches root points', () => {
+  it('centreline points weigh roots by length, root voxels by cross-section; both stream in blocks', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'patch-source-')), 's.zarr');
+    await twoTubes(path);
+    const v = await VolumePatches.open(path, DEFAULT_NORMALISATION);
+    const thin = (p: readonly number[]): boolean => Math.hypot(p[0]! - 10, p[1]! - 10) < 3;
+    const voxels = await v.rootPoints();
+    const thinVoxels = voxels.filter(thin).length;
+    // Cross-sections of 9 and 113 voxels: per voxel, the thin tube is a few percent of the roots.
+    expect(thinVoxels / voxels.length).toBeLessThan(0.1);
+    const centre = await v.centrelinePoints(50_000, 16, 8);
+    const thinCentre = centre.filter(thin);
+    // Per unit length both tubes count alike (each runs the 50 voxels of the scan), and the points lie on the axes.
+    expect(thinCentre.length / centre.length).toBeGreaterThan(0.35);
+    expect(thinCentre.length / centre.length).toBeLessThan(0.65);
+    // Thinning may fork a root's end where it meets the scan's face; elsewhere the points lie on the axes.
+    const fromAxis = (p: readonly number[]): number => Math.min(Math.hypot(p[0]! - 10, p[1]! - 10), Math.hypot(p[0]! - 30, p[1]! - 30));
+    for (const p of centre) expect(fromAxis(p)).toBeLessThanOrEqual(p[2]! >= 6 && p[2]! < 44 ? 1.5 : 4);
+    expect(centre.length).toBeGreaterThan(80);
+    expect(centre.length).toBeLessThan(130);
+    // A subsample keeps the proportions.
+    const few = await v.centrelinePoints(40, 16, 8);
+    expect(few).toHaveLength(40);
+    await v.close();
+  });
+});
