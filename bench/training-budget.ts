@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     });
   }
   const rows: { steps: number; seconds: number; scores: Record<string, Scores> }[] = [];
-  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { checkpoints: { steps: number; seconds: number; dir: string }[] };
+  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
   for (const ck of log.checkpoints) {
     const scores: Record<string, Scores> = {};
     for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir);
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     console.log(`${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`);
   }
   mkdirSync(join(root, 'bench/out'), { recursive: true });
-  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), config, examples: count, centres, skeleton, steps, seeds, rows }, null, 2));
+  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), run: runDir, config, examples: log.examples ?? count, centres: log.centres ?? centres, skeleton: log.skeleton ?? skeleton, seeds, rows }, null, 2));
 }
 
 await main();

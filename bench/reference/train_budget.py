@@ -55,6 +55,7 @@ class Bank:
         per = sum(n**3 for n in self.sizes)
         self.data = np.fromfile(base + ".f32", dtype="<f4").reshape(meta["count"], per)
         self.count = meta["count"]
+        self.meta = meta
 
     def batch(self, idx, rng, augment):
         outs = [[] for _ in self.sizes]
@@ -115,7 +116,8 @@ def main():
     bank = Bank(bank_path)
     model = rm.build(card["config"]).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
-    total, log, t0, loss_sum = steps[-1], {"checkpoints": [], "loss": []}, time.perf_counter(), 0.0
+    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
+    total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
     for step in range(1, total + 1):
         for g in opt.param_groups:
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))

@@ -2,8 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OmeZarrWriter } from '../../src/io/zarr-write.js';
-import { wholeBox } from '../../src/volume/box.js';
+import { writeScanZarr } from '../helpers/scan-zarr.js';
 import { VolumePatches } from '../../src/pipeline/patch-source.js';
 import { DEFAULT_NORMALISATION } from '../../src/nn/models/registry.js';
 
@@ -20,14 +19,7 @@ async function twoTubes(path: string): Promise<void> {
         mask[i] = inside ? 1 : 0;
         image[i] = inside ? 20000 : 10000 + ((i * 7919) % 5000);
       }
-  const meta = { shape: [D, H, W] as [number, number, number], voxelSize: [0.05, 0.05, 0.05] as [number, number, number], unit: 'millimeter' as const, origin: [0, 0, 0] as [number, number, number] };
-  const opts = { zarrFormat: 2 as const, chunkShape: [16, 16, 16] as [number, number, number], compression: { compression: 'gzip' as const }, levelCount: 1, method: 'mean' as const };
-  const w = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint16' }, opts);
-  await w.writeLevelBox(0, wholeBox(meta.shape), image);
-  await w.finalize();
-  const l = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, { ...opts, label: 'roots', method: 'mode' });
-  await l.writeLevelBox(0, wholeBox(meta.shape), mask);
-  await l.finalize();
+  await writeScanZarr(path, [D, H, W], image, mask);
 }
 
 describe('VolumePatches root points', () => {

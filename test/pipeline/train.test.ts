@@ -3,8 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Gpu } from '../../src/gpu/gpu.js';
-import { OmeZarrWriter } from '../../src/io/zarr-write.js';
-import { wholeBox } from '../../src/volume/box.js';
+import { writeScanZarr } from '../helpers/scan-zarr.js';
 import { train } from '../../src/pipeline/train.js';
 import { loadModel } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
@@ -28,14 +27,7 @@ async function tubeScan(path: string, r: () => number): Promise<void> {
         mask[i] = inside ? 1 : 0;
         image[i] = Math.round((inside ? 30000 : 12000) + (r() - 0.5) * 8000);
       }
-  const meta = { shape: [n, n, n] as [number, number, number], voxelSize: [0.05, 0.05, 0.05] as [number, number, number], unit: 'millimeter' as const, origin: [0, 0, 0] as [number, number, number] };
-  const opts = { zarrFormat: 2 as const, chunkShape: [16, 16, 16] as [number, number, number], compression: { compression: 'blosc' as const }, levelCount: 1, method: 'mean' as const };
-  const w = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint16' }, opts);
-  await w.writeLevelBox(0, wholeBox(meta.shape), image);
-  await w.finalize();
-  const l = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, { ...opts, label: 'roots', method: 'mode' });
-  await l.writeLevelBox(0, wholeBox(meta.shape), mask);
-  await l.finalize();
+  await writeScanZarr(path, [n, n, n], image, mask);
 }
 
 const tiny = { patch: 16, widths: [4, 8], lowScale: 2, lowPatch: 16, lowWidths: [4, 8] };
