@@ -181,8 +181,12 @@ export async function recallByRadius(pred: VolumeSource, truth: VolumeSource, bo
   const tp = new Array<number>(bounds.length + 1).fill(0);
   const fn = new Array<number>(bounds.length + 1).fill(0);
   for (const b of iterateBlocks({ shape: truth.shape as Vec3, blockShape: [block, block, block], halo: [halo, halo, halo], edge: 'shrink' })) {
-    const [p, t] = await Promise.all([pred.readBox(b.read), truth.readBox(b.read)]);
-    const cls = radiusClasses(Uint8Array.from(t as ArrayLike<number>, (v) => (v > 0 ? 1 : 0)), b.read.shape, bounds);
+    const t = await truth.readBox(b.read);
+    const mask = Uint8Array.from(t as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
+    // Most of a large scan holds no root: nothing there to count.
+    if (!mask.includes(1)) continue;
+    const p = await pred.readBox(b.read);
+    const cls = radiusClasses(mask, b.read.shape, bounds);
     const [wz, wy, wx] = b.write.shape;
     const [, ry, rx] = b.read.shape;
     const o = b.write.offset.map((v, i) => v - b.read.offset[i]!);
