@@ -21,5 +21,5 @@ make_scan val-m 901 medium 96
 make_scan val-h 902 hard 96
 data=$(printf "$work/%s.zarr," train-m1 train-m2 train-m3 train-h1 train-h2 train-e1)
 $rz train --data "${data%,}" --val "$work/val-m.zarr,$work/val-h.zarr" --out models/default \
-  --arch dual --optimizer adam --lr 0.002 --batch 2 --steps 50 --epochs 4 --rounds 3 --dice 0.5 \
+  --arch dual --optimizer adam --lr 0.002 --lr-final 0.0001 --batch 2 --steps 100 --epochs 15 --rounds 1 --dice 0.5 \
   --val-patches 16 --seed 7 "$@"
