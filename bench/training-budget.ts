@@ -19,8 +19,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_NORMALISATION, PRESETS, seededRandom } from '../src/nn/models/registry.js';
-import type { DualConfig } from '../src/nn/models/dual.js';
-import type { ModelGeometry } from '../src/nn/models/model.js';
+import { dualGeometry, type DualConfig } from '../src/nn/models/dual.js';
 import { PatchSampler, PAPER_SAMPLING } from '../src/nn/train/sampler.js';
 import { readExample } from '../src/nn/train/examples.js';
 import { VolumePatches } from '../src/pipeline/patch-source.js';
@@ -28,17 +27,12 @@ import { skeletonWeights } from '../src/pipeline/skeleton-weights.js';
 import { arg } from './args.js';
 import { cli, fmtScores, root, scoreHeldOut, type Scores } from './held-out.js';
 
-/** As DualModel computes it (the dual model needs a device to be built). */
-function geometryOf(c: DualConfig): ModelGeometry {
-  return { highInput: c.patch, lowInput: c.lowPatch, lowScale: c.lowScale, output: c.patch, highOutput: c.patch, lowTarget: c.lowPatch * c.lowScale, lowTargetScale: c.lowScale };
-}
-
 const TRAIN_SCANS = ['train-m1', 'train-m2', 'train-m3', 'train-h1', 'train-h2', 'train-e1'];
 
 /** Writes `count` examples as raw little-endian f32 (high, low, tLow, tHigh per example) plus a JSON header. */
 async function dumpExamples(dataDir: string, config: DualConfig, count: number, seed: number, centres: 'volume' | 'length', skeleton: boolean, out: string): Promise<void> {
   if (existsSync(`${out}.json`)) return;
-  const g = geometryOf(config);
+  const g = dualGeometry(config);
   const vols = await Promise.all(TRAIN_SCANS.map((n) => VolumePatches.open(join(dataDir, `${n}.zarr`), DEFAULT_NORMALISATION)));
   const sampler = new PatchSampler(await Promise.all(vols.map(async (v) => ({ shape: v.shape, roots: centres === 'length' ? await v.centrelinePoints() : await v.rootPoints() }))), PAPER_SAMPLING, seededRandom(seed));
   const fd = openSync(`${out}.f32`, 'w');

@@ -2,7 +2,7 @@ import { isVolumeIoError } from '../io/errors.js';
 import { openVolume } from '../io/open.js';
 import type { VolumeSource } from '../io/volume.js';
 import { makeBox, type Vec3 } from '../volume/box.js';
-import { iterateBlocks } from '../volume/blocks.js';
+import { iterateBlocks, writeInRead } from '../volume/blocks.js';
 import { skeletonizeBlock } from '../analysis/skeleton.js';
 import { radiusClasses, thicknessHalo } from '../analysis/thickness.js';
 import type { Progress } from './progress.js';
@@ -146,7 +146,7 @@ export async function centrelineDice(pred: VolumeSource, truth: VolumeSource, bl
     const [p, t] = await Promise.all([pred.readBox(b.read), truth.readBox(b.read)]);
     const pb = Uint8Array.from(p as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
     const tb = Uint8Array.from(t as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
-    const local = makeBox(b.write.offset.map((o, i) => o - b.read.offset[i]!) as unknown as Vec3, b.write.shape);
+    const local = writeInRead(b);
     const skP = skeletonizeBlock(pb, b.read.shape, local);
     const skT = skeletonizeBlock(tb, b.read.shape, local);
     const [wz, wy, wx] = b.write.shape;
@@ -189,7 +189,7 @@ export async function recallByRadius(pred: VolumeSource, truth: VolumeSource, bo
     const cls = radiusClasses(mask, b.read.shape, bounds);
     const [wz, wy, wx] = b.write.shape;
     const [, ry, rx] = b.read.shape;
-    const o = b.write.offset.map((v, i) => v - b.read.offset[i]!);
+    const o = writeInRead(b).offset;
     for (let z = 0; z < wz; z++)
       for (let y = 0; y < wy; y++)
         for (let x = 0; x < wx; x++) {

@@ -1,7 +1,7 @@
 import { openVolume } from '../io/open.js';
 import type { VolumeSource } from '../io/volume.js';
 import { makeBox, type Vec3 } from '../volume/box.js';
-import { iterateBlocks } from '../volume/blocks.js';
+import { iterateBlocks, writeInRead } from '../volume/blocks.js';
 import { skeletonizeBlock } from '../analysis/skeleton.js';
 import type { PatchVolume, Point } from '../nn/train/sampler.js';
 import type { Normalisation } from '../nn/models/registry.js';
@@ -177,8 +177,7 @@ export class VolumePatches implements PatchVolume {
       const data = await this.label.readBox(b.read);
       const mask = Uint8Array.from(data as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
       if (!mask.includes(1)) continue;
-      const local = makeBox(b.write.offset.map((o, i) => o - b.read.offset[i]!) as unknown as Vec3, b.write.shape);
-      const skel = skeletonizeBlock(mask, b.read.shape, local);
+      const skel = skeletonizeBlock(mask, b.read.shape, writeInRead(b));
       const [, wy, wx] = b.write.shape;
       for (let i = 0; i < skel.length; i++) {
         if (!skel[i]) continue;

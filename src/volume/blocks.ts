@@ -108,6 +108,13 @@ export function blockAt(spec: BlockSpec, index: Vec3): Block | undefined {
 }
 
 /** Every block of the spec, z-major, so a reader streaming through the volume moves forward. */
+/** A block's write box in the coordinates of its read box (where its own voxels lie in what was read). */
+export function writeInRead(b: Pick<Block, 'write' | 'read'>): Box {
+  const o = b.write.offset;
+  const r = b.read.offset;
+  return makeBox([o[0] - r[0], o[1] - r[1], o[2] - r[2]], b.write.shape);
+}
+
 export function* iterateBlocks(spec: BlockSpec): Generator<Block> {
   const g = blockGridShape(spec);
   for (let z = 0; z < g[0]; z++) {

@@ -119,6 +119,11 @@ export class UNet implements Layer {
   }
 }
 
+/** Patch and target sizes of a dual model (known from its config alone, without building it). */
+export function dualGeometry(c: DualConfig): ModelGeometry {
+  return { highInput: c.patch, lowInput: c.lowPatch, lowScale: c.lowScale, output: c.patch, highOutput: c.patch, lowTarget: c.lowPatch * c.lowScale, lowTargetScale: c.lowScale };
+}
+
 export class DualModel implements SegmentationModel {
   readonly arch = 'dual';
   readonly geometry: ModelGeometry;
@@ -140,7 +145,7 @@ export class DualModel implements SegmentationModel {
     this.highHead = new Conv3dLayer(gpu, widths[0]!, 1, C1, rand);
     this.lowHead = new Conv3dLayer(gpu, lowWidths[0]!, 1, C1, rand);
     this.fuse = new Sequential([new Conv3dLayer(gpu, widths[0]! + lowWidths[0]!, widths[0]!, C1, rand, false), new BatchNorm3dLayer(gpu, widths[0]!), new ReLULayer(), new Conv3dLayer(gpu, widths[0]!, 1, C1, rand)]);
-    this.geometry = { highInput: patch, lowInput: lowPatch, lowScale, output: patch, highOutput: patch, lowTarget: lowPatch * lowScale, lowTargetScale: lowScale };
+    this.geometry = dualGeometry(config);
   }
 
   async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
