@@ -86,6 +86,33 @@ describe(`radiusClasses (seed ${seed})`, () => {
     }
   });
 
+  it('sees, through its halo, a hole 2·t beyond the block that decides a voxel at its edge', () => {
+    // A tube along x (radius t + 0.5) whose inner end is the write box's last voxel v, and a
+    // one-voxel hole on its axis 2·t further out. The only ball of radius t that could cover v is
+    // centred t beyond v, and the hole (t from that centre) disqualifies it: v is thinner than t.
+    // A block whose read box stops short of the hole sees that ball fit and calls v thick.
+    const t = BOUNDS[BOUNDS.length - 1]!;
+    const shape: Vec3 = [15, 15, 48];
+    const [D, H, W] = shape;
+    const c = 7;
+    const end = 20; // write box x in [0, end): v = (c, c, end - 1)
+    const m = new Uint8Array(D * H * W);
+    for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = end - 1; x < W; x++) if ((z - c) ** 2 + (y - c) ** 2 <= (t + 0.5) ** 2) m[(z * H + y) * W + x] = 1;
+    const hole = end - 1 + 2 * t;
+    m[(c * H + c) * W + hole] = 0;
+    const v = (c * H + c) * W + end - 1;
+    const whole = radiusClasses(m, shape, BOUNDS);
+    expect(whole[v]).toBe(BOUNDS.length); // thinner than t, through the hole
+    const classOfV = (halo: number): number => {
+      const rw = Math.min(W, end + halo);
+      const sub = new Uint8Array(D * H * rw);
+      for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < rw; x++) sub[(z * H + y) * rw + x] = m[(z * H + y) * W + x]!;
+      return radiusClasses(sub, [D, H, rw], BOUNDS)[(c * H + c) * rw + end - 1]!;
+    };
+    expect(classOfV(2 * t - 1)).toBe(BOUNDS.length + 1); // the case bites: too short a halo misses the hole
+    expect(classOfV(thicknessHalo(BOUNDS))).toBe(whole[v]);
+  });
+
   it('rejects bounds that are not positive and ascending', () => {
     expect(() => radiusClasses(new Uint8Array(8), [2, 2, 2], [2, 1])).toThrow(/ascending/);
     expect(() => radiusClasses(new Uint8Array(8), [2, 2, 2], [])).toThrow(/1 to 254/);
