@@ -12,6 +12,8 @@
  *     [--lr 0.002] [--lr-final 0.0001] [--threads 2] [--work DIR]
  *     [--centres volume|length] (patch centres near root voxels, or on centrelines: per unit length)
  *     [--skeleton W] (the centreline loss term of `rhizoct train --skeleton`)
+ *     [--jitter 0.1] (intensity gain and bias jitter of the augmentation, as `rhizoct train`'s)
+ *     [--thin-only R] (diagnostic: the full-resolution heads learn only roots thinner than R voxels)
  *     [--run DIR] (only score the checkpoints an earlier run left in DIR)
  */
 import { execFileSync } from 'node:child_process';
@@ -69,14 +71,16 @@ async function main(): Promise<void> {
   if (!runDir) {
     const bank = join(work, `examples-${count}-${centres}${skeleton > 0 ? '-skeleton' : ''}`);
     await dumpExamples(dataDir, config, count, 7, centres, skeleton > 0, bank);
-    const key = JSON.stringify([config, steps, arg('--lr', '0.002'), arg('--lr-final', '0.0001'), bank, skeleton]);
+    const jitter = arg('--jitter', '0.1');
+    const thinOnly = arg('--thin-only', '0');
+    const key = JSON.stringify([config, steps, arg('--lr', '0.002'), arg('--lr-final', '0.0001'), bank, skeleton, ...(jitter === '0.1' ? [] : [jitter]), ...(thinOnly === '0' ? [] : ['thin', thinOnly])]);
     runDir = join(work, `run-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`);
     mkdirSync(runDir, { recursive: true });
     const card = JSON.parse(readFileSync(join(root, 'models/default/card.json'), 'utf8')) as Record<string, unknown>;
     const baseCard = { format: card.format, version: card.version, config, normalisation: DEFAULT_NORMALISATION };
     writeFileSync(join(runDir, 'card.base.json'), JSON.stringify(baseCard));
     execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(runDir, 'card.base.json'), runDir,
-      '--steps', steps, '--skeleton', String(skeleton), '--lr', arg('--lr', '0.002'), '--lr-final', arg('--lr-final', '0.0001'), '--threads', arg('--threads', '2')], { stdio: 'inherit' });
+      '--steps', steps, '--skeleton', String(skeleton), '--jitter', jitter, '--thin-only', thinOnly, '--lr', arg('--lr', '0.002'), '--lr-final', arg('--lr-final', '0.0001'), '--threads', arg('--threads', '2')], { stdio: 'inherit' });
   }
 
   const scans: Record<string, string[]> = {};
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
     });
   }
   const rows: { steps: number; seconds: number; scores: Record<string, Scores> }[] = [];
-  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
+  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; jitter?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
   for (const ck of log.checkpoints) {
     const scores: Record<string, Scores> = {};
     for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir);
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
     console.log(`${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`);
   }
   mkdirSync(join(root, 'bench/out'), { recursive: true });
-  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), run: runDir, config, examples: log.examples ?? count, centres: log.centres ?? centres, skeleton: log.skeleton ?? skeleton, seeds, rows }, null, 2));
+  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), run: runDir, config, examples: log.examples ?? count, centres: log.centres ?? centres, skeleton: log.skeleton ?? skeleton, jitter: log.jitter ?? 0.1, seeds, rows }, null, 2));
 }
 
 await main();

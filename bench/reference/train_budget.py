@@ -6,7 +6,8 @@ bias ±0.1) and batch-norm calibration (cumulative statistics over 16 batches of
 examples) as `rhizoct train`. Reference only: the product never runs this.
 
 train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final 0.0001]
-    [--batch 2] [--threads 2] [--seed 7] [--skeleton W]
+    [--batch 2] [--threads 2] [--seed 7] [--skeleton W] [--jitter 0.1]
+    [--thin-only R] (diagnostic: learn only roots thinner than R voxels, thick ones left out)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
 weights per example, f32 cubes).
 Writes OUT_DIR/step-N/{model.safetensors,card.json} at each step count and OUT_DIR/log.json.
@@ -57,7 +58,28 @@ class Bank:
         self.count = meta["count"]
         self.meta = meta
 
-    def batch(self, idx, rng, augment):
+    def thin_only(self, radius):
+        """Diagnostic: the full-resolution target keeps only roots thinner than `radius` voxels
+        (what an opening by a ball of that radius removes), and a weight cube (appended per example)
+        leaves out the thick roots and a voxel around them, so the loss asks for thin roots alone."""
+        from scipy import ndimage as ndi
+
+        n = self.sizes[3]
+        at = sum(k**3 for k in self.sizes[:3])
+        r = int(math.ceil(radius))
+        zz, yy, xx = np.mgrid[-r : r + 1, -r : r + 1, -r : r + 1]
+        ball = zz * zz + yy * yy + xx * xx <= radius * radius
+        weights = np.empty((self.count, n**3), dtype="<f4")
+        for i in range(self.count):
+            t = self.data[i, at : at + n**3].reshape(n, n, n) > 0.5
+            thick = ndi.binary_opening(t, ball)
+            ignore = ndi.binary_dilation(thick, iterations=1)
+            self.data[i, at : at + n**3] = (t & ~ignore).reshape(-1)
+            weights[i] = (~ignore).reshape(-1)
+        self.data = np.concatenate([self.data, weights], axis=1)
+        self.sizes.append(n)
+
+    def batch(self, idx, rng, augment, jitter=0.1):
         outs = [[] for _ in self.sizes]
         for i in idx:
             row, at, cubes = self.data[i], 0, []
@@ -67,7 +89,7 @@ class Bank:
             if augment:
                 flips = [d for d in range(3) if rng.random() < 0.5]
                 turns = int(rng.integers(4))
-                gain, bias = 1 + (rng.random() * 2 - 1) * 0.1, (rng.random() * 2 - 1) * 0.1
+                gain, bias = 1 + (rng.random() * 2 - 1) * jitter, (rng.random() * 2 - 1) * jitter
                 cubes = [torch.rot90(torch.flip(c, flips) if flips else c, turns, (1, 2)) for c in cubes]
                 cubes[0] = cubes[0] * gain + bias
                 cubes[1] = cubes[1] * gain + bias
@@ -76,8 +98,14 @@ class Bank:
         return [torch.stack(o) for o in outs]
 
 
-def loss_fn(model, x, xl, t_low, t_high, w_skel=None, skeleton=0.0):
+def loss_fn(model, x, xl, t_low, t_high, w_skel=None, skeleton=0.0, w_thin=None):
     low, high, fused = model(x, xl)
+    if w_thin is not None:
+        # --thin-only: BCE and soft Dice of the high and fused heads over the voxels the weight keeps.
+        p = torch.sigmoid(fused) * w_thin
+        dice = 1 - (2 * (p * t_high).sum() + 1) / (p.sum() + t_high.sum() + 1)
+        bce = lambda z: (F.binary_cross_entropy_with_logits(z, t_high, reduction="none") * w_thin).sum() / w_thin.sum()
+        return 0.5 * F.binary_cross_entropy_with_logits(low, t_low) + bce(high) + bce(fused) + 0.5 * dice
     p = torch.sigmoid(fused)
     inter, total = (p * t_high).sum(), p.sum() + t_high.sum()
     dice = 1 - (2 * inter + 1) / (total + 1)
@@ -109,21 +137,28 @@ def main():
     lr0, lr1 = float(arg("--lr", "0.002")), float(arg("--lr-final", "0.0001"))
     batch, seed = int(arg("--batch", "2")), int(arg("--seed", "7"))
     skeleton = float(arg("--skeleton", "0"))
+    jitter = float(arg("--jitter", "0.1"))
+    thin = float(arg("--thin-only", "0"))
     torch.set_num_threads(int(arg("--threads", "2")))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     card = json.load(open(card_path))
     bank = Bank(bank_path)
+    if thin > 0:
+        bank.thin_only(thin)
     model = rm.build(card["config"]).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
-    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
+    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "thinOnly": thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
     total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
     for step in range(1, total + 1):
         for g in opt.param_groups:
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
-        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True)
+        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter)
         opt.zero_grad()
-        loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if rest else None, skeleton)
+        if thin > 0:
+            loss = loss_fn(model, x, xl, t_low, t_high, w_thin=rest[-1])
+        else:
+            loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if rest else None, skeleton)
         loss.backward()
         opt.step()
         loss_sum += loss.item()
