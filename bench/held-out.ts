@@ -20,8 +20,8 @@ export interface Scores {
 export const fmtScores = (s: Scores): string =>
   `Dice ${s.dice.toFixed(3)} (P ${s.precision.toFixed(3)}, R ${s.recall.toFixed(3)}${s.radius ? `; recall by radius ${s.radius.map((r) => `${r.to === null ? `≥${r.from}` : `<${r.to}`} ${r.recall.toFixed(2)}`).join(', ')}` : ''})`;
 
-/** Segments each scan with `model` and scores the voxels of all of them together with `rhizoct eval`. */
-export function scoreHeldOut(model: string, scans: string[], work: string): Scores {
+/** Segments each scan with `model` and scores the voxels of all of them together with `rhizoct eval` (radius classes split at `radii`, voxels). */
+export function scoreHeldOut(model: string, scans: string[], work: string, radii?: string): Scores {
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -29,7 +29,7 @@ export function scoreHeldOut(model: string, scans: string[], work: string): Scor
   for (const [i, scan] of scans.entries()) {
     const seg = join(work, `seg-${i}.zarr`);
     cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite']);
-    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet', '--no-cldice'])) as { counts: { tp: number; fp: number; fn: number }; radius: { from: number; to: number | null; tp: number; fn: number }[] };
+    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet', '--no-cldice', ...(radii ? ['--radii', radii] : [])])) as { counts: { tp: number; fp: number; fn: number }; radius: { from: number; to: number | null; tp: number; fn: number }[] };
     tp += ev.counts.tp;
     fp += ev.counts.fp;
     fn += ev.counts.fn;

@@ -14,6 +14,7 @@
  *     [--skeleton W] (the centreline loss term of `rhizoct train --skeleton`)
  *     [--jitter 0.1] (intensity gain and bias jitter of the augmentation, as `rhizoct train`'s)
  *     [--thin-only R] (diagnostic: the full-resolution heads learn only roots thinner than R voxels)
+ *     [--held-out-shape 96] [--voxel-size 0.05] (mm, of the held-out scans) [--radii 1,2,4] (eval's radius classes)
  *     [--run DIR] (only score the checkpoints an earlier run left in DIR)
  */
 import { execFileSync } from 'node:child_process';
@@ -83,11 +84,16 @@ async function main(): Promise<void> {
       '--steps', steps, '--skeleton', String(skeleton), '--jitter', jitter, '--thin-only', thinOnly, '--lr', arg('--lr', '0.002'), '--lr-final', arg('--lr-final', '0.0001'), '--threads', arg('--threads', '2')], { stdio: 'inherit' });
   }
 
+  const heldOutShape = arg('--held-out-shape', '96');
+  const voxelSize = arg('--voxel-size', '0.05');
+  const radii = arg('--radii', '1,2,4');
+  // Held-out scans of another size or voxel size get names of their own.
+  const tag = heldOutShape === '96' && voxelSize === '0.05' ? '' : `-${heldOutShape}-${voxelSize}mm`;
   const scans: Record<string, string[]> = {};
   for (const d of difficulties) {
     scans[d] = seeds.map((s) => {
-      const p = join(work, `${d}-${s}.zarr`);
-      if (!existsSync(p)) cli(['synth', p, '--seed', s, '--shape', '96', '--difficulty', d, '--quiet']);
+      const p = join(work, `${d}-${s}${tag}.zarr`);
+      if (!existsSync(p)) cli(['synth', p, '--seed', s, '--shape', heldOutShape, '--voxel-size', voxelSize, '--difficulty', d, '--quiet']);
       return p;
     });
   }
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
   const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; jitter?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
   for (const ck of log.checkpoints) {
     const scores: Record<string, Scores> = {};
-    for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir);
+    for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir, radii);
     rows.push({ steps: ck.steps, seconds: ck.seconds, scores });
     console.log(`${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`);
   }
