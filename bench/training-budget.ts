@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     });
   }
   const rows: { steps: number; seconds: number; scores: Record<string, Scores> }[] = [];
-  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; jitter?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
+  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; jitter?: number; thinOnly?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
   for (const ck of log.checkpoints) {
     const scores: Record<string, Scores> = {};
     for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir, radii);
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     console.log(`${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`);
   }
   mkdirSync(join(root, 'bench/out'), { recursive: true });
-  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), run: runDir, config, examples: log.examples ?? count, centres: log.centres ?? centres, skeleton: log.skeleton ?? skeleton, jitter: log.jitter ?? 0.1, seeds, rows }, null, 2));
+  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), run: runDir, config, examples: log.examples ?? count, centres: log.centres ?? centres, skeleton: log.skeleton ?? skeleton, jitter: log.jitter ?? 0.1, thinOnly: log.thinOnly ?? 0, heldOut: { shape: Number(heldOutShape), voxelSizeMm: Number(voxelSize), radii }, seeds, rows }, null, 2));
 }
 
 await main();

@@ -13,11 +13,9 @@ import { join } from 'node:path';
 import { openVolume } from '../src/io/open.js';
 import { sceneFrame } from '../src/synth/scene.js';
 import type { SynthParams } from '../src/synth/params.js';
-import type { Vec3 } from '../src/volume/box.js';
+import { dice, type Confusion } from '../src/nn/train/trainer.js';
+import { makeBox, type Vec3 } from '../src/volume/box.js';
 import { arg } from './args.js';
-
-interface Counts { tp: number; fp: number; fn: number }
-const dice = (c: Counts): number => (2 * c.tp) / Math.max(1, 2 * c.tp + c.fp + c.fn);
 
 async function main(): Promise<void> {
   const segPath = arg('--seg', '');
@@ -39,10 +37,10 @@ async function main(): Promise<void> {
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) toWall[y * W + x] = (frame.rin - Math.hypot(x * vx - frame.axis[0], y * vy - frame.axis[1])) / Math.min(vx, vy);
   const near = within.map(() => ({ tp: 0, fp: 0, fn: 0 }));
   const away = within.map(() => ({ tp: 0, fp: 0, fn: 0 }));
-  const all: Counts = { tp: 0, fp: 0, fn: 0 };
+  const all: Confusion = { tp: 0, fp: 0, fn: 0 };
   const slab = truth.chunkShape?.[0] ?? 32;
   for (let z0 = 0; z0 < D; z0 += slab) {
-    const box = { offset: [z0, 0, 0] as Vec3, shape: [Math.min(slab, D - z0), H, W] as Vec3 };
+    const box = makeBox([z0, 0, 0], [Math.min(slab, D - z0), H, W]);
     const [t, p] = await Promise.all([truth.readBox(box), pred.readBox(box)]);
     for (let i = 0; i < t.length; i++) {
       const ti = t[i]! > 0;

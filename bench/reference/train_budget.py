@@ -98,18 +98,18 @@ class Bank:
         return [torch.stack(o) for o in outs]
 
 
-def loss_fn(model, x, xl, t_low, t_high, w_skel=None, skeleton=0.0, w_thin=None):
+def loss_fn(model, x, xl, t_low, t_high, w_skel=None, skeleton=0.0, w_keep=None):
     low, high, fused = model(x, xl)
-    if w_thin is not None:
-        # --thin-only: BCE and soft Dice of the high and fused heads over the voxels the weight keeps.
-        p = torch.sigmoid(fused) * w_thin
-        dice = 1 - (2 * (p * t_high).sum() + 1) / (p.sum() + t_high.sum() + 1)
-        bce = lambda z: (F.binary_cross_entropy_with_logits(z, t_high, reduction="none") * w_thin).sum() / w_thin.sum()
-        return 0.5 * F.binary_cross_entropy_with_logits(low, t_low) + bce(high) + bce(fused) + 0.5 * dice
     p = torch.sigmoid(fused)
+    if w_keep is None:
+        bce = lambda z: F.binary_cross_entropy_with_logits(z, t_high)
+    else:
+        # --thin-only: the high and fused heads' BCE and soft Dice over the voxels the weight keeps.
+        p = p * w_keep
+        bce = lambda z: (F.binary_cross_entropy_with_logits(z, t_high, reduction="none") * w_keep).sum() / w_keep.sum()
     inter, total = (p * t_high).sum(), p.sum() + t_high.sum()
     dice = 1 - (2 * inter + 1) / (total + 1)
-    loss = 0.5 * F.binary_cross_entropy_with_logits(low, t_low) + F.binary_cross_entropy_with_logits(high, t_high) + F.binary_cross_entropy_with_logits(fused, t_high) + 0.5 * dice
+    loss = 0.5 * F.binary_cross_entropy_with_logits(low, t_low) + bce(high) + bce(fused) + 0.5 * dice
     if skeleton > 0:
         # rhizoct train --skeleton: the fused head's BCE averaged over the centreline voxels only.
         per = F.binary_cross_entropy_with_logits(fused, t_high, reduction="none")
@@ -155,10 +155,7 @@ def main():
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
         x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter)
         opt.zero_grad()
-        if thin > 0:
-            loss = loss_fn(model, x, xl, t_low, t_high, w_thin=rest[-1])
-        else:
-            loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if rest else None, skeleton)
+        loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if skeleton > 0 else None, skeleton, rest[-1] if thin > 0 else None)
         loss.backward()
         opt.step()
         loss_sum += loss.item()
