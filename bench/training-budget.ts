@@ -19,38 +19,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_NORMALISATION, PRESETS, seededRandom } from '../src/nn/models/registry.js';
-import { dualGeometry, type DualConfig } from '../src/nn/models/dual.js';
-import { PatchSampler, PAPER_SAMPLING } from '../src/nn/train/sampler.js';
-import { readExample } from '../src/nn/train/examples.js';
-import { VolumePatches } from '../src/pipeline/patch-source.js';
-import { skeletonWeights } from '../src/pipeline/skeleton-weights.js';
+import { DEFAULT_NORMALISATION, PRESETS } from '../src/nn/models/registry.js';
+import type { DualConfig } from '../src/nn/models/dual.js';
 import { arg } from './args.js';
+import { dumpExamples } from './example-bank.js';
 import { cli, fmtScores, root, scoreHeldOut, type Scores } from './held-out.js';
 
 const TRAIN_SCANS = ['train-m1', 'train-m2', 'train-m3', 'train-h1', 'train-h2', 'train-e1'];
-
-/** Writes `count` examples as raw little-endian f32 (high, low, tLow, tHigh per example) plus a JSON header. */
-async function dumpExamples(dataDir: string, config: DualConfig, count: number, seed: number, centres: 'volume' | 'length', skeleton: boolean, out: string): Promise<void> {
-  if (existsSync(`${out}.json`)) return;
-  const g = dualGeometry(config);
-  const vols = await Promise.all(TRAIN_SCANS.map((n) => VolumePatches.open(join(dataDir, `${n}.zarr`), DEFAULT_NORMALISATION)));
-  const sampler = new PatchSampler(await Promise.all(vols.map(async (v) => ({ shape: v.shape, roots: centres === 'length' ? await v.centrelinePoints() : await v.rootPoints() }))), PAPER_SAMPLING, seededRandom(seed));
-  const fd = openSync(`${out}.f32`, 'w');
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) {
-    const pick = sampler.next();
-    const ex = await readExample(vols[pick.volume]!, pick.centre, g, null, skeleton ? { centrelines: skeletonWeights } : {});
-    for (const a of [ex.high, ex.low!, ex.tLow, ex.tHigh, ...(ex.wSkeleton ? [ex.wSkeleton] : [])]) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    if ((i + 1) % 500 === 0) console.error(`examples ${i + 1}/${count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  }
-  closeSync(fd);
-  for (const v of vols) await v.close();
-  const sizes = { high: g.highInput, low: g.lowInput, tLow: g.lowTarget / g.lowTargetScale, tHigh: g.highOutput, ...(skeleton ? { wSkeleton: g.output } : {}) };
-  writeFileSync(`${out}.json`, JSON.stringify({ count, sizes, scans: TRAIN_SCANS, seed, centres }));
-}
 
 async function main(): Promise<void> {
   const dataDir = arg('--data-dir', '/tmp/rhizoct-train-default');
@@ -71,7 +48,7 @@ async function main(): Promise<void> {
   let runDir = arg('--run', '');
   if (!runDir) {
     const bank = join(work, `examples-${count}-${centres}${skeleton > 0 ? '-skeleton' : ''}`);
-    await dumpExamples(dataDir, config, count, 7, centres, skeleton > 0, bank);
+    await dumpExamples({ scans: TRAIN_SCANS.map((n) => join(dataDir, `${n}.zarr`)), config, count, seed: 7, centres, skeleton: skeleton > 0 }, bank);
     const jitter = arg('--jitter', '0.1');
     const thinOnly = arg('--thin-only', '0');
     const key = JSON.stringify([config, steps, arg('--lr', '0.002'), arg('--lr-final', '0.0001'), bank, skeleton, ...(jitter === '0.1' ? [] : [jitter]), ...(thinOnly === '0' ? [] : ['thin', thinOnly])]);

@@ -11,6 +11,7 @@ struct Params {
   vsx: f32, vsy: f32, axisX: f32, axisY: f32,
   noise: f32, rings: f32, ringDensity: f32, cupping: f32,
   cupRadius: f32, gain: f32, offset: f32, s3: u32,
+  maxValue: f32, gamma: f32, bias: f32, biasScale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> value: array<f32>;
@@ -49,6 +50,18 @@ fn ringAt(b: i32, zb: i32) -> f32 {
   return on * gauss(hb.y, hb.z) * (0.6 + 0.8 * unit(h.w));
 }
 
+// A smooth field in [-1, 1]: three plane waves of random direction and phase per scan (scale in
+// units of biasScale), so it varies over the whole volume like a scanner's bias, never per voxel.
+fn biasField(q: vec3f) -> f32 {
+  var f = 0.0;
+  for (var k = 0u; k < 3u; k++) {
+    let h = pcg4d(vec4u(k, P.seed, 0x3c6ef372u, 0xa54ff53au));
+    let d = normalize(vec3f(unit(h.x), unit(h.y), unit(h.z)) - 0.5 + vec3f(1e-4));
+    f += cos(6.2831853 * (dot(q, d) + unit(h.w)));
+  }
+  return f / 3.0;
+}
+
 fn voxel(i: u32) -> vec2u {
   // Returns (uint16 value, mask byte) for chunk voxel i.
   let x = i % P.wx;
@@ -78,7 +91,11 @@ fn voxel(i: u32) -> vec2u {
     let h = pcg4d(vec4u(bitcast<vec3u>(g), P.seed ^ 0x68e31da4u));
     v += P.noise * gauss(h.x, h.y);
   }
-  let q = u32(clamp(round(v * P.gain + P.offset), 0.0, 65535.0));
+  if (P.bias > 0.0) {
+    v *= 1.0 + P.bias * biasField(vec3f(f32(g.x) * P.vsx, f32(g.y) * P.vsy, f32(g.z) * P.vsx) / P.biasScale);
+  }
+  if (P.gamma != 1.0) { v = pow(max(v, 0.0), P.gamma); }
+  let q = u32(clamp(round(v * P.gain + P.offset), 0.0, P.maxValue));
   let c = code[i];
   let k = c & 255u;
   let m = select(0u, 1u, 2u * k >= P.s3 || (c & 256u) != 0u);

@@ -9,7 +9,8 @@ import { totalLength } from '../synth/architecture.js';
 import { buildScene, type SynthScene } from '../synth/generate.js';
 import { ImageWithLabel } from '../synth/ome-output.js';
 import { OrthoPlanes, planesThroughRoot } from '../synth/ortho.js';
-import { applyOverrides, type Difficulty, presetParams, type SynthParams } from '../synth/params.js';
+import { applyOverrides, type Family, presetParams, type SynthParams } from '../synth/params.js';
+import { randomParams, type RandomDraw } from '../synth/random-family.js';
 import { writeRsml } from '../synth/rsml.js';
 import { SlabRenderer } from '../synth/tiles.js';
 import { fovBox, tubesFromSystem, tubeStats } from '../synth/truth.js';
@@ -29,7 +30,7 @@ export interface SynthOptions {
   readonly shape: Vec3;
   /** z, y, x, millimetres. */
   readonly voxelSize: Vec3;
-  readonly difficulty: Difficulty;
+  readonly difficulty: Family;
   /** `path=value` parameter overrides applied after the preset (see synth/params.ts). */
   readonly overrides?: readonly string[];
   /** Zarr chunk shape (default 64³). */
@@ -82,8 +83,13 @@ export interface SynthResult {
   readonly voxelsPerSecond: number;
 }
 
-export function resolveParams(difficulty: Difficulty, overrides: readonly string[] = []): SynthParams {
-  return applyOverrides(presetParams(difficulty), overrides);
+/** A preset's parameters, or the random family's draw for this seed and voxel size, then the overrides. */
+export function resolveParams(difficulty: Family, overrides: readonly string[] = [], seed = 0, voxelSize: Vec3 = [0.05, 0.05, 0.05]): SynthParams {
+  return applyOverrides(difficulty === 'random' ? randomParams(seed, Math.min(...voxelSize)).params : presetParams(difficulty), overrides);
+}
+
+function randomDraw(opts: SynthOptions): RandomDraw | undefined {
+  return opts.difficulty === 'random' ? randomParams(opts.seed, Math.min(...opts.voxelSize)).draw : undefined;
 }
 
 /**
@@ -96,7 +102,7 @@ export function resolveParams(difficulty: Difficulty, overrides: readonly string
 export async function synthesize(output: string, opts: SynthOptions): Promise<SynthResult> {
   const t0 = performance.now();
   const progress = opts.progress ?? new SilentProgress();
-  const params = resolveParams(opts.difficulty, opts.overrides ?? []);
+  const params = resolveParams(opts.difficulty, opts.overrides ?? [], opts.seed, opts.voxelSize);
   for (let a = 0; a < 3; a++) {
     if (!Number.isInteger(opts.shape[a]) || opts.shape[a]! < 1) throw new RangeError(`shape [${opts.shape.join(', ')}] must be positive whole numbers`);
     if (!(opts.voxelSize[a]! > 0)) throw new RangeError(`voxel size [${opts.voxelSize.join(', ')}] must be positive`);
@@ -209,11 +215,12 @@ function describe(scene: SynthScene, opts: SynthOptions): Record<string, unknown
     seed: opts.seed,
     difficulty: opts.difficulty,
     overrides: [...(opts.overrides ?? [])],
+    ...(opts.difficulty === 'random' ? { randomDraw: randomDraw(opts) } : {}),
     shape: [...opts.shape],
     voxelSizeMm: [...opts.voxelSize],
     rsml: RSML_NAME,
     maskRule: MASK_RULE,
-    greyScale: `uint16 = round(value * ${scene.params.scan.gain} + ${scene.params.scan.offset}); value: air 0, roots about ${scene.params.root.value}`,
+    greyScale: `uint16 = clamp(round(value * ${scene.params.scan.gain} + ${scene.params.scan.offset}), 0, ${scene.params.scan.maxValue}); value: air 0, roots about ${scene.params.root.value}`,
     params: scene.params,
   };
 }

@@ -8,6 +8,9 @@
  */
 export type Difficulty = 'easy' | 'medium' | 'hard';
 export const DIFFICULTIES: readonly Difficulty[] = ['easy', 'medium', 'hard'];
+/** The presets, and `random`: a family whose every seed draws its own soil, looks, scale and scanner (synth/random-family.ts). */
+export type Family = Difficulty | 'random';
+export const FAMILIES: readonly Family[] = [...DIFFICULTIES, 'random'];
 
 /** Per root order (index 0 = primary roots, 1 = first-order laterals, …). */
 export interface OrderParams {
@@ -95,6 +98,8 @@ export interface RootLookParams {
   /** Share of root surface with an air gap (shrinkage), and the gap width (mm). */
   gapFraction: number;
   gapWidth: number;
+  /** Grey-value change towards a root's centre (stele); negative gives hollow-looking roots. */
+  steleBoost: number;
 }
 
 export interface ObjectParams {
@@ -127,9 +132,15 @@ export interface ScanParams {
   ringDensity: number;
   /** Beam-hardening cupping: relative darkening of the centre against the rim. */
   cupping: number;
-  /** uint16 = round(value × gain + offset). */
+  /** Gamma applied to grey values (after cupping, rings and noise): v → max(v, 0)^gamma. */
+  gamma: number;
+  /** Smooth multiplicative bias field: relative amplitude and length scale (mm). */
+  bias: number;
+  biasScale: number;
+  /** uint16 = clamp(round(value × gain + offset), 0, maxValue): 255 for 8-bit scans, with clipping. */
   gain: number;
   offset: number;
+  maxValue: number;
   /** Supersampling per axis for partial volume at root surfaces. */
   supersample: number;
 }
@@ -139,6 +150,8 @@ export interface ContainerParams {
   diameter: number;
   wall: number;
   wallValue: number;
+  /** Grey value outside the container (0: a reconstruction's zeros outside the field of view). */
+  outsideValue: number;
 }
 
 export interface SynthParams {
@@ -196,7 +209,7 @@ const MEDIUM: SynthParams = {
     saturation: 0.15,
     airValue: 0.1,
   },
-  root: { value: 0.37, valueSd: 0.025, alongSd: 0.015, gapFraction: 0.3, gapWidth: 0.05 },
+  root: { value: 0.37, valueSd: 0.025, alongSd: 0.015, gapFraction: 0.3, gapWidth: 0.05, steleBoost: 0.015 },
   objects: {
     stonesPerCm3: 1.5,
     stoneRadius: [0.5, 1.5],
@@ -211,8 +224,8 @@ const MEDIUM: SynthParams = {
     bioporeRadius: [0.1, 0.4],
     bioporeLength: [2, 8],
   },
-  scan: { psfSigma: 1.2, noise: 0.012, correlatedNoise: 0.03, rings: 0.01, ringDensity: 0.03, cupping: 0.04, gain: 40000, offset: 2000, supersample: 4 },
-  container: { diameter: 0, wall: 0.8, wallValue: 0.3 },
+  scan: { psfSigma: 1.2, noise: 0.012, correlatedNoise: 0.03, rings: 0.01, ringDensity: 0.03, cupping: 0.04, gamma: 1, bias: 0, biasScale: 10, gain: 40000, offset: 2000, maxValue: 65535, supersample: 4 },
+  container: { diameter: 0, wall: 0.8, wallValue: 0.3, outsideValue: 0.02 },
 };
 
 function preset(base: SynthParams, edit: (p: SynthParams) => void): SynthParams {
@@ -313,5 +326,8 @@ export function validateParams(p: SynthParams): void {
   if (!(p.scan.psfSigma >= 0 && p.scan.psfSigma <= 8)) bad('scan.psfSigma', 'must be in [0, 8] voxels');
   if (!(p.scan.noise >= 0) || !(p.scan.correlatedNoise >= 0)) bad('scan.noise', 'must be >= 0');
   if (!(Number.isInteger(p.scan.supersample) && p.scan.supersample >= 1 && p.scan.supersample <= 6)) bad('scan.supersample', 'must be an integer in 1..6');
+  if (!(p.scan.gamma > 0)) bad('scan.gamma', 'must be > 0');
+  if (!(p.scan.bias >= 0 && p.scan.bias < 1) || !(p.scan.biasScale > 0)) bad('scan.bias', 'must be in [0, 1) with biasScale > 0');
+  if (!(p.scan.maxValue >= 1 && p.scan.maxValue <= 65535)) bad('scan.maxValue', 'must be in [1, 65535]');
   if (!(p.container.diameter >= -1)) bad('container.diameter', 'must be > 0, 0 (auto) or -1 (none)');
 }

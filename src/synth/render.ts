@@ -81,13 +81,13 @@ export class ChunkRenderer {
     return [
       f.voxelSize[2], f.voxelSize[1], f.voxelSize[0], p.scan.correlatedNoise,
       f.axis[0], f.axis[1], Number.isFinite(f.rin) ? f.rin : big, Number.isFinite(f.rout) ? f.rout : big,
-      p.container.wallValue, 0.02, p.root.gapFraction > 0 ? vnoiseQuantile(1 - p.root.gapFraction) : 10, p.root.gapFraction > 0 ? p.root.gapWidth : 0,
+      p.container.wallValue, p.container.outsideValue, p.root.gapFraction > 0 ? vnoiseQuantile(1 - p.root.gapFraction) : 10, p.root.gapFraction > 0 ? p.root.gapWidth : 0,
       s.grainSize, s.grainSizeSpread, s.gap, 1 + 0.6 * (1 - s.roundness),
       s.grainValue, s.grainValueSd, s.heavyFraction, s.heavyValue,
       s.darkFraction, s.darkValue, s.grainTexture, s.macroporeScale,
       s.macroporeFraction > 0 ? fbmQuantile(1 - s.macroporeFraction) : 10, s.finesFraction > 0 ? fbmQuantile(s.finesFraction) : -10, s.finesValue, s.finesTexture,
       s.finesScale, s.waterFilm, s.waterValue, s.saturationScale,
-      s.saturation > 0 ? fbmQuantile(1 - s.saturation) : 10, s.airValue, 0.015, s.grainFill,
+      s.saturation > 0 ? fbmQuantile(1 - s.saturation) : 10, s.airValue, p.root.steleBoost, s.grainFill,
     ];
   }
 
@@ -147,6 +147,7 @@ export class ChunkRenderer {
         { f32: f.voxelSize[2] }, { f32: f.voxelSize[1] }, { f32: f.axis[0] }, { f32: f.axis[1] },
         { f32: sc.noise }, { f32: sc.rings }, { f32: sc.ringDensity }, { f32: sc.cupping },
         { f32: cupRadius }, { f32: sc.gain }, { f32: sc.offset }, S * S * S,
+        { f32: sc.maxValue }, { f32: sc.gamma }, { f32: sc.bias }, { f32: sc.biasScale },
       );
       await gpu.run({ shader: 'synth_finish', constants: { WG: FINISH_WG } }, [src, code, image, mask, stats, finishU], Math.ceil(words / FINISH_WG), 'synth finish');
       const [img, msk, st] = await Promise.all([gpu.readback(image, nW * 2), gpu.readback(mask, nW), gpu.readback(stats, 8)]);

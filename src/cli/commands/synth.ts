@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMPRESSIONS, type Compression } from '../../io/zarr-codecs.js';
 import { createProgress, formatCount, formatDuration } from '../../pipeline/progress.js';
 import { synthesize } from '../../pipeline/synth.js';
-import { DIFFICULTIES, type Difficulty } from '../../synth/params.js';
+import { FAMILIES, type Family } from '../../synth/params.js';
 import type { Vec3 } from '../../volume/box.js';
 import { vec3 } from '../parse.js';
 import { convertLength, parseUnit } from '../../volume/voxel-size.js';
@@ -25,7 +25,7 @@ interface SynthFlags {
   shape: Vec3;
   voxelSize: Vec3;
   unit: string;
-  difficulty: Difficulty;
+  difficulty: Family;
   noise?: number;
   blur?: number;
   rings?: number;
@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .addOption(new Option('--shape <n|z,y,x>', 'volume shape in voxels').argParser(vec3('--shape', true)).default([256, 256, 256] as Vec3, '256'))
     .addOption(new Option('--voxel-size <s|z,y,x>', 'voxel size (in --unit)').argParser(vec3('--voxel-size', false)).default([0.05, 0.05, 0.05] as Vec3, '0.05'))
     .option('--unit <unit>', 'unit of --voxel-size (mm, um, …)', 'mm')
-    .addOption(new Option('--difficulty <preset>', 'easy: compact fine soil, roots darkest; medium: sand like the bean scan; hard: wet sandy loam, organic debris, noise, rings, cupping').choices(DIFFICULTIES).default('medium'))
+    .addOption(new Option('--difficulty <preset>', 'easy: compact fine soil, roots darkest; medium: sand like the bean scan; hard: wet sandy loam, organic debris, noise, rings, cupping; random: every seed draws its own soil, grey values, scale and scanner (for training models that generalise)').choices(FAMILIES).default('medium'))
     .option('--noise <sd>', 'white noise sd in grey-value units (roots ≈ 0.35, grains ≈ 0.6), plus 1.5× that before the blur (correlated); overrides the preset', number('--noise', 0))
     .option('--blur <sd>', 'point-spread function sd in voxels', number('--blur', 0))
     .option('--rings <amp>', 'ring-artefact amplitude in grey-value units (0 = none)', number('--rings', 0))
