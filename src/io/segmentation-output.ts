@@ -24,6 +24,8 @@ export interface JobIdentity {
   threshold: number;
   tta: boolean;
   chunk: Vec3;
+  /** Pyramid levels the network ran at, fused (absent: full resolution only). */
+  scales?: number[];
 }
 
 /**

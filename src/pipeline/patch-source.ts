@@ -126,12 +126,25 @@ export class VolumePatches implements PatchVolume {
     return out;
   }
 
+  /**
+   * The finest source to average `scale` from: the pyramid level of that scale when the file has
+   * it, else the coarsest level below it (so a deep context is averaged from a few voxels, not
+   * from full resolution), else the scan itself.
+   */
+  private async sourceFor(scale: number): Promise<{ src: VolumeSource; scale: number }> {
+    for (let s = scale; s > 1; s /= 2) {
+      const lvl = Number.isInteger(Math.log2(s)) ? await this.level(s) : null;
+      if (lvl) return { src: lvl, scale: s };
+    }
+    return { src: this.image, scale: 1 };
+  }
+
   async readImage(scale: number, centre: Point, size: number): Promise<Float32Array> {
     const { offset, scale: s } = this.intensity;
-    const lvl = scale === 1 ? this.image : await this.level(scale);
-    const raw = lvl
-      ? await this.readCells(lvl, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)
-      : await this.readAveraged(this.image, scale, centre, size, offset);
+    const from = scale === 1 ? { src: this.image, scale: 1 } : await this.sourceFor(scale);
+    const raw = from.scale === scale
+      ? await this.readCells(from.src, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)
+      : await this.readAveraged(from.src, scale / from.scale, centre.map((c) => c / from.scale) as unknown as Point, size, offset);
     for (let i = 0; i < raw.length; i++) raw[i] = (raw[i]! - offset) / s;
     return raw;
   }

@@ -8,6 +8,7 @@ import type { Point } from '../nn/train/sampler.js';
 import type { Box, Vec3 } from '../volume/box.js';
 import { placeTile, tilesFor, type Tile } from '../volume/tiles.js';
 import { convertToOmeZarr } from './convert.js';
+import { autoScales, CoarseLevel, fuseMax } from './multiscale.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
 
@@ -26,8 +27,13 @@ export interface SegmentOptions {
   overwrite: boolean;
   nifti?: string;
   progress: Progress;
-  /** Segment this pyramid level of an OME-Zarr input instead of full resolution (for roots far thicker than the model's training scale). */
+  /** Segment this pyramid level of an OME-Zarr input instead of full resolution (output at that level's shape). */
   level?: number;
+  /**
+   * Pyramid levels (relative to `level`) the network runs at, fused by the maximum at full
+   * resolution (pipeline/multiscale.ts); default `auto`: 0, 1 and 2 where the scan is large enough.
+   */
+  scales?: number[] | 'auto';
   /** Test hook: stop (as if killed) after this many chunks. */
   stopAfter?: number;
 }
@@ -81,7 +87,9 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const chunkSide = Math.ceil(opts.chunk / out) * out;
     const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
     const shape = src.shape as Vec3;
-    const output = await SegmentationOutput.open(opts.output, src, { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk }, { compression: 'blosc' }, opts.overwrite);
+    const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
+    const job = { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk, ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }) };
+    const output = await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, opts.overwrite);
     const all = [...output.grid.chunksIn({ offset: [0, 0, 0], shape })];
     const mine = opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
     const todo: Vec3[] = [];
@@ -89,12 +97,15 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const voxelsOf = (c: Vec3): number => output.grid.chunkBox(c).shape.reduce((a, b) => a * b, 1);
     opts.progress.start(todo.reduce((a, c) => a + voxelsOf(c), 0), 'voxels', 'segment');
 
-    const readInputs = async (tiles: Tile[]): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> => {
+    // Tiles of pyramid level L are in that level's voxels; their inputs are read 2^L× coarser.
+    const readInputs = async (tiles: Tile[], level = 0): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> => {
       const highs: Float32Array[] = [];
       const lows: (Float32Array | null)[] = [];
+      const f = 2 ** level;
       for (const t of tiles) {
-        highs.push(await vol!.readImage(1, t.centre as Point, g.highInput));
-        lows.push(g.lowScale === 1 ? null : await vol!.readImage(g.lowScale, t.centre as Point, g.lowInput));
+        const centre = t.centre.map((c) => c * f) as unknown as Point;
+        highs.push(await vol!.readImage(f, centre, g.highInput));
+        lows.push(g.lowScale === 1 ? null : await vol!.readImage(g.lowScale * f, centre, g.lowInput));
       }
       return { highs, lows };
     };
@@ -124,6 +135,9 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       return res;
     };
 
+    const coarse = scales.filter((l) => l > 0).map((l) => new CoarseLevel(l, shape, out, async (tiles, level) => predictTiles(await readInputs(tiles, level))));
+    const full = scales.includes(0);
+
     let gpuNs = 0;
     let hasGpuTime = gpu.hasTimestamps;
     let written = 0;
@@ -132,18 +146,21 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       const box = output.grid.chunkBox(c);
       return { box, tiles: tilesFor({ out, shape }, box) };
     };
-    let nextInputs = todo.length > 0 ? readInputs(tilesOf(todo[0]!).tiles) : null;
+    const fullInputs = (c: Vec3): ReturnType<typeof readInputs> => (full ? readInputs(tilesOf(c).tiles) : Promise.resolve({ highs: [], lows: [] }));
+    let nextInputs = todo.length > 0 ? fullInputs(todo[0]!) : null;
     for (let i = 0; i < todo.length; i++) {
       if (opts.stopAfter !== undefined && written >= opts.stopAfter) break;
       const c = todo[i]!;
       const { box, tiles } = tilesOf(c);
       const inputs = await nextInputs!;
-      nextInputs = i + 1 < todo.length ? readInputs(tilesOf(todo[i + 1]!).tiles) : null;
-      const timed = await gpu.timed(() => predictTiles(inputs));
+      nextInputs = i + 1 < todo.length ? fullInputs(todo[i + 1]!) : null;
+      const probs = new Float32Array(box.shape[0] * box.shape[1] * box.shape[2]);
+      const timed = await gpu.timed(async () => {
+        if (full) (await predictTiles(inputs)).forEach((p, k) => placeTile(p, tiles[k]!, out, box, probs));
+        for (const level of coarse) fuseMax(probs, await level.probabilities(box));
+      });
       if (timed.gpuNs === null) hasGpuTime = false;
       else gpuNs += timed.gpuNs;
-      const probs = new Float32Array(box.shape[0] * box.shape[1] * box.shape[2]);
-      tiles.forEach((t, k) => placeTile(timed.result[k]!, t, out, box, probs));
       const p8 = new Uint8Array(probs.length);
       const m8 = new Uint8Array(probs.length);
       for (let j = 0; j < probs.length; j++) {
@@ -168,7 +185,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     await nextInputs?.catch(() => undefined);
     opts.progress.done();
     const complete = opts.stopAfter === undefined || written < opts.stopAfter
-      ? await output.tryFinalize({ model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, input: opts.input })
+      ? await output.tryFinalize({ model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, scales, input: opts.input })
       : false;
     if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
     const seconds = (performance.now() - t0) / 1000;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
 import { parseShard, segment } from '../../pipeline/segment.js';
+import { parseScales } from '../../pipeline/multiscale.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ export function register(program: Command): void {
     .option('--threshold <p>', 'probability at or above which a voxel is root', '0.5')
     .option('--chunk <n>', 'output chunk side in voxels (rounded up to the model tile)', '64')
     .option('--shard <i/N>', 'process only chunks i, i+N, i+2N… (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N; Kubernetes indexed job: $JOB_COMPLETION_INDEX/N)')
-    .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution), e.g. for roots much thicker than the model saw in training', '0')
+    .option('--scales <levels>', 'pyramid levels the network runs at, fused at full resolution (a voxel is root if any level finds it): auto (0,1,2 where the scan is large enough, for roots from ~1 to ~40 voxels in radius) or e.g. 0 for full resolution only', 'auto')
+    .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution)', '0')
     .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
     .option('--batch <n>', 'patches per GPU batch', '4')
     .option('--nifti <file>', 'also export the mask as NIfTI (.nii or .nii.gz) when complete')
@@ -25,6 +27,7 @@ export function register(program: Command): void {
     .option('--json', 'print the run summary as JSON')
     .option('--stop-after <n>', 'stop after n chunks, as if interrupted (benchmarks, tests)')
     .action(async (input: string, output: string, o: Record<string, string | boolean | undefined>) => {
+      const scales = parseScales(String(o.scales ?? 'auto'));
       const threshold = Number(o.threshold);
       if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be between 0 and 1, got "${o.threshold}"`);
       const shard = parseShard(typeof o.shard === 'string' ? o.shard : undefined);
@@ -43,6 +46,7 @@ export function register(program: Command): void {
         progress: createProgress({ quiet: Boolean(o.quiet) }),
         stopAfter: o.stopAfter === undefined ? undefined : Number(o.stopAfter),
         level: Number(o.level ?? 0),
+        scales,
       }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else if (!o.quiet) {
