@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { acquireGpu } from '../gpu/acquire.js';
+import { openVolume } from '../io/open.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { SegmentationOutput } from '../io/segmentation-output.js';
 import { loadModel, modelPaths } from '../nn/models/registry.js';
@@ -34,6 +37,12 @@ export interface SegmentOptions {
    * resolution (pipeline/multiscale.ts); default `auto`: 0, 1 and 2 where the scan is large enough.
    */
   scales?: number[] | 'auto';
+  /**
+   * For an input that is not OME-Zarr (slice folders, NIfTI): decode it once into a temporary
+   * pyramid `OUT.input.zarr` and segment that (default true; not with `shard`, whose processes
+   * would race to make it). The pyramid is removed once the output is complete.
+   */
+  inputPyramid?: boolean;
   /** Test hook: stop (as if killed) after this many chunks. */
   stopAfter?: number;
 }
@@ -74,10 +83,12 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
   const t0 = performance.now();
   const gpu = gpuIn ?? (await acquireGpu());
   let vol: VolumePatches | null = null;
+  let pyramid: string | null = null;
   try {
     const { model, card } = await loadModel(gpu, opts.model);
     const g = model.geometry;
-    vol = await VolumePatches.open(opts.input, card.normalisation, null, opts.level ?? 0);
+    pyramid = await inputPyramid(opts);
+    vol = await VolumePatches.open(pyramid ?? opts.input, card.normalisation, null, opts.level ?? 0);
     const src = vol.source;
     if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);
     const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
@@ -188,6 +199,11 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       ? await output.tryFinalize({ model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, scales, input: opts.input })
       : false;
     if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
+    if (complete && pyramid) {
+      await vol.close();
+      vol = null;
+      await rm(pyramid, { recursive: true, force: true });
+    }
     const seconds = (performance.now() - t0) / 1000;
     const voxels = written > 0 ? todo.slice(0, written).reduce((a, c) => a + voxelsOf(c), 0) : 0;
     return {
@@ -205,6 +221,18 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     await vol?.close();
     if (!gpuIn) gpu.destroy();
   }
+}
+
+/** Makes (or finds, when a killed run left it) the temporary pyramid of a non-Zarr input; null when none is needed. */
+async function inputPyramid(opts: SegmentOptions): Promise<string | null> {
+  if (opts.inputPyramid === false || opts.shard || (opts.level ?? 0) > 0) return null;
+  const src = await openVolume(opts.input);
+  const format = src.format;
+  await src.close();
+  if (format === 'ome-zarr') return null;
+  const path = `${opts.output.replace(/\/+$/, '')}.input.zarr`;
+  if (!existsSync(path)) await convertToOmeZarr(opts.input, path, { progress: opts.progress });
+  return path;
 }
 
 /**

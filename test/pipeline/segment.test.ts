@@ -9,6 +9,7 @@ import { openVolume } from '../../src/io/open.js';
 import { wholeBox } from '../../src/volume/box.js';
 import { buildModel, saveModel } from '../../src/nn/models/registry.js';
 import { segment } from '../../src/pipeline/segment.js';
+import { convertToOmeZarr } from '../../src/pipeline/convert.js';
 import { predictFused } from '../../src/nn/models/infer.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -102,6 +103,17 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     const b = await readOut(join(dir, 'b.zarr'));
     expect(Buffer.compare(Buffer.from(b.prob), Buffer.from(reference.prob))).toBe(0);
     expect(Buffer.compare(Buffer.from(b.mask), Buffer.from(reference.mask))).toBe(0);
+  });
+
+  it('decodes a non-Zarr input once into a temporary pyramid, removed when done, with the same result', async () => {
+    const nii = join(dir, 'scan.nii');
+    await convertToOmeZarr(input, nii);
+    const out = join(dir, 'from-nifti.zarr');
+    const s = await segment({ ...base, input: nii, output: out, chunk: 16 }, gpu);
+    expect(s.complete).toBe(true);
+    expect(existsSync(`${out}.input.zarr`), 'the temporary pyramid is removed').toBe(false);
+    const n = await readOut(out);
+    expect(Buffer.compare(Buffer.from(n.prob), Buffer.from(reference.prob))).toBe(0);
   });
 
   it('resumes after an interruption, skipping finished chunks, to identical bytes', async () => {

@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--shard <i/N>', 'process only chunks i, i+N, i+2N… (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N; Kubernetes indexed job: $JOB_COMPLETION_INDEX/N)')
     .option('--scales <levels>', 'pyramid levels the network runs at, fused at full resolution (a voxel is root if any level finds it): auto (0,1,2 where the scan is large enough, for roots from ~1 to ~40 voxels in radius) or e.g. 0 for full resolution only', 'auto')
     .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution)', '0')
+    .option('--no-input-pyramid', 'read a slice folder or NIfTI input directly instead of decoding it once into a temporary pyramid OUT.input.zarr (removed when done)')
     .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
     .option('--batch <n>', 'patches per GPU batch', '4')
     .option('--nifti <file>', 'also export the mask as NIfTI (.nii or .nii.gz) when complete')
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         stopAfter: o.stopAfter === undefined ? undefined : Number(o.stopAfter),
         level: Number(o.level ?? 0),
         scales,
+        inputPyramid: o.inputPyramid !== false,
       }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else if (!o.quiet) {
