@@ -20,16 +20,23 @@ export interface Scores {
 export const fmtScores = (s: Scores): string =>
   `Dice ${s.dice.toFixed(3)} (P ${s.precision.toFixed(3)}, R ${s.recall.toFixed(3)}${s.radius ? `; recall by radius ${s.radius.map((r) => `${r.to === null ? `≥${r.from}` : `<${r.to}`} ${r.recall.toFixed(2)}`).join(', ')}` : ''})`;
 
-/** Segments each scan with `model` and scores the voxels of all of them together with `rhizoct eval` (radius classes split at `radii`, voxels). */
-export function scoreHeldOut(model: string, scans: string[], work: string, radii?: string): Scores {
+/** A held-out scan: a synthetic OME-Zarr holding its own labels/roots, or an image with its truth mask elsewhere. */
+export type HeldOut = string | { scan: string; truth: string };
+
+/**
+ * Segments each scan with `model` and scores the voxels of all of them together with `rhizoct eval`
+ * (radius classes split at `radii`, voxels); `segmentArgs` are passed to `segment` (e.g. --scales 0).
+ */
+export function scoreHeldOut(model: string, scans: HeldOut[], work: string, radii?: string, segmentArgs: string[] = []): Scores {
   let tp = 0;
   let fp = 0;
   let fn = 0;
   const radius: { from: number; to: number | null; tp: number; fn: number }[] = [];
-  for (const [i, scan] of scans.entries()) {
+  for (const [i, held] of scans.entries()) {
+    const { scan, truth } = typeof held === 'string' ? { scan: held, truth: held } : held;
     const seg = join(work, `seg-${i}.zarr`);
-    cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite']);
-    const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet', '--no-cldice', ...(radii ? ['--radii', radii] : [])])) as { counts: { tp: number; fp: number; fn: number }; radius: { from: number; to: number | null; tp: number; fn: number }[] };
+    cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite', ...segmentArgs]);
+    const ev = JSON.parse(cli(['eval', seg, truth, '--json', '--quiet', '--no-cldice', ...(radii ? ['--radii', radii] : [])])) as { counts: { tp: number; fp: number; fn: number }; radius: { from: number; to: number | null; tp: number; fn: number }[] };
     tp += ev.counts.tp;
     fp += ev.counts.fp;
     fn += ev.counts.fn;

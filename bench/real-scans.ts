@@ -1,0 +1,138 @@
+/**
+ * Models on the two real scans in ../shared/data, as a lab would run them: a crop of each scan
+ * (OME-Zarr pyramid, voxel size unknown so none recorded) segmented with no options (all scales),
+ * pictures of slices with each model's mask, and scores against the references of
+ * bench/real-references (bean: points placed by looking at slices, and the tap root's core;
+ * maize: a careful threshold reference) through bench/real-scans-score.py.
+ *
+ *   node dist/bench/real-scans.js [--models models/default,/tmp/model-old:--scales 0] [--scans bean,maize]
+ *     [--work /tmp/rhizoct-real] [--figures docs/figures]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openVolume } from '../src/io/open.js';
+import { OmeZarrWriter } from '../src/io/zarr-write.js';
+import { convertToOmeZarr } from '../src/pipeline/convert.js';
+import { Canvas } from '../src/synth/figure.js';
+import { type Box, makeBox, wholeBox } from '../src/volume/box.js';
+import { arg } from './args.js';
+import { cli, root } from './held-out.js';
+
+const SHARED = join(root, '..', 'shared', 'data');
+
+/** Crops (z, y, x offset and shape, full-resolution voxels) and the slices drawn from each. */
+const SCANS: Record<string, { dir: string; box: Box; slices: number[] }> = {
+  // The bean's tap root and the laterals leaving it, down to the bucket's lower half.
+  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([100, 110, 110], [256, 256, 256]), slices: [40, 120, 200] },
+  // The maize crown: stem and nodal roots below it.
+  maize: { dir: join(SHARED, 'maize-crown-ct'), box: makeBox([60, 60, 60], [256, 256, 256]), slices: [40, 120, 200] },
+};
+
+async function makeCrop(name: string, work: string): Promise<string> {
+  const s = SCANS[name]!;
+  const out = join(work, `${name}-crop.zarr`);
+  if (existsSync(out)) return out;
+  const src = await openVolume(s.dir);
+  const data = await src.readBox(s.box);
+  const meta = { shape: s.box.shape, dtype: src.dtype, voxelSize: [1, 1, 1] as [number, number, number], unit: '' as const, origin: [0, 0, 0] as [number, number, number] };
+  await src.close();
+  const raw = join(work, `${name}-crop-raw.zarr`);
+  const w = await OmeZarrWriter.create(raw, meta, { zarrFormat: 2, chunkShape: [64, 64, 64], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean', overwrite: true });
+  await w.writeLevelBox(0, wholeBox(s.box.shape), data);
+  await w.finalize();
+  await convertToOmeZarr(raw, out, {});
+  return out;
+}
+
+/** z-slices (and one y-slice) of the crop, each model's mask in red, side by side. */
+async function figure(name: string, crop: string, segs: { label: string; path: string }[], png: string): Promise<void> {
+  const img = await openVolume(crop);
+  const [D, H, W] = img.shape;
+  const grey = await img.readBox(wholeBox(img.shape));
+  await img.close();
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < grey.length; i += 7) {
+    lo = Math.min(lo, grey[i]!);
+    hi = Math.max(hi, grey[i]!);
+  }
+  const masks: Uint8Array[] = [];
+  for (const s of segs) {
+    const m = await openVolume(s.path, { label: 'roots' });
+    masks.push((await m.readBox(wholeBox(m.shape))) as Uint8Array);
+    await m.close();
+  }
+  const slices = SCANS[name]!.slices;
+  const cell = 200;
+  const scale = cell / Math.max(H, W);
+  const c = new Canvas(12 + (slices.length + 1) * (cell + 8), 24 + (segs.length + 1) * (cell + 20));
+  const plane = (k: number, axis: 'z' | 'y', mask: Uint8Array | null): { g: Uint8Array; t: Uint8Array; w: number; h: number } => {
+    const h = axis === 'z' ? H : D;
+    const g = new Uint8Array(h * W);
+    const t = new Uint8Array(h * W);
+    for (let r = 0; r < h; r++)
+      for (let x = 0; x < W; x++) {
+        const i = axis === 'z' ? (k * H + r) * W + x : (r * H + k) * W + x;
+        g[r * W + x] = Math.round((255 * (grey[i]! - lo)) / Math.max(1, hi - lo));
+        t[r * W + x] = mask ? mask[i]! : 0;
+      }
+    return { g, t, w: W, h };
+  };
+  const draw = (p: { g: Uint8Array; t: Uint8Array; w: number; h: number }, x: number, y: number): void => {
+    // Nearest-neighbour down-scaling into the cell.
+    const g = new Uint8Array(cell * cell);
+    const t = new Uint8Array(cell * cell);
+    for (let j = 0; j < cell; j++)
+      for (let i = 0; i < cell; i++) {
+        const sy = Math.floor(j / scale);
+        const sx = Math.floor(i / scale);
+        if (sy >= p.h || sx >= p.w) continue;
+        g[j * cell + i] = p.g[sy * p.w + sx]!;
+        t[j * cell + i] = p.t[sy * p.w + sx]!;
+      }
+    c.grey(g, cell, cell, x, y, 1, t);
+  };
+  c.text(`${name.toUpperCase()} CROP ${SCANS[name]!.box.offset.join(',')} +${D}`, 12, 6);
+  const rows = [{ label: 'SCAN', mask: null as Uint8Array | null }, ...segs.map((s, i) => ({ label: s.label, mask: masks[i]! }))];
+  rows.forEach((row, r) => {
+    const y = 24 + r * (cell + 20);
+    c.text(row.label, 12, y);
+    slices.forEach((z, k) => draw(plane(z, 'z', row.mask), 12 + k * (cell + 8), y + 10));
+    draw(plane(Math.floor(H / 2), 'y', row.mask), 12 + slices.length * (cell + 8), y + 10);
+  });
+  writeFileSync(png, c.png());
+}
+
+async function main(): Promise<void> {
+  const work = arg('--work', '/tmp/rhizoct-real');
+  const models = arg('--models', 'models/default').split(',');
+  const scans = arg('--scans', 'bean,maize').split(',');
+  const figures = arg('--figures', join(root, 'docs/figures'));
+  if (!existsSync(SHARED)) {
+    console.log(`real-scans: ${SHARED} is absent; nothing to do`);
+    return;
+  }
+  mkdirSync(work, { recursive: true });
+  const results: Record<string, unknown>[] = [];
+  for (const name of scans) {
+    const crop = await makeCrop(name, work);
+    const segs: { label: string; path: string }[] = [];
+    for (const [k, m] of models.entries()) {
+      const [model, extra] = m.split(':');
+      const seg = join(work, `${name}-seg-${k}.zarr`);
+      const t0 = performance.now();
+      cli(['segment', crop, seg, '--model', model!, '--quiet', '--overwrite', ...(extra ? extra.trim().split(/\s+/) : [])]);
+      const seconds = (performance.now() - t0) / 1000;
+      segs.push({ label: m.replace(root + '/', ''), path: seg });
+      const score = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/real-scans-score.py'), join(seg, 'labels/roots/0'), '--scan', name, '--crop', [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','), '--json'], { encoding: 'utf8' })) as Record<string, unknown>;
+      results.push({ scan: name, model: m, seconds, score });
+      console.log(`${name} ${m}: ${JSON.stringify(score)} (${seconds.toFixed(0)} s)`);
+    }
+    await figure(name, crop, segs, join(figures, `real-${name}.png`));
+  }
+  mkdirSync(join(root, 'bench/out'), { recursive: true });
+  writeFileSync(join(root, 'bench/out/real-scans.json'), JSON.stringify({ date: new Date().toISOString(), crops: SCANS, results }, null, 2));
+}
+
+await main();
