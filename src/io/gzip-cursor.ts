@@ -1,15 +1,22 @@
 import { createReadStream, type ReadStream } from 'node:fs';
-import { createGunzip, type Gunzip } from 'node:zlib';
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { CorruptDataError, TruncatedError } from './errors.js';
 
+export interface GzipCursorOptions {
+  /** Byte of the file where the compressed stream starts (after an uncompressed header); default 0. */
+  readonly start?: number;
+  /** 'gzip' (default; .gz files, NRRD's gzip encoding) or 'zlib' (MetaImage's compressed data). */
+  readonly format?: 'gzip' | 'zlib';
+}
+
 /**
- * Reads byte ranges of the decompressed content of a gzip file by streaming it forwards.
- * Reading forwards costs one pass; asking for bytes behind the cursor restarts the stream.
- * Only one read-ahead chunk is held, so memory stays small whatever the file's size.
+ * Reads byte ranges of the decompressed content of a gzip (or zlib) stream by streaming it
+ * forwards. Reading forwards costs one pass; asking for bytes behind the cursor restarts the
+ * stream. Only one read-ahead chunk is held, so memory stays small whatever the file's size.
  */
 export class GzipCursor {
   private rs?: ReadStream;
-  private gz?: Gunzip;
+  private gz?: Gunzip | Inflate;
   private it?: AsyncIterator<Buffer>;
   /** Decompressed offset of buf[0]. */
   private pos = 0;
@@ -17,12 +24,21 @@ export class GzipCursor {
   /** Restarts so far; lets tests see that forward reads do not rewind. */
   restarts = 0;
 
-  constructor(readonly path: string) {}
+  private readonly from: number;
+  private readonly kind: 'gzip' | 'zlib';
+
+  constructor(
+    readonly path: string,
+    opts: GzipCursorOptions = {},
+  ) {
+    this.from = opts.start ?? 0;
+    this.kind = opts.format ?? 'gzip';
+  }
 
   private start(): void {
     this.stop();
-    this.rs = createReadStream(this.path, { highWaterMark: 1 << 20 });
-    this.gz = createGunzip({ chunkSize: 1 << 20 });
+    this.rs = createReadStream(this.path, { highWaterMark: 1 << 20, start: this.from });
+    this.gz = this.kind === 'zlib' ? createInflate({ chunkSize: 1 << 20 }) : createGunzip({ chunkSize: 1 << 20 });
     const gz = this.gz;
     this.rs.on('error', (e) => gz.destroy(e));
     this.rs.pipe(gz);
@@ -50,9 +66,9 @@ export class GzipCursor {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
-        throw new TruncatedError(this.path, `gzip stream ends early while reading ${what}`, { cause: err });
+        throw new TruncatedError(this.path, `${this.kind} stream ends early while reading ${what}`, { cause: err });
       }
-      throw new CorruptDataError(this.path, `gzip stream is corrupt near decompressed byte ${this.pos + this.buf.length} (${e.message})`, { cause: err });
+      throw new CorruptDataError(this.path, `${this.kind} stream is corrupt near decompressed byte ${this.pos + this.buf.length} (${e.message})`, { cause: err });
     }
   }
 

@@ -31,6 +31,10 @@ export interface VolumeSource extends VolumeMeta {
   readonly format: string;
   /** The file, folder or URL it was opened from. */
   readonly path: string;
+  /** Fields of the format's own text header (or the scanner log read) as found there, name → value, for `rhizoct info`. */
+  readonly header?: Readonly<Record<string, string>>;
+  /** How the reader took what the format leaves open: an assumed unit, a converted world frame. */
+  readonly notes?: readonly string[];
   /**
    * Reads the voxels of `box`, which must lie inside the volume, as a fresh array laid out
    * z, y, x with x fastest.
