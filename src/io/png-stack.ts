@@ -5,7 +5,7 @@ import { CorruptDataError, InconsistentError, NotFoundError, UnknownFormatError,
 import { withRangeFile } from './file-range.js';
 import { mapLimit } from './limit.js';
 import { naturalSort } from './natural-sort.js';
-import { type SliceSet, SliceStackSource, type StackPlacement } from './slice-stack.js';
+import { type SliceFolderOptions, type SliceSet, SliceStackSource, type StackPlacement } from './slice-stack.js';
 import type { DType, VoxelArray } from './volume.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -132,7 +132,7 @@ async function placementOf(h: PngHeader): Promise<StackPlacement> {
 }
 
 /** Opens a folder of 2D PNG slices (8- or 16-bit grey), z in natural name order. */
-export async function openPngFolder(dir: string, names?: readonly string[]): Promise<SliceStackSource> {
+export async function openPngFolder(dir: string, names?: readonly string[], opts: SliceFolderOptions = {}): Promise<SliceStackSource> {
   const files = naturalSort(names ?? (await readdir(dir)).filter(isPngName));
   if (files.length === 0) throw new NotFoundError(dir, 'folder holds no .png files');
   const headers = await mapLimit(files, 8, (n) => readHeader(join(dir, n)));
@@ -147,9 +147,9 @@ export async function openPngFolder(dir: string, names?: readonly string[]): Pro
   }
   let placement: StackPlacement;
   try {
-    placement = await placementOf(h0);
+    placement = opts.placement ?? (await placementOf(h0));
   } catch (err) {
     throw new CorruptDataError(h0.file, `PNG does not decode: ${(err as Error).message}`, { cause: err });
   }
-  return new SliceStackSource('png-stack', dir, new PngSlices(headers), placement);
+  return new SliceStackSource(opts.format ?? 'png-stack', dir, new PngSlices(headers), placement, opts.report);
 }

@@ -1,6 +1,7 @@
 import { type Box, type Vec3, boxVoxels } from '../volume/box.js';
 import type { LengthUnit } from '../volume/voxel-size.js';
 import { mapLimit } from './limit.js';
+import type { HeaderReport } from './raw-volume.js';
 import { allocateVoxels, checkBoxInside, type DType, type VolumeSource, type VoxelArray } from './volume.js';
 
 /** A stack of equally sized 2D slices that can be read a rectangle at a time. */
@@ -20,6 +21,15 @@ export interface StackPlacement {
   readonly origin?: Vec3;
 }
 
+/** How a folder of slices is reported and placed when something beside it (a scanner's log) says more than the slices do. */
+export interface SliceFolderOptions {
+  /** Format name reported (default: the slices' own, e.g. 'tiff-stack'). */
+  readonly format?: string;
+  /** Voxel size from elsewhere; default: what the slices record, if anything. */
+  readonly placement?: StackPlacement;
+  readonly report?: HeaderReport;
+}
+
 /** A volume whose z axis runs over the slices of a SliceSet; slices are read in parallel. */
 export class SliceStackSource implements VolumeSource {
   readonly shape: Vec3;
@@ -28,12 +38,15 @@ export class SliceStackSource implements VolumeSource {
   readonly unit: LengthUnit;
   readonly origin: Vec3;
   readonly chunkShape: Vec3;
+  readonly header?: Readonly<Record<string, string>>;
+  readonly notes?: readonly string[];
 
   constructor(
     readonly format: string,
     readonly path: string,
     private readonly slices: SliceSet,
     placement: StackPlacement,
+    report?: HeaderReport,
   ) {
     this.shape = [slices.count, slices.height, slices.width];
     this.dtype = slices.dtype;
@@ -41,6 +54,10 @@ export class SliceStackSource implements VolumeSource {
     this.unit = placement.unit;
     this.origin = placement.origin ?? [0, 0, 0];
     this.chunkShape = [1, slices.height, slices.width];
+    if (report) {
+      this.header = report.header;
+      this.notes = report.notes;
+    }
   }
 
   async readBox(box: Box): Promise<VoxelArray> {

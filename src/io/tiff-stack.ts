@@ -6,7 +6,7 @@ import { InconsistentError, NotFoundError } from './errors.js';
 import { RangeFile, withRangeFile } from './file-range.js';
 import { mapLimit } from './limit.js';
 import { naturalSort } from './natural-sort.js';
-import { type SliceSet, SliceStackSource, type StackPlacement } from './slice-stack.js';
+import { type SliceFolderOptions, type SliceSet, SliceStackSource, type StackPlacement } from './slice-stack.js';
 import { readPageRegion } from './tiff-decode.js';
 import { readTiffPages, type TiffPage } from './tiff-ifd.js';
 import type { VoxelArray } from './volume.js';
@@ -117,14 +117,14 @@ class TiffPagesSlices implements SliceSet {
 }
 
 /** Opens a folder of 2D TIFF slices, z in natural name order; only headers are read here. */
-export async function openTiffFolder(dir: string, names?: readonly string[]): Promise<SliceStackSource> {
+export async function openTiffFolder(dir: string, names?: readonly string[], opts: SliceFolderOptions = {}): Promise<SliceStackSource> {
   const files = naturalSort(names ?? (await readdir(dir)).filter(isTiffName));
   if (files.length === 0) throw new NotFoundError(dir, 'folder holds no .tif/.tiff files');
   const pages = await mapLimit(files, 8, (name) =>
     withRangeFile(join(dir, name), async (f) => (await readTiffPages(f, { firstOnly: true }))[0]!),
   );
   checkUniform('a TIFF stack folder', pages);
-  return new SliceStackSource('tiff-stack', dir, new TiffFolderSlices(pages), tiffPlacement(pages[0]!));
+  return new SliceStackSource(opts.format ?? 'tiff-stack', dir, new TiffFolderSlices(pages), opts.placement ?? tiffPlacement(pages[0]!), opts.report);
 }
 
 /** Opens a multi-page TIFF file, one page per z slice. */
