@@ -1,12 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { type Box, type Vec3, boxVoxels } from '../volume/box.js';
+import { rename, unlink } from 'node:fs/promises';
+import type { Box, Vec3 } from '../volume/box.js';
 import { convertLength, type LengthUnit, niftiCodeFromUnit } from '../volume/voxel-size.js';
-import { OutOfBoundsError, OutputExistsError } from './errors.js';
 import { writeNifti1Header } from './nifti-header.js';
-import { type Affine, bytesPerVoxel, checkBoxInside, type DType, dtypeOf, type VolumeMeta, type VolumeSink, type VoxelArray, voxelBytes } from './volume.js';
+import { assembleFile, StagedVoxels } from './staged-sink.js';
+import type { Affine, DType, VolumeMeta, VolumeSink, VoxelArray } from './volume.js';
 
 export interface NiftiSinkOptions {
   readonly overwrite?: boolean;
@@ -52,10 +49,8 @@ export class NiftiSink implements VolumeSink {
 
   private constructor(
     readonly path: string,
-    private readonly tmp: string,
-    private readonly fh: FileHandle,
+    private readonly staged: StagedVoxels,
     meta: VolumeMeta,
-    private readonly headerBytes: number,
   ) {
     this.shape = meta.shape;
     this.dtype = meta.dtype;
@@ -67,8 +62,6 @@ export class NiftiSink implements VolumeSink {
   }
 
   static async create(path: string, meta: VolumeMeta, opts: NiftiSinkOptions = {}): Promise<NiftiSink> {
-    if (!opts.overwrite && (await exists(path))) throw new OutputExistsError(path, 'already exists (pass overwrite to replace it)');
-    const tmp = `${path}.partial-${process.pid}`;
     const unit = niftiUnit(meta.unit);
     const header = writeNifti1Header({
       dims: [meta.shape[2], meta.shape[1], meta.shape[0]],
@@ -78,74 +71,28 @@ export class NiftiSink implements VolumeSink {
       ...(opts.description ? { description: opts.description } : {}),
       ...(opts.intentName ? { intentName: opts.intentName } : {}),
     });
-    const fh = await open(tmp, 'w+');
-    try {
-      await fh.write(header, 0, header.length, 0);
-      await fh.truncate(header.length + boxVoxels({ offset: [0, 0, 0], shape: meta.shape }) * bytesPerVoxel(meta.dtype));
-    } catch (err) {
-      await fh.close();
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    return new NiftiSink(path, tmp, fh, meta, header.length);
+    const staged = await StagedVoxels.create(path, meta, { overwrite: opts.overwrite ?? false, header });
+    return new NiftiSink(path, staged, meta);
   }
 
-  async writeBox(box: Box, data: VoxelArray): Promise<void> {
-    checkBoxInside(this.path, this.shape, box);
-    if (dtypeOf(data) !== this.dtype || data.length !== boxVoxels(box)) {
-      throw new OutOfBoundsError(this.path, `writeBox got ${data.length} ${dtypeOf(data)} voxels for a box of ${boxVoxels(box)} ${this.dtype}`);
-    }
-    const bytes = voxelBytes(data);
-    const bpv = bytesPerVoxel(this.dtype);
-    const [, ny, nx] = this.shape;
-    const [z0, y0, x0] = box.offset;
-    const [bz, by, bx] = box.shape;
-    const rowBytes = bx * bpv;
-    const full = bx === nx;
-    for (let z = 0; z < bz; z++) {
-      if (full) {
-        // Whole rows of a slice are contiguous on disk: one write per slice.
-        const at = this.headerBytes + ((z0 + z) * ny + y0) * nx * bpv;
-        await this.fh.write(bytes, z * by * rowBytes, by * rowBytes, at);
-        continue;
-      }
-      for (let y = 0; y < by; y++) {
-        const at = this.headerBytes + (((z0 + z) * ny + y0 + y) * nx + x0) * bpv;
-        await this.fh.write(bytes, (z * by + y) * rowBytes, rowBytes, at);
-      }
-    }
+  writeBox(box: Box, data: VoxelArray): Promise<void> {
+    return this.staged.writeBox(box, data);
   }
 
   async finalize(): Promise<void> {
     if (this.finished) return;
-    await this.fh.close();
+    await this.staged.close();
     this.finished = true;
-    if (this.path.toLowerCase().endsWith('.gz')) {
-      const gzTmp = `${this.tmp}.gz`;
-      try {
-        await pipeline(createReadStream(this.tmp), createGzip({ level: 6 }), createWriteStream(gzTmp));
-        await rename(gzTmp, this.path);
-      } finally {
-        await unlink(gzTmp).catch(() => undefined);
-        await unlink(this.tmp).catch(() => undefined);
-      }
-    } else {
-      await rename(this.tmp, this.path);
+    try {
+      if (this.path.toLowerCase().endsWith('.gz')) await assembleFile(this.path, new Uint8Array(0), this.staged.tmp, 0, 'gzip');
+      else await rename(this.staged.tmp, this.path);
+    } finally {
+      await unlink(this.staged.tmp).catch(() => undefined);
     }
   }
 
   async abort(): Promise<void> {
-    if (!this.finished) {
-      this.finished = true;
-      await this.fh.close().catch(() => undefined);
-    }
-    await unlink(this.tmp).catch(() => undefined);
+    this.finished = true;
+    await this.staged.discard();
   }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
 }

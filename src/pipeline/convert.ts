@@ -1,6 +1,8 @@
+import { MetaImageSink } from '../io/metaimage-write.js';
 import { NiftiSink } from '../io/nifti-write.js';
+import { NrrdSink } from '../io/nrrd-write.js';
 import { openVolume, type OpenOptions } from '../io/open.js';
-import type { VolumeMeta, VolumeSource } from '../io/volume.js';
+import type { VolumeMeta, VolumeSink, VolumeSource } from '../io/volume.js';
 import type { Compression } from '../io/zarr-codecs.js';
 import { openZarr } from '../io/zarr-source.js';
 import { OmeZarrWriter } from '../io/zarr-write.js';
@@ -59,7 +61,7 @@ export async function convertToOmeZarr(input: string, output: string, opts: Conv
   const ownDs = !ds;
   try {
     const meta: VolumeMeta = withPlacement(src, opts);
-    if (isNiftiPath(output) && opts.label === undefined) return await toNifti(src, output, meta, opts, progress, t0);
+    if (fileOutputFormat(output) && opts.label === undefined) return await toFile(src, output, meta, opts, progress, t0);
     const chunk = opts.chunkShape ?? [64, 64, 64];
     // A label pyramid has, by default, as many levels as its image.
     const imageLevels = opts.label !== undefined && !opts.maxLevels ? (await openZarr(output)).levels.length : undefined;
@@ -117,9 +119,40 @@ export function isNiftiPath(p: string): boolean {
   return /\.nii(\.gz)?$/i.test(p);
 }
 
-/** Level 0 only, slab by slab, into a NIfTI-1 file (e.g. to hand a mask to ITK-SNAP or FSL). */
-async function toNifti(src: VolumeSource, output: string, meta: VolumeMeta, opts: ConvertOptions, progress: Progress, t0: number): Promise<ConvertResult> {
-  const sink = await NiftiSink.create(output, meta, { overwrite: opts.overwrite ?? false, description: `rhizoct convert from ${src.format}` });
+/** Single-file formats written by name: .nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd; undefined for OME-Zarr. */
+export function fileOutputFormat(p: string): 'nifti' | 'nrrd' | 'metaimage' | undefined {
+  if (isNiftiPath(p)) return 'nifti';
+  if (/\.(nrrd|nhdr)$/i.test(p)) return 'nrrd';
+  if (/\.(mha|mhd)$/i.test(p)) return 'metaimage';
+  return undefined;
+}
+
+/**
+ * A writer for a single-file output, by its name: NIfTI (compressed when named .nii.gz),
+ * NRRD or MetaImage (gzip/zlib-compressed unless `compression` is 'none').
+ */
+export async function createFileSink(output: string, meta: VolumeMeta, opts: { overwrite?: boolean; compression?: Compression; description?: string } = {}): Promise<VolumeSink> {
+  const common = { overwrite: opts.overwrite ?? false, ...(opts.description ? { description: opts.description } : {}) };
+  const compression = opts.compression === 'none' ? 'none' : 'gzip';
+  switch (fileOutputFormat(output)) {
+    case 'nifti':
+      return NiftiSink.create(output, meta, common);
+    case 'nrrd':
+      return NrrdSink.create(output, meta, { ...common, compression });
+    case 'metaimage':
+      return MetaImageSink.create(output, meta, { ...common, compression });
+    default:
+      throw new RangeError(`${output}: not a file format rhizoct writes (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)`);
+  }
+}
+
+/** Level 0 only, slab by slab, into a NIfTI, NRRD or MetaImage file (e.g. to hand a mask to 3D Slicer, ITK-SNAP or FSL). */
+async function toFile(src: VolumeSource, output: string, meta: VolumeMeta, opts: ConvertOptions, progress: Progress, t0: number): Promise<ConvertResult> {
+  const sink = await createFileSink(output, meta, {
+    overwrite: opts.overwrite ?? false,
+    description: `rhizoct convert from ${src.format}`,
+    ...(opts.compression ? { compression: opts.compression } : {}),
+  });
   try {
     const [nz, ny, nx] = src.shape;
     const slab = Math.max(1, Math.floor((64 << 20) / (ny * nx * 4)));
