@@ -39,6 +39,10 @@ export interface VolumeInfo {
   readonly origin: Vec3;
   readonly chunkShape?: Vec3;
   readonly affine?: Affine;
+  /** The format's own header fields (NRRD, MetaImage, scanner headers and logs), as written there. */
+  readonly header?: Readonly<Record<string, string>>;
+  /** How the reader took what the header leaves open (an assumed unit, a converted frame). */
+  readonly notes?: readonly string[];
   readonly zarrFormat?: 2 | 3;
   readonly ngffVersion?: string;
   readonly levels?: LevelInfo[];
@@ -84,6 +88,8 @@ function describe(src: VolumeSource): Omit<VolumeInfo, 'statsLevel'> {
     origin: src.origin,
     ...(src.chunkShape ? { chunkShape: src.chunkShape } : {}),
     ...(src.affine ? { affine: src.affine } : {}),
+    ...(src.header ? { header: src.header } : {}),
+    ...(src.notes?.length ? { notes: src.notes } : {}),
   };
   if (!(src instanceof ZarrSource)) return out;
   const zl = src.levels[0]!;

@@ -5,6 +5,8 @@ import { DOWNSAMPLE_METHODS, type DownsampleMethod } from '../../pipeline/downsa
 import { formatCount, formatDuration, createProgress } from '../../pipeline/progress.js';
 import type { Vec3 } from '../../volume/box.js';
 import { vec3 } from '../parse.js';
+import type { RawSpec } from '../../io/scanner-raw.js';
+import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
 import { type LengthUnit, parseUnit } from '../../volume/voxel-size.js';
 
 
@@ -34,14 +36,15 @@ interface ConvertFlags {
   unit?: LengthUnit;
   overwrite?: boolean;
   quiet?: boolean;
+  raw?: RawSpec;
 }
 
 export function register(program: Command): void {
   program
     .command('convert')
-    .description('stream a NIfTI file, TIFF/PNG slice folder, multi-page TIFF or Zarr into an OME-Zarr image pyramid (or, for an output named .nii/.nii.gz, into NIfTI)')
-    .argument('<input>', 'volume to read: .nii/.nii.gz, folder of .tif/.png slices, .tif, .zarr or an http(s) URL of one')
-    .argument('<output>', 'OME-Zarr folder to write (with --label: an existing OME-Zarr image); .nii/.nii.gz writes NIfTI-1 (level 0 only)')
+    .description('stream any readable scan (NIfTI, NRRD, MetaImage, Nikon .vol, raw, TIFF/PNG/BMP slices, multi-page TIFF, Zarr) into an OME-Zarr image pyramid, or, for an output named .nii/.nii.gz, .nrrd/.nhdr or .mha/.mhd, into that file')
+    .argument('<input>', 'volume to read: .nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, .xtekVolume/.vgi/.vol, folder of .tif/.png/.bmp slices, .tif, .zarr or an http(s) URL of one; a headerless file with --raw')
+    .argument('<output>', 'OME-Zarr folder to write (with --label: an existing OME-Zarr image); .nii/.nii.gz writes NIfTI-1, .nrrd/.nhdr NRRD, .mha/.mhd MetaImage (level 0 only; gzip-compressed unless --compression none)')
     .option('--chunk <n|z,y,x>', 'chunk shape', vec3('--chunk', true), [64, 64, 64] as Vec3)
     .addOption(new Option('--compression <codec>', 'chunk compression').choices(COMPRESSIONS).default('blosc'))
     .option('--compression-level <n>', 'codec level (blosc 0-9, zstd 1-22, gzip 0-9)', wholeNumber(0))
@@ -52,8 +55,10 @@ export function register(program: Command): void {
     .option('--voxel-size <s|z,y,x>', 'voxel size to record, overriding the input’s', vec3('--voxel-size', false))
     .option('--unit <unit>', 'unit of the voxel size (um, mm, …)', unit)
     .option('--overwrite', 'replace an existing output')
+    .option(RAW_FLAGS, RAW_HELP, rawOption)
     .option('-q, --quiet', 'no progress bar')
     .action(async (input: string, output: string, f: ConvertFlags) => {
+      await useRawLayout(f.raw, [input]);
       const progress = createProgress({ quiet: f.quiet ?? false });
       const r = await convertToOmeZarr(input, output, {
         chunkShape: f.chunk,

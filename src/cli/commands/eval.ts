@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { ascending } from '../parse.js';
 import { centrelineDice, evaluate, formatEvalTable } from '../../pipeline/eval.js';
 import { createProgress } from '../../pipeline/progress.js';
+import type { RawSpec } from '../../io/scanner-raw.js';
+import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
 
 export function register(program: Command): void {
   program
@@ -17,7 +19,9 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--json', 'print JSON')
     .option('--save <file>', 'also write the JSON result to a file')
-    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string }) => {
+    .option(RAW_FLAGS, `${RAW_HELP} (applies to each input that is a headerless file)`, rawOption)
+    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string; raw?: RawSpec }) => {
+      await useRawLayout(o.raw, [pred, truth]);
       const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}), ...(o.radii === false ? {} : { radiusBounds: o.radii }) });
       if (o.save) await writeFile(o.save, JSON.stringify(r, null, 2) + '\n');
       console.log(o.json ? JSON.stringify(r, null, 2) : formatEvalTable(r));

@@ -1,6 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { type VolumeInfo, volumeInfo } from '../../pipeline/info.js';
 import { createProgress, formatCount } from '../../pipeline/progress.js';
+import type { RawSpec } from '../../io/scanner-raw.js';
+import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
 
 function wholeNumber(min: number) {
   return (text: string): number => {
@@ -28,6 +30,10 @@ export function formatInfo(i: VolumeInfo): string {
   row('voxel size', `${i.voxelSize.map(num).join(' × ')} ${i.unit || '(unit not recorded)'}`);
   row('origin', `${i.origin.map(num).join(', ')}${i.unit ? ` ${i.unit}` : ''}`);
   if (i.chunkShape) row('chunks', i.chunkShape.join(' × '));
+  if (i.header) {
+    Object.entries(i.header).forEach(([k, v], n) => row(n === 0 ? 'header' : '', `${k}: ${v}`));
+  }
+  for (const [n, note] of (i.notes ?? []).entries()) row(n === 0 ? 'read as' : '', note);
   if (i.levels) {
     for (const l of i.levels) {
       row(l.level === 0 ? 'levels' : '', `${l.level}: ${l.shape.join('×')}  chunks ${l.chunkShape.join('×')}  voxel ${l.voxelSize.map(num).join('×')}  ${l.compression}`);
@@ -53,13 +59,15 @@ export function register(program: Command): void {
   program
     .command('info')
     .description('describe a volume: format, shape, type, voxel size, chunks, pyramid levels and its values (streamed, never loaded whole)')
-    .argument('<path>', '.nii/.nii.gz, folder of .tif/.png slices, .tif, .zarr or an http(s) URL of an OME-Zarr')
+    .argument('<path>', '.nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, Nikon .xtekVolume/.vgi (or its .vol), folder of .tif/.png/.bmp slices (SkyScan: with its .log), .tif, .zarr or an http(s) URL of an OME-Zarr')
     .option('--json', 'print JSON')
     .option('--level <n>', 'compute the value statistics on this pyramid level (faster)', wholeNumber(0))
     .option('--no-stats', 'metadata only; do not read the voxels')
     .option('--bins <n>', 'histogram bins', wholeNumber(1), 16)
+    .option(RAW_FLAGS, RAW_HELP, rawOption)
     .option('-q, --quiet', 'no progress bar')
-    .action(async (path: string, f: { json?: boolean; level?: number; stats: boolean; bins: number; quiet?: boolean }) => {
+    .action(async (path: string, f: { json?: boolean; level?: number; stats: boolean; bins: number; quiet?: boolean; raw?: RawSpec }) => {
+      await useRawLayout(f.raw, [path]);
       const info = await volumeInfo(path, {
         ...(f.level !== undefined ? { level: f.level } : {}),
         noStats: !f.stats,

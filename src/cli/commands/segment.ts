@@ -5,12 +5,14 @@ import { parseScales } from '../../pipeline/multiscale.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
 import { join } from 'node:path';
+import type { RawSpec } from '../../io/scanner-raw.js';
+import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
 
 export function register(program: Command): void {
   program
     .command('segment')
     .description('segment the roots of a scan, block by block (streaming, resumable, shardable) into an OME-Zarr: probability image + labels/roots mask')
-    .argument('<input>', 'scan: OME-Zarr (its pyramid gives the low-resolution context), NIfTI, or a TIFF/PNG slice folder (context averaged on the fly)')
+    .argument('<input>', 'scan: OME-Zarr (its pyramid gives the low-resolution context), or any other scan rhizoct reads: NIfTI, NRRD, MetaImage, a Nikon .vol, a TIFF/PNG/BMP slice folder, a raw file with --raw')
     .argument('<output>', 'output OME-Zarr folder')
     .option('--model <path>', 'model folder or .safetensors', join(packageRoot(), 'models', 'default'))
     .option('--threshold <p>', 'probability at or above which a voxel is root', '0.5')
@@ -21,13 +23,15 @@ export function register(program: Command): void {
     .option('--no-input-pyramid', 'read a slice folder or NIfTI input directly instead of decoding it once into a temporary pyramid OUT.input.zarr (removed when done)')
     .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
     .option('--batch <n>', 'patches per GPU batch', '4')
-    .option('--nifti <file>', 'also export the mask as NIfTI (.nii or .nii.gz) when complete')
+    .option('--nifti <file>', 'also export the mask when complete, as NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) by its name')
+    .option(RAW_FLAGS, RAW_HELP, rawOption)
     .option('--overwrite', 'replace an existing output')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the run summary as JSON')
     .option('--stop-after <n>', 'stop after n chunks, as if interrupted (benchmarks, tests)')
     .action(async (input: string, output: string, o: Record<string, string | boolean | undefined>) => {
+      await useRawLayout(o.raw as unknown as RawSpec | undefined, [input]);
       const scales = parseScales(String(o.scales ?? 'auto'));
       const threshold = Number(o.threshold);
       if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be between 0 and 1, got "${o.threshold}"`);

@@ -1,6 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MESH_FORMATS, type MeshFormat, measureTraitsBatch, type TraitsReport } from '../../pipeline/traits.js';
 import { createProgress } from '../../pipeline/progress.js';
+import type { RawSpec } from '../../io/scanner-raw.js';
+import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
 
 function wholeNumber(min: number) {
   return (text: string): number => {
@@ -53,6 +55,7 @@ interface TraitsFlags {
   diameterBins?: number[];
   json?: boolean;
   quiet?: boolean;
+  raw?: RawSpec;
 }
 
 function num(v: number | null, digits = 4): string {
@@ -94,8 +97,10 @@ export function register(program: Command): void {
     .option('--depth-band <length>', 'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)', positive)
     .option('--diameter-bins <edges>', 'diameter histogram bin edges, e.g. 0,0.2,0.5,1,2 (mm)', edges)
     .option('--json', 'print the reports as JSON')
+    .option(RAW_FLAGS, `${RAW_HELP} (applies to each input that is a headerless file)`, rawOption)
     .option('-q, --quiet', 'no progress bar')
     .action(async (inputs: string[], f: TraitsFlags) => {
+      await useRawLayout(f.raw, inputs);
       const res = await measureTraitsBatch(inputs, {
         out: f.out,
         label: f.label,
