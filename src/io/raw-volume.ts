@@ -127,6 +127,7 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
     const { format, path, layout, placement, report, sizeField } = args;
     const need = rawDataBytes(layout);
     const shapeText = `${layout.shape[2]}×${layout.shape[1]}×${layout.shape[0]} (x×y×z) ${layout.sampleType}`;
+    const where = path === layout.file ? '' : ` in ${path}`;
     const f = await RangeFile.open(layout.file);
     try {
       if (!layout.compression) {
@@ -134,20 +135,20 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
         if (f.size < end) {
           throw new TruncatedError(
             layout.file,
-            `${sizeField} in ${path} describes ${shapeText} voxels: ${need} bytes from byte ${layout.offset}, but the file has ${f.size} bytes (${end - f.size} missing): the data is truncated or the header's size is wrong`,
+            `${sizeField}${where} describes ${shapeText} voxels: ${need} bytes from byte ${layout.offset}, but the file has ${f.size} bytes (${end - f.size} missing): the data is truncated or the header's size is wrong`,
           );
         }
         if (args.exact && f.size > end) {
           throw new InconsistentError(
             layout.file,
-            `${sizeField} in ${path} describes ${shapeText} voxels: ${need} bytes from byte ${layout.offset}, but the file has ${f.size} bytes (${f.size - end} left over): the size or voxel type is wrong${args.leftoverHint?.(f.size - end) ?? ''}`,
+            `${sizeField}${where} describes ${shapeText} voxels: ${need} bytes from byte ${layout.offset}, but the file has ${f.size} bytes (${f.size - end} left over): the size or voxel type is wrong${args.leftoverHint?.(f.size - end) ?? ''}`,
           );
         }
         return new RawVolumeSource(format, path, layout, placement, report.header, report.notes, f, undefined);
       }
       const c = layout.compression;
       if (f.size <= c.start) {
-        throw new TruncatedError(layout.file, `${sizeField} in ${path} promises ${c.format}-compressed data from byte ${c.start}, but the file has ${f.size} bytes`);
+        throw new TruncatedError(layout.file, `${sizeField}${where} promises ${c.format}-compressed data from byte ${c.start}, but the file has ${f.size} bytes`);
       }
       if (c.format === 'gzip' && f.size - c.start >= 18) {
         // ISIZE: the decompressed size modulo 2^32, in the last 4 bytes of a gzip stream that ends the file.
@@ -156,14 +157,14 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
         if (want < 2 ** 32 && isize < want) {
           throw new InconsistentError(
             layout.file,
-            `${sizeField} in ${path} describes ${shapeText} voxels: ${want} decompressed bytes, but the gzip trailer records ${isize}: the data is truncated or the header's size is wrong`,
+            `${sizeField}${where} describes ${shapeText} voxels: ${want} decompressed bytes, but the gzip trailer records ${isize}: the data is truncated or the header's size is wrong`,
           );
         }
       }
       if (c.format === 'zlib' && args.compressedBytes !== undefined && f.size - c.start < args.compressedBytes) {
         throw new TruncatedError(
           layout.file,
-          `CompressedDataSize in ${path} is ${args.compressedBytes} bytes from byte ${c.start}, but the file has only ${f.size - c.start} there: the data is truncated`,
+          `CompressedDataSize${where} is ${args.compressedBytes} bytes from byte ${c.start}, but the file has only ${f.size - c.start} there: the data is truncated`,
         );
       }
       await f.close();

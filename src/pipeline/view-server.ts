@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { packageRoot } from '../gpu/shader-source-node.js';
 import { isVolumeIoError } from '../io/errors.js';
+import { openVolume } from '../io/open.js';
 import { isUrl, openZarr, type ZarrSource } from '../io/zarr-source.js';
 import { contentType, isRefusal, parseRange, type Refusal, resolveFileInside, splitRequestPath } from './static-files.js';
 import type { StoreRef, ViewerConfig } from './viewer-config.js';
@@ -77,6 +78,26 @@ interface Mount {
   data: boolean;
 }
 
+/**
+ * Opens the scan to show, which must be an OME-Zarr (the viewer reads its pyramid); any other
+ * scan rhizoct reads gets a one-line error naming the command that makes one.
+ */
+async function openScanZarr(path: string): Promise<ZarrSource> {
+  try {
+    return await openZarr(path);
+  } catch (err) {
+    if (isUrl(path) || !isVolumeIoError(err, 'NotFound')) throw err;
+    const other = await openVolume(path).catch(() => undefined);
+    if (!other) throw err;
+    await other.close();
+    const name = basename(path.replace(/\/+$/, '')).replace(/\.(nii\.gz|nii|nrrd|nhdr|mha|mhd|vgi|xtekvolume|vol|tiff?|raw)$/i, '');
+    throw new Error(
+      `${path} is ${other.format} (${other.shape.join('×')}), not an OME-Zarr; rhizoct view shows OME-Zarr pyramids: make one with \`rhizoct convert ${path} ${name}.zarr\` and view that`,
+      { cause: err },
+    );
+  }
+}
+
 export async function startViewServer(opts: ViewServerOptions): Promise<ViewServer> {
   const viewerDir = resolve(opts.viewerDir ?? defaultViewerDir());
   for (const f of ['index.html', 'main.js']) {
@@ -89,7 +110,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const warnings: string[] = [];
   const mounts: Mount[] = [];
 
-  const scan = await openZarr(opts.scan);
+  const scan = await openScanZarr(opts.scan);
   summary.push(describe('scan', scan));
   const storeRef = (path: string, src: ZarrSource, prefix: string): StoreRef => {
     const name = basename(path.replace(/\/+$/, '')) || path;
