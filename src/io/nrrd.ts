@@ -246,11 +246,14 @@ function spatialAxes(file: string, h: NrrdHeader, sizes: number[]): number[] {
     const dirs = vectors(file, 'space directions', dirsText);
     if (dirs.length !== sizes.length) throw new InvalidMetadataError(file, `NRRD space directions has ${dirs.length} entries but the dimension is ${sizes.length}`);
     spatial = sizes.map((_, a) => a).filter((a) => dirs[a] !== undefined);
+  } else if (kinds && kinds.length === sizes.length) {
+    // Without space directions the kinds tell space from values (RGB-color, vector, list, …).
+    spatial = sizes.map((_, a) => a).filter((a) => ['domain', 'space', '???', 'none'].includes(kinds[a]!.toLowerCase()));
   } else {
     spatial = sizes.map((_, a) => a);
-    // Beyond three axes, axes of one sample carry no layout and are set aside.
-    if (spatial.length > 3) spatial = spatial.filter((a) => sizes[a]! > 1);
   }
+  // Beyond three axes, axes of one sample carry no layout and are set aside.
+  if (spatial.length > 3) spatial = spatial.filter((a) => sizes[a]! > 1);
   for (let a = 0; a < sizes.length; a++) {
     if (!spatial.includes(a) && sizes[a]! > 1) {
       throw new UnsupportedError(file, `NRRD axis ${a}${kindNote(a)} has ${sizes[a]} samples and no space direction: only scalar volumes (one value per voxel) are read`);

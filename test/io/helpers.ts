@@ -42,3 +42,26 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 
 /** ../shared/data relative to the repository root, where the real scans live. */
 export const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
+
+const commandCache = new Map<string, boolean>();
+
+/** True when `name` runs from the PATH (test peers such as teem-unu). */
+export function commandExists(name: string): boolean {
+  if (!commandCache.has(name)) {
+    const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+    commandCache.set(name, r.status === 0);
+  }
+  return commandCache.get(name)!;
+}
+
+/** The reason a peer-dependent test is skipped, for the test title. */
+export function commandSkipNote(name: string, pkg: string): string {
+  return commandExists(name) ? '' : ` [SKIPPED: ${name} is not installed (Debian package ${pkg}; scripts/setup.sh --test installs it)]`;
+}
+
+/** Runs a command; throws with its stderr when it fails. Returns stdout (binary-safe as a Buffer). */
+export function runCommand(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Buffer {
+  const r = spawnSync(cmd, args, { maxBuffer: 256 << 20, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr?.toString()}`);
+  return r.stdout;
+}
