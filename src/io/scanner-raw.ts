@@ -167,14 +167,14 @@ export async function openVgi(path: string): Promise<RawVolumeSource> {
   const bits = bitsText !== undefined ? headerNumber(path, 'BitsPerElement', bitsText, { integer: true, min: 1 }) : undefined;
   const skip = show('file1', 'SkipHeader');
   const offset = skip !== undefined ? headerNumber(path, 'SkipHeader', skip, { integer: true, min: 0 }) : 0;
+  let sampleType: SampleType | undefined;
+  if (typeName !== undefined || bits !== undefined) {
+    sampleType = vgiType(typeName, bits);
+    if (!sampleType) throw new UnsupportedError(path, `VGStudio Datatype = ${typeName ?? '(none)'} with BitsPerElement = ${bits ?? '(none)'} is not a voxel type rhizoct reads`);
+  }
   const name = show('file1', 'Name');
   const file = name !== undefined && name !== '' ? await findDataFile(path, name, '[file1] Name') : await volBeside(path, '[file1] has no Name');
-  let sampleType: SampleType;
-  if (typeName !== undefined || bits !== undefined) {
-    const t = vgiType(typeName, bits);
-    if (!t) throw new UnsupportedError(path, `VGStudio Datatype = ${typeName ?? '(none)'} with BitsPerElement = ${bits ?? '(none)'} is not a voxel type rhizoct reads`);
-    sampleType = t;
-  } else {
+  if (!sampleType) {
     sampleType = await typeFromSize(file, path, shape, 'size', offset);
     notes.push(`voxel type not in the header: ${sampleType}, from the size of ${basename(file)}`);
   }
