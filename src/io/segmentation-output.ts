@@ -1,4 +1,6 @@
-import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as zarr from 'zarrita';
 import { ChunkGrid } from '../volume/chunk-grid.js';
@@ -59,27 +61,49 @@ export class SegmentationOutput {
     return exists(join(path, '.zattrs'));
   }
 
-  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean): Promise<SegmentationOutput> {
+  /**
+   * For a shard (or any run that must be idempotent): true when OUT is a finished segmentation of
+   * this same job, so there is nothing to do; false when OUT does not exist. Throws, naming each
+   * difference, when OUT is the finished result of another job, and OutputExistsError when OUT
+   * was not made by `rhizoct segment`.
+   */
+  static async finishedBySameJob(path: string, meta: VolumeMeta, job: JobIdentity): Promise<boolean> {
+    if (!(await exists(path))) return false;
+    const have = await readJobFile(join(path, JOB_FILE));
+    if (!have) throw new OutputExistsError(path, 'already exists and records no rhizoct segment job (remove it, or pass --overwrite without --shard)');
+    const diff = jobDifferences(have, { job, shape: [...meta.shape] });
+    if (diff.length) throw new InconsistentError(path, `is the finished segmentation of another job: ${diff.join('; ')}. Remove it to segment again with these settings`);
+    return true;
+  }
+
+  /**
+   * Opens (or starts) OUT.partial for `job`. With `shard` set, a finished OUT of the same job is
+   * not an error: the result is null (nothing to do), also when another shard finishes it while
+   * this one opens.
+   */
+  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, shard?: false): Promise<SegmentationOutput>;
+  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, shard: boolean): Promise<SegmentationOutput | null>;
+  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, shard = false): Promise<SegmentationOutput | null> {
     registerZarrCodecs();
     const dir = `${path}.partial`;
     if (await exists(path)) {
-      if (!overwrite) throw new OutputExistsError(path, 'already exists (pass --overwrite to replace it)');
+      if (shard && !overwrite) {
+        if (await SegmentationOutput.finishedBySameJob(path, meta, job)) return null;
+      } else if (!overwrite) throw new OutputExistsError(path, 'already exists (pass --overwrite to replace it)');
     }
-    const jobFile = join(dir, 'rhizoct-job.json');
-    const want = { job, shape: meta.shape };
-    if (await exists(jobFile)) {
-      const have = JSON.parse(await readFile(jobFile, 'utf8')) as typeof want;
+    const jobFile = join(dir, JOB_FILE);
+    const want: JobFile = { job, shape: [...meta.shape] };
+    const have = await readJobFile(jobFile);
+    if (have) {
       if (have.shape.join() !== meta.shape.join()) {
         throw new InconsistentError(dir, `partial output has shape [${have.shape.join(', ')}] but the input has [${meta.shape.join(', ')}]; remove it or pass --overwrite`);
       }
-      if (JSON.stringify(have.job) !== JSON.stringify(job)) {
-        if (!overwrite) throw new InconsistentError(dir, `partial output was started by another job (${JSON.stringify(have.job)}); remove it or pass --overwrite`);
+      const diff = jobDifferences(have, want);
+      if (diff.length) {
+        if (!overwrite) throw new InconsistentError(dir, `partial output was started by another job (${diff.join('; ')}); remove it or pass --overwrite`);
         await rm(dir, { recursive: true, force: true });
       }
     }
-    await mkdir(join(dir, '.done'), { recursive: true });
-    const store = new AtomicFileStore(dir);
-    if (!(await exists(jobFile))) await store.set('/rhizoct-job.json' as zarr.AbsolutePath, jsonBytes(want));
     const arrayMeta = {
       zarr_format: 2,
       shape: [...meta.shape],
@@ -91,12 +115,30 @@ export class SegmentationOutput {
       filters: null,
       dimension_separator: '/',
     };
-    for (const key of ['0', 'labels/roots/0']) {
-      if (!(await exists(join(dir, key, '.zarray')))) await store.set(`/${key}/.zarray` as zarr.AbsolutePath, jsonBytes(arrayMeta));
+    let prob: zarr.Array<'uint8', AtomicFileStore>;
+    let mask: zarr.Array<'uint8', AtomicFileStore>;
+    try {
+      await mkdir(join(dir, '.done'), { recursive: true });
+      const store = new AtomicFileStore(dir);
+      if (!(await exists(jobFile))) await store.set(`/${JOB_FILE}` as zarr.AbsolutePath, jsonBytes(want));
+      for (const key of ['0', 'labels/roots/0']) {
+        if (!(await exists(join(dir, key, '.zarray')))) await store.set(`/${key}/.zarray` as zarr.AbsolutePath, jsonBytes(arrayMeta));
+      }
+      const root = zarr.root(store);
+      prob = (await zarr.open.v2(root.resolve('0'), { kind: 'array', attrs: false })) as zarr.Array<'uint8', AtomicFileStore>;
+      mask = (await zarr.open.v2(root.resolve('labels/roots/0'), { kind: 'array', attrs: false })) as zarr.Array<'uint8', AtomicFileStore>;
+    } catch (err) {
+      // Another shard may have finished (and renamed OUT.partial) while this one set it up.
+      if (shard && !overwrite && (await SegmentationOutput.finishedBySameJob(path, meta, job).catch(() => false))) return null;
+      throw err;
     }
-    const root = zarr.root(store);
-    const prob = (await zarr.open.v2(root.resolve('0'), { kind: 'array', attrs: false })) as zarr.Array<'uint8', AtomicFileStore>;
-    const mask = (await zarr.open.v2(root.resolve('labels/roots/0'), { kind: 'array', attrs: false })) as zarr.Array<'uint8', AtomicFileStore>;
+    if (shard && !overwrite && (await exists(path))) {
+      // OUT was finished between the check above and now: what this process just made is a stray.
+      if (await SegmentationOutput.finishedBySameJob(path, meta, job)) {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        return null;
+      }
+    }
     return new SegmentationOutput(path, dir, meta, arrayMeta.chunks as unknown as Vec3, prob, mask);
   }
 
@@ -122,31 +164,138 @@ export class SegmentationOutput {
 
   /**
    * If every chunk is done, writes the metadata that makes OUT an OME-Zarr image and moves it into
-   * place. Returns false when work remains (other shards still running).
+   * place, under a lock so that shards finishing together finalise once. Returns false when work
+   * remains (other shards still running); when another process holds the lock, waits up to
+   * `waitMs` for it to finish and returns whether OUT is then complete.
    */
-  async tryFinalize(provenance: Record<string, unknown>): Promise<boolean> {
+  async tryFinalize(provenance: Record<string, unknown>, waitMs = 60_000): Promise<boolean> {
     for (const c of this.grid.chunksIn({ offset: [0, 0, 0], shape: this.meta.shape })) if (!(await this.isDone(c))) return false;
-    let lock;
+    const lock = await FinalizeLock.acquire(this.dir);
+    if (!lock) return waitForPath(this.path, waitMs);
     try {
-      lock = await open(join(this.dir, '.finalize.lock'), 'wx');
-    } catch {
-      return false; // another process is finalising
+      const store = new AtomicFileStore(this.dir);
+      const ms = (name: string, method: string): Record<string, unknown> =>
+        buildMultiscale('0.4', { name, unit: this.meta.unit as LengthUnit, voxelSize: this.meta.voxelSize, origin: this.meta.origin, levelCount: 1, method });
+      const set = (key: string, o: unknown): Promise<void> => store.set(`/${key}` as zarr.AbsolutePath, jsonBytes(o));
+      await set('labels/roots/.zgroup', { zarr_format: 2 });
+      await set('labels/roots/.zattrs', labelImageAttributes('0.4', ms('roots', 'mode'), [{ 'label-value': 1, rgba: [255, 128, 0, 255] }], { rhizoct: provenance }));
+      await set('labels/.zgroup', { zarr_format: 2 });
+      await set('labels/.zattrs', labelsGroupAttributes('0.4', ['roots']));
+      await set('.zgroup', { zarr_format: 2 });
+      await set('.zattrs', imageAttributes('0.4', ms('root probability (0-255)', 'mean'), { rhizoct: provenance }));
+      if (!(await lock.stillHeld())) return waitForPath(this.path, waitMs); // taken over after we stalled
+      if (await exists(this.path)) await rm(this.path, { recursive: true, force: true });
+      await rename(this.dir, this.path);
+    } finally {
+      await lock.release();
     }
-    await lock.close();
-    const store = new AtomicFileStore(this.dir);
-    const ms = (name: string, method: string): Record<string, unknown> =>
-      buildMultiscale('0.4', { name, unit: this.meta.unit as LengthUnit, voxelSize: this.meta.voxelSize, origin: this.meta.origin, levelCount: 1, method });
-    const set = (key: string, o: unknown): Promise<void> => store.set(`/${key}` as zarr.AbsolutePath, jsonBytes(o));
-    await set('labels/roots/.zgroup', { zarr_format: 2 });
-    await set('labels/roots/.zattrs', labelImageAttributes('0.4', ms('roots', 'mode'), [{ 'label-value': 1, rgba: [255, 128, 0, 255] }], { rhizoct: provenance }));
-    await set('labels/.zgroup', { zarr_format: 2 });
-    await set('labels/.zattrs', labelsGroupAttributes('0.4', ['roots']));
-    await set('.zgroup', { zarr_format: 2 });
-    await set('.zattrs', imageAttributes('0.4', ms('root probability (0-255)', 'mean'), { rhizoct: provenance }));
-    if (await exists(this.path)) await rm(this.path, { recursive: true, force: true });
-    await rename(this.dir, this.path);
     await rm(join(this.path, '.done'), { recursive: true, force: true });
-    await rm(join(this.path, '.finalize.lock'), { force: true });
+    await FinalizeLock.removeAll(this.path);
     return true;
+  }
+}
+
+const JOB_FILE = 'rhizoct-job.json';
+
+interface JobFile {
+  job: JobIdentity;
+  shape: number[];
+}
+
+async function readJobFile(file: string): Promise<JobFile | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as JobFile;
+  } catch {
+    throw new InconsistentError(file, 'is not valid JSON; remove the folder holding it to start again');
+  }
+}
+
+/** Each setting in which two jobs differ, as "threshold 0.5 in the output, 0.6 now". */
+export function jobDifferences(have: JobFile, want: JobFile): string[] {
+  const out: string[] = [];
+  const show = (v: unknown): string => (v === undefined ? '(not set)' : Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
+  if (JSON.stringify(have.shape) !== JSON.stringify(want.shape)) out.push(`input shape ${show(have.shape)} in the output, ${show(want.shape)} now`);
+  const keys = new Set([...Object.keys(have.job ?? {}), ...Object.keys(want.job)]);
+  for (const k of keys) {
+    const a = (have.job as unknown as Record<string, unknown>)?.[k];
+    const b = (want.job as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${k} ${show(a)} in the output, ${show(b)} now`);
+  }
+  return out;
+}
+
+/** Waits (polling) up to `ms` for `path` to exist. */
+export async function waitForPath(path: string, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await exists(path)) return true;
+    if (Date.now() - t0 >= ms) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * An exclusive lock on finishing an output, held as a file in the output's folder that only one
+ * process can create (O_EXCL works on local disks and NFS v3+). It names its holder and is
+ * touched every few seconds while held; a lock not touched for `staleMs` (its holder killed, or
+ * its node gone) is broken by the next process that wants it. A holder checks that the lock is
+ * still its own just before the step that cannot be repeated (renaming the output into place).
+ */
+export class FinalizeLock {
+  static readonly FILE = '.finalize.lock';
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly file: string,
+    private readonly token: string,
+  ) {}
+
+  /** The lock, or null when another live process holds it. */
+  static async acquire(dir: string, staleMs = 60_000): Promise<FinalizeLock | null> {
+    const file = join(dir, FinalizeLock.FILE);
+    const token = `${hostname()} pid ${process.pid} ${randomBytes(6).toString('hex')}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open(file, 'wx');
+        await fh.writeFile(`${token}\n${new Date().toISOString()}\n`);
+        await fh.close();
+        const lock = new FinalizeLock(file, token);
+        lock.timer = setInterval(() => void utimes(file, new Date(), new Date()).catch(() => undefined), Math.max(250, staleMs / 6));
+        lock.timer.unref();
+        return lock;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const st = await stat(file).catch(() => null);
+      if (st && Date.now() - st.mtimeMs < staleMs) return null;
+      // Stale (or just released): move it aside under a unique name, then try once more. Two
+      // processes may both do this; O_EXCL still lets only one of them create the new lock.
+      await rename(file, `${file}.stale-${randomBytes(6).toString('hex')}`).catch(() => undefined);
+    }
+    return null;
+  }
+
+  /** Removes the lock and any stale locks moved aside from a folder (once it is finished). */
+  static async removeAll(dir: string): Promise<void> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => n.startsWith(FinalizeLock.FILE)).map((n) => rm(join(dir, n), { force: true })));
+  }
+
+  /** Whether the lock file still names this process (it was not broken as stale). */
+  async stillHeld(): Promise<boolean> {
+    const text = await readFile(this.file, 'utf8').catch(() => '');
+    return text.startsWith(`${this.token}\n`);
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (await this.stillHeld()) await rm(this.file, { force: true });
   }
 }

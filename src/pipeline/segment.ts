@@ -9,6 +9,7 @@ import { predictFused } from '../nn/models/infer.js';
 import { IDENTITY, transformCube, type Augmentation } from '../nn/train/augment.js';
 import type { Point } from '../nn/train/sampler.js';
 import type { Box, Vec3 } from '../volume/box.js';
+import { ChunkGrid } from '../volume/chunk-grid.js';
 import { placeTile, tilesFor, type Tile } from '../volume/tiles.js';
 import { convertToOmeZarr } from './convert.js';
 import { autoScales, CoarseLevel, fuseMax } from './multiscale.js';
@@ -52,6 +53,10 @@ export interface SegmentSummary {
   complete: boolean;
   device: string;
   chunks: { total: number; thisShard: number; skipped: number; written: number };
+  /** The shard this process ran, if any. */
+  shard?: { index: number; count: number };
+  /** A shard found OUT already finished by the same job: nothing was done. */
+  alreadyComplete: boolean;
   voxels: number;
   seconds: number;
   voxelsPerSecond: number;
@@ -59,15 +64,31 @@ export interface SegmentSummary {
   peakRssMiB: number;
 }
 
-export function parseShard(s: string | undefined): { index: number; count: number } | undefined {
-  if (!s) return undefined;
-  const m = /^(\d+)\/(\d+)$/.exec(s);
-  if (!m) throw new Error(`--shard must look like i/N (e.g. 0/4, or $SLURM_ARRAY_TASK_ID/4 expanded by the shell), got "${s}"`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new Error(`--shard ${s}: need 0 <= i < N`);
-  return { index, count };
+/**
+ * Checks every option before anything is read or written (a bad value must not leave an
+ * OUT.partial behind whose job the next, correct command would refuse to resume).
+ */
+export function validateSegmentOptions(opts: SegmentOptions): void {
+  const bad = (what: string, v: unknown, want: string): Error => new RangeError(`segment: ${what} must be ${want}, got ${JSON.stringify(v) ?? String(v)}`);
+  const whole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  if (!(typeof opts.threshold === 'number' && opts.threshold > 0 && opts.threshold < 1)) throw bad('threshold', opts.threshold, 'a number above 0 and below 1');
+  if (!whole(opts.chunk, 1, MAX_CHUNK)) throw bad('chunk', opts.chunk, `a whole number from 1 to ${MAX_CHUNK}`);
+  if (!whole(opts.batch, 1, 1024)) throw bad('batch', opts.batch, 'a whole number from 1 to 1024');
+  if (opts.level !== undefined && !whole(opts.level, 0, 30)) throw bad('level', opts.level, 'a whole number from 0 to 30');
+  if (opts.margin !== undefined && !whole(opts.margin, 0)) throw bad('margin', opts.margin, 'a whole number ≥ 0');
+  if (opts.stopAfter !== undefined && !whole(opts.stopAfter, 0)) throw bad('stopAfter', opts.stopAfter, 'a whole number ≥ 0');
+  if (opts.scales !== undefined && opts.scales !== 'auto' && !(Array.isArray(opts.scales) && opts.scales.length > 0 && opts.scales.every((l) => whole(l, 0, 6)))) throw bad('scales', opts.scales, "'auto' or pyramid levels 0..6");
+  if (opts.shard) {
+    const { index, count } = opts.shard;
+    if (!whole(count, 1) || !whole(index, 0, count - 1)) throw bad('shard', `${index}/${count}`, 'i/N with whole numbers 0 ≤ i < N');
+    if (opts.overwrite) {
+      throw new Error('segment: --overwrite cannot be used with --shard (a shard started late would delete the work of the others, or the finished output); remove OUT and OUT.partial before submitting the shards');
+    }
+  }
 }
+
+/** Largest output chunk side: a block's probabilities are held as float32, 4 GiB at 1024³. */
+export const MAX_CHUNK = 1024;
 
 const FLIPS: Augmentation[] = [IDENTITY, { ...IDENTITY, flip: [true, false, false] }, { ...IDENTITY, flip: [false, true, false] }, { ...IDENTITY, flip: [false, false, true] }];
 
@@ -80,6 +101,7 @@ const FLIPS: Augmentation[] = [IDENTITY, { ...IDENTITY, flip: [true, false, fals
  * N-th chunk so N processes share the work.
  */
 export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<SegmentSummary> {
+  validateSegmentOptions(opts);
   const t0 = performance.now();
   const gpu = gpuIn ?? (await acquireGpu());
   let vol: VolumePatches | null = null;
@@ -100,9 +122,20 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const shape = src.shape as Vec3;
     const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
     const job = { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk, ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }) };
-    const output = await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, opts.overwrite);
-    const all = [...output.grid.chunksIn({ offset: [0, 0, 0], shape })];
+    const opened = await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, opts.overwrite, opts.shard !== undefined);
+    const grid = new ChunkGrid(shape, shape.map((s, i) => Math.max(1, Math.min(s, chunk[i]!))) as unknown as Vec3);
+    const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
     const mine = opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
+    if (!opened) {
+      // A shard (a requeued task, or the array submitted again) against an output this job already finished.
+      return {
+        output: opts.output, complete: true, alreadyComplete: true, ...(opts.shard ? { shard: opts.shard } : {}),
+        device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
+        chunks: { total: all.length, thisShard: mine.length, skipped: mine.length, written: 0 },
+        voxels: 0, seconds: (performance.now() - t0) / 1000, voxelsPerSecond: 0, gpuSeconds: null, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      };
+    }
+    const output = opened;
     const todo: Vec3[] = [];
     for (const c of mine) if (!(await output.isDone(c))) todo.push(c);
     const voxelsOf = (c: Vec3): number => output.grid.chunkBox(c).shape.reduce((a, b) => a * b, 1);
@@ -209,6 +242,8 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     return {
       output: opts.output,
       complete,
+      alreadyComplete: false,
+      ...(opts.shard ? { shard: opts.shard } : {}),
       device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
       chunks: { total: all.length, thisShard: mine.length, skipped: mine.length - todo.length, written },
       voxels,

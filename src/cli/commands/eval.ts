@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { ascending } from '../parse.js';
+import { ascending, integer } from '../parse.js';
 import { centrelineDice, evaluate, formatEvalTable } from '../../pipeline/eval.js';
 import { createProgress } from '../../pipeline/progress.js';
 import type { RawSpec } from '../../io/scanner-raw.js';
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .description('compare a segmentation with the truth: Dice, IoU, precision, recall, centreline Dice, per depth band (streamed)')
     .argument('<pred>', 'segmentation: OME-Zarr with labels/roots (as segment writes), or any mask volume')
     .argument('<truth>', 'truth: OME-Zarr with labels/roots (as synth writes), or any mask volume')
-    .option('--bands <n>', 'number of equal depth bands along z', '5')
+    .option('--bands <n>', 'number of equal depth bands along z', integer(1, 10_000), 5)
     .option('--no-cldice', 'skip centreline Dice (skeletons cost time on large scans)')
     .option('--radii <list>', 'recall by the truth\'s local root radius, in classes split at these radii (voxels)', ascending('--radii'), [1, 2, 4])
     .option('--no-radii', 'skip recall by root radius')
@@ -20,9 +20,9 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .option('--save <file>', 'also write the JSON result to a file')
     .option(RAW_FLAGS, `${RAW_HELP} (applies to each input that is a headerless file)`, rawOption)
-    .action(async (pred: string, truth: string, o: { bands: string; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string; raw?: RawSpec }) => {
+    .action(async (pred: string, truth: string, o: { bands: number; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string; raw?: RawSpec }) => {
       await useRawLayout(o.raw, [pred, truth]);
-      const r = await evaluate(pred, truth, { bands: Number(o.bands), progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}), ...(o.radii === false ? {} : { radiusBounds: o.radii }) });
+      const r = await evaluate(pred, truth, { bands: o.bands, progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}), ...(o.radii === false ? {} : { radiusBounds: o.radii }) });
       if (o.save) await writeFile(o.save, JSON.stringify(r, null, 2) + '\n');
       console.log(o.json ? JSON.stringify(r, null, 2) : formatEvalTable(r));
     });

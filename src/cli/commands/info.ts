@@ -1,16 +1,9 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { type VolumeInfo, volumeInfo } from '../../pipeline/info.js';
 import { createProgress, formatCount } from '../../pipeline/progress.js';
+import { integer } from '../parse.js';
 import type { RawSpec } from '../../io/scanner-raw.js';
 import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
-
-function wholeNumber(min: number) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
-    return n;
-  };
-}
 
 function num(v: number): string {
   return Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString();
@@ -61,9 +54,9 @@ export function register(program: Command): void {
     .description('describe a volume: format, shape, type, voxel size, chunks, pyramid levels and its values (streamed, never loaded whole)')
     .argument('<path>', '.nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, Nikon .xtekVolume/.vgi (or its .vol), folder of .tif/.png/.bmp slices (SkyScan: with its .log), .tif, .zarr or an http(s) URL of an OME-Zarr')
     .option('--json', 'print JSON')
-    .option('--level <n>', 'compute the value statistics on this pyramid level (faster)', wholeNumber(0))
+    .option('--level <n>', 'compute the value statistics on this pyramid level (faster)', integer(0, 30))
     .option('--no-stats', 'metadata only; do not read the voxels')
-    .option('--bins <n>', 'histogram bins', wholeNumber(1), 16)
+    .option('--bins <n>', 'histogram bins', integer(1, 100_000), 16)
     .option(RAW_FLAGS, RAW_HELP, rawOption)
     .option('-q, --quiet', 'no progress bar')
     .action(async (path: string, f: { json?: boolean; level?: number; stats: boolean; bins: number; quiet?: boolean; raw?: RawSpec }) => {

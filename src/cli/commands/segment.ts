@@ -1,12 +1,43 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
-import { parseShard, segment } from '../../pipeline/segment.js';
+import { MAX_CHUNK, segment, type SegmentSummary } from '../../pipeline/segment.js';
 import { parseScales } from '../../pipeline/multiscale.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
 import { join } from 'node:path';
 import type { RawSpec } from '../../io/scanner-raw.js';
 import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
+import { asOption, integer, number, parseShard, type Shard } from '../parse.js';
+
+interface SegmentFlags {
+  model: string;
+  threshold: number;
+  chunk: number;
+  shard?: Shard;
+  scales: number[] | 'auto';
+  level: number;
+  inputPyramid: boolean;
+  tta?: boolean;
+  batch: number;
+  nifti?: string;
+  raw?: RawSpec;
+  overwrite?: boolean;
+  device?: string;
+  quiet?: boolean;
+  json?: boolean;
+  stopAfter?: number;
+}
+
+/** The line a run ends with: what was done, or why there was nothing to do (a shard's log says which). */
+export function describeSegmentRun(s: SegmentSummary): string {
+  const who = s.shard ? `shard ${s.shard.index}/${s.shard.count}` : 'segment';
+  const rate = `${(s.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s, peak RSS ${s.peakRssMiB.toFixed(0)} MiB`;
+  const state = s.complete ? `${s.output} is complete` : `${s.output} is not complete yet (other shards pending)`;
+  if (s.alreadyComplete) return `${who}: nothing to do: ${s.output} is already complete, made by this same job`;
+  if (s.shard && s.chunks.thisShard === 0) return `${who}: nothing to do: this shard has no chunks (the output has ${s.chunks.total}); ${state}`;
+  if (s.chunks.written === 0 && s.chunks.skipped === s.chunks.thisShard) return `${who}: nothing to do: all ${s.chunks.thisShard} of its chunks were already done; ${state}`;
+  return `${s.complete ? 'wrote' : 'partly wrote (other shards pending)'} ${s.output}: ${s.chunks.written} chunks written, ${s.chunks.skipped} already done${s.shard ? ` (${who}: ${s.chunks.thisShard} of ${s.chunks.total} chunks)` : ''}; ${rate}`;
+}
 
 export function register(program: Command): void {
   program
@@ -15,48 +46,43 @@ export function register(program: Command): void {
     .argument('<input>', 'scan: OME-Zarr (its pyramid gives the low-resolution context), or any other scan rhizoct reads: NIfTI, NRRD, MetaImage, a Nikon .vol, a TIFF/PNG/BMP slice folder, a raw file with --raw')
     .argument('<output>', 'output OME-Zarr folder')
     .option('--model <path>', 'model folder or .safetensors', join(packageRoot(), 'models', 'default'))
-    .option('--threshold <p>', 'probability at or above which a voxel is root', '0.5')
-    .option('--chunk <n>', 'output chunk side in voxels (rounded up to the model tile)', '64')
-    .option('--shard <i/N>', 'process only chunks i, i+N, i+2N… (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N; Kubernetes indexed job: $JOB_COMPLETION_INDEX/N)')
-    .option('--scales <levels>', 'pyramid levels the network runs at, fused at full resolution (a voxel is root if any level finds it): auto (0,1,2 where the scan is large enough, for roots from ~1 to ~40 voxels in radius) or e.g. 0 for full resolution only', 'auto')
-    .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution)', '0')
+    .option('--threshold <p>', 'probability at or above which a voxel is root (above 0, below 1)', number({ min: 0, max: 1, minExclusive: true, maxExclusive: true }), 0.5)
+    .option('--chunk <n>', `output chunk side in voxels, 1 to ${MAX_CHUNK} (rounded up to the model tile)`, integer(1, MAX_CHUNK), 64)
+    .option('--shard <i/N>', 'process only chunks i, i+N, i+2N… (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N; Kubernetes indexed job: $JOB_COMPLETION_INDEX/N); a shard with nothing left to do, or against an output this job finished, exits 0', parseShard)
+    .option('--scales <levels>', 'pyramid levels the network runs at, fused at full resolution (a voxel is root if any level finds it): auto (0,1,2 where the scan is large enough, for roots from ~1 to ~40 voxels in radius) or e.g. 0 for full resolution only', asOption(parseScales), 'auto')
+    .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution)', integer(0, 30), 0)
     .option('--no-input-pyramid', 'read a slice folder or NIfTI input directly instead of decoding it once into a temporary pyramid OUT.input.zarr (removed when done)')
     .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
-    .option('--batch <n>', 'patches per GPU batch', '4')
+    .option('--batch <n>', 'patches per GPU batch, 1 to 1024', integer(1, 1024), 4)
     .option('--nifti <file>', 'also export the mask when complete, as NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) by its name')
     .option(RAW_FLAGS, RAW_HELP, rawOption)
     .option('--overwrite', 'replace an existing output')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the run summary as JSON')
-    .option('--stop-after <n>', 'stop after n chunks, as if interrupted (benchmarks, tests)')
-    .action(async (input: string, output: string, o: Record<string, string | boolean | undefined>) => {
-      await useRawLayout(o.raw as unknown as RawSpec | undefined, [input]);
-      const scales = parseScales(String(o.scales ?? 'auto'));
-      const threshold = Number(o.threshold);
-      if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be between 0 and 1, got "${o.threshold}"`);
-      const shard = parseShard(typeof o.shard === 'string' ? o.shard : undefined);
-      const gpu = await acquireGpu(typeof o.device === 'string' ? { adapterMatch: o.device } : {});
+    .option('--stop-after <n>', 'stop after n chunks, as if interrupted (benchmarks, tests)', integer(0))
+    .action(async (input: string, output: string, o: SegmentFlags) => {
+      await useRawLayout(o.raw, [input]);
+      if (o.shard && o.overwrite) throw new Error('--overwrite cannot be used with --shard (a shard started late would delete the work of the others, or the finished output); remove OUT and OUT.partial before submitting the shards');
+      const gpu = await acquireGpu(o.device !== undefined ? { adapterMatch: o.device } : {});
       const summary = await segment({
         input,
         output,
-        model: String(o.model),
-        threshold,
-        chunk: Number(o.chunk),
-        shard,
+        model: o.model,
+        threshold: o.threshold,
+        chunk: o.chunk,
+        ...(o.shard ? { shard: o.shard } : {}),
         tta: Boolean(o.tta),
-        batch: Math.max(1, Number(o.batch)),
+        batch: o.batch,
         overwrite: Boolean(o.overwrite),
-        nifti: typeof o.nifti === 'string' ? o.nifti : undefined,
+        nifti: o.nifti,
         progress: createProgress({ quiet: Boolean(o.quiet) }),
-        stopAfter: o.stopAfter === undefined ? undefined : Number(o.stopAfter),
-        level: Number(o.level ?? 0),
-        scales,
+        stopAfter: o.stopAfter,
+        level: o.level,
+        scales: o.scales,
         inputPyramid: o.inputPyramid !== false,
       }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(summary, null, 2));
-      else if (!o.quiet) {
-        console.log(`${summary.complete ? 'wrote' : 'partly wrote (other shards pending)'} ${output}: ${summary.chunks.written} chunks written, ${summary.chunks.skipped} already done; ${(summary.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s, peak RSS ${summary.peakRssMiB.toFixed(0)} MiB`);
-      }
+      else if (!o.quiet) console.log(describeSegmentRun(summary));
     });
 }

@@ -3,13 +3,9 @@ import { acquireGpu } from '../../gpu/acquire.js';
 import { train } from '../../pipeline/train.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { join } from 'node:path';
+import { integer, integerList, MAX_SEED, number, oneOf } from '../parse.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
-const ints = (v: string): number[] => list(v).map((s) => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected positive integers, got "${v}"`);
-  return n;
-});
 
 export function register(program: Command): void {
   program
@@ -19,41 +15,38 @@ export function register(program: Command): void {
     .option('--val <zarrs>', 'validation volumes, comma-separated', '')
     .requiredOption('--out <model>', 'output model: a folder (model.safetensors + card.json) or x.safetensors')
     .option('--arch <name>', 'architecture preset: dual (default) or mlmr (the paper)', 'dual')
-    .option('--patch <n>', 'high-resolution patch side (voxels)')
-    .option('--widths <list>', 'U-Net widths per level, e.g. 8,16,32 (dual)')
-    .option('--low-patch <n>', 'low-resolution patch side in coarse voxels (dual)')
-    .option('--low-scale <n>', 'pyramid scale of the low-resolution branch: 2, 4 or 8 (dual)')
+    .option('--patch <n>', 'high-resolution patch side (voxels)', integer(1, 512))
+    .option('--widths <list>', 'U-Net widths per level, e.g. 8,16,32 (dual)', integerList('--widths'))
+    .option('--low-patch <n>', 'low-resolution patch side in coarse voxels (dual)', integer(1, 512))
+    .option('--low-scale <n>', 'pyramid scale of the low-resolution branch: 2, 4 or 8 (dual)', oneOf([2, 4, 8]))
     .option('--from <model>', 'fine-tune from this model (keeps its architecture and normalisation)')
     .option('--freeze-encoder', 'with --from: train only decoders, fusion and heads')
     .option('--optimizer <name>', 'adam or rmsprop (the paper)', 'adam')
-    .option('--lr <x>', 'learning rate', '0.001')
-    .option('--batch <n>', 'patches per step', '2')
-    .option('--steps <n>', 'steps per epoch', '50')
-    .option('--epochs <n>', 'epochs per round', '4')
-    .option('--rounds <n>', 'hard-negative mining rounds (1 = none)', '2')
-    .option('--val-patches <n>', 'validation patches (fixed by the seed)', '16')
-    .option('--dice <w>', 'weight of a soft Dice term on the fused head', '0')
-    .option('--skeleton <w>', 'weight of a centreline term: the fused head\'s BCE over root centrelines only, so fine laterals count by length', '0')
-    .option('--lr-final <x>', 'learning rate at the last step, reached by cosine decay (default: constant --lr)')
-    .option('--calibrate-bn <n>', 'batches for re-estimating batch-norm statistics after each epoch (0: off)', '16')
+    .option('--lr <x>', 'learning rate', number({ min: 0, minExclusive: true }), 0.001)
+    .option('--batch <n>', 'patches per step', integer(1, 1024), 2)
+    .option('--steps <n>', 'steps per epoch', integer(1), 50)
+    .option('--epochs <n>', 'epochs per round', integer(1), 4)
+    .option('--rounds <n>', 'hard-negative mining rounds (1 = none)', integer(1, 100), 2)
+    .option('--val-patches <n>', 'validation patches (fixed by the seed)', integer(0), 16)
+    .option('--dice <w>', 'weight of a soft Dice term on the fused head', number({ min: 0 }), 0)
+    .option('--skeleton <w>', 'weight of a centreline term: the fused head\'s BCE over root centrelines only, so fine laterals count by length', number({ min: 0 }), 0)
+    .option('--lr-final <x>', 'learning rate at the last step, reached by cosine decay (default: constant --lr)', number({ min: 0 }))
+    .option('--calibrate-bn <n>', 'batches for re-estimating batch-norm statistics after each epoch (0: off)', integer(0), 16)
     .option('--no-augment', 'no flips, rotations or intensity jitter')
-    .option('--seed <n>', 'seed for weights, sampling and augmentation', '1')
+    .option('--seed <n>', 'seed for weights, sampling and augmentation', integer(0, MAX_SEED), 1)
     .option('--resume', 'continue from the checkpoint beside --out')
     .option('--log <file>', 'JSON log of the run (default: beside the model)')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the final model card as JSON')
-    .action(async (o: Record<string, string | boolean | undefined>) => {
-      const num = (k: string): number => {
-        const v = Number(o[k]);
-        if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got "${o[k]}"`);
-        return v;
-      };
+    .action(async (o: Record<string, string | number | number[] | boolean | undefined>) => {
+      // Every number was checked by its option's parser (src/cli/parse.ts) before this runs.
+      const num = (k: string): number => o[k] as number;
       const config: Record<string, unknown> = {};
-      if (o.patch) config.patch = num('patch');
-      if (o.widths) config.widths = ints(String(o.widths));
-      if (o.lowPatch) config.lowPatch = num('lowPatch');
-      if (o.lowScale) config.lowScale = num('lowScale');
+      if (o.patch !== undefined) config.patch = num('patch');
+      if (o.widths !== undefined) config.widths = o.widths;
+      if (o.lowPatch !== undefined) config.lowPatch = num('lowPatch');
+      if (o.lowScale !== undefined) config.lowScale = num('lowScale');
       if (o.optimizer !== 'adam' && o.optimizer !== 'rmsprop') throw new Error(`--optimizer must be adam or rmsprop, got "${o.optimizer}"`);
       const out = String(o.out);
       const quiet = Boolean(o.quiet);

@@ -2,27 +2,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MESH_FORMATS, type MeshFormat, measureTraitsBatch, type TraitsReport } from '../../pipeline/traits.js';
 import { createProgress } from '../../pipeline/progress.js';
 import type { RawSpec } from '../../io/scanner-raw.js';
+import { integer, number } from '../parse.js';
 import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
-
-function wholeNumber(min: number) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
-    return n;
-  };
-}
-
-function positive(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
-function finite(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
-  return n;
-}
 
 function meshList(text: string): MeshFormat[] {
   if (text === 'none') return [];
@@ -85,16 +66,16 @@ export function register(program: Command): void {
     .argument('<inputs...>', 'segmentations: OME-Zarr from `rhizoct segment` (labels/roots is read) or any mask volume rhizoct reads')
     .requiredOption('-o, --out <dir>', 'output folder; with several inputs each scan goes in a subfolder and traits.csv has a row per scan')
     .option('--label <name>', 'label image to measure', 'roots')
-    .option('--level <n>', 'pyramid level to measure (0 = full resolution)', wholeNumber(0))
-    .option('--threshold <t>', 'voxels ≥ t are root (for probability or non-binary images)', finite)
-    .option('--min-voxels <n>', 'components smaller than this are specks: dropped and reported', wholeNumber(1), 64)
-    .option('--block <n>', 'block edge in voxels (rounded to whole chunks); memory grows with its cube', wholeNumber(16), 128)
-    .option('--halo <n>', 'context around each block; should exceed the thickest root radius in voxels', wholeNumber(1), 16)
+    .option('--level <n>', 'pyramid level to measure (0 = full resolution)', integer(0, 30))
+    .option('--threshold <t>', 'voxels ≥ t are root (for probability or non-binary images)', number())
+    .option('--min-voxels <n>', 'components smaller than this are specks: dropped and reported', integer(1), 64)
+    .option('--block <n>', 'block edge in voxels (rounded to whole chunks); memory grows with its cube', integer(16, 4096), 128)
+    .option('--halo <n>', 'context around each block; should exceed the thickest root radius in voxels', integer(1, 1024), 16)
     .addOption(new Option('--mesh <formats>', `mesh formats: comma-separated ${MESH_FORMATS.join(', ')}, or none`).argParser(meshList).default([...MESH_FORMATS]))
-    .option('--smooth <passes>', 'Taubin smoothing passes on the mesh', wholeNumber(0), 0)
-    .option('--decimate <voxels>', 'decimate the mesh by merging vertices within cubes of this many voxels', wholeNumber(0), 0)
+    .option('--smooth <passes>', 'Taubin smoothing passes on the mesh', integer(0, 10_000), 0)
+    .option('--decimate <voxels>', 'decimate the mesh by merging vertices within cubes of this many voxels', integer(0, 1024), 0)
     .option('--raw-mesh', "keep marching cubes' mid-edge vertices (by default they move ≤ 0.35 voxel so the mesh encloses the mask's volume)")
-    .option('--depth-band <length>', 'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)', positive)
+    .option('--depth-band <length>', 'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)', number({ min: 0, minExclusive: true }))
     .option('--diameter-bins <edges>', 'diameter histogram bin edges, e.g. 0,0.2,0.5,1,2 (mm)', edges)
     .option('--json', 'print the reports as JSON')
     .option(RAW_FLAGS, `${RAW_HELP} (applies to each input that is a headerless file)`, rawOption)

@@ -1,17 +1,6 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { openInBrowser, startViewServer } from '../../pipeline/view-server.js';
-
-function port(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a whole number from 0 (any free port) to 65535');
-  return n;
-}
-
-function positive(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
+import { integer } from '../parse.js';
 
 interface ViewFlags {
   seg?: string;
@@ -31,11 +20,11 @@ export function register(program: Command): void {
     .argument('<path>', 'OME-Zarr (a scan from convert/synth, or a segmentation) folder, or an http(s) URL of one')
     .option('--seg <path>', 'segmentation of the scan (OME-Zarr with labels/roots, as `rhizoct segment` writes)')
     .option('--traits <dir>', 'output folder of `rhizoct traits` (traits.json, roots.vtp)')
-    .option('--port <n>', 'port to listen on (0: any free port)', port, 8765)
+    .option('--port <n>', 'port to listen on, 0 (any free port) to 65535', integer(0, 65535), 8765)
     .option('--host <addr>', 'address to bind; the default serves this computer only, 0.0.0.0 exposes it to the network', '127.0.0.1')
     .option('--open', 'open the page in the default browser')
     .option('--cors', 'let pages from other origins read the data (Access-Control-Allow-Origin: *)')
-    .option('--max-voxels <n>', 'largest volume the page loads into the GPU, in voxels (default: 2^27, half that for 16-bit data)', positive)
+    .option('--max-voxels <n>', 'largest volume the page loads into the GPU, in voxels (default: 2^27, half that for 16-bit data)', integer(1))
     .option('--verbose', 'print each request')
     .action(async (path: string, f: ViewFlags) => {
       const server = await startViewServer({
