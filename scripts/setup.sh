@@ -3,7 +3,8 @@
 #   scripts/setup.sh          runtime: Vulkan driver (lavapipe where no GPU driver), npm packages, build
 #   scripts/setup.sh --test   also the test peers: Debian's python3-torch, -zarr, -nibabel, -skimage,
 #                             -tifffile, -scipy, -lxml, -vtk9, teem-apps (teem-unu, NRRD's reference
-#                             implementation), and chromium for the viewer's browser tests
+#                             implementation), chromium for the viewer's browser tests, and slurm-wlm
+#                             + munge (a one-node SLURM the scale-out test starts in a temp folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +44,7 @@ if command -v apt-get >/dev/null; then
     fi
   fi
   if [[ $want_test -eq 1 ]]; then
-    pkgs=(python3-torch python3-zarr python3-nibabel python3-skimage python3-tifffile python3-scipy python3-lxml python3-vtk9 teem-apps chromium)
+    pkgs=(python3-torch python3-zarr python3-nibabel python3-skimage python3-tifffile python3-scipy python3-lxml python3-vtk9 teem-apps chromium slurm-wlm munge)
     missing=()
     for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if [[ ${#missing[@]} -gt 0 ]]; then
