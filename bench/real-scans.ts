@@ -24,9 +24,9 @@ const SHARED = join(root, '..', 'shared', 'data');
 /** Crops (z, y, x offset and shape, full-resolution voxels) and the slices drawn from each. */
 const SCANS: Record<string, { dir: string; box: Box; slices: number[] }> = {
   // The bean's tap root and the laterals leaving it, down to the bucket's lower half.
-  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([100, 110, 110], [256, 256, 256]), slices: [40, 120, 200] },
+  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([100, 130, 130], [192, 192, 192]), slices: [30, 90, 150] },
   // The maize crown: stem and nodal roots below it.
-  maize: { dir: join(SHARED, 'maize-crown-ct'), box: makeBox([60, 60, 60], [256, 256, 256]), slices: [40, 120, 200] },
+  maize: { dir: join(SHARED, 'maize-crown-ct'), box: makeBox([40, 90, 90], [192, 192, 192]), slices: [30, 90, 150] },
 };
 
 async function makeCrop(name: string, work: string): Promise<string> {
@@ -104,6 +104,14 @@ async function figure(name: string, crop: string, segs: { label: string; path: s
   writeFileSync(png, c.png());
 }
 
+/** The maize threshold reference and its air region (bench/real-references/maize_reference.py), made once. */
+function maizeReference(work: string): [string, string] {
+  const ref = join(work, 'maize-ref.npy');
+  const air = join(work, 'maize-air.npy');
+  if (!existsSync(ref) || !existsSync(air)) execFileSync('/usr/bin/python3', [join(root, 'bench/real-references/maize_reference.py'), ref, '--air', air], { stdio: 'inherit' });
+  return [ref, air];
+}
+
 async function main(): Promise<void> {
   const work = arg('--work', '/tmp/rhizoct-real');
   const models = arg('--models', 'models/default').split(',');
@@ -125,7 +133,9 @@ async function main(): Promise<void> {
       cli(['segment', crop, seg, '--model', model!, '--quiet', '--overwrite', ...(extra ? extra.trim().split(/\s+/) : [])]);
       const seconds = (performance.now() - t0) / 1000;
       segs.push({ label: m.replace(root + '/', ''), path: seg });
-      const score = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/real-scans-score.py'), join(seg, 'labels/roots/0'), '--scan', name, '--crop', [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','), '--json'], { encoding: 'utf8' })) as Record<string, unknown>;
+      const refs = name === 'maize' ? ['--ref', ...maizeReference(work)] : [];
+      if (refs.length) refs.splice(2, 0, '--air');
+      const score = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/real-scans-score.py'), join(seg, 'labels/roots/0'), '--scan', name, '--crop', [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','), ...refs, '--json'], { encoding: 'utf8' })) as Record<string, unknown>;
       results.push({ scan: name, model: m, seconds, score });
       console.log(`${name} ${m}: ${JSON.stringify(score)} (${seconds.toFixed(0)} s)`);
     }
