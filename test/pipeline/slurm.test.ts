@@ -8,24 +8,27 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.js';
+import { encodeTiffSlice } from '../../src/io/tiff-write.js';
+import { convertToOmeZarr } from '../../src/pipeline/convert.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { segment } from '../../src/pipeline/segment.js';
 import { ChunkGrid } from '../../src/volume/chunk-grid.js';
 import type { Vec3 } from '../../src/volume/box.js';
 import { testGpu } from '../helpers/gpu.js';
-import { freshSeed } from '../helpers/random.js';
+import { freshSeed, rng } from '../helpers/random.js';
 import { REPO_ROOT, tempDir } from '../io/helpers.js';
-import { readSegmentation, writeRandomScan, writeTinyModel } from './shard-fixtures.js';
+import { fileTree, readSegmentation, treeDifferences, writeRandomScan, writeTinyModel } from './shard-fixtures.js';
 
 const ROOT = REPO_ROOT;
 const TEMPLATE = join(ROOT, 'scripts', 'slurm', 'segment.sbatch');
+const CONVERT_TEMPLATE = join(ROOT, 'scripts', 'slurm', 'convert.sbatch');
 const PROGRAMS = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'scancel', 'sinfo'];
 const seed = freshSeed();
 // 64 × 96 × 96 in chunks of 16: 144 chunks, 36 a shard, long enough to requeue one mid-run.
@@ -302,4 +305,31 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
       expect(log).toContain(`shard ${i}/4: nothing to do: ${out} is already complete, made by this same job`);
     }
   }, 300_000);
+  it('convert.sbatch: a TIFF slice folder converted by an array of 3 equals the single-process pyramid byte for byte', async (ctx) => {
+    if (skipWhy) {
+      console.log(`[SKIPPED: ${skipWhy}]`);
+      return ctx.skip();
+    }
+    const src = join(dir, 'tifs');
+    await mkdir(src);
+    const r = rng(seed + 3);
+    const [nz, ny, nx] = [90, 70, 66];
+    for (let z = 0; z < nz; z++) {
+      const px = Uint16Array.from({ length: ny * nx }, () => Math.floor(1000 + 3000 * r() * r()));
+      await writeFile(join(src, `s${String(z).padStart(3, '0')}.tif`), encodeTiffSlice(px, nx, ny));
+    }
+    const out = join(dir, 'converted.zarr');
+    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
+    env = { ...env, SHARDS: '3', SCAN: src, OUT: out, RHIZOCT: `${tsx} ${join(ROOT, 'src', 'cli', 'main.ts')}`, EXTRA: '--chunk 16,32,32 --voxel-size 0.05 --unit mm' };
+    const sub = run('sbatch', ['--parsable', `--chdir=${dir}`, '--array=0-2', '--cpus-per-task=1', '--mem=900M', CONVERT_TEMPLATE]);
+    expect(sub.status, `sbatch: ${sub.err}`).toBe(0);
+    const jobId = sub.out.trim().split(';')[0]!;
+    await until('the convert array to finish', 120_000, () => run('squeue', ['-h', '-j', jobId]).out.trim() === '' && taskStates(jobId).size === 3);
+    const logs = [0, 1, 2].map((i) => readFileSync(join(dir, `rhizoct-convert-${jobId}_${i}.log`), 'utf8'));
+    for (const [i, s] of taskStates(jobId)) expect(s, logs[i]).toMatchObject({ state: 'COMPLETED', exit: '0:0' });
+    expect(logs.filter((l) => l.includes('this shard built the coarser levels and finished it')), logs.join('\n')).toHaveLength(1);
+    const single = join(dir, 'converted-single.zarr');
+    await convertToOmeZarr(src, single, { chunkShape: [16, 32, 32], voxelSize: [0.05, 0.05, 0.05], unit: 'millimeter' });
+    expect(treeDifferences(fileTree(single), fileTree(out))).toEqual([]);
+  }, 240_000);
 });
