@@ -24,7 +24,7 @@ const SHARED = join(root, '..', 'shared', 'data');
 /** Crops (z, y, x offset and shape, full-resolution voxels) and the slices drawn from each. */
 const SCANS: Record<string, { dir: string; box: Box; slices: number[] }> = {
   // The bean's tap root and the laterals leaving it, down to the bucket's lower half.
-  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([100, 130, 130], [192, 192, 192]), slices: [30, 90, 150] },
+  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([40, 140, 100], [192, 192, 192]), slices: [60, 120, 170] },
   // The maize crown: stem and nodal roots below it.
   maize: { dir: join(SHARED, 'maize-crown-ct'), box: makeBox([40, 90, 90], [192, 192, 192]), slices: [30, 90, 150] },
 };
