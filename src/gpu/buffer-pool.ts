@@ -1,10 +1,16 @@
+import { GpuError } from './errors.js';
+
 /**
  * Reuses GPU buffers by (usage, size bucket). Buckets grow by 2^(1/4) so a reused buffer wastes
  * at most ~19%. A released buffer may still be read by work not yet submitted; the pool only
  * hands it out again in encoding order, which the queue keeps, so that is safe for kernels.
+ * A buffer has one owner, who releases it once: releasing a buffer already back in the pool
+ * throws, since the pool would otherwise hand the same buffer to two owners.
  */
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
+  /** The buffers now in `free`, to refuse a second release. */
+  private readonly idle = new Set<GPUBuffer>();
   private bytesHeld = 0;
   private bytesLive = 0;
   peakBytesLive = 0;
@@ -26,6 +32,7 @@ export class BufferPool {
     const list = this.free.get(key);
     const reused = list?.pop();
     if (reused) {
+      this.idle.delete(reused);
       this.bytesHeld -= size;
       this.noteLive(size);
       return reused;
@@ -36,6 +43,14 @@ export class BufferPool {
   }
 
   release(buf: GPUBuffer): void {
+    if (this.idle.has(buf)) {
+      throw new GpuError(
+        'double-release',
+        `buffer "${buf.label}" (${buf.size} bytes) released twice: it is already back in the pool. Each buffer has one owner that releases it once; ` +
+          'look for a second release() of the same buffer, or of a tensor wrapping it, on this path',
+      );
+    }
+    this.idle.add(buf);
     const key = `${buf.usage}:${buf.size}`;
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
@@ -48,6 +63,7 @@ export class BufferPool {
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.idle.clear();
     this.bytesHeld = 0;
   }
 

@@ -1,5 +1,5 @@
 /** Errors raised by the GPU layer, told apart by `kind` (see `isGpuError`). */
-export type GpuErrorKind = 'no-webgpu' | 'no-adapter' | 'shader' | 'validation' | 'device-lost' | 'too-large';
+export type GpuErrorKind = 'no-webgpu' | 'no-adapter' | 'shader' | 'validation' | 'device-lost' | 'too-large' | 'double-release';
 
 export class GpuError extends Error {
   readonly kind: GpuErrorKind;

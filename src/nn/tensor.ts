@@ -27,6 +27,8 @@ export function shapeStr(shape: readonly number[]): string {
  */
 export class Tensor {
   private refs = 1;
+  /** Where the last owner released it (stack formatted only if a second release needs it). */
+  private releasedAt: Error | null = null;
 
   private constructor(
     readonly gpu: Gpu,
@@ -122,10 +124,18 @@ export class Tensor {
     return this;
   }
 
-  /** Drops one owner; the last one gives the buffers back to the pool. Extra calls are ignored. */
+  /**
+   * Drops one owner; the last one gives the buffers back to the pool. A release after the last
+   * one throws (naming the tensor and where it was first released): ignoring it would hide an
+   * owner that thinks it still holds the tensor.
+   */
   release(): void {
-    if (this.refs <= 0) return;
-    if (--this.refs === 0) for (const p of this.pieces) this.gpu.release(p.buffer);
+    if (this.refs <= 0) throw this.doubleRelease();
+    if (--this.refs === 0) {
+      this.releasedAt = new Error('first released here');
+      Error.captureStackTrace?.(this.releasedAt, Tensor.prototype.release); // the caller's frame first
+      for (const p of this.pieces) this.gpu.release(p.buffer);
+    }
   }
 
   get isReleased(): boolean {
@@ -133,6 +143,19 @@ export class Tensor {
   }
 
   private checkLive(): void {
-    if (this.refs <= 0) throw new Error(`tensor ${shapeStr(this.shape)} used after release`);
+    if (this.refs <= 0) throw new Error(`tensor ${shapeStr(this.shape)} used after release${this.firstReleaseSite()}`);
+  }
+
+  private doubleRelease(): GpuError {
+    return new GpuError(
+      'double-release',
+      `tensor ${shapeStr(this.shape)} released twice: its last owner already gave its buffers back. Each owner releases once; ` +
+        `a second owner must retain() it first, and a caller must not release a tensor it handed on (or one a layer keeps for backward)${this.firstReleaseSite()}`,
+    );
+  }
+
+  private firstReleaseSite(): string {
+    const stack = this.releasedAt?.stack?.split('\n').slice(1).join('\n');
+    return stack ? `\nfirst released at:\n${stack}` : '';
   }
 }
