@@ -5,7 +5,8 @@ import type { LengthUnit } from '../volume/voxel-size.js';
 import type { FileSinkOptions } from './itk-geometry.js';
 import { volumeAffine } from './nifti-write.js';
 import { flipLpsRas, placementOfAffine } from './raw-volume.js';
-import { assembleFile, formatNumber, StagedVoxels, writeFileAtomic } from './staged-sink.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { assembleFile, formatNumber, StagedVoxels } from './staged-sink.js';
 import type { Affine, DType, VolumeMeta, VolumeSink, VoxelArray } from './volume.js';
 
 const MET_TYPES: Record<DType, string> = { uint8: 'MET_UCHAR', uint16: 'MET_USHORT', int16: 'MET_SHORT', float32: 'MET_FLOAT' };

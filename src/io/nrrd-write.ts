@@ -3,7 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import type { Box, Vec3 } from '../volume/box.js';
 import type { LengthUnit } from '../volume/voxel-size.js';
 import { type FileSinkOptions, itkGeometry, writtenMeta } from './itk-geometry.js';
-import { assembleFile, formatNumber, StagedVoxels, writeFileAtomic } from './staged-sink.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { assembleFile, formatNumber, StagedVoxels } from './staged-sink.js';
 import type { Affine, DType, VolumeMeta, VolumeSink, VoxelArray } from './volume.js';
 
 const NRRD_TYPES: Record<DType, string> = { uint8: 'uint8', uint16: 'uint16', int16: 'int16', float32: 'float' };

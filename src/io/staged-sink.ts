@@ -1,8 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, type FileHandle, open, stat, unlink, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createDeflate, createGzip } from 'node:zlib';
 import { type Box, boxVoxels, type Vec3 } from '../volume/box.js';
+import { withAtomicFile } from './atomic-write.js';
 import { OutOfBoundsError, OutputExistsError } from './errors.js';
 import { bytesPerVoxel, checkBoxInside, type DType, dtypeOf, type VoxelArray, voxelBytes } from './volume.js';
 
@@ -99,36 +100,18 @@ export async function exists(p: string): Promise<boolean> {
 
 /**
  * Writes `dest` as `head` followed by bytes [from, end) of `src`, compressed as `compress`
- * says (or copied), via a temporary file renamed into place. Returns the bytes written after
- * `head` (the compressed size).
+ * says (or copied), atomically (io/atomic-write). Returns the bytes written after `head` (the
+ * compressed size).
  */
 export async function assembleFile(dest: string, head: Uint8Array, src: string, from: number, compress: 'gzip' | 'zlib' | 'none'): Promise<number> {
-  const tmp = `${dest}.partial-${process.pid}-assemble`;
-  try {
+  return withAtomicFile(dest, async (tmp) => {
     await writeFile(tmp, head);
     const input = createReadStream(src, { start: from, highWaterMark: 1 << 20 });
     const output = createWriteStream(tmp, { flags: 'a' });
     if (compress === 'none') await pipeline(input, output);
     else await pipeline(input, compress === 'gzip' ? createGzip({ level: 6 }) : createDeflate({ level: 6 }), output);
-    const written = (await stat(tmp)).size - head.length;
-    await rename(tmp, dest);
-    return written;
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
-
-/** Writes `text` to `dest` through a temporary file renamed into place. */
-export async function writeFileAtomic(dest: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${dest}.partial-${process.pid}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, dest);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+    return (await stat(tmp)).size - head.length;
+  });
 }
 
 /** Shortest decimal that reads back as the same double, without "-0". */

@@ -1,13 +1,12 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AbsolutePath, AsyncMutable, RangeQuery } from 'zarrita';
-
-let tmpCounter = 0;
+import { writeFileAtomic } from './atomic-write.js';
 
 /**
  * A Zarr store on the local file system whose writes are atomic: each key is written to a
- * temporary file beside it and renamed into place, so a killed process leaves either the
- * old bytes or the new ones, never a torn chunk.
+ * temporary file beside it and renamed into place (io/atomic-write), so a killed process leaves
+ * either the old bytes or the new ones, never a torn chunk.
  */
 export class AtomicFileStore implements AsyncMutable {
   private readonly made = new Set<string>();
@@ -56,17 +55,7 @@ export class AtomicFileStore implements AsyncMutable {
       await mkdir(dir, { recursive: true });
       this.made.add(dir);
     }
-    const tmp = `${fp}.tmp-${process.pid}-${tmpCounter++}`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(value);
-    } catch (err) {
-      await fh.close();
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await fh.close();
-    await rename(tmp, fp);
+    await writeFileAtomic(fp, value);
   }
 
   async delete(key: AbsolutePath): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { open, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic-write.js';
 
 /** A named f32 array with its shape, as stored in a safetensors file. */
 export interface NamedArray {
@@ -117,15 +118,7 @@ export async function readSafetensors(path: string): Promise<{ tensors: Map<stri
   return decodeSafetensors(new Uint8Array(await readFile(path)), path);
 }
 
-/** Writes atomically: a temp file beside the target, then rename, so a reader never sees half a file. */
+/** Writes atomically (io/atomic-write), so a reader never sees half a file. */
 export async function writeSafetensors(path: string, tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): Promise<void> {
-  const { writeFile, rename, rm } = await import('node:fs/promises');
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, encodeSafetensors(tensors, metadata));
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

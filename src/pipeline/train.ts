@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { acquireGpu } from '../gpu/acquire.js';
 import type { Gpu } from '../gpu/gpu.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { buildModel, DEFAULT_NORMALISATION, loadModel, modelPaths, PRESETS, saveModel, seededRandom, type ModelCard, type ModelConfig, type Normalisation } from '../nn/models/registry.js';
 import type { SegmentationModel } from '../nn/models/model.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../nn/safetensors.js';
@@ -65,9 +66,7 @@ function checkpointPath(out: string): string {
 }
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** Trains (or fine-tunes) a model on annotated OME-Zarr volumes; see `rhizoct train --help`. */

@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { type Component, labelComponents, StreamingComponents } from '../analysis/components.js';
 import { analyseBlock } from '../analysis/measure.js';
@@ -6,6 +6,7 @@ import { type SurfaceSink, SurfaceAssembler } from '../analysis/marching-cubes.j
 import { Base64Stream, plyFaces, plyHeader, stlHeader, stlTriangle, vtkHeaderType, vtkLengthHeader, vtpParts } from '../analysis/mesh-formats.js';
 import { writeRsml } from '../analysis/rsml.js';
 import { TraitAccumulator, type Traits } from '../analysis/traits.js';
+import { withAtomicFile, writeFileAtomic } from '../io/atomic-write.js';
 import { isVolumeIoError } from '../io/errors.js';
 import { openVolume } from '../io/open.js';
 import type { VolumeSource, VoxelArray } from '../io/volume.js';
@@ -277,20 +278,20 @@ async function* readChunks(path: string, size = CHUNK): AsyncGenerator<Uint8Arra
   }
 }
 
-/** Writes a file atomically from pieces (strings or async byte streams). */
+/** Writes a file atomically (io/atomic-write) from pieces (strings or async byte streams). */
 async function writePieces(path: string, pieces: (string | Uint8Array | AsyncIterable<Uint8Array>)[]): Promise<void> {
-  const tmp = `${path}.partial`;
-  const fh = await open(tmp, 'w');
-  try {
-    for (const p of pieces) {
-      if (typeof p === 'string') await fh.write(p);
-      else if (p instanceof Uint8Array) await fh.write(p);
-      else for await (const b of p) await fh.write(b);
+  await withAtomicFile(path, async (tmp) => {
+    const fh = await open(tmp, 'w');
+    try {
+      for (const p of pieces) {
+        if (typeof p === 'string') await fh.write(p);
+        else if (p instanceof Uint8Array) await fh.write(p);
+        else for await (const b of p) await fh.write(b);
+      }
+    } finally {
+      await fh.close();
     }
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  });
 }
 
 async function* base64Of(parts: (Uint8Array | AsyncIterable<Uint8Array>)[]): AsyncGenerator<Uint8Array> {
@@ -419,8 +420,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
     if (result.roots.length > 0) {
       rsmlFile = 'roots.rsml';
       const text = writeRsml(result.roots, { unit: tu.rsmlUnit, fileKey: name, software: SOFTWARE });
-      await writeFile(join(outDir, `${rsmlFile}.partial`), text);
-      await rename(join(outDir, `${rsmlFile}.partial`), join(outDir, rsmlFile));
+      await writeFileAtomic(join(outDir, rsmlFile), text);
     }
     let mesh: MeshSummary | null = null;
     if (streams && asm) {
@@ -472,8 +472,8 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
       software: SOFTWARE,
       created: new Date().toISOString(),
     };
-    await writeFile(join(outDir, 'traits.json'), `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(join(outDir, 'traits.csv'), toCsv([traitRow(report)]));
+    await writeFileAtomic(join(outDir, 'traits.json'), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(join(outDir, 'traits.csv'), toCsv([traitRow(report)]));
     return report;
   } finally {
     await src.close();
@@ -602,6 +602,6 @@ export async function measureTraitsBatch(inputs: readonly string[], opts: Traits
   }
   await mkdir(resolve(opts.out), { recursive: true });
   const csv = join(resolve(opts.out), 'traits.csv');
-  await writeFile(csv, toCsv(reports.map(traitRow)));
+  await writeFileAtomic(csv, toCsv(reports.map(traitRow)));
   return { reports, failures, csv };
 }

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Gpu } from '../../gpu/gpu.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
 import { Tensor } from '../tensor.js';
 import { readSafetensors, writeSafetensors, WeightsError, type NamedArray } from '../safetensors.js';
 import { DualModel, DUAL_DEFAULT, type DualConfig } from './dual.js';
@@ -87,9 +88,7 @@ export async function saveModel(model: SegmentationModel, path: string, card: Om
   const { weights, card: cardPath } = modelPaths(path);
   await mkdir(dirname(weights), { recursive: true });
   await writeSafetensors(weights, tensors, { format: 'rhizoct-model', config: JSON.stringify(full.config) });
-  const tmp = `${cardPath}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(full, null, 2) + '\n');
-  await rename(tmp, cardPath);
+  await writeFileAtomic(cardPath, JSON.stringify(full, null, 2) + '\n');
 }
 
 /** Loads a model, checking that every tensor the architecture expects is present with its shape. */
