@@ -3,6 +3,7 @@ import { openVolume } from '../io/open.js';
 import type { VolumeSource } from '../io/volume.js';
 import { makeBox, type Vec3 } from '../volume/box.js';
 import { iterateBlocks, writeInRead } from '../volume/blocks.js';
+import { overlapScores, type OverlapScores } from '../volume/overlap.js';
 import { skeletonizeBlock } from '../analysis/skeleton.js';
 import { radiusClasses, thicknessHalo } from '../analysis/thickness.js';
 import type { Progress } from './progress.js';
@@ -14,12 +15,7 @@ export interface Counts {
   tn: number;
 }
 
-export interface Scores {
-  dice: number;
-  iou: number;
-  precision: number;
-  recall: number;
-}
+export type Scores = OverlapScores;
 
 export interface EvalResult {
   pred: string;
@@ -52,14 +48,9 @@ export interface RadiusClass {
   diceFrom: number;
 }
 
+/** Dice, IoU, precision and recall, with the trainer's convention for empty masks (volume/overlap). */
 export function scores(c: Counts): Scores {
-  const safe = (a: number, b: number, empty: number): number => (b === 0 ? empty : a / b);
-  return {
-    dice: safe(2 * c.tp, 2 * c.tp + c.fp + c.fn, 1),
-    iou: safe(c.tp, c.tp + c.fp + c.fn, 1),
-    precision: safe(c.tp, c.tp + c.fp, c.fn === 0 ? 1 : 0),
-    recall: safe(c.tp, c.tp + c.fn, 1),
-  };
+  return overlapScores(c);
 }
 
 /** Opens a mask: labels/NAME of an OME-Zarr when it has one, else the volume itself (> 0 is root). */

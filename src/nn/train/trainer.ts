@@ -7,20 +7,18 @@ import { headLosses, type LossWeights } from './losses.js';
 import type { Optimizer } from './optimizer.js';
 import { readExample, stack, type Example } from './examples.js';
 import type { HardRegion, PatchVolume, Point } from './sampler.js';
+import { overlapScores, type Confusion } from '../../volume/overlap.js';
+
+export type { Confusion };
 
 const cube = (n: number, side: number): Shape5 => [n, 1, side, side, side];
 
-/** Confusion counts of a thresholded prediction against a (fractional) truth thresholded at 0.5. */
-export interface Confusion {
-  tp: number;
-  fp: number;
-  fn: number;
-}
-
+/** Dice of confusion counts (1 when truth and prediction are both empty; volume/overlap). */
 export function dice(c: Confusion): number {
-  return c.tp + c.fp + c.fn === 0 ? 1 : (2 * c.tp) / (2 * c.tp + c.fp + c.fn);
+  return overlapScores(c).dice;
 }
 
+/** Confusion counts of a thresholded prediction against a (fractional) truth thresholded at 0.5. */
 export function confusion(prob: Float32Array, truth: Float32Array, threshold = 0.5): Confusion {
   let tp = 0;
   let fp = 0;
@@ -117,7 +115,8 @@ export class Trainer {
       total.fp += c.fp;
       total.fn += c.fn;
     }
-    return { ...total, dice: dice(total), precision: total.tp / Math.max(1, total.tp + total.fp), recall: total.tp / Math.max(1, total.tp + total.fn) };
+    const { dice, precision, recall } = overlapScores(total);
+    return { ...total, dice, precision, recall };
   }
 
   /**
