@@ -94,9 +94,7 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
     }
     for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm));
     for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm));
-    if (opts.freezeEncoder) {
-      for (const { name, item } of model.parameters()) if (/(^|\.)enc\d|^low\./.test(name)) item.frozen = true;
-    }
+    if (opts.freezeEncoder) for (const { item } of model.encoderParameters()) item.frozen = true;
     const optimizer = new Optimizer(model.parameters(), { kind: opts.optimizer, lr: opts.lr });
     const weights: LossWeights = { ...PAPER_LOSS, dice: opts.diceWeight, skeleton: opts.skeletonWeight ?? 0 };
     const centrelines = weights.skeleton > 0 ? { centrelines: skeletonWeights } : {};

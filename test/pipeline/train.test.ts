@@ -68,6 +68,11 @@ describe(`rhizoct train (seed ${seed})`, () => {
     const d1 = await get(a, 'high.dec0.0.weight');
     const d2 = await get(b, 'high.dec0.0.weight');
     expect(d1.some((v, i) => v !== d2[i])).toBe(true);
+    // The low-resolution branch too: its encoder stays, its decoder moves.
+    expect([...(await get(a, 'low.enc0.0.weight'))]).toEqual([...(await get(b, 'low.enc0.0.weight'))]);
+    const l1 = await get(a, 'low.dec0.0.weight');
+    const l2 = await get(b, 'low.dec0.0.weight');
+    expect(l1.some((v, i) => v !== l2[i]), 'the low-resolution decoder is trained').toBe(true);
     expect(b.card.normalisation).toEqual(a.card.normalisation);
   });
 });

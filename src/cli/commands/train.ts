@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--low-patch <n>', 'low-resolution patch side in coarse voxels (dual)', integer(1, 512))
     .option('--low-scale <n>', 'pyramid scale of the low-resolution branch: 2, 4 or 8 (dual)', oneOf([2, 4, 8]))
     .option('--from <model>', 'fine-tune from this model (keeps its architecture and normalisation)')
-    .option('--freeze-encoder', 'with --from: train only decoders, fusion and heads')
+    .option('--freeze-encoder', 'with --from: freeze both branches\' encoders (the downsampling paths); train only decoders, fusion and heads')
     .option('--optimizer <name>', 'adam or rmsprop (the paper)', 'adam')
     .option('--lr <x>', 'learning rate', number({ min: 0, minExclusive: true }), 0.001)
     .option('--batch <n>', 'patches per step', integer(1, 1024), 2)

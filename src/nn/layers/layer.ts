@@ -36,6 +36,15 @@ export function withPrefix<T>(prefix: string, items: Named<T>[]): Named<T>[] {
   return items.map(({ name, item }) => ({ name: `${prefix}.${name}`, item }));
 }
 
+/**
+ * The entries of `all` (a model's named parameters) that belong to `layers`, matched by identity,
+ * so a subset keeps the names the whole model gives its parameters.
+ */
+export function parametersOf(all: Named<Parameter>[], layers: Layer[]): Named<Parameter>[] {
+  const mine = new Set(layers.flatMap((l) => l.parameters().map((p) => p.item)));
+  return all.filter((p) => mine.has(p.item));
+}
+
 /** Releases `t` if set and returns null, for `this.saved = drop(this.saved)`. */
 export function drop(t: Tensor | null): null {
   t?.release();

@@ -7,7 +7,7 @@ import { upsample3d, upsample3dBackward } from '../ops/upsample.js';
 import { BatchNorm3dLayer } from '../layers/batchnorm.js';
 import { Sequential } from '../layers/containers.js';
 import { Conv3dLayer } from '../layers/conv.js';
-import { type Layer, type Mode, type Named, type Parameter, withPrefix } from '../layers/layer.js';
+import { type Layer, type Mode, type Named, type Parameter, parametersOf, withPrefix } from '../layers/layer.js';
 import { MaxPoolLayer, ReLULayer } from '../layers/simple.js';
 import type { HeadLogits, ModelGeometry, ModelInputs, SegmentationModel } from './model.js';
 
@@ -208,6 +208,11 @@ export class DualModel implements SegmentationModel {
       ...withPrefix('low_head', this.lowHead.parameters()),
       ...withPrefix('fuse', this.fuse.parameters()),
     ];
+  }
+
+  /** Each U-Net's encoder levels (enc0…); their decoders, the heads and the fusion are not. */
+  encoderParameters(): Named<Parameter>[] {
+    return parametersOf(this.parameters(), [...this.high.enc, ...this.low.enc]);
   }
 
   state(): Named<Tensor>[] {

@@ -7,7 +7,7 @@ import { upsample3d, upsample3dBackward } from '../ops/upsample.js';
 import { BatchNorm3dLayer } from '../layers/batchnorm.js';
 import { Sequential, Hourglass, bottleneck } from '../layers/containers.js';
 import { Conv3dLayer } from '../layers/conv.js';
-import { type Mode, type Named, type Parameter, withPrefix } from '../layers/layer.js';
+import { type Layer, type Mode, type Named, type Parameter, parametersOf, withPrefix } from '../layers/layer.js';
 import { MaxPoolLayer, ReLULayer } from '../layers/simple.js';
 import type { HeadLogits, ModelGeometry, ModelInputs, SegmentationModel } from './model.js';
 
@@ -136,6 +136,16 @@ export class MlmrModel implements SegmentationModel {
       ...withPrefix('high_head', this.highHead.parameters()),
       ...withPrefix('fuse', this.fuse.parameters()),
     ];
+  }
+
+  /**
+   * What each branch runs before its hourglass: the low branch's residual bottlenecks and
+   * max-pools (8× down), the high branch's two bottlenecks (1→16→128). The hourglasses (each an
+   * encoder-decoder of its own), the last high bottleneck, the heads and the fusion are not.
+   */
+  encoderParameters(): Named<Parameter>[] {
+    const beforeHourglass = (s: Sequential): Layer[] => s.layers.slice(0, s.layers.findIndex((l) => l instanceof Hourglass));
+    return parametersOf(this.parameters(), [...beforeHourglass(this.low), ...beforeHourglass(this.high)]);
   }
 
   state(): Named<Tensor>[] {

@@ -39,6 +39,11 @@ export interface SegmentationModel {
   /** Gradients of the loss with respect to each head's logits; accumulates parameter grads. */
   backward(d: HeadLogits): Promise<void>;
   parameters(): Named<Parameter>[];
+  /**
+   * The parameters of both branches' encoders (the downsampling paths), under the names
+   * parameters() gives them; `train --freeze-encoder` freezes exactly these.
+   */
+  encoderParameters(): Named<Parameter>[];
   state(): Named<Tensor>[];
   clear(): void;
 }
