@@ -1,6 +1,9 @@
 /** A point or extent in voxels, ordered z, y, x (x varies fastest in memory). */
 export type Vec3 = readonly [number, number, number];
 
+/** A patch centre or a sampled position: z, y, x in full-resolution voxels. */
+export type Point = [number, number, number];
+
 /** An axis-aligned box of voxels: `offset` is its first voxel, `shape` its extent. */
 export interface Box {
   readonly offset: Vec3;

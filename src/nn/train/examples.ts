@@ -1,5 +1,6 @@
 import type { ModelGeometry } from '../models/model.js';
-import { jitterIntensity, transformCube, type Augmentation } from './augment.js';
+import { transformCube } from '../../volume/cube-transform.js';
+import { jitterIntensity, type Augmentation } from './augment.js';
 import type { PatchVolume, Point } from './sampler.js';
 
 /** One training example: inputs and the three heads' targets as cubes (z, y, x). */

@@ -1,5 +1,6 @@
-/** z, y, x in full-resolution voxels. */
-export type Point = [number, number, number];
+import type { Point } from '../../volume/box.js';
+
+export type { Point };
 
 /**
  * A training volume as the sampler sees it: cubes of normalised intensity and of root fraction at
