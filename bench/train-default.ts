@@ -9,7 +9,11 @@
  * trainer, data, recipe and validation. Run by scripts/train-default.sh.
  *
  *   node dist/bench/train-default.js [--work /tmp/rhizoct-train-default] [--random 48] [--shape 128]
- *     [--examples 5000] [--steps 2000,4000,6000,8000] [--threads 2] [--out models/default] [--val-random 4]
+ *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out models/default]
+ *     [--val-random 4]
+ * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
+ * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
+ * the schedule had reached to the final rate (how the shipped model was made when time ran short).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,10 @@ const VAL_RANDOM_SEED0 = 900001;
 function synth(path: string, seed: number, family: string, shape: string): string {
   if (!existsSync(path)) cli(['synth', path, '--seed', String(seed), '--difficulty', family, '--shape', shape, '--quiet']);
   return path;
+}
+
+interface Log {
+  checkpoints: { steps: number; seconds: number; dir: string }[];
 }
 
 async function main(): Promise<void> {
@@ -53,18 +61,41 @@ async function main(): Promise<void> {
 
   const bank = join(work, `bank-${nRandom}r-${shape}-${count}`);
   await dumpExamples({ scans, config, count, seed: 7, centres: 'volume', skeleton: false }, bank);
+  // Phase 1: a cosine schedule over the last of --steps, stopped early at --stop if given;
+  // phase 2 (--anneal N): N more steps from the rate reached there down to the final rate.
+  const lr0 = 0.002;
+  const lr1 = 0.0001;
+  const schedule = steps.split(',').map(Number);
+  const total = schedule[schedule.length - 1]!;
+  const stop = Number(arg('--stop', String(total)));
+  const anneal = Number(arg('--anneal', '0'));
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}`);
-  mkdirSync(runDir, { recursive: true });
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
-  writeFileSync(join(runDir, 'card.base.json'), JSON.stringify(baseCard));
-  const trainArgs = ['--steps', steps, '--lr', '0.002', '--lr-final', '0.0001', '--batch', '2', '--seed', '7', '--threads', arg('--threads', '2')];
-  if (!existsSync(join(runDir, 'log.json')) || !(JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { checkpoints: unknown[] }).checkpoints.length) {
-    execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(runDir, 'card.base.json'), runDir, ...trainArgs], { stdio: 'inherit' });
+  const threads = arg('--threads', '2');
+  const train = (dir: string, args: string[]): Log => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'card.base.json'), JSON.stringify(baseCard));
+    const done = (): Log | null => (existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null);
+    const last = Math.min(...args.filter((_, i) => args[i - 1] === '--stop').map(Number), Number(args[args.indexOf('--steps') + 1]!.split(',').pop()));
+    if (!done()?.checkpoints.some((c) => c.steps === last)) {
+      execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(dir, 'card.base.json'), dir, '--batch', '2', '--seed', '7', '--threads', threads, ...args], { stdio: 'inherit' });
+    }
+    return done()!;
+  };
+  const phase1 = train(runDir, ['--steps', steps, '--lr', String(lr0), '--lr-final', String(lr1), ...(stop < total ? ['--stop', String(stop)] : [])]);
+  const checkpoints = [...phase1.checkpoints];
+  let annealFrom: string | null = null;
+  if (anneal > 0) {
+    const reached = lr1 + (lr0 - lr1) * 0.5 * (1 + Math.cos((Math.PI * (stop - 1)) / total));
+    annealFrom = checkpoints.find((c) => c.steps === stop)?.dir ?? null;
+    if (!annealFrom) throw new Error(`--anneal needs a checkpoint at step ${stop} in ${runDir}`);
+    const phase2 = train(`${runDir}-stop${stop}-anneal${anneal}`, ['--init', annealFrom, '--steps', `${anneal / 2},${anneal}`, '--lr', reached.toPrecision(4), '--lr-final', String(lr1)]);
+    const before = phase1.checkpoints.find((c) => c.steps === stop)!.seconds;
+    checkpoints.push(...phase2.checkpoints.map((c) => ({ ...c, steps: stop + c.steps, seconds: before + c.seconds })));
   }
 
-  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { checkpoints: { steps: number; seconds: number; dir: string }[] };
   let best: { steps: number; seconds: number; dir: string; scores: Record<string, Scores>; mean: number } | null = null;
-  for (const ck of log.checkpoints) {
+  for (const ck of checkpoints) {
     const scores: Record<string, Scores> = {};
     for (const [k, v] of Object.entries(val)) scores[k] = scoreHeldOut(ck.dir, v, runDir);
     // Validation: mean Dice over the families, the random family counting as much as the presets together.
@@ -80,7 +111,10 @@ async function main(): Promise<void> {
     data: { random: { family: 'random', seeds: `${RANDOM_SEED0}-${RANDOM_SEED0 + nRandom - 1}`, shape: Number(shape) }, presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })) },
     examples: count,
     sampling: 'PAPER_SAMPLING (70% near roots, jitter 8, 30% uniform)',
-    recipe: { optimizer: 'adam', lr: 0.002, lrFinal: 0.0001, schedule: 'cosine', batch: 2, seed: 7, dice: 0.5, augment: 'flips, quarter turns in y-x, intensity gain and bias ±0.1', steps: best.steps, checkpoints: steps },
+    recipe: {
+      optimizer: 'adam', lr: lr0, lrFinal: lr1, batch: 2, seed: 7, dice: 0.5, augment: 'flips, quarter turns in y-x, intensity gain and bias ±0.1', steps: best.steps,
+      schedule: anneal > 0 ? `cosine over ${total} steps stopped at ${stop}, then ${anneal} steps annealed on a cosine from the rate reached there to ${lr1}` : `cosine over ${total} steps`,
+    },
     seconds: best.seconds,
   };
   card.validation = { method: 'rhizoct segment + rhizoct eval on held-out scans, all voxels pooled per family', scans: val, scores: best.scores, selectedBy: 'mean Dice (random family weighted 2, medium 1, hard 1)' };
@@ -89,7 +123,7 @@ async function main(): Promise<void> {
   mkdirSync(tmp, { recursive: true });
   cpSync(join(best.dir, 'model.safetensors'), join(tmp, 'model.safetensors'));
   writeFileSync(join(tmp, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
-  writeFileSync(join(tmp, 'train-log.json'), `${JSON.stringify(log, null, 1)}\n`);
+  writeFileSync(join(tmp, 'train-log.json'), `${JSON.stringify({ phase1: phase1, checkpoints }, null, 1)}\n`);
   rmSync(out, { recursive: true, force: true });
   renameSync(tmp, out);
   console.log(`installed ${best.steps} steps as ${out} (validation ${best.mean.toFixed(3)})`);

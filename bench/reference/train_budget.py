@@ -8,6 +8,8 @@ examples) as `rhizoct train`. Reference only: the product never runs this.
 train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final 0.0001]
     [--batch 2] [--threads 2] [--seed 7] [--skeleton W] [--jitter 0.1]
     [--thin-only R] (diagnostic: learn only roots thinner than R voxels, thick ones left out)
+    [--init MODEL] (start from a saved model's weights instead of a fresh initialisation)
+    [--stop N] (stop after step N of the schedule, which still runs to the last of --steps)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
 weights per example, f32 cubes).
 Writes OUT_DIR/step-N/{model.safetensors,card.json} at each step count and OUT_DIR/log.json.
@@ -146,11 +148,14 @@ def main():
     bank = Bank(bank_path)
     if thin > 0:
         bank.thin_only(thin)
-    model = rm.build(card["config"]).train()
+    init = arg("--init", "")
+    model = (rm.load(init)[0] if init else rm.build(card["config"])).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
     log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "thinOnly": thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
     total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
-    for step in range(1, total + 1):
+    stop = int(arg("--stop", str(total)))
+    log["init"], log["stop"] = init or None, stop
+    for step in range(1, stop + 1):
         for g in opt.param_groups:
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
         x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter)
