@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Reproduces models/default: synthesises the training scans (the random family plus a few preset
-# scans) and validation scans with `rhizoct synth`, draws examples with rhizoct's own sampler and
-# trains the default dual-resolution network on them with the PyTorch reference trainer
-# (bench/reference/train_budget.py, in parity with `rhizoct train`), keeping the checkpoint that
-# scores best on the held-out scans with rhizoct's own segment + eval. Needs scripts/setup.sh --test
-# (for python3-torch). About an hour on the 2-core VM.
-#   scripts/train-default.sh [WORKDIR] [extra flags for bench/train-default.ts...]
+# Reproduces models/default: synthesises the training and validation scans with `rhizoct synth`
+# and trains the default dual-resolution network on them with `rhizoct train`.
+#   scripts/train-default.sh [WORKDIR] [extra train flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/rhizoct-train-default}
 shift || true
-npx tsc -p tsconfig.json
-node dist/bench/train-default.js --work "$work" "$@"
+rz="node bin/rhizoct.js"
+mkdir -p "$work"
+make_scan() { # name seed difficulty size
+  [[ -d "$work/$1.zarr" ]] || $rz synth "$work/$1.zarr" --seed "$2" --difficulty "$3" --shape "$4" --quiet
+}
+make_scan train-m1 101 medium 128
+make_scan train-m2 102 medium 128
+make_scan train-m3 103 medium 128
+make_scan train-h1 201 hard 128
+make_scan train-h2 202 hard 128
+make_scan train-e1 301 easy 128
+make_scan val-m 901 medium 96
+make_scan val-h 902 hard 96
+data=$(printf "$work/%s.zarr," train-m1 train-m2 train-m3 train-h1 train-h2 train-e1)
+$rz train --data "${data%,}" --val "$work/val-m.zarr,$work/val-h.zarr" --out models/default \
+  --arch dual --optimizer adam --lr 0.002 --lr-final 0.0001 --batch 2 --steps 100 --epochs 15 --rounds 1 --dice 0.5 \
+  --val-patches 16 --seed 7 "$@"

@@ -1,15 +1,16 @@
 /**
- * Trains the shipped default model (models/default): synthesises the training scans (the random
+ * Trains the default architecture on the random synth family (an experiment; models/default is
+ * still made by scripts/train-default.sh, see bench/RESULTS.md): synthesises the training scans (the random
  * family, seeds 10001…, plus one scan of each preset family's kind), draws a bank of examples with
  * rhizoct's own sampler, trains the default dual architecture on it with the PyTorch reference
  * trainer (bench/reference/train_budget.py: the same loss, optimiser, schedule, augmentations and
  * batch-norm calibration as `rhizoct train`, 14× its step rate on this CPU), scores every
  * checkpoint with rhizoct's own `segment` + `eval` on held-out validation scans (random family
  * seeds 900001…, medium 901, hard 902) and installs the best one with a card that records the
- * trainer, data, recipe and validation. Run by scripts/train-default.sh.
+ * trainer, data, recipe and validation. Run by scripts/train-random.sh.
  *
- *   node dist/bench/train-default.js [--work /tmp/rhizoct-train-default] [--random 48] [--shape 128]
- *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out models/default]
+ *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
+ *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
  *     [--val-random 4]
  * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
  * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
@@ -39,12 +40,12 @@ interface Log {
 }
 
 async function main(): Promise<void> {
-  const work = arg('--work', '/tmp/rhizoct-train-default');
+  const work = arg('--work', '/tmp/rhizoct-train-random');
   const nRandom = Number(arg('--random', '48'));
   const shape = arg('--shape', '128');
   const count = Number(arg('--examples', '5000'));
   const steps = arg('--steps', '2000,4000,6000,8000');
-  const out = resolve(arg('--out', join(root, 'models/default')));
+  const out = resolve(arg('--out', '/tmp/rhizoct-random-model'));
   const config = PRESETS.dual as DualConfig;
   mkdirSync(work, { recursive: true });
 
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   const card = JSON.parse(readFileSync(join(best.dir, 'card.json'), 'utf8')) as Record<string, unknown>;
   card.training = {
     trainer: 'PyTorch reference trainer (bench/reference/train_budget.py) on examples drawn by rhizoct\'s own sampler; same loss, optimiser, schedule, augmentations and batch-norm calibration as `rhizoct train`',
-    command: `scripts/train-default.sh (node dist/bench/train-default.js ${process.argv.slice(2).join(' ')})`,
+    command: `scripts/train-random.sh (node dist/bench/train-random.js ${process.argv.slice(2).join(' ')})`,
     data: { random: { family: 'random', seeds: `${RANDOM_SEED0}-${RANDOM_SEED0 + nRandom - 1}`, shape: Number(shape) }, presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })) },
     examples: count,
     sampling: 'PAPER_SAMPLING (70% near roots, jitter 8, 30% uniform)',

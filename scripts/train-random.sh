@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Trains the default architecture on the random synth family (plus a few preset scans) with the
+# PyTorch reference trainer over rhizoct's own sampler, keeping the checkpoint that scores best on
+# held-out scans with rhizoct's own segment + eval (bench/train-random.ts). An experiment: at this
+# machine's budget its model did not generalise (bench/RESULTS.md), so models/default is still made
+# by scripts/train-default.sh. Needs scripts/setup.sh --test (for python3-torch).
+#   scripts/train-random.sh [WORKDIR] [extra flags for bench/train-random.ts...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-/tmp/rhizoct-train-random}
+shift || true
+npx tsc -p tsconfig.json
+node dist/bench/train-random.js --work "$work" "$@"
