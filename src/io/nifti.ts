@@ -4,37 +4,9 @@ import { unitFromNiftiCode } from '../volume/voxel-size.js';
 import { InconsistentError } from './errors.js';
 import { RangeFile } from './file-range.js';
 import { GzipCursor } from './gzip-cursor.js';
+import { boxSpans, VoxelBytes } from './voxel-bytes.js';
 import { hasScaling, NIFTI_PROBE_BYTES, type NiftiInfo, niftiReadType, parseNiftiHeader } from './nifti-header.js';
 import { allocateVoxels, type Affine, checkBoxInside, type DType, type VolumeSource, type VoxelArray } from './volume.js';
-
-interface Span {
-  /** Byte offset in the decompressed file. */
-  offset: number;
-  length: number;
-  /** Byte offset in the box's buffer. */
-  at: number;
-}
-
-/** Byte ranges of a box's rows, adjacent ones merged. */
-function boxSpans(info: NiftiInfo, box: Box): Span[] {
-  const [nx, ny] = info.dims;
-  const bpv = info.fileBytesPerVoxel;
-  const [z0, y0, x0] = box.offset;
-  const [bz, by, bx] = box.shape;
-  const spans: Span[] = [];
-  let at = 0;
-  for (let z = z0; z < z0 + bz; z++) {
-    for (let y = y0; y < y0 + by; y++) {
-      const offset = info.voxOffset + ((z * ny + y) * nx + x0) * bpv;
-      const length = bx * bpv;
-      const last = spans[spans.length - 1];
-      if (last && last.offset + last.length === offset) last.length += length;
-      else spans.push({ offset, length, at });
-      at += length;
-    }
-  }
-  return spans;
-}
 
 /** Turns file-order bytes into the voxels the volume is read as, with scl_slope/scl_inter applied. */
 function decodeVoxels(info: NiftiInfo, bytes: Uint8Array, dtype: DType): VoxelArray {
@@ -89,14 +61,13 @@ export class NiftiSource implements VolumeSource {
   readonly unit;
   readonly origin: Vec3;
   readonly affine: Affine;
-  /** Serialises reads of a gzip stream, which has a single cursor. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly bytes: VoxelBytes;
 
   constructor(
     readonly path: string,
     readonly info: NiftiInfo,
-    private readonly raw: RangeFile | undefined,
-    private readonly gz: GzipCursor | undefined,
+    raw: RangeFile | undefined,
+    gz: GzipCursor | undefined,
   ) {
     const [nx, ny, nz] = info.dims;
     this.shape = [nz, ny, nx];
@@ -105,32 +76,22 @@ export class NiftiSource implements VolumeSource {
     this.unit = unitFromNiftiCode(info.xyztUnits);
     this.affine = info.affine;
     this.origin = [info.affine[2]![3]!, info.affine[1]![3]!, info.affine[0]![3]!];
+    this.bytes = new VoxelBytes(raw, gz);
   }
 
   get compressed(): boolean {
-    return this.gz !== undefined;
+    return this.bytes.compressed;
   }
 
   async readBox(box: Box): Promise<VoxelArray> {
     checkBoxInside(this.path, this.shape, box);
-    const bytes = new Uint8Array(boxVoxels(box) * this.info.fileBytesPerVoxel);
-    const spans = boxSpans(this.info, box);
-    if (this.raw) {
-      for (const s of spans) bytes.set(await this.raw.read(s.offset, s.length, 'voxel data'), s.at);
-    } else {
-      const gz = this.gz!;
-      const job = this.queue.then(async () => {
-        for (const s of spans) await gz.readInto(s.offset, bytes.subarray(s.at, s.at + s.length), 'voxel data');
-      });
-      this.queue = job.catch(() => undefined);
-      await job;
-    }
+    const bpv = this.info.fileBytesPerVoxel;
+    const bytes = await this.bytes.read(boxSpans(this.shape, this.info.voxOffset, bpv, box), boxVoxels(box) * bpv);
     return decodeVoxels(this.info, bytes, this.dtype);
   }
 
   async close(): Promise<void> {
-    await this.raw?.close();
-    this.gz?.close();
+    await this.bytes.close();
   }
 }
 

@@ -3,6 +3,7 @@ import type { LengthUnit } from '../volume/voxel-size.js';
 import { InconsistentError, TruncatedError } from './errors.js';
 import { RangeFile } from './file-range.js';
 import { GzipCursor } from './gzip-cursor.js';
+import { boxSpans, VoxelBytes } from './voxel-bytes.js';
 import { decodeSamples, sampleBytes, sampleReadType, type SampleType } from './sample-type.js';
 import { type Affine, checkBoxInside, type DType, type VolumeSource, type VoxelArray } from './volume.js';
 
@@ -41,33 +42,6 @@ export function rawDataBytes(layout: Pick<RawLayout, 'shape' | 'sampleType'>): n
   return layout.shape[0] * layout.shape[1] * layout.shape[2] * sampleBytes(layout.sampleType);
 }
 
-interface Span {
-  offset: number;
-  length: number;
-  at: number;
-}
-
-/** Byte ranges of a box's rows, adjacent ones merged. */
-function boxSpans(layout: RawLayout, box: Box): Span[] {
-  const [, ny, nx] = layout.shape;
-  const bpv = sampleBytes(layout.sampleType);
-  const [z0, y0, x0] = box.offset;
-  const [bz, by, bx] = box.shape;
-  const spans: Span[] = [];
-  let at = 0;
-  for (let z = z0; z < z0 + bz; z++) {
-    for (let y = y0; y < y0 + by; y++) {
-      const offset = layout.offset + ((z * ny + y) * nx + x0) * bpv;
-      const length = bx * bpv;
-      const last = spans[spans.length - 1];
-      if (last && last.offset + last.length === offset) last.length += length;
-      else spans.push({ offset, length, at });
-      at += length;
-    }
-  }
-  return spans;
-}
-
 /**
  * A volume stored as raw samples in one file, perhaps compressed: NRRD, MetaImage, a scanner's
  * .vol, or a headerless file described on the command line. Uncompressed data is read by byte
@@ -81,8 +55,7 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
   readonly unit: LengthUnit;
   readonly origin: Vec3;
   readonly affine?: Affine;
-  /** Serialises reads of a compressed stream, which has a single cursor. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly bytes: VoxelBytes;
 
   private constructor(
     readonly format: string,
@@ -91,8 +64,8 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
     placement: RawPlacement,
     readonly header: Readonly<Record<string, string>>,
     readonly notes: readonly string[],
-    private readonly raw: RangeFile | undefined,
-    private readonly gz: GzipCursor | undefined,
+    raw: RangeFile | undefined,
+    gz: GzipCursor | undefined,
   ) {
     this.shape = layout.shape;
     this.dtype = sampleReadType(layout.sampleType);
@@ -100,10 +73,11 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
     this.unit = placement.unit;
     this.origin = placement.origin;
     if (placement.affine) this.affine = placement.affine;
+    this.bytes = new VoxelBytes(raw, gz);
   }
 
   get compressed(): boolean {
-    return this.gz !== undefined;
+    return this.bytes.compressed;
   }
 
   /**
@@ -178,24 +152,13 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
 
   async readBox(box: Box): Promise<VoxelArray> {
     checkBoxInside(this.path, this.shape, box);
-    const bytes = new Uint8Array(boxVoxels(box) * sampleBytes(this.layout.sampleType));
-    const spans = boxSpans(this.layout, box);
-    if (this.raw) {
-      for (const s of spans) bytes.set(await this.raw.read(s.offset, s.length, 'voxel data'), s.at);
-    } else {
-      const gz = this.gz!;
-      const job = this.queue.then(async () => {
-        for (const s of spans) await gz.readInto(s.offset, bytes.subarray(s.at, s.at + s.length), 'voxel data');
-      });
-      this.queue = job.catch(() => undefined);
-      await job;
-    }
+    const bpv = sampleBytes(this.layout.sampleType);
+    const bytes = await this.bytes.read(boxSpans(this.layout.shape, this.layout.offset, bpv, box), boxVoxels(box) * bpv);
     return decodeSamples(this.layout.sampleType, this.layout.littleEndian, bytes);
   }
 
   async close(): Promise<void> {
-    await this.raw?.close();
-    this.gz?.close();
+    await this.bytes.close();
   }
 }
 
