@@ -146,7 +146,6 @@ interface NrrdGeometry {
 function geometry(file: string, h: NrrdHeader, spatial: number[]): NrrdGeometry {
   const f = h.fields;
   const notes: string[] = [];
-  const dim = spatial.length;
   const spaceName = f.get('space');
   const spaceDimText = f.get('space dimension');
   const directions = f.get('space directions');

@@ -83,7 +83,7 @@ const key = (t: Tile): string => t.start.join(',');
  * outermost coarse centres the value is held (clamped), as at the volume's faces.
  */
 export function upsampleTrilinear(coarse: Float32Array, cb: Box, box: Box, f: number): Float32Array {
-  const [cz, cy, cx] = cb.shape;
+  const [, cy, cx] = cb.shape;
   const axis = (a: number, n: number): { i0: Int32Array; i1: Int32Array; w: Float32Array } => {
     const i0 = new Int32Array(n);
     const i1 = new Int32Array(n);

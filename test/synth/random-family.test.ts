@@ -3,7 +3,7 @@ import type { Gpu } from '../../src/gpu/gpu.js';
 import { resolveParams } from '../../src/pipeline/synth.js';
 import { buildScene } from '../../src/synth/generate.js';
 import { applyOverrides, presetParams, type SynthParams } from '../../src/synth/params.js';
-import { randomParams, scaleScene } from '../../src/synth/random-family.js';
+import { randomParams } from '../../src/synth/random-family.js';
 import { SlabRenderer, type SlabResult } from '../../src/synth/tiles.js';
 import { makeBox, type Vec3 } from '../../src/volume/box.js';
 import { testGpu } from '../helpers/gpu.js';
