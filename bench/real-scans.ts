@@ -133,9 +133,8 @@ async function main(): Promise<void> {
       cli(['segment', crop, seg, '--model', model!, '--quiet', '--overwrite', ...(extra ? extra.trim().split(/\s+/) : [])]);
       const seconds = (performance.now() - t0) / 1000;
       segs.push({ label: m.replace(root + '/', ''), path: seg });
-      const refs = name === 'maize' ? ['--ref', ...maizeReference(work)] : [];
-      if (refs.length) refs.splice(2, 0, '--air');
-      const score = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/real-scans-score.py'), join(seg, 'labels/roots/0'), '--scan', name, '--crop', [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','), ...refs, '--json'], { encoding: 'utf8' })) as Record<string, unknown>;
+      const refs = name === 'maize' ? maizeReference(work) : null;
+      const score = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/real-scans-score.py'), join(seg, 'labels/roots/0'), '--scan', name, '--crop', [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','), ...(refs ? ['--ref', refs[0], '--air', refs[1]] : []), '--json'], { encoding: 'utf8' })) as Record<string, unknown>;
       results.push({ scan: name, model: m, seconds, score });
       console.log(`${name} ${m}: ${JSON.stringify(score)} (${seconds.toFixed(0)} s)`);
     }

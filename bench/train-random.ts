@@ -73,24 +73,24 @@ async function main(): Promise<void> {
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
-  const train = (dir: string, args: string[]): Log => {
+  /** Runs the trainer in `dir` unless a checkpoint at step `last` is already there. */
+  const train = (dir: string, last: number, args: string[]): Log => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'card.base.json'), JSON.stringify(baseCard));
     const done = (): Log | null => (existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null);
-    const last = Math.min(...args.filter((_, i) => args[i - 1] === '--stop').map(Number), Number(args[args.indexOf('--steps') + 1]!.split(',').pop()));
     if (!done()?.checkpoints.some((c) => c.steps === last)) {
       execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(dir, 'card.base.json'), dir, '--batch', '2', '--seed', '7', '--threads', threads, ...args], { stdio: 'inherit' });
     }
     return done()!;
   };
-  const phase1 = train(runDir, ['--steps', steps, '--lr', String(lr0), '--lr-final', String(lr1), ...(stop < total ? ['--stop', String(stop)] : [])]);
+  const phase1 = train(runDir, stop, ['--steps', steps, '--lr', String(lr0), '--lr-final', String(lr1), ...(stop < total ? ['--stop', String(stop)] : [])]);
   const checkpoints = [...phase1.checkpoints];
   let annealFrom: string | null = null;
   if (anneal > 0) {
     const reached = lr1 + (lr0 - lr1) * 0.5 * (1 + Math.cos((Math.PI * (stop - 1)) / total));
     annealFrom = checkpoints.find((c) => c.steps === stop)?.dir ?? null;
     if (!annealFrom) throw new Error(`--anneal needs a checkpoint at step ${stop} in ${runDir}`);
-    const phase2 = train(`${runDir}-stop${stop}-anneal${anneal}`, ['--init', annealFrom, '--steps', `${anneal / 2},${anneal}`, '--lr', reached.toPrecision(4), '--lr-final', String(lr1)]);
+    const phase2 = train(`${runDir}-stop${stop}-anneal${anneal}`, anneal, ['--init', annealFrom, '--steps', `${anneal / 2},${anneal}`, '--lr', reached.toPrecision(4), '--lr-final', String(lr1)]);
     const before = phase1.checkpoints.find((c) => c.steps === stop)!.seconds;
     checkpoints.push(...phase2.checkpoints.map((c) => ({ ...c, steps: stop + c.steps, seconds: before + c.seconds })));
   }
