@@ -10,10 +10,17 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Fresh seed per run unless RHIZOCT_SEED pins it; failures print it. */
+/**
+ * The seed of a randomised test: RHIZOCT_SEED pins it (scripts/test.sh pins one, so CI never
+ * fails on a seed nobody saw); unset or `fresh` draws a new one per run for fuzzing. Failures
+ * print it.
+ */
 export function freshSeed(): number {
   const pinned = process.env.RHIZOCT_SEED;
-  return pinned ? Number(pinned) : Math.floor(Math.random() * 2 ** 31);
+  if (pinned === undefined || pinned === '' || pinned === 'fresh') return Math.floor(Math.random() * 2 ** 31);
+  const seed = Number(pinned);
+  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`RHIZOCT_SEED=${pinned}: expected a non-negative integer or "fresh"`);
+  return seed;
 }
 
 export function uniform(n: number, r: () => number, lo = -1, hi = 1): Float32Array {
