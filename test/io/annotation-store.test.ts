@@ -60,7 +60,7 @@ describe.each([2, 3] as const)('annotation store (Zarr v%i)', (zarrFormat) => {
     expect(at(0, 0, 0)).toBe(ROOT);
     expect(at(19, 26, 32)).toBe(ROOT);
     expect(at(9, 17, 20)).toBe(NOT_ROOT);
-    expect(all.reduce((s, v) => s + v, 0)).toBe(ROOT + ROOT + NOT_ROOT);
+    expect(Array.from(all).reduce((s, v) => s + v, 0)).toBe(ROOT + ROOT + NOT_ROOT);
     // Only the three chunks painted exist; labels/roots is untouched.
     const chunkFiles = (await files(join(path, 'labels', ANNOTATION_LABEL, '0'))).filter((f) => /^(c\/)?\d+\/\d+\/\d+$/.test(f));
     expect(chunkFiles).toHaveLength(3);
