@@ -16,6 +16,7 @@ import { Trainer } from '../nn/train/trainer.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
 import { skeletonWeights } from './skeleton-weights.js';
+import { trainOnStrokes, type StrokeUse } from './train-strokes.js';
 
 export interface TrainOptions {
   data: string[];
@@ -46,7 +47,31 @@ export interface TrainOptions {
   log?: string;
   command?: string;
   progress: Progress;
-  onEpoch?: (e: EpochRecord) => void;
+  /** After every epoch; with annotations a returned promise is awaited before the next epoch re-reads the strokes. */
+  onEpoch?: (e: EpochRecord) => void | Promise<void>;
+  /** After every training step (live progress for a page). */
+  onStep?: (s: StepRecord) => void;
+  /**
+   * Targets from each store's `labels/annotations` (1 root, 2 not root, 0 ignored) instead of
+   * `labels/roots`: the loss counts annotated voxels only, patches are drawn around strokes, a
+   * share of them is held out for validation, the best model by validation is the one saved.
+   */
+  annotations?: boolean;
+  /** With annotations: the share of annotated 16³ cells held out for validation (default 0.2). */
+  holdout?: number;
+  /** With annotations: stop after this many epochs without a better validation Dice (default 3; 0 = never). */
+  patience?: number;
+  /** Stops training after the step under way; the model (with annotations: the best so far) is saved. */
+  signal?: AbortSignal;
+}
+
+export interface StepRecord {
+  epoch: number;
+  /** Optimiser steps taken in this run so far (counting a resumed run's earlier steps). */
+  step: number;
+  loss: number;
+  /** Seconds since the epoch started. */
+  seconds: number;
 }
 
 export interface EpochRecord {
@@ -59,6 +84,12 @@ export interface EpochRecord {
   val: { dice: number; precision: number; recall: number };
   hardRegions: number;
   seconds: number;
+  /** With annotations: the strokes this epoch trained and validated on, per store. */
+  annotations?: StrokeUse[];
+  /** With annotations: held-out annotated voxels validated on. */
+  validationVoxels?: number;
+  /** With annotations: whether this epoch's model became the saved one. */
+  best?: boolean;
 }
 
 function checkpointPath(out: string): string {
@@ -67,6 +98,19 @@ function checkpointPath(out: string): string {
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** What annotation training cannot combine with, refused before any file is opened. */
+function checkAnnotationOptions(opts: TrainOptions): void {
+  const bad = (what: string): never => {
+    throw new Error(`train --annotations: ${what}`);
+  };
+  if (opts.val.length > 0) bad('validation uses held-out strokes; --val (scans with labels/roots) does not apply');
+  if (opts.diceWeight > 0) bad(`the Dice term needs complete root labels; use --dice 0 (got ${opts.diceWeight})`);
+  if ((opts.skeletonWeight ?? 0) > 0) bad(`the centreline term needs complete root labels; use --skeleton 0 (got ${opts.skeletonWeight})`);
+  if (opts.resume) bad('--resume is not supported; start again from the saved best model with --from');
+  if (opts.holdout !== undefined && !(opts.holdout >= 0 && opts.holdout < 1)) bad(`--holdout must be in [0, 1), got ${opts.holdout}`);
+  if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 0)) bad(`--patience must be a whole number ≥ 0, got ${opts.patience}`);
 }
 
 /** Trains (or fine-tunes) a model on annotated OME-Zarr volumes; see `rhizoct train --help`. */
@@ -92,7 +136,8 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
       model = buildModel(gpu, { ...preset, ...opts.config } as ModelConfig, opts.seed);
       norm = DEFAULT_NORMALISATION;
     }
-    for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm));
+    if (opts.annotations) checkAnnotationOptions(opts);
+    for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm, opts.annotations ? null : 'roots'));
     for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm));
     if (opts.freezeEncoder) for (const { item } of model.encoderParameters()) item.frozen = true;
     const optimizer = new Optimizer(model.parameters(), { kind: opts.optimizer, lr: opts.lr });
@@ -101,6 +146,22 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
     const totalSteps = opts.rounds * opts.epochs * opts.stepsPerEpoch;
     const lrAt = (step: number): number => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)));
     const trainer = new Trainer(gpu, model, optimizer, weights);
+    const trainingCard = (history: EpochRecord[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+      command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
+      stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.annotations ? 1 : opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, skeletonWeight: weights.skeleton, lrFinal: opts.lrFinal ?? opts.lr, calibrationBatches: opts.calibrationBatches,
+      from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
+      device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
+      seconds: history.reduce((a, h) => a + h.seconds, 0),
+      ...extra,
+    });
+    const writeLog = async (history: EpochRecord[]): Promise<void> => {
+      if (opts.log) await writeJsonAtomic(opts.log, { command: opts.command, history });
+    };
+    if (opts.annotations) {
+      const lrAtStrokes = (step: number): number => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, opts.epochs * opts.stepsPerEpoch)) / (opts.epochs * opts.stepsPerEpoch))));
+      const { history } = await trainOnStrokes({ opts, gpu, model, optimizer, trainer, images: trainVols, norm, lrAt: lrAtStrokes, trainingCard, writeLog });
+      return { card: JSON.parse(await readFile(outPaths.card, 'utf8')) as ModelCard, history };
+    }
     const sampler = new PatchSampler(await Promise.all(trainVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), PAPER_SAMPLING, rand);
     const valRand = seededRandom(opts.seed + 7);
     const valSampler = valVols.length > 0 ? new PatchSampler(await Promise.all(valVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), { ...PAPER_SAMPLING, rootFraction: 0.5 }, valRand) : null;
@@ -128,13 +189,14 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
       for (let i = 0; i < meta.step * opts.batch * 3; i++) rand();
     }
 
-    for (let round = start.round; round < opts.rounds; round++) {
-      for (let epoch = round === start.round ? start.epoch : 0; epoch < opts.epochs; epoch++) {
+    for (let round = start.round; round < opts.rounds && !opts.signal?.aborted; round++) {
+      for (let epoch = round === start.round ? start.epoch : 0; epoch < opts.epochs && !opts.signal?.aborted; epoch++) {
         const t0 = performance.now();
         opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `round ${round + 1}/${opts.rounds} epoch ${epoch + 1}/${opts.epochs}`);
         let lossSum = 0;
+        let steps = 0;
         const partSum: Record<string, number> = {};
-        for (let s = 0; s < opts.stepsPerEpoch; s++) {
+        for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
           const ex = await Promise.all(
             Array.from({ length: opts.batch }, () => {
               const pick = sampler.next();
@@ -144,10 +206,13 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
           optimizer.config.lr = lrAt(optimizer.step);
           const { loss, parts } = await trainer.step(ex);
           lossSum += loss;
+          steps++;
           for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
           opts.progress.advance(opts.batch);
+          opts.onStep?.({ epoch, step: optimizer.step, loss, seconds: (performance.now() - t0) / 1000 });
         }
         opts.progress.done();
+        if (steps === 0) break;
         const seconds = (performance.now() - t0) / 1000;
         if (opts.calibrationBatches > 0) {
           const calib = [];
@@ -161,14 +226,14 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
         }
         const val = valVols.length > 0 ? await trainer.validate(valVols, valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
         const rec: EpochRecord = {
-          round, epoch, step: optimizer.step, loss: lossSum / opts.stepsPerEpoch,
-          parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / opts.stepsPerEpoch])),
-          patchesPerSecond: (opts.stepsPerEpoch * opts.batch) / seconds,
+          round, epoch, step: optimizer.step, loss: lossSum / steps,
+          parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / steps])),
+          patchesPerSecond: (steps * opts.batch) / seconds,
           val: { dice: val.dice, precision: val.precision, recall: val.recall },
           hardRegions: sampler.hardRegionCount, seconds,
         };
         history.push(rec);
-        opts.onEpoch?.(rec);
+        await opts.onEpoch?.(rec);
         const tensors = new Map<string, NamedArray>();
         for (const { name, item } of model.parameters()) tensors.set(name, { shape: [item.value.size], data: await item.value.toArray() });
         for (const { name, item } of model.state()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
@@ -177,19 +242,13 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
         const hardNow = round + 1 < opts.rounds && epoch + 1 === opts.epochs ? await trainer.mine(trainVols, opts.batch) : null;
         if (hardNow) sampler.setHardRegions(hardNow);
         await writeSafetensors(ckpt, tensors, { state: JSON.stringify({ ...next, step: optimizer.step, history, norm, hard: hardNow ?? [] }) });
-        if (opts.log) await writeJsonAtomic(opts.log, { command: opts.command, history });
+        await writeLog(history);
       }
     }
     const last = history[history.length - 1];
     const card: Omit<ModelCard, 'format' | 'version' | 'config'> = {
       normalisation: norm,
-      training: {
-        command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
-        stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, skeletonWeight: weights.skeleton, lrFinal: opts.lrFinal ?? opts.lr, calibrationBatches: opts.calibrationBatches,
-        from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
-        device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
-        seconds: history.reduce((a, h) => a + h.seconds, 0),
-      },
+      training: trainingCard(history),
       validation: last ? { patches: opts.valPatches, ...last.val } : {},
     };
     await saveModel(model, opts.out, card);

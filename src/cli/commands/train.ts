@@ -11,7 +11,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train (or fine-tune) the dual-resolution network on annotated OME-Zarr scans (image + labels/roots)')
-    .requiredOption('--data <zarrs>', 'training volumes, comma-separated')
+    .requiredOption('--data <zarrs>', 'training volumes, comma-separated (repeat --data for more)', (v: string, prev: string[] | undefined) => [...(prev ?? []), ...list(v)])
     .option('--val <zarrs>', 'validation volumes, comma-separated', '')
     .requiredOption('--out <model>', 'output model: a folder (model.safetensors + card.json) or x.safetensors')
     .option('--arch <name>', 'architecture preset: dual (default) or mlmr (the paper)', 'dual')
@@ -34,6 +34,10 @@ export function register(program: Command): void {
     .option('--calibrate-bn <n>', 'batches for re-estimating batch-norm statistics after each epoch (0: off)', integer(0), 16)
     .option('--no-augment', 'no flips, rotations or intensity jitter')
     .option('--seed <n>', 'seed for weights, sampling and augmentation', integer(0, MAX_SEED), 1)
+    .option('--annotations', 'targets from each scan\'s labels/annotations (1 root, 2 not root, 0 ignored; painted in rhizoct view) instead of labels/roots: the loss counts painted voxels only, strokes are held out for validation, the best model is kept')
+    .option('--holdout <f>', 'with --annotations: share of annotated 16³ regions held out for validation', number({ min: 0, max: 0.99 }), 0.2)
+    .option('--patience <n>', 'with --annotations: stop after N epochs without a better validation Dice (0: never)', integer(0), 3)
+    .option('--time-limit <s>', 'stop cleanly after this many seconds (the step under way finishes; the model, with --annotations the best one, is saved)', number({ min: 0, minExclusive: true }))
     .option('--resume', 'continue from the checkpoint beside --out')
     .option('--log <file>', 'JSON log of the run (default: beside the model)')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
@@ -50,9 +54,13 @@ export function register(program: Command): void {
       if (o.optimizer !== 'adam' && o.optimizer !== 'rmsprop') throw new Error(`--optimizer must be adam or rmsprop, got "${o.optimizer}"`);
       const out = String(o.out);
       const quiet = Boolean(o.quiet);
+      const annotations = Boolean(o.annotations);
+      if (!annotations) {
+        for (const k of ['holdout', 'patience'] as const) if (program.commands.find((c) => c.name() === 'train')?.getOptionValueSource(k) === 'cli') throw new Error(`--${k} applies only with --annotations`);
+      }
       const gpu = await acquireGpu(typeof o.device === 'string' ? { adapterMatch: o.device } : {});
       const result = await train({
-        data: list(String(o.data)),
+        data: o.data as unknown as string[],
         val: list(String(o.val ?? '')),
         out,
         arch: String(o.arch),
@@ -64,7 +72,8 @@ export function register(program: Command): void {
         batch: num('batch'),
         stepsPerEpoch: num('steps'),
         epochs: num('epochs'),
-        rounds: num('rounds'),
+        // Hard-negative mining needs complete labels: with strokes there is one round.
+        rounds: annotations ? 1 : num('rounds'),
         valPatches: num('valPatches'),
         diceWeight: num('dice'),
         skeletonWeight: num('skeleton'),
@@ -73,12 +82,14 @@ export function register(program: Command): void {
         augment: o.augment !== false,
         seed: num('seed'),
         resume: Boolean(o.resume),
+        ...(annotations ? { annotations, holdout: num('holdout'), patience: num('patience') } : {}),
+        ...(o.timeLimit !== undefined ? { signal: AbortSignal.timeout(num('timeLimit') * 1000) } : {}),
         log: o.log ? String(o.log) : out.endsWith('.safetensors') ? out.replace(/\.safetensors$/, '.train-log.json') : join(out, 'train-log.json'),
         command: ['rhizoct', ...process.argv.slice(2)].join(' '),
         progress: createProgress({ quiet }),
         onEpoch: (e) => {
           if (!quiet && process.stderr.isTTY) {
-            process.stderr.write(`round ${e.round + 1} epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, val Dice ${e.val.dice.toFixed(3)} (P ${e.val.precision.toFixed(3)}, R ${e.val.recall.toFixed(3)}), ${e.patchesPerSecond.toFixed(2)} patches/s\n`);
+            process.stderr.write(`round ${e.round + 1} epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, val Dice ${e.val.dice.toFixed(3)} (P ${e.val.precision.toFixed(3)}, R ${e.val.recall.toFixed(3)}${e.validationVoxels !== undefined ? ` on ${e.validationVoxels} held-out voxels` : ''}), ${e.patchesPerSecond.toFixed(2)} patches/s${e.best ? ', saved' : ''}\n`);
           }
         },
       }, gpu).finally(() => gpu.destroy());

@@ -12,6 +12,8 @@ export interface Example {
   tFused: Float32Array;
   /** Weights on the fused target's centrelines, when a `centrelines` function is given. */
   wSkeleton: Float32Array | null;
+  /** Per-voxel loss weights of each head (annotated fraction; 0 = not in the loss), from annotation strokes. */
+  mask?: { low: Float32Array; high: Float32Array; fused: Float32Array };
 }
 
 /**
@@ -39,6 +41,19 @@ export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeome
     if (low) jitterIntensity(low, aug);
   }
   const lowN = g.lowTarget / g.lowTargetScale;
+  if (vol.readAnnotated) {
+    if (opts.centrelines) throw new RangeError(`${vol.name}: a centreline loss needs complete root labels, not annotation strokes`);
+    const lo = await vol.readAnnotated(g.lowTargetScale, c, lowN);
+    const hi = await vol.readAnnotated(1, c, g.highOutput);
+    const fu = g.output === g.highOutput ? hi : await vol.readAnnotated(1, c, g.output);
+    const tHigh = tf(hi.target, g.highOutput);
+    const wHigh = tf(hi.weight, g.highOutput);
+    return {
+      high, low, tLow: tf(lo.target, lowN), tHigh, wSkeleton: null,
+      tFused: fu === hi ? tHigh : tf(fu.target, g.output),
+      mask: { low: tf(lo.weight, lowN), high: wHigh, fused: fu === hi ? wHigh : tf(fu.weight, g.output) },
+    };
+  }
   const tLow = tf(await vol.readLabel(g.lowTargetScale, c, lowN), lowN);
   const tHigh = tf(await vol.readLabel(1, c, g.highOutput), g.highOutput);
   const tFused = g.output === g.highOutput ? tHigh : tf(await vol.readLabel(1, c, g.output), g.output);

@@ -27,13 +27,23 @@ export interface Targets {
   fused: Tensor;
   /** Centreline weights of the fused head's shape; needed when LossWeights.skeleton > 0. */
   skeleton?: Tensor;
+  /**
+   * Per-voxel weights of each head, from annotation strokes (annotated fraction; 0 = unlabelled).
+   * With a mask each head's BCE is the weighted mean over its annotated voxels, so unlabelled
+   * voxels add nothing to the loss or its gradient; the Dice and centreline terms, which need a
+   * complete mask, are refused.
+   */
+  mask?: { low: Tensor; high: Tensor; fused: Tensor };
 }
 
 /** The weighted loss and its gradients with respect to each head's logits (caller owns them). */
 export async function headLosses(logits: HeadLogits, targets: Targets, w: LossWeights): Promise<{ loss: number; parts: Record<string, number>; grads: HeadLogits }> {
-  const low = await bceWithLogits(logits.low, targets.low, { scale: w.low });
-  const high = await bceWithLogits(logits.high, targets.high, { scale: w.high });
-  const fused = await bceWithLogits(logits.fused, targets.fused, { scale: w.fused });
+  const m = targets.mask;
+  if (m && (w.dice > 0 || w.skeleton > 0)) throw new RangeError('headLosses: the Dice and centreline terms need complete root labels; with annotation masks use BCE only (dice 0, skeleton 0)');
+  const masked = (t: Tensor | undefined): { weight?: Tensor; normalize?: 'weight' } => (t ? { weight: t, normalize: 'weight' } : {});
+  const low = await bceWithLogits(logits.low, targets.low, { scale: w.low, ...masked(m?.low) });
+  const high = await bceWithLogits(logits.high, targets.high, { scale: w.high, ...masked(m?.high) });
+  const fused = await bceWithLogits(logits.fused, targets.fused, { scale: w.fused, ...masked(m?.fused) });
   const parts: Record<string, number> = { low: low.loss, high: high.loss, fused: fused.loss };
   let fusedGrad = fused.grad;
   if (w.dice > 0) {

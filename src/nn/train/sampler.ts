@@ -14,6 +14,11 @@ export interface PatchVolume {
   readLabel(scale: number, centre: Point, size: number): Promise<Float32Array>;
   /** Foreground voxel positions (a subsample is fine) for root-centred sampling. */
   rootPoints(): Promise<Point[]>;
+  /**
+   * Where targets come from annotation strokes: each head's target (root fraction among the
+   * annotated voxels) and weight (annotated fraction, 0 where nothing was painted) at a scale.
+   */
+  readAnnotated?(scale: number, centre: Point, size: number): Promise<{ target: Float32Array; weight: Float32Array }>;
 }
 
 export interface SamplerConfig {
