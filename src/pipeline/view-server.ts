@@ -3,11 +3,15 @@ import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../gpu/shader-source-node.js';
+import { ANNOTATION_LABEL, AnnotationStore } from '../io/annotation-store.js';
 import { isVolumeIoError } from '../io/errors.js';
 import { openVolume } from '../io/open.js';
 import { isUrl, openZarr, type ZarrSource } from '../io/zarr-source.js';
+import { AnnotationApi } from './annotation-api.js';
+import { newToken, TOKEN_HEADER } from './annotation-guard.js';
+import { AnnotationJobs } from './annotation-jobs.js';
 import { contentType, isRefusal, parseRange, type Refusal, resolveFileInside, splitRequestPath } from './static-files.js';
 import type { StoreRef, ViewerConfig } from './viewer-config.js';
 
@@ -39,6 +43,15 @@ export interface ViewServerOptions {
   viewerDir?: string;
   /** Called for each request answered, for --verbose. */
   log?: (line: string) => void;
+  /**
+   * Let the page paint labels/annotations into the scan's store (default: on for a local
+   * store, impossible for a URL); false serves everything read-only.
+   */
+  annotate?: boolean;
+  /** Base model for Train and Segment (default models/default of the package); null turns the jobs off. */
+  model?: string | null;
+  /** Where Train saves models (default: a `models` folder beside the scan's store). */
+  modelsDir?: string;
 }
 
 export interface ViewServer {
@@ -49,6 +62,8 @@ export interface ViewServer {
   /** One line per store describing it, for the command to print. */
   readonly summary: string[];
   readonly warnings: string[];
+  /** The background jobs, when annotation and a model are on. */
+  readonly jobs?: AnnotationJobs;
   close(): Promise<void>;
 }
 
@@ -164,6 +179,30 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       summary.push(`traits ${t}: ${have.join(', ')}`);
     }
   }
+  let api: AnnotationApi | undefined;
+  let jobs: AnnotationJobs | undefined;
+  const annotate = opts.annotate ?? !isUrl(opts.scan);
+  if (annotate) {
+    if (isUrl(opts.scan)) throw new Error(`${opts.scan}: annotations are written into the scan's store, which must be a local folder (or pass --read-only)`);
+    const store = await AnnotationStore.open(opts.scan);
+    const token = newToken();
+    if (opts.model !== null) {
+      const baseModel = resolve(opts.model ?? join(packageRoot(), 'models', 'default'));
+      if (!existsSync(join(baseModel, 'card.json'))) throw new Error(`--model ${baseModel}: no card.json there (a model folder holds model.safetensors and card.json)`);
+      const modelsDir = resolve(opts.modelsDir ?? join(dirname(resolve(opts.scan)), 'models'));
+      jobs = new AnnotationJobs({ scan: resolve(opts.scan), baseModel, modelsDir, ...(opts.log ? { log: opts.log } : {}) });
+    }
+    api = new AnnotationApi(store, token, jobs);
+    config.annotate = {
+      token,
+      header: TOKEN_HEADER,
+      label: ANNOTATION_LABEL,
+      exists: await store.exists(),
+      jobs: jobs !== undefined,
+      ...(jobs ? { baseModel: jobs.opts.baseModel, modelsDir: jobs.modelsDir } : {}),
+    };
+    summary.push(`annotations ${join(opts.scan, 'labels', ANNOTATION_LABEL)}: ${config.annotate.exists ? 'found, painting adds to them' : 'none yet, created on the first stroke'}${jobs ? `; models saved under ${jobs.modelsDir}` : ''}`);
+  }
   mounts.push({ prefix: '/', root: viewerDir, data: false });
 
   const configBody = Buffer.from(`${JSON.stringify(config, null, 2)}\n`);
@@ -194,6 +233,10 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       res.end();
       return;
     }
+    if (path.startsWith('/api/')) {
+      if (!api) return send(404, 'not found: this viewer is read-only (started with --read-only, or the scan is a URL)');
+      return api.handle(req, res, path);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed', { Allow: 'GET, HEAD' });
     if (!path.startsWith('/')) return send(400, 'bad request');
     if (path === '/config.json') {
@@ -201,13 +244,20 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       res.end(req.method === 'HEAD' ? undefined : configBody);
       return;
     }
-    if (!mount) return send(404, 'not found');
-    const rel = path === '/' ? 'index.html' : path.slice(mount.prefix.length);
+    let served = mount;
+    const ov = /^\/data\/overlay\/(\d+)\//.exec(path);
+    if (ov && jobs) {
+      const root = jobs.overlayRoot(Number(ov[1]));
+      if (!root) return send(404, 'not found: that segmentation has been replaced');
+      served = { prefix: ov[0], root, data: true };
+    }
+    if (!served) return send(404, 'not found');
+    const rel = path === '/' ? 'index.html' : path.slice(served.prefix.length);
     const segments = splitRequestPath(rel);
     if (isRefusal(segments)) return refuse(segments);
     if (segments.length === 0) return send(404, 'not found');
-    if (mount.only && (segments.length !== 1 || !mount.only.includes(segments[0]!))) return send(404, 'not found');
-    const found = await resolveFileInside(mount.root, segments);
+    if (served.only && (segments.length !== 1 || !served.only.includes(segments[0]!))) return send(404, 'not found');
+    const found = await resolveFileInside(served.root, segments);
     if (isRefusal(found)) return refuse(found);
     const headers: Record<string, string> = {
       'Content-Type': contentType(found.file),
@@ -217,7 +267,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       'X-Content-Type-Options': 'nosniff',
       ...cors,
     };
-    if (!mount.data && found.file.endsWith('.html')) {
+    if (!served.data && found.file.endsWith('.html')) {
       // The page's own code only; data may come from other origins (a remote Zarr). numcodecs'
       // Emscripten glue for blosc and zstd evaluates code, hence 'unsafe-eval'.
       headers['Content-Security-Policy'] =
@@ -270,6 +320,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     config,
     summary,
     warnings,
+    ...(jobs ? { jobs } : {}),
     close: () =>
       new Promise<void>((ok) => {
         server.close(() => ok());

@@ -22,4 +22,22 @@ export interface ViewerConfig {
   traits?: { json?: string; mesh?: string };
   /** Largest number of voxels the page loads into one 3D texture. */
   maxVoxels?: number;
+  /** Present when the page may paint annotations into the scan's store (local stores only). */
+  annotate?: AnnotateConfig;
+}
+
+/** What the page needs to paint and to run the loop; the token goes in every write's header. */
+export interface AnnotateConfig {
+  token: string;
+  /** Header the token travels in. */
+  header: string;
+  /** The label image painted, under the scan's labels/. */
+  label: string;
+  /** Whether the label exists yet (else the page starts from all 0). */
+  exists: boolean;
+  /** Train and Segment are offered. */
+  jobs: boolean;
+  /** The base model, as given to --model; models are saved under `modelsDir`. */
+  baseModel?: string;
+  modelsDir?: string;
 }
