@@ -14,6 +14,8 @@ export class BufferPool {
   private bytesHeld = 0;
   private bytesLive = 0;
   peakBytesLive = 0;
+  /** Buffers created because no idle one of the bucket was free (profiling). */
+  created = 0;
 
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
 
@@ -38,6 +40,7 @@ export class BufferPool {
       return reused;
     }
     const buf = this.device.createBuffer({ size, usage, label: label ?? `pool ${size}` });
+    this.created++;
     this.noteLive(size);
     return buf;
   }

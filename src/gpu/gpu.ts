@@ -47,7 +47,10 @@ export class Gpu {
   private pendingDispatches = 0;
   private errors: string[] = [];
   private lost: string | null = null;
-  private timing: { set: GPUQuerySet; passes: TimedPass[]; capacity: number; total: number; byLabel: Map<string, number> } | null = null;
+  private timing: { set: GPUQuerySet; passes: TimedPass[]; capacity: number; total: number; byLabel: Map<string, number>; countByLabel: Map<string, number> } | null = null;
+
+  /** Running counts of host-side work, for profiling (bench/profile.ts); never reset by the Gpu. */
+  readonly counters = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0 };
 
   constructor(
     readonly device: GPUDevice,
@@ -169,6 +172,7 @@ export class Gpu {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     pass.end();
+    this.counters.dispatches++;
     // Dawn's software path has per-submit cost; lavapipe dislikes very long command buffers too.
     if (++this.pendingDispatches >= 64) this.flush();
   }
@@ -199,6 +203,7 @@ export class Gpu {
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
+      this.counters.submits++;
     }
     for (const u of this.pendingUniforms) this.pool.release(u);
     this.pendingUniforms = [];
@@ -225,6 +230,7 @@ export class Gpu {
   /** Writes host data into a buffer (a new pooled one unless given); pending work is submitted first. */
   upload(data: ArrayBufferView, dst?: GPUBuffer, dstOffset = 0): GPUBuffer {
     this.flush();
+    this.counters.uploads++;
     const buf = dst ?? this.createBuffer(data.byteLength);
     let padded = data;
     if (data.byteLength % 4 !== 0) {
@@ -243,6 +249,7 @@ export class Gpu {
   /** Reads `bytes` from a buffer back to the host. */
   async readback(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
+    this.counters.readbacks++;
     const staging = this.pool.acquire(size, MAP_READ, 'readback');
     this.copy(src, srcOffset, staging, 0, size);
     this.flush();
@@ -281,6 +288,7 @@ export class Gpu {
       const v = ns > 0 ? ns : 0;
       t.total += v;
       t.byLabel.set(p.label, (t.byLabel.get(p.label) ?? 0) + v);
+      t.countByLabel.set(p.label, (t.countByLabel.get(p.label) ?? 0) + 1);
     });
   }
 
@@ -288,13 +296,13 @@ export class Gpu {
    * Runs `fn` with a timestamp on every dispatch it encodes and returns GPU nanoseconds, in total
    * and by label (null where the device has no timestamp queries, or when already timing).
    */
-  async timed<T>(fn: () => Promise<T>): Promise<{ result: T; gpuNs: number | null; byLabel: Map<string, number> }> {
-    if (!this.hasTimestamps || this.timing) return { result: await fn(), gpuNs: null, byLabel: new Map() };
+  async timed<T>(fn: () => Promise<T>): Promise<{ result: T; gpuNs: number | null; byLabel: Map<string, number>; countByLabel: Map<string, number> }> {
+    if (!this.hasTimestamps || this.timing) return { result: await fn(), gpuNs: null, byLabel: new Map(), countByLabel: new Map() };
     this.flush();
     // WebGPU allows 4096 queries per set: two per pass; a full set is drained and reused.
     const capacity = 2048;
     const set = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
-    this.timing = { set, passes: [], capacity, total: 0, byLabel: new Map() };
+    this.timing = { set, passes: [], capacity, total: 0, byLabel: new Map(), countByLabel: new Map() };
     const t = this.timing;
     let result: T;
     try {
@@ -305,7 +313,7 @@ export class Gpu {
       this.flush();
       set.destroy();
     }
-    return { result, gpuNs: t.total, byLabel: t.byLabel };
+    return { result, gpuNs: t.total, byLabel: t.byLabel, countByLabel: t.countByLabel };
   }
 
   destroy(): void {

@@ -12,8 +12,17 @@ export class Sequential implements Layer {
 
   async forward(x: Tensor, mode: Mode): Promise<Tensor> {
     let h = x;
-    for (const l of this.layers) {
-      const next = await l.forward(h, mode);
+    for (let i = 0; i < this.layers.length; ) {
+      const l = this.layers[i]!;
+      let next: Tensor;
+      const fusable = mode === 'eval' && l instanceof Conv3dLayer ? fusedTail(this.layers, i + 1) : null;
+      if (fusable) {
+        next = await (l as Conv3dLayer).forwardFused(h, fusable.bn?.params ?? null, fusable.relu);
+        i += 1 + fusable.length;
+      } else {
+        next = await l.forward(h, mode);
+        i++;
+      }
       if (h !== x) h.release();
       h = next;
     }
@@ -41,6 +50,17 @@ export class Sequential implements Layer {
   clear(): void {
     for (const l of this.layers) l.clear();
   }
+}
+
+/**
+ * The batch norm and/or ReLU right after a conv at `layers[i]`, which inference folds into the
+ * conv (Conv3dLayer.forwardFused); null when neither follows.
+ */
+function fusedTail(layers: Layer[], i: number): { bn: BatchNorm3dLayer | null; relu: boolean; length: number } | null {
+  const bn = layers[i] instanceof BatchNorm3dLayer ? (layers[i] as BatchNorm3dLayer) : null;
+  const relu = layers[i + (bn ? 1 : 0)] instanceof ReLULayer;
+  const length = (bn ? 1 : 0) + (relu ? 1 : 0);
+  return length > 0 ? { bn, relu, length } : null;
 }
 
 /** y = main(x) + skip(x), skip the identity when absent; dX = main'ᵀdy + skip'ᵀdy. */

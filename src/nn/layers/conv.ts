@@ -1,5 +1,6 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor } from '../tensor.js';
+import { foldBatchNorm3d, type BatchNorm3dParams } from '../ops/batchnorm.js';
 import { conv3d, conv3dBackwardBias, conv3dBackwardData, conv3dBackwardWeight, type ConvGeometry } from '../ops/conv3d.js';
 import { fill } from '../ops/fill.js';
 import { drop, type Layer, type Mode, type Named, type Parameter } from './layer.js';
@@ -37,6 +38,21 @@ export class Conv3dLayer implements Layer {
       this.x = drop(this.x) ?? x.retain();
     }
     return conv3d(x, this.weight.value, this.bias?.value ?? null, this.geometry);
+  }
+
+  /**
+   * Inference only: this conv, then (optionally) an inference batch norm folded into its weights
+   * and bias, then (optionally) a ReLU applied as the conv writes, in one convolution pass
+   * instead of three passes over the activations.
+   */
+  async forwardFused(x: Tensor, bn: BatchNorm3dParams | null, relu: boolean): Promise<Tensor> {
+    const g = { ...this.geometry, relu };
+    if (!bn) return conv3d(x, this.weight.value, this.bias?.value ?? null, g);
+    const folded = await foldBatchNorm3d(this.weight.value, this.bias?.value ?? null, bn);
+    const y = await conv3d(x, folded.weight, folded.bias, g);
+    folded.weight.release();
+    folded.bias.release();
+    return y;
   }
 
   async backward(dy: Tensor): Promise<Tensor> {

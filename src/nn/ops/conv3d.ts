@@ -114,7 +114,7 @@ async function dispatchWindow(gpu: Gpu, w: Windowed, xBuf: GPUBuffer, inD0: numb
   const spec = w.kind === 'conv'
     ? { shader: 'conv3d', entry: 'forward', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } }
     : { shader: 'conv3d_transpose', entry: 'main', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } };
-  await gpu.run(spec, [xBuf, w.packed, w.bias, yBuf, u], groups(total, WG), w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose');
+  await gpu.run(spec, [xBuf, w.packed, w.bias, yBuf, u], groups(total, WG), `${w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose'} k${g.kernel} ${w.cin}→${w.cout} @${outH}`);
 }
 
 /**
@@ -263,7 +263,7 @@ export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g:
   const part = gpu.createBuffer(usedChunks * wcount * 4);
   const u = uniforms(n, cin, cout, coGroups, inD, inH, inW, usedChunks, outD, outH, outW, rowsPerChunk, total, accumulate ? 1 : 0, wcount, 0);
   const constants = { K: k, S: g.stride, P: g.padding, WG };
-  await gpu.run({ shader: 'conv3d_wgrad', entry: 'partial', constants }, [x.buffer, dy.buffer, part, u], groups(total, WG), 'conv3d_wgrad');
+  await gpu.run({ shader: 'conv3d_wgrad', entry: 'partial', constants }, [x.buffer, dy.buffer, part, u], groups(total, WG), `conv3d_wgrad k${k} ${cin}→${cout} @${outH}`);
   await gpu.run({ shader: 'conv3d_wgrad', entry: 'reduce', constants }, [part, dw.buffer, u], groups(wcount, WG), 'conv3d_wgrad');
   gpu.release(part);
 }
