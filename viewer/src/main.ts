@@ -1,6 +1,8 @@
 import type vtkPolyData from '@kitware/vtk.js/Common/DataModel/PolyData';
 import { loadConfig, type ViewerConfig } from './config.js';
 import { chooseLevels, chooseMaskLevel, DEFAULT_MAX_VOXELS, formatLength, formatVoxels, type Histogram, histogram, percentile, type Vec3 } from './levels.js';
+import type { Annotator } from './annotate.js';
+import { setupAnnotation } from './annotate-panel.js';
 import { type LoadedLevel, OmeImage } from './ome.js';
 import { COLOR_MAPS, type OpacityPoint, PRESETS, presetByName, toDataRange } from './presets.js';
 import { RampEditor } from './ramp-editor.js';
@@ -151,13 +153,23 @@ function updateAllSlices(): void {
   for (const a of [0, 1, 2] as const) updateSlice(a);
 }
 
+let annotator: Annotator | undefined;
+
+/** The level-0 voxel at the sliders' physical position, for the full-resolution annotation slices. */
+function cursorVoxel(): [number, number, number] {
+  const l0 = state.scan!.levels[0]!;
+  return [0, 1, 2].map((a) => Math.max(0, Math.min(l0.shape[a]! - 1, Math.round((state.slicePos[a]! - l0.origin[a]!) / l0.spacing[a]!)))) as [number, number, number];
+}
+
 sliceInputs.forEach((input, a) => {
   input.addEventListener('input', () => {
     state.slicePos[a] = Number(input.value);
     updateSlice(a as Axis);
+    if (annotator && state.scan) void annotator.setCursor(cursorVoxel()).catch(showError);
   });
 });
 for (const el of [greyLo, greyHi, overlayOn, overlayOpacity]) el.addEventListener('input', updateAllSlices);
+for (const el of [greyLo, greyHi]) el.addEventListener('input', () => annotator?.redraw());
 for (const el of [greyLo, greyHi]) {
   el.addEventListener('input', () => {
     $('#grey-lo-val').textContent = String(Number(Number(greyLo.value).toPrecision(4)));
@@ -278,6 +290,7 @@ $('#screenshot').addEventListener('click', () => {
   })().catch(showError);
 });
 window.addEventListener('resize', () => {
+  annotator?.resize();
   for (const v of allViews) {
     v.resize();
     v.render();
@@ -293,9 +306,9 @@ async function readWithProgress(img: OmeImage, level: number, what: string, from
   return img.read(level, (done, total) => setStatus(`${text}: ${done}/${total} chunks`, from + ((to - from) * done) / total), undefined, factor, reduce);
 }
 
-async function loadMask(cfg: ViewerConfig, scan: OmeImage): Promise<void> {
+async function loadMask(cfg: ViewerConfig, scan: OmeImage, fresh = false): Promise<void> {
   let mask: OmeImage | undefined;
-  if (cfg.seg) mask = await OmeImage.open(cfg.seg, 'labels/roots');
+  if (cfg.seg) mask = await OmeImage.open(cfg.seg, 'labels/roots', fresh);
   else if (scan.labels.includes('roots')) mask = await OmeImage.open({ ...cfg.scan, zarrFormat: scan.zarrFormat }, 'labels/roots');
   if (!mask) return;
   if (mask.labelColor) state.rootColor = [mask.labelColor[0] / 255, mask.labelColor[1] / 255, mask.labelColor[2] / 255];
@@ -380,6 +393,27 @@ async function run(): Promise<void> {
   mark('mask and surface');
   await loadTraits(cfg);
   mark('traits');
+  annotator = await setupAnnotation(cfg, scan, {
+    window: () => ({ lo: Number(greyLo.value), hi: Number(greyHi.value) }),
+    onCursor: (v) => {
+      const l0 = scan.levels[0]!;
+      for (const a of [0, 1, 2] as const) {
+        state.slicePos[a] = l0.origin[a] + v[a] * l0.spacing[a];
+        sliceInputs[a]!.value = String(state.slicePos[a]);
+      }
+      updateAllSlices();
+    },
+    onSegmentation: async (url) => {
+      cfg.seg = { url };
+      await loadMask(cfg, scan, true);
+      setStatus(`Segmentation updated (${url})`, 1);
+    },
+    onError: showError,
+  });
+  if (annotator) {
+    await annotator.setCursor(cursorVoxel());
+    mark('annotation');
+  }
   if (choice.fine !== choice.coarse) {
     const fine = await readWithProgress(scan, choice.fine, 'scan', 0.7, 0.98);
     mark('fine read');
@@ -429,4 +463,5 @@ const ready = run().catch((err: unknown) => {
     for (const v of allViews) v.renderNow();
   },
   views: { view3d, sliceViews },
+  annotator: () => annotator,
 };

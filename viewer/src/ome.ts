@@ -60,9 +60,10 @@ export class OmeImage {
    * Opens the image at the store's root, or the label image `sub` (e.g. "labels/roots").
    * Reads metadata only.
    */
-  static async open(ref: StoreRef, sub = ''): Promise<OmeImage> {
+  static async open(ref: StoreRef, sub = '', fresh = false): Promise<OmeImage> {
     const url = absoluteUrl(ref.url);
-    const store = new zarr.FetchStore(url);
+    // `fresh`: never from the browser's cache (a label being painted changes under the page).
+    const store = new zarr.FetchStore(url, fresh ? { overrides: { cache: 'no-store' } } : undefined);
     let fmt = ref.zarrFormat;
     if (fmt === undefined) fmt = (await store.get('/zarr.json' as zarr.AbsolutePath)) ? 3 : 2;
     const root = zarr.root(store);
@@ -160,6 +161,38 @@ export class OmeImage {
     await Promise.all(Array.from({ length: Math.min(6, total) }, worker));
     return { level, data: out };
   }
+
+  /**
+   * Slice `k` along spatial `axis` (0 z, 1 y, 2 x) of a level, only the chunks it crosses: rows
+   * are the lower remaining axis, columns the higher (a z slice is y rows of x).
+   */
+  async readSlice(index: number, axis: 0 | 1 | 2, k: number): Promise<SliceData> {
+    const lv = this.levels[index];
+    const arr = this.arrays[index];
+    if (!lv || !arr) throw new Error(`${this.url}: no level ${index}`);
+    const sel: (number | null)[] = new Array<number | null>(arr.shape.length).fill(0);
+    for (let a = 0; a < 3; a++) sel[this.spatial[a]!] = a === axis ? k : null;
+    const [ra, ca] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+    const rows = lv.shape[ra]!;
+    const cols = lv.shape[ca]!;
+    const got = (await zarr.get(arr, sel)) as zarr.Chunk<zarr.DataType>;
+    // After the integer index, the result keeps the other axes in the array's order.
+    const rowAxis = this.spatial[ra]! < this.spatial[ca]! ? 0 : 1;
+    const keptStrides = got.stride;
+    const sr = keptStrides[rowAxis]!;
+    const sc = keptStrides[1 - rowAxis]!;
+    const src = got.data as unknown as ArrayLike<number>;
+    const out = allocate(lv.dtype, rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = Number(src[r * sr + c * sc]);
+    return { data: out, rows, cols };
+  }
+}
+
+/** One slice of a level read from the store: rows × cols values (see paint-geometry's planeAxes). */
+export interface SliceData {
+  data: Voxels;
+  rows: number;
+  cols: number;
 }
 
 async function listLabels(root: zarr.Location<zarr.FetchStore>, fmt: 2 | 3): Promise<string[]> {

@@ -1,0 +1,187 @@
+import type { ViewerConfig } from '../../src/pipeline/viewer-config.js';
+import type { JobsState } from './annotate-api.js';
+import { Annotator, type Tool } from './annotate.js';
+import type { OmeImage } from './ome.js';
+import type { Axis, Vec3 } from './paint-geometry.js';
+
+/**
+ * The Annotate section of the panel: tools, brush, undo/redo, layers, keyboard shortcuts, and the
+ * loop's Train and Segment buttons with live progress (polled from /api/jobs).
+ */
+
+const $ = <T extends HTMLElement = HTMLElement>(sel: string): T => {
+  const el = document.querySelector<T>(sel);
+  if (!el) throw new Error(`page is missing ${sel}`);
+  return el;
+};
+
+export interface PanelHooks {
+  window(): { lo: number; hi: number };
+  /** Level-0 voxel the page's sliders should move to. */
+  onCursor(voxel: Vec3): void;
+  /** A new segmentation to show as overlay everywhere (after Segment). */
+  onSegmentation(url: string): Promise<void>;
+  onError(msg: string): void;
+}
+
+function fmtTime(s: number): string {
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+}
+
+export function describeJobs(j: JobsState): string {
+  const lines: string[] = [];
+  const t = j.train;
+  if (t) {
+    const head = t.phase === 'running' ? `Training ${t.name}` : t.phase === 'done' ? `Trained ${t.name}` : `Training ${t.name} failed`;
+    const parts = [`step ${t.step}${t.steps ? `/${t.steps}` : ''}`];
+    if (t.loss !== undefined) parts.push(`loss ${t.loss.toFixed(3)}`);
+    if (t.valDice !== undefined) parts.push(`held-out Dice ${t.valDice.toFixed(3)}${t.bestDice !== undefined ? ` (best ${t.bestDice.toFixed(3)})` : ''}`);
+    parts.push(fmtTime(t.seconds));
+    lines.push(`${head}: ${parts.join(', ')}${t.error ? `\n${t.error}` : ''}`);
+  }
+  const s = j.segment;
+  if (s) {
+    const head = s.phase === 'running' ? `Segmenting with ${s.model}` : s.phase === 'done' ? `Segmented with ${s.model}` : `Segmenting with ${s.model} failed`;
+    lines.push(`${head}: ${s.total ? `${s.done}/${s.total} chunks, ` : ''}${fmtTime(s.seconds)}${s.error ? `\n${s.error}` : ''}`);
+  }
+  lines.push(`Segment uses: ${j.current}${j.models.length ? ` · models: ${j.models.join(', ')}` : ''}`);
+  return lines.join('\n');
+}
+
+export async function setupAnnotation(cfg: ViewerConfig, scan: OmeImage, hooks: PanelHooks): Promise<Annotator | undefined> {
+  const a = cfg.annotate;
+  if (!a) return undefined;
+  $('#annotate-section').hidden = false;
+  const containers = ['#view-z', '#view-y', '#view-x'].map((s) => $(s));
+  const status = $('#job-status');
+  const annotator = new Annotator(a, cfg.scan, scan, containers, {
+    window: hooks.window,
+    onCursor: hooks.onCursor,
+    onStatus: (text, error) => {
+      if (error) hooks.onError(text);
+    },
+  });
+  await annotator.open(cfg.seg ?? (scan.labels.includes('roots') ? { ...cfg.scan, zarrFormat: scan.zarrFormat } : undefined));
+
+  const on = $<HTMLInputElement>('#annotate-on');
+  on.addEventListener('change', () => annotator.setEnabled(on.checked));
+  const toolButtons = [...document.querySelectorAll<HTMLButtonElement>('#tools [data-tool]')];
+  const setTool = (t: Tool): void => {
+    annotator.tool = t;
+    for (const b of toolButtons) b.classList.toggle('active', b.dataset.tool === t);
+  };
+  for (const b of toolButtons) b.addEventListener('click', () => setTool(b.dataset.tool as Tool));
+  setTool('root');
+  const brush = $<HTMLInputElement>('#brush');
+  const setRadius = (r: number): void => {
+    annotator.radius = Math.max(0, Math.min(30, r));
+    brush.value = String(annotator.radius);
+    $('#brush-val').textContent = `${annotator.radius} voxel${annotator.radius === 1 ? '' : 's'}`;
+    annotator.redraw();
+  };
+  brush.addEventListener('input', () => setRadius(Number(brush.value)));
+  setRadius(annotator.radius);
+  const fail = (err: unknown): void => hooks.onError((err as Error).message);
+  $('#undo').addEventListener('click', () => void annotator.undo().catch(fail));
+  $('#redo').addEventListener('click', () => void annotator.redo().catch(fail));
+  for (const k of ['scan', 'overlay', 'strokes'] as const) {
+    const box = $<HTMLInputElement>(`#layer-${k}`);
+    box.addEventListener('change', () => {
+      annotator.layers[k] = box.checked;
+      annotator.redraw();
+    });
+  }
+  let hovered: Axis = 0;
+  for (const p of annotator.planes) p.canvas.addEventListener('pointerenter', () => (hovered = p.axis));
+
+  window.addEventListener('keydown', (e) => {
+    const t = e.target as HTMLElement | null;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA') && (t as HTMLInputElement).type !== 'checkbox' && (t as HTMLInputElement).type !== 'range') return;
+    const ctrl = e.ctrlKey || e.metaKey;
+    const key = e.key.toLowerCase();
+    if (ctrl && key === 'z') {
+      e.preventDefault();
+      void (e.shiftKey ? annotator.redo() : annotator.undo()).catch(fail);
+    } else if (ctrl && key === 'y') {
+      e.preventDefault();
+      void annotator.redo().catch(fail);
+    } else if (ctrl || e.altKey) {
+      return;
+    } else if (key === 'a') {
+      on.checked = !on.checked;
+      annotator.setEnabled(on.checked);
+    } else if (key === '1') setTool('root');
+    else if (key === '2') setTool('not-root');
+    else if (key === 'e') setTool('erase');
+    else if (key === '[') setRadius(annotator.radius - 1);
+    else if (key === ']') setRadius(annotator.radius + 1);
+    else if (key === ',' && annotator.enabled) annotator.step(hovered, -1);
+    else if (key === '.' && annotator.enabled) annotator.step(hovered, 1);
+  });
+
+  if (a.jobs) setupLoop(annotator, status, hooks, cfg.title);
+  return annotator;
+}
+
+function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks, title: string): void {
+  $('#loop').hidden = false;
+  const name = $<HTMLInputElement>('#model-name');
+  const minutes = $<HTMLInputElement>('#train-minutes');
+  const trainBtn = $<HTMLButtonElement>('#train');
+  const segBtn = $<HTMLButtonElement>('#segment');
+  let shownOverlay = 0;
+  let timer: number | undefined;
+  const show = async (j: JobsState): Promise<void> => {
+    status.classList.toggle('error', j.train?.phase === 'failed' || j.segment?.phase === 'failed');
+    status.textContent = describeJobs(j);
+    const running = j.train?.phase === 'running' || j.segment?.phase === 'running';
+    trainBtn.disabled = running;
+    segBtn.disabled = running;
+    if (!name.value || j.models.includes(name.value)) name.value = nextName(title, j.models);
+    if (j.overlay && j.overlay.generation !== shownOverlay) {
+      shownOverlay = j.overlay.generation;
+      await hooks.onSegmentation(j.overlay.url);
+      await annotator.setOverlay({ url: j.overlay.url });
+    }
+    if (running && timer === undefined) timer = window.setInterval(() => void poll(), 1000);
+    if (!running && timer !== undefined) {
+      window.clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  const poll = async (): Promise<void> => {
+    try {
+      await show(await annotator.api.jobs());
+    } catch (err) {
+      hooks.onError((err as Error).message);
+    }
+  };
+  trainBtn.addEventListener('click', () => {
+    void (async () => {
+      await annotator.settled();
+      await show(await annotator.api.train(name.value.trim(), Number(minutes.value), testSteps()));
+    })().catch((err: unknown) => {
+      status.classList.add('error');
+      status.textContent = (err as Error).message;
+    });
+  });
+  segBtn.addEventListener('click', () => {
+    void (async () => show(await annotator.api.segment()))().catch((err: unknown) => {
+      status.classList.add('error');
+      status.textContent = (err as Error).message;
+    });
+  });
+  void poll();
+}
+
+/** `?trainSteps=N` caps training by steps (the browser test's tiny budget). */
+function testSteps(): number | undefined {
+  const n = Number(new URLSearchParams(location.search).get('trainSteps'));
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function nextName(title: string, models: string[]): string {
+  const base = `${title.replace(/\.(ome\.)?zarr$/i, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'model'}-annotated`;
+  for (let i = 1; ; i++) if (!models.includes(`${base}-${i}`)) return `${base}-${i}`;
+}
