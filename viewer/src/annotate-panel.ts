@@ -66,7 +66,7 @@ export async function setupAnnotation(cfg: ViewerConfig, scan: OmeImage, hooks: 
 
   const on = $<HTMLInputElement>('#annotate-on');
   on.addEventListener('change', () => annotator.setEnabled(on.checked));
-  const toolButtons = [...document.querySelectorAll<HTMLButtonElement>('#tools [data-tool]')];
+  const toolButtons = Array.from(document.querySelectorAll<HTMLButtonElement>('#tools [data-tool]'));
   const setTool = (t: Tool): void => {
     annotator.tool = t;
     for (const b of toolButtons) b.classList.toggle('active', b.dataset.tool === t);
