@@ -5,6 +5,10 @@
  * the two probability maps differ.
  *
  *   node dist/bench/segment.js [--size 128] [--model models/default] [--torch-device cpu|cuda]
+ *       [--reps 3] [--tiles 32,64] [--torch-threads 2,1]
+ * Both sides run at full resolution only (--scales 0) with each tile size in --tiles (32: the
+ * model's own 48³ patch; 64: the 80³ patch `segment` uses by default); every pairing's ratio is
+ * printed, and the largest probability difference against the peer at the same tile.
  *   node dist/bench/segment.js --rss 256,1024 --stop-after 24   (resident memory vs volume size)
  */
 import { execFileSync } from 'node:child_process';
@@ -18,6 +22,9 @@ import { arg } from './args.js';
 
 const root = packageRoot();
 const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+
+interface Ours { voxelsPerSecond: number; seconds: number; peakRssMiB: number; gpuSeconds: number | null; device: string }
+interface Torch { voxels_per_second: number; seconds: number; device: string; torch: string }
 
 async function main(): Promise<void> {
   const model = arg('--model', join(root, 'models/default'));
@@ -37,23 +44,48 @@ async function main(): Promise<void> {
       return;
     }
     const size = Number(arg('--size', '128'));
+    const reps = Number(arg('--reps', '3'));
+    const tiles = arg('--tiles', '32,64').split(',').map(Number);
+    const threads = arg('--torch-threads', '2,1').split(',').map(Number);
     const scan = join(work, 'scan.zarr');
     cli(['synth', scan, '--seed', '11', '--shape', String(size), '--difficulty', 'medium', '--quiet']);
-    const ours = JSON.parse(cli(['segment', scan, join(work, 'seg.zarr'), '--model', model, '--quiet', '--json'])) as { voxelsPerSecond: number; seconds: number; peakRssMiB: number; gpuSeconds: number | null; device: string };
-    const probsPath = join(work, 'torch.u8');
-    const torch = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/reference/segment_torch.py'), scan, model, '--device', arg('--torch-device', 'cpu'), '--out', probsPath], { encoding: 'utf8' })) as { voxels_per_second: number; seconds: number; device: string; torch: string };
-    const ourProb = await openVolume(join(work, 'seg.zarr'));
-    const a = (await ourProb.readBox(wholeBox(ourProb.shape))) as Uint8Array;
-    const b = new Uint8Array(readFileSync(probsPath));
-    let maxDiff = 0;
-    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-    const result = { date: new Date().toISOString(), size, model, ours, torch, ratio: ours.voxelsPerSecond / torch.voxels_per_second, maxProbabilityDifference255: maxDiff };
-    console.log(`scan ${size}³ (synthetic, medium), model ${model}`);
-    console.log(`ours   ${ours.device}: ${(ours.voxelsPerSecond / 1e3).toFixed(1)} kvoxel/s (${ours.seconds.toFixed(1)} s, GPU ${ours.gpuSeconds?.toFixed(1) ?? '-'} s), peak RSS ${ours.peakRssMiB.toFixed(0)} MiB`);
-    console.log(`torch  ${torch.device}, PyTorch ${torch.torch}: ${(torch.voxels_per_second / 1e3).toFixed(1)} kvoxel/s (${torch.seconds.toFixed(1)} s)`);
-    console.log(`ratio  ${result.ratio.toFixed(3)} (ours / PyTorch); probabilities differ by at most ${maxDiff}/255`);
+    // Single scale on both sides: the peer runs the network at full resolution only.
+    const runOurs = (tile: number, k: number): Ours => JSON.parse(cli(['segment', scan, join(work, `seg-${tile}-${k}.zarr`), '--model', model, '--scales', '0', '--tile', String(tile), '--quiet', '--json'])) as Ours;
+    const runTorch = (tile: number, t: number, out: string): Torch => JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/reference/segment_torch.py'), scan, model, '--device', arg('--torch-device', 'cpu'), '--threads', String(t), '--tile', String(tile), '--out', out], { encoding: 'utf8' })) as Torch;
+    const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+    // Interleaved repetitions, so a burst of load elsewhere on the machine hits every variant alike.
+    const ours = new Map<number, Ours[]>(tiles.map((t) => [t, []]));
+    const torch = new Map<string, Torch[]>();
+    for (let k = 0; k < reps; k++) {
+      for (const tile of tiles) {
+        ours.get(tile)!.push(runOurs(tile, k));
+        for (const t of threads) {
+          const key = `${tile}/${t}`;
+          if (!torch.has(key)) torch.set(key, []);
+          torch.get(key)!.push(runTorch(tile, t, join(work, `torch-${tile}.u8`)));
+        }
+      }
+    }
+    const device = ours.get(tiles[0]!)![0]!.device;
+    console.log(`scan ${size}³ (synthetic, medium), model ${model}, --scales 0, medians of ${reps}`);
+    console.log(`ours: ${device}; PyTorch ${torch.values().next().value![0]!.torch} on the same CPU`);
+    const rows = [];
+    for (const tile of tiles) {
+      const o = ours.get(tile)!;
+      const ov = median(o.map((r) => r.voxelsPerSecond));
+      const a = (await (await openVolume(join(work, `seg-${tile}-0.zarr`))).readBox(wholeBox([size, size, size]))) as Uint8Array;
+      const b = new Uint8Array(readFileSync(join(work, `torch-${tile}.u8`)));
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      const peers = threads.map((t) => ({ threads: t, voxelsPerSecond: median(torch.get(`${tile}/${t}`)!.map((r) => r.voxels_per_second)) }));
+      rows.push({ tile, ours: { voxelsPerSecond: ov, seconds: median(o.map((r) => r.seconds)), gpuSeconds: median(o.map((r) => r.gpuSeconds ?? 0)), peakRssMiB: Math.max(...o.map((r) => r.peakRssMiB)) }, torch: peers, maxProbabilityDifference255: maxDiff });
+      console.log(`tile ${tile}: ours ${(ov / 1e3).toFixed(1)} kvoxel/s (${median(o.map((r) => r.seconds)).toFixed(1)} s) | ${peers.map((p) => `PyTorch ${p.threads} thr ${(p.voxelsPerSecond / 1e3).toFixed(1)} kvoxel/s`).join(' | ')} | probabilities vs PyTorch at the same tile: at most ${maxDiff}/255`);
+    }
+    for (const r of rows) for (const base of rows) for (const p of base.torch) {
+      console.log(`ratio ours(tile ${r.tile}) / PyTorch(tile ${base.tile}, ${p.threads} thr) = ${(r.ours.voxelsPerSecond / p.voxelsPerSecond).toFixed(3)}`);
+    }
     mkdirSync(join(root, 'bench/out'), { recursive: true });
-    writeFileSync(arg('--json', join(root, 'bench/out/segment.json')), JSON.stringify(result, null, 2));
+    writeFileSync(arg('--json', join(root, 'bench/out/segment.json')), JSON.stringify({ date: new Date().toISOString(), size, model, reps, device, rows }, null, 2));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -156,7 +156,7 @@ class Dual(nn.Module):
     def forward(self, x, xl):
         hf = self.high(x)
         lf = self.low(xl)
-        c = self.cfg["patch"] // self.cfg["lowScale"]
+        c = x.shape[-1] // self.cfg["lowScale"]  # the patch may be larger than the trained one (inference tiles)
         up = F.interpolate(centre_crop(lf, c), scale_factor=self.cfg["lowScale"], mode="trilinear", align_corners=False)
         fused = self.fuse(torch.cat([hf, up], 1))
         return self.low_head(lf), self.high_head(hf), fused

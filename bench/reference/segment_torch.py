@@ -2,7 +2,10 @@
 (rhizoct_models.load), the same normalisation, tile lattice, patch padding and low-resolution
 context (the pyramid level when present, else 2x2x2 means), timed on the same machine.
 
-segment_torch.py INPUT.zarr MODEL_DIR [--device cpu|cuda] [--batch 4] [--margin 8] [--out probs.u8]
+segment_torch.py INPUT.zarr MODEL_DIR [--device cpu|cuda] [--threads N] [--batch 4] [--margin 8] [--tile T] [--out probs.u8]
+--tile: the cube one tile predicts (default the model's patch less the margins); a larger tile runs
+the network on a larger patch with the context grown to keep its margin, as `rhizoct segment`.
+--batch counts tiles of the model's own patch; larger tiles go fewer at a time.
 Prints JSON: {"seconds":..., "voxels":..., "voxels_per_second":..., "device":...}
 """
 import json
@@ -59,13 +62,18 @@ def main():
     path, model_dir = sys.argv[1], sys.argv[2]
     device = arg("--device", "cpu")
     batch = int(arg("--batch", "4"))
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(int(arg("--threads", str(os.cpu_count() or 1))))
     model, card = rm.load(model_dir)
     model = model.to(device).eval()
     cfg = card["config"]
     g = {"patch": cfg["patch"], "low_scale": cfg.get("lowScale", 1), "low_patch": cfg.get("lowPatch", cfg["patch"])}
     margin = int(arg("--margin", "8"))
-    out = g["patch"] - 2 * margin
+    out = int(arg("--tile", str(g["patch"] - 2 * margin)))
+    if out + 2 * margin != g["patch"]:
+        trained = g["patch"]
+        g["patch"] = out + 2 * margin
+        g["low_patch"] = g["patch"] // g["low_scale"] + (g["low_patch"] - trained // g["low_scale"])
+        batch = max(1, round(batch * trained ** 3 / g["patch"] ** 3))
     root = zarr.open_group(path, mode="r")
     full = root["0"]
     shape = full.shape

@@ -27,34 +27,43 @@ export function parseScales(text: string): number[] | 'auto' {
 export type PredictTiles = (tiles: Tile[], level: number) => Promise<Float32Array[]>;
 
 /**
- * One coarse level's probabilities, per block of the full-resolution output. Tiles lie on that
- * level's own lattice, so each coarse voxel's probability comes from one tile whatever the block
- * (the result does not depend on the blocking); predictions are kept in a bounded cache since
- * neighbouring blocks share coarse tiles.
+ * One level's probabilities, per block of the full-resolution output (level 0, full resolution,
+ * too). Tiles lie on that level's own lattice, so each voxel's probability comes from one tile
+ * whatever the block (the result does not depend on the blocking); predictions are kept in a
+ * bounded cache since neighbouring blocks share tiles. At level 0 a tile wholly inside the block
+ * is not kept (no other block reads it), so with blocks that are multiples of the tile nothing is.
  */
-export class CoarseLevel {
+export class ScaleLevel {
   private readonly cache = new Map<string, Float32Array>();
   readonly factor: number;
   readonly shape: Vec3;
+  /** Most tile predictions kept: 64 MiB of them. */
+  private readonly maxCached: number;
 
   constructor(
     readonly level: number,
     fullShape: Vec3,
     private readonly out: number,
     private readonly predict: PredictTiles,
-    /** Most tile predictions kept (each out³ floats). */
-    private readonly maxCached = 512,
+    maxCachedBytes = 64 * 2 ** 20,
   ) {
     this.factor = 2 ** level;
     this.shape = fullShape.map((s) => Math.ceil(s / this.factor)) as unknown as Vec3;
+    this.maxCached = Math.max(1, Math.floor(maxCachedBytes / (4 * out ** 3)));
   }
 
-  /** The coarse box whose voxels the trilinear interpolation of `box` reads (one voxel of margin, clipped). */
+  /** The box of this level's voxels that the trilinear interpolation of `box` reads (one voxel of margin, clipped); `box` itself at level 0. */
   coarseBox(box: Box): Box {
+    if (this.factor === 1) return box;
     const f = this.factor;
     const lo = box.offset.map((o) => Math.max(0, Math.floor((o + 0.5) / f - 0.5))) as unknown as Vec3;
     const hi = box.offset.map((o, a) => Math.min(this.shape[a]!, Math.floor((o + box.shape[a]! - 0.5) / f - 0.5) + 2)) as unknown as Vec3;
     return { offset: lo, shape: hi.map((h, a) => h - lo[a]!) as unknown as Vec3 };
+  }
+
+  /** The tiles that probabilities(box) would predict now (not in the cache). */
+  missingTiles(box: Box): Tile[] {
+    return tilesFor({ out: this.out, shape: this.shape }, this.coarseBox(box)).filter((t) => !this.cache.has(key(t)));
   }
 
   /** This level's probabilities at every voxel of the full-resolution `box`. */
@@ -62,11 +71,20 @@ export class CoarseLevel {
     const cb = this.coarseBox(box);
     const coarse = new Float32Array(cb.shape[0] * cb.shape[1] * cb.shape[2]);
     const tiles = tilesFor({ out: this.out, shape: this.shape }, cb);
+    const fresh = new Map<string, Float32Array>();
     const missing = tiles.filter((t) => !this.cache.has(key(t)));
     const preds = missing.length > 0 ? await this.predict(missing, this.level) : [];
-    missing.forEach((t, i) => this.remember(key(t), preds[i]!));
-    for (const t of tiles) placeTile(this.cache.get(key(t))!, t, this.out, cb, coarse);
-    return upsampleTrilinear(coarse, cb, box, this.factor);
+    missing.forEach((t, i) => {
+      fresh.set(key(t), preds[i]!);
+      if (this.factor > 1 || !this.inside(t, cb)) this.remember(key(t), preds[i]!);
+    });
+    for (const t of tiles) placeTile(fresh.get(key(t)) ?? this.cache.get(key(t))!, t, this.out, cb, coarse);
+    return this.factor === 1 ? coarse : upsampleTrilinear(coarse, cb, box, this.factor);
+  }
+
+  /** Whether tile `t`, clipped to the level's shape, lies wholly inside `box`. */
+  private inside(t: Tile, box: Box): boolean {
+    return t.start.every((s, a) => s >= box.offset[a]! && Math.min(s + this.out, this.shape[a]!) <= box.offset[a]! + box.shape[a]!);
   }
 
   private remember(k: string, p: Float32Array): void {

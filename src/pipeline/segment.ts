@@ -6,12 +6,13 @@ import type { Gpu } from '../gpu/gpu.js';
 import { SegmentationOutput } from '../io/segmentation-output.js';
 import { loadModel, modelPaths } from '../nn/models/registry.js';
 import { predictFused } from '../nn/models/infer.js';
+import type { ModelGeometry, SegmentationModel } from '../nn/models/model.js';
 import type { Box, Point, Vec3 } from '../volume/box.js';
 import { IDENTITY, transformCube, type CubeTransform as Augmentation } from '../volume/cube-transform.js';
 import { ChunkGrid } from '../volume/chunk-grid.js';
-import { placeTile, tilesFor, type Tile } from '../volume/tiles.js';
+import { tilesFor, type Tile } from '../volume/tiles.js';
 import { convertToOmeZarr } from './convert.js';
-import { autoScales, CoarseLevel, fuseMax } from './multiscale.js';
+import { autoScales, ScaleLevel, fuseMax } from './multiscale.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
 
@@ -24,6 +25,12 @@ export interface SegmentOptions {
   chunk: number;
   /** Voxels of each patch's rim not used for prediction (less context there). */
   margin?: number;
+  /**
+   * Side of the cube one network tile predicts: a multiple of the model's own tile (its patch
+   * less the margins). Default: the smallest such multiple of at least 64 voxels where the model
+   * runs on larger patches (see inferenceTile), else the model's own.
+   */
+  tile?: number;
   shard?: { index: number; count: number };
   tta: boolean;
   batch: number;
@@ -75,6 +82,7 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
   if (!whole(opts.batch, 1, 1024)) throw bad('batch', opts.batch, 'a whole number from 1 to 1024');
   if (opts.level !== undefined && !whole(opts.level, 0, 30)) throw bad('level', opts.level, 'a whole number from 0 to 30');
   if (opts.margin !== undefined && !whole(opts.margin, 0)) throw bad('margin', opts.margin, 'a whole number ≥ 0');
+  if (opts.tile !== undefined && !whole(opts.tile, 1, MAX_CHUNK)) throw bad('tile', opts.tile, `a whole number from 1 to ${MAX_CHUNK}`);
   if (opts.stopAfter !== undefined && !whole(opts.stopAfter, 0)) throw bad('stopAfter', opts.stopAfter, 'a whole number ≥ 0');
   if (opts.scales !== undefined && opts.scales !== 'auto' && !(Array.isArray(opts.scales) && opts.scales.length > 0 && opts.scales.every((l) => whole(l, 0, 6)))) throw bad('scales', opts.scales, "'auto' or pyramid levels 0..6");
   if (opts.shard) {
@@ -83,6 +91,28 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
     if (opts.overwrite) {
       throw new Error('segment: --overwrite cannot be used with --shard (a shard started late would delete the work of the others, or the finished output); remove OUT and OUT.partial before submitting the shards');
     }
+  }
+}
+
+/**
+ * The tile inference runs on: `requested` (a multiple of the model's own tile `modelOut`) or the
+ * smallest multiple of it of at least 64 voxels, where the model takes larger patches (the patch
+ * grows by the tile, the margins stay). A 48³ patch predicting 32³ computes 3.4× the voxels it
+ * keeps; an 80³ patch predicting 64³, 1.95×.
+ */
+export function inferenceTile(model: SegmentationModel, modelOut: number, margin: number, requested?: number): { out: number; geometry: ModelGeometry } {
+  if (requested !== undefined && requested % modelOut !== 0) throw new RangeError(`segment: tile ${requested} must be a multiple of the model's tile ${modelOut}`);
+  if (!model.inferenceGeometry) {
+    if (requested !== undefined && requested !== modelOut) throw new RangeError(`segment: this ${model.arch} model runs on its own tile of ${modelOut} only`);
+    return { out: modelOut, geometry: model.geometry };
+  }
+  const out = requested ?? Math.ceil(64 / modelOut) * modelOut;
+  if (out === modelOut) return { out, geometry: model.geometry };
+  try {
+    return { out, geometry: model.inferenceGeometry(out + 2 * margin) };
+  } catch (e) {
+    if (requested !== undefined || !(e instanceof RangeError)) throw e;
+    return { out: modelOut, geometry: model.geometry };
   }
 }
 
@@ -113,14 +143,16 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const src = vol.source;
     if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);
     const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
-    const out = g.output - 2 * margin;
+    const modelOut = g.output - 2 * margin;
     const snap = Math.max(g.lowScale, g.lowTargetScale);
-    if (out < 1 || (Math.floor(out / 2) % snap !== 0 && snap > 1)) throw new Error(`model tile ${g.output} with margin ${margin} gives ${out}, whose half is not a multiple of the low-resolution scale ${snap}`);
-    const chunkSide = Math.ceil(opts.chunk / out) * out;
+    if (modelOut < 1 || (Math.floor(modelOut / 2) % snap !== 0 && snap > 1)) throw new Error(`model tile ${g.output} with margin ${margin} gives ${modelOut}, whose half is not a multiple of the low-resolution scale ${snap}`);
+    const { out, geometry: ig } = inferenceTile(model, modelOut, margin, opts.tile);
+    const batch = Math.max(1, Math.round((opts.batch * g.highInput ** 3) / ig.highInput ** 3));
+    const chunkSide = Math.ceil(opts.chunk / modelOut) * modelOut;
     const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
     const shape = src.shape as Vec3;
     const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
-    const job = { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk, ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }) };
+    const job = { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk, ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }), ...(out === modelOut ? {} : { tile: out }) };
     const opened = await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, opts.overwrite, opts.shard !== undefined);
     const grid = new ChunkGrid(shape, shape.map((s, i) => Math.max(1, Math.min(s, chunk[i]!))) as unknown as Vec3);
     const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
@@ -141,66 +173,85 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     opts.progress.start(todo.reduce((a, c) => a + voxelsOf(c), 0), 'voxels', 'segment');
 
     // Tiles of pyramid level L are in that level's voxels; their inputs are read 2^L× coarser.
-    const readInputs = async (tiles: Tile[], level = 0): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> => {
+    const readTile = async (t: Tile, level: number): Promise<TileInput> => {
+      const f = 2 ** level;
+      const centre = t.centre.map((c) => c * f) as unknown as Point;
+      const high = await vol!.readImage(f, centre, ig.highInput);
+      return { high, low: ig.lowScale === 1 ? null : await vol!.readImage(ig.lowScale * f, centre, ig.lowInput) };
+    };
+    // Full-resolution tiles of the next chunk, read while this chunk's GPU work runs.
+    const prefetched = new Map<string, Promise<TileInput>>();
+    const readInputs = async (tiles: Tile[], level: number): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> => {
       const highs: Float32Array[] = [];
       const lows: (Float32Array | null)[] = [];
-      const f = 2 ** level;
       for (const t of tiles) {
-        const centre = t.centre.map((c) => c * f) as unknown as Point;
-        highs.push(await vol!.readImage(f, centre, g.highInput));
-        lows.push(g.lowScale === 1 ? null : await vol!.readImage(g.lowScale * f, centre, g.lowInput));
+        const k = level === 0 ? t.start.join(',') : null;
+        const early = k === null ? undefined : prefetched.get(k);
+        if (k !== null) prefetched.delete(k);
+        const { high, low } = await (early ?? readTile(t, level));
+        highs.push(high);
+        lows.push(low);
       }
       return { highs, lows };
     };
     const predictTiles = async (inp: { highs: Float32Array[]; lows: (Float32Array | null)[] }): Promise<Float32Array[]> => {
       const res: Float32Array[] = [];
-      const n3 = g.output ** 3;
-      for (let i = 0; i < inp.highs.length; i += opts.batch) {
-        const hs = inp.highs.slice(i, i + opts.batch);
-        const ls = inp.lows.slice(i, i + opts.batch);
+      const n3 = ig.output ** 3;
+      for (let i = 0; i < inp.highs.length; i += batch) {
+        const hs = inp.highs.slice(i, i + batch);
+        const ls = inp.lows.slice(i, i + batch);
         const sum = new Float32Array(n3 * hs.length);
         const variants = opts.tta ? FLIPS : [IDENTITY];
         for (const a of variants) {
           const plain = a === IDENTITY;
-          const p = await predictFused(gpu, model, plain ? hs : hs.map((h) => transformCube(h, g.highInput, a)), plain ? ls : ls.map((l) => (l ? transformCube(l, g.lowInput, a) : null)));
+          const p = await predictFused(gpu, model, plain ? hs : hs.map((h) => transformCube(h, ig.highInput, a)), plain ? ls : ls.map((l) => (l ? transformCube(l, ig.lowInput, a) : null)), ig);
           for (let k = 0; k < hs.length; k++) {
             const part = p.subarray(k * n3, (k + 1) * n3);
-            const back = plain ? part : transformCube(part, g.output, a); // a flip is its own inverse
+            const back = plain ? part : transformCube(part, ig.output, a); // a flip is its own inverse
             for (let j = 0; j < n3; j++) sum[k * n3 + j]! += back[j]!;
           }
         }
         for (let k = 0; k < hs.length; k++) {
           const cube = sum.subarray(k * n3, (k + 1) * n3);
           for (let j = 0; j < n3; j++) cube[j]! /= variants.length;
-          res.push(margin === 0 ? cube.slice() : cropCentre(cube, g.output, out));
+          res.push(margin === 0 ? cube.slice() : cropCentre(cube, ig.output, out));
         }
       }
       return res;
     };
 
-    const coarse = scales.filter((l) => l > 0).map((l) => new CoarseLevel(l, shape, out, async (tiles, level) => predictTiles(await readInputs(tiles, level))));
-    const full = scales.includes(0);
+    const levels = scales.map((l) => new ScaleLevel(l, shape, out, async (tiles, level) => predictTiles(await readInputs(tiles, level))));
+    const full = levels.find((l) => l.level === 0);
+    // Tiles the current chunk shares with the next are left to the current chunk (then cached).
+    const prefetch = (c: Vec3, current: Box): void => {
+      if (!full) return;
+      const now = new Set(tilesFor({ out, shape }, current).map((t) => t.start.join(',')));
+      for (const t of full.missingTiles(output.grid.chunkBox(c))) {
+        const k = t.start.join(',');
+        if (prefetched.has(k) || now.has(k)) continue;
+        const read = readTile(t, 0);
+        read.catch(() => undefined); // awaited (and thrown) where the tile is predicted
+        prefetched.set(k, read);
+      }
+    };
 
     let gpuNs = 0;
     let hasGpuTime = gpu.hasTimestamps;
     let written = 0;
     let pendingWrite: Promise<void> = Promise.resolve();
-    const tilesOf = (c: Vec3): { box: Box; tiles: Tile[] } => {
-      const box = output.grid.chunkBox(c);
-      return { box, tiles: tilesFor({ out, shape }, box) };
-    };
-    const fullInputs = (c: Vec3): ReturnType<typeof readInputs> => (full ? readInputs(tilesOf(c).tiles) : Promise.resolve({ highs: [], lows: [] }));
-    let nextInputs = todo.length > 0 ? fullInputs(todo[0]!) : null;
+    if (todo.length > 0) prefetch(todo[0]!, { offset: [0, 0, 0], shape: [0, 0, 0] });
     for (let i = 0; i < todo.length; i++) {
       if (opts.stopAfter !== undefined && written >= opts.stopAfter) break;
       const c = todo[i]!;
-      const { box, tiles } = tilesOf(c);
-      const inputs = await nextInputs!;
-      nextInputs = i + 1 < todo.length ? fullInputs(todo[i + 1]!) : null;
+      const box: Box = output.grid.chunkBox(c);
       const probs = new Float32Array(box.shape[0] * box.shape[1] * box.shape[2]);
       const timed = await gpu.timed(async () => {
-        if (full) (await predictTiles(inputs)).forEach((p, k) => placeTile(p, tiles[k]!, out, box, probs));
-        for (const level of coarse) fuseMax(probs, await level.probabilities(box));
+        for (const [k, level] of levels.entries()) {
+          const p = level.probabilities(box);
+          // Once this chunk's tiles are being read, the next chunk's reads can start.
+          if (k === 0 && i + 1 < todo.length) prefetch(todo[i + 1]!, box);
+          fuseMax(probs, await p);
+        }
       });
       if (timed.gpuNs === null) hasGpuTime = false;
       else gpuNs += timed.gpuNs;
@@ -225,7 +276,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       pendingWrite.catch(() => undefined);
     }
     await pendingWrite;
-    await nextInputs?.catch(() => undefined);
+    await Promise.allSettled(prefetched.values());
     opts.progress.done();
     const complete = opts.stopAfter === undefined || written < opts.stopAfter
       ? await output.tryFinalize({ model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, scales, input: opts.input })
@@ -280,6 +331,11 @@ function writeFailure(err: NodeJS.ErrnoException, output: string, chunk: Vec3, d
       'free space (or fix the cause) and run the same command again to resume.',
     { cause: err },
   );
+}
+
+interface TileInput {
+  high: Float32Array;
+  low: Float32Array | null;
 }
 
 function cropCentre(cube: Float32Array, n: number, m: number): Float32Array {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoScales, CoarseLevel, fuseMax, parseScales, upsampleTrilinear } from '../../src/pipeline/multiscale.js';
+import { autoScales, ScaleLevel, fuseMax, parseScales, upsampleTrilinear } from '../../src/pipeline/multiscale.js';
 import { makeBox, type Box, type Vec3 } from '../../src/volume/box.js';
 import type { Tile } from '../../src/volume/tiles.js';
 import { rng } from '../helpers/random.js';
@@ -62,15 +62,15 @@ describe('multi-scale inference', () => {
     }
   });
 
-  it('gives every voxel the same probability however the volume is cut into blocks, and reuses coarse tiles', async () => {
+  it('gives every voxel the same probability however the volume is cut into blocks, and reuses tiles', async () => {
     const shape: Vec3 = [70, 53, 61];
-    const out = 8;
-    for (const level of [1, 2]) {
+    // Level 0 with tiles smaller than the blocks and larger than them (shared between blocks).
+    for (const [level, out] of [[0, 8], [0, 32], [1, 8], [2, 8]] as const) {
       const calls = { tiles: 0 };
-      const whole = await new CoarseLevel(level, shape, out, fakePredict(out, calls)).probabilities(makeBox([0, 0, 0], shape));
+      const whole = await new ScaleLevel(level, shape, out, fakePredict(out, calls)).probabilities(makeBox([0, 0, 0], shape));
       const blocked = new Float32Array(whole.length);
       const callsB = { tiles: 0 };
-      const lvl = new CoarseLevel(level, shape, out, fakePredict(out, callsB));
+      const lvl = new ScaleLevel(level, shape, out, fakePredict(out, callsB));
       const side = 24;
       for (let z = 0; z < shape[0]; z += side)
         for (let y = 0; y < shape[1]; y += side)
@@ -81,9 +81,9 @@ describe('multi-scale inference', () => {
               for (let j = 0; j < b.shape[1]; j++)
                 blocked.set(p.subarray((k * b.shape[1] + j) * b.shape[2], (k * b.shape[1] + j + 1) * b.shape[2]), ((z + k) * shape[1] + y + j) * shape[2] + x);
           }
-      expect(Buffer.from(blocked.buffer).equals(Buffer.from(whole.buffer)), `level ${level}`).toBe(true);
-      // With the cache each coarse tile is predicted once.
-      expect(callsB.tiles, `level ${level}`).toBe(calls.tiles);
+      expect(Buffer.from(blocked.buffer).equals(Buffer.from(whole.buffer)), `level ${level}, tile ${out}`).toBe(true);
+      // With the cache each tile is predicted once.
+      expect(callsB.tiles, `level ${level}, tile ${out}`).toBe(calls.tiles);
     }
   });
 

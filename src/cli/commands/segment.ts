@@ -19,6 +19,7 @@ interface SegmentFlags {
   inputPyramid: boolean;
   tta?: boolean;
   batch: number;
+  tile?: number;
   nifti?: string;
   raw?: RawSpec;
   overwrite?: boolean;
@@ -53,7 +54,8 @@ export function register(program: Command): void {
     .option('--level <n>', 'segment pyramid level n of an OME-Zarr input (output at that resolution)', integer(0, 30), 0)
     .option('--no-input-pyramid', 'read a slice folder or NIfTI input directly instead of decoding it once into a temporary pyramid OUT.input.zarr (removed when done)')
     .option('--tta', 'average predictions over flips along z, y and x (4× slower)')
-    .option('--batch <n>', 'patches per GPU batch, 1 to 1024', integer(1, 1024), 4)
+    .option('--batch <n>', "patches of the model's own size per GPU batch, 1 to 1024 (larger tiles go fewer at a time)", integer(1, 1024), 4)
+    .option('--tile <n>', "side of the cube one network pass predicts, a multiple of the model's own tile (default: the smallest such multiple of at least 64 where the model allows it; larger tiles recompute less overlap)", integer(1, MAX_CHUNK))
     .option('--nifti <file>', 'also export the mask when complete, as NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) by its name')
     .option(RAW_FLAGS, RAW_HELP, rawOption)
     .option('--overwrite', 'replace an existing output')
@@ -74,6 +76,7 @@ export function register(program: Command): void {
         ...(o.shard ? { shard: o.shard } : {}),
         tta: Boolean(o.tta),
         batch: o.batch,
+        ...(o.tile !== undefined ? { tile: o.tile } : {}),
         overwrite: Boolean(o.overwrite),
         nifti: o.nifti,
         progress: createProgress({ quiet: Boolean(o.quiet) }),

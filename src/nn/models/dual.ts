@@ -124,6 +124,23 @@ export function dualGeometry(c: DualConfig): ModelGeometry {
   return { highInput: c.patch, lowInput: c.lowPatch, lowScale: c.lowScale, output: c.patch, highOutput: c.patch, lowTarget: c.lowPatch * c.lowScale, lowTargetScale: c.lowScale };
 }
 
+/**
+ * Both branches are fully convolutional, so the network also runs on a larger high-resolution
+ * patch (inference on bigger tiles computes less of the overlap between tiles). The context patch
+ * grows with it, keeping the trained context margin around the centre that the fusion upsamples:
+ * lowInput = highInput/lowScale + (lowPatch − patch/lowScale). Throws where the sizes do not fit
+ * the pooling levels or the low-resolution scale.
+ */
+export function dualGeometryFor(c: DualConfig, highInput: number): ModelGeometry {
+  const div = 2 ** (c.widths.length - 1);
+  const lowDiv = 2 ** (c.lowWidths.length - 1);
+  const lowInput = highInput / c.lowScale + (c.lowPatch - c.patch / c.lowScale);
+  if (!Number.isInteger(highInput) || highInput < c.patch || highInput % div !== 0 || highInput % c.lowScale !== 0 || lowInput % lowDiv !== 0) {
+    throw new RangeError(`dual: a ${highInput}³ patch does not fit this network (at least ${c.patch}, a multiple of ${div} and of lowScale ${c.lowScale}, with a context of ${lowInput} a multiple of ${lowDiv})`);
+  }
+  return { highInput, lowInput, lowScale: c.lowScale, output: highInput, highOutput: highInput, lowTarget: lowInput * c.lowScale, lowTargetScale: c.lowScale };
+}
+
 export class DualModel implements SegmentationModel {
   readonly arch = 'dual';
   readonly geometry: ModelGeometry;
@@ -149,12 +166,14 @@ export class DualModel implements SegmentationModel {
   }
 
   async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
-    const { patch, lowPatch, lowScale } = this.config;
+    const { lowScale } = this.config;
     const x = inputs.high;
     const xl = inputs.low;
     if (!xl) throw new Error('dual: needs a low-resolution context patch');
-    if (x.c !== 1 || x.d !== patch || x.h !== patch || x.w !== patch) throw new RangeError(`dual: high input must be [N, 1, ${patch}³], got [${x.shape.join(', ')}]`);
-    if (xl.c !== 1 || xl.d !== lowPatch || xl.h !== lowPatch || xl.w !== lowPatch) throw new RangeError(`dual: low input must be [N, 1, ${lowPatch}³], got [${xl.shape.join(', ')}]`);
+    const patch = x.d;
+    const { lowInput: lowPatch } = this.inferenceGeometry(patch);
+    if (x.c !== 1 || x.h !== patch || x.w !== patch) throw new RangeError(`dual: high input must be [N, 1, P, P, P], got [${x.shape.join(', ')}]`);
+    if (xl.c !== 1 || xl.d !== lowPatch || xl.h !== lowPatch || xl.w !== lowPatch) throw new RangeError(`dual: low input must be [N, 1, ${lowPatch}³] beside a ${patch}³ patch, got [${xl.shape.join(', ')}]`);
     const hf = await this.high.forward(x, mode);
     const lf = await this.low.forward(xl, mode);
     const high = await this.highHead.forward(hf, mode);
@@ -176,7 +195,8 @@ export class DualModel implements SegmentationModel {
   async backward(d: HeadLogits): Promise<void> {
     const lfShape = this.lowFeatShape;
     if (!lfShape) throw new Error('dual.backward without a training forward');
-    const { widths, lowWidths, patch, lowScale } = this.config;
+    const { widths, lowWidths, lowScale } = this.config;
+    const patch = d.fused.d;
     const dCat = await this.fuse.backward(d.fused);
     const [dHf, dUp] = await concatChannelsBackward(dCat, [widths[0]!, lowWidths[0]!]);
     dCat.release();
@@ -198,6 +218,11 @@ export class DualModel implements SegmentationModel {
     (await this.high.backward(dH)).release();
     dH.release();
     this.lowFeatShape = null;
+  }
+
+  /** The geometry of a run on `highInput`³ patches (dualGeometryFor); `geometry` is the trained one. */
+  inferenceGeometry(highInput: number): ModelGeometry {
+    return highInput === this.config.patch ? this.geometry : dualGeometryFor(this.config, highInput);
   }
 
   parameters(): Named<Parameter>[] {

@@ -1,11 +1,13 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor } from '../tensor.js';
 import { sigmoid } from '../ops/activation.js';
-import type { SegmentationModel } from './model.js';
+import type { ModelGeometry, SegmentationModel } from './model.js';
 
-/** Fused-head probabilities for a batch of input patches (eval mode), `output`³ per patch. */
-export async function predictFused(gpu: Gpu, model: SegmentationModel, highs: Float32Array[], lows: (Float32Array | null)[]): Promise<Float32Array> {
-  const g = model.geometry;
+/**
+ * Fused-head probabilities for a batch of input patches (eval mode), `output`³ per patch; `g` is
+ * the geometry the patches were read for (the model's own, or its inferenceGeometry).
+ */
+export async function predictFused(gpu: Gpu, model: SegmentationModel, highs: Float32Array[], lows: (Float32Array | null)[], g: ModelGeometry = model.geometry): Promise<Float32Array> {
   const n = highs.length;
   const cat = (parts: Float32Array[]): Float32Array => {
     const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));

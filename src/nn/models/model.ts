@@ -35,6 +35,11 @@ export interface SegmentationModel {
   readonly arch: string;
   readonly config: object;
   readonly geometry: ModelGeometry;
+  /**
+   * The geometry when run on `highInput`³ patches, for models that take patches larger than the
+   * trained one (inference on bigger tiles); absent where the patch size is fixed.
+   */
+  inferenceGeometry?(highInput: number): ModelGeometry;
   forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits>;
   /** Gradients of the loss with respect to each head's logits; accumulates parameter grads. */
   backward(d: HeadLogits): Promise<void>;
