@@ -205,7 +205,11 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   }
   mounts.push({ prefix: '/', root: viewerDir, data: false });
 
-  const configBody = Buffer.from(`${JSON.stringify(config, null, 2)}\n`);
+  // Whether the annotation label exists changes with the first stroke: asked afresh each time.
+  const configBody = async (): Promise<Buffer> => {
+    if (config.annotate && api && !config.annotate.exists) config.annotate.exists = await api.store.exists();
+    return Buffer.from(`${JSON.stringify(config, null, 2)}\n`);
+  };
   const loopbackOnly = LOOPBACK.has(host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -240,8 +244,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed', { Allow: 'GET, HEAD' });
     if (!path.startsWith('/')) return send(400, 'bad request');
     if (path === '/config.json') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(configBody.length), 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
-      res.end(req.method === 'HEAD' ? undefined : configBody);
+      const body = await configBody();
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     let served = mount;

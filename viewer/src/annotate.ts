@@ -260,24 +260,31 @@ export class Annotator {
         });
       this.track(sent);
     };
+    // Canvas coordinates from the client position: offsetX/Y are not reliable under pointer capture.
+    const xy = (e: MouseEvent): [number, number] => {
+      const r = p.canvas.getBoundingClientRect();
+      return [e.clientX - r.left, e.clientY - r.top];
+    };
     p.canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+    // The vtk.js view underneath listens on the same container and would take the pointer over.
+    for (const type of ['pointerdown', 'pointermove', 'pointerup', 'mousedown', 'mousemove', 'mouseup', 'wheel']) p.canvas.addEventListener(type, (e) => e.stopPropagation());
     p.canvas.addEventListener('pointerdown', (e) => {
       if (!p.view || !p.scan) return;
       p.canvas.setPointerCapture(e.pointerId);
       if (e.button === 2 || e.button === 1) {
-        panning = [e.offsetX, e.offsetY];
+        panning = xy(e);
         return;
       }
       if (e.button !== 0) return;
       if (e.shiftKey) {
-        const vox = screenToVoxel(p.view, p.k, e.offsetX, e.offsetY);
+        const vox = screenToVoxel(p.view, p.k, ...xy(e));
         if (vox) {
           this.hooks.onCursor(vox);
           void this.setCursor(vox);
         }
         return;
       }
-      const at = screenToPlane(p.view, e.offsetX, e.offsetY);
+      const at = screenToPlane(p.view, ...xy(e));
       const value = TOOL_VALUE[this.tool];
       const record: Stroke = { voxels: [], value, previous: [] };
       stroke = { value, last: at, cells: new Set(), queued: [], record, timer: window.setInterval(flush, FLUSH_MS) };
@@ -285,12 +292,13 @@ export class Annotator {
       this.extend(p, stroke, at);
     });
     p.canvas.addEventListener('pointermove', (e) => {
-      p.mouse = [e.offsetX, e.offsetY];
+      const m = xy(e);
+      p.mouse = m;
       if (panning && p.view) {
-        p.view = pan(p.view, e.offsetX - panning[0], e.offsetY - panning[1]);
-        panning = [e.offsetX, e.offsetY];
+        p.view = pan(p.view, m[0] - panning[0], m[1] - panning[1]);
+        panning = m;
       } else if (stroke && p.view) {
-        this.extend(p, stroke, screenToPlane(p.view, e.offsetX, e.offsetY));
+        this.extend(p, stroke, screenToPlane(p.view, m[0], m[1]));
       }
       this.draw(p);
     });
@@ -312,7 +320,7 @@ export class Annotator {
       (e) => {
         e.preventDefault();
         if (!p.view) return;
-        p.view = zoomAt(p.view, e.offsetX, e.offsetY, e.deltaY < 0 ? 1.25 : 0.8);
+        p.view = zoomAt(p.view, ...xy(e), e.deltaY < 0 ? 1.25 : 0.8);
         this.draw(p);
       },
       { passive: false },
