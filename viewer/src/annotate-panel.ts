@@ -43,7 +43,7 @@ export function describeJobs(j: JobsState): string {
   const s = j.segment;
   if (s) {
     const head = s.phase === 'running' ? `Segmenting with ${s.model}` : s.phase === 'done' ? `Segmented with ${s.model}` : `Segmenting with ${s.model} failed`;
-    lines.push(`${head}: ${s.total ? `${s.done}/${s.total} chunks, ` : ''}${fmtTime(s.seconds)}${s.error ? `\n${s.error}` : ''}`);
+    lines.push(`${head}: ${s.total ? `${Math.round((100 * s.done) / s.total)}%, ` : ''}${fmtTime(s.seconds)}${s.error ? `\n${s.error}` : ''}`);
   }
   lines.push(`Segment uses: ${j.current}${j.models.length ? ` · models: ${j.models.join(', ')}` : ''}`);
   return lines.join('\n');
