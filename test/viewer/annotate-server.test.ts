@@ -200,6 +200,24 @@ describe('rhizoct view: painting annotations', () => {
     expect(() => parseEdits({ edits: [{ value: 2, voxels: [] }] })).not.toThrow();
   });
 
+  it('Train and Segment check their requests before starting anything', async () => {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const post = (path: string, body: unknown, t = token): Promise<Reply> =>
+      send(server.port, path, { headers: { Origin: origin, 'Content-Type': 'application/json', 'X-Rhizoct-Token': t }, body: JSON.stringify(body) });
+    const jobs = await send(server.port, '/api/jobs', { method: 'GET' });
+    expect(jobs.status).toBe(200);
+    expect(jobs.json()).toEqual({ models: [], current: 'base' });
+    expect((await post('/api/train', { name: '../escape' })).status).toBe(422);
+    expect((await post('/api/train', { name: 'a/b' })).status).toBe(422);
+    expect((await post('/api/train', { name: '' })).status).toBe(422);
+    expect((await post('/api/train', { name: 'ok', minutes: -1 })).status).toBe(422);
+    expect((await post('/api/train', { name: 'ok', lr: 1 })).status).toBe(400);
+    expect((await post('/api/train', { name: 'ok' }, 'forged')).status).toBe(403);
+    expect((await post('/api/segment', { model: 'nope' })).status).toBe(404);
+    expect((await post('/api/segment', { model: '../../etc' })).status).toBe(422);
+    expect((await send(server.port, '/api/jobs', { method: 'GET' })).json()).toEqual({ models: [], current: 'base' });
+  });
+
   it('two tabs writing the same chunk at once: every stroke lands', async () => {
     // Two "tabs" paint interleaved voxels of one chunk, many requests each, all in flight at once.
     const tab = (value: number, parity: number): Promise<Reply>[] =>
