@@ -8,7 +8,7 @@
  *
  *   node dist/bench/annotate-loop.js [--from models/default] [--size 96] [--rounds 5] [--strokes 30]
  *        [--seconds 285] [--train 601] [--val 971,972] [--lr 0.001] [--steps 15] [--patience 4]
- *        [--set root.value=0.5 ...] [--out bench/out/annotate-loop]
+ *        [--set root.value=0.5 ...] [--out bench/out/annotate-loop] [--plot-only bench/out/annotate-loop]
  *
  * Writes OUT.json (per round: strokes, annotated voxels, training steps and seconds, held-out
  * Dice, precision, recall and recall by root radius) and OUT.png (held-out Dice by round).
@@ -62,7 +62,7 @@ function overlap(truth: Uint8Array, pred: Uint8Array): Scores {
   return { dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn) };
 }
 
-function plot(rounds: Round[], path: string, title: string): void {
+function plot(rounds: Round[], path: string, title: string, caption: string): void {
   const W = 560, H = 340, x0 = 60, y0 = 40, w = 460, h = 230;
   const c = new Canvas(W, H);
   c.text(title, W / 2 - textWidth(title) / 2, 12);
@@ -81,7 +81,7 @@ function plot(rounds: Round[], path: string, title: string): void {
     c.rect(px(r.round), y0 + h, 1, 4, [0, 0, 0]);
     c.text(String(r.round), px(r.round) - 3, y0 + h + 8);
   });
-  c.text('ROUND (0 = BASE MODEL; 30 STROKES AND 5 MIN TRAINING EACH)', x0 + 10, y0 + h + 22);
+  c.text(caption, x0 + 10, y0 + h + 22);
   const series: { key: 'heldOut' | 'trainScan'; color: [number, number, number]; label: string }[] = [
     { key: 'heldOut', color: [200, 30, 30], label: 'HELD-OUT SCANS DICE' },
     { key: 'trainScan', color: [60, 90, 200], label: 'ANNOTATED SCAN DICE' },
@@ -98,7 +98,16 @@ function plot(rounds: Round[], path: string, title: string): void {
   writeFileSync(path, c.png());
 }
 
+const caption = (k: number, s: number): string => `ROUND (0 = BASE MODEL; UP TO ${k} STROKES, ${s} S TRAINING EACH)`;
+
 async function main(): Promise<void> {
+  const replot = arg('--plot-only', '');
+  if (replot) {
+    // Redraws OUT.png from a finished run's OUT.json.
+    const j = JSON.parse(readFileSync(`${replot}.json`, 'utf8')) as { soil: string[]; strokesPerRound: number; secondsPerRound: number; rounds: Round[] };
+    plot(j.rounds, `${replot}.png`, `CORRECTIVE ANNOTATION, SIMULATED (${j.soil.join(' ').toUpperCase()})`, caption(j.strokesPerRound, j.secondsPerRound));
+    return;
+  }
   const from = arg('--from', join(root, 'models/default'));
   const size = arg('--size', '96');
   const rounds = Number(arg('--rounds', '5'));
@@ -165,7 +174,7 @@ async function main(): Promise<void> {
       const s = strokes ? `${strokes.strokes} strokes (${strokes.root} root, ${strokes.notRoot} not root, ${strokes.nearRoot} beside roots), ${annotated.root + annotated.notRoot} voxels painted so far${t}; ` : '';
       console.log(`round ${round}: ${s}held out ${fmtScores(heldOut)}; annotated scan Dice ${round === rounds ? trainScan.dice.toFixed(3) : '(next round)'}`);
       writeFileSync(`${out}.json`, JSON.stringify(result(), null, 2));
-      plot(history, `${out}.png`, `CORRECTIVE ANNOTATION, SIMULATED (${soil.join(' ').toUpperCase()})`);
+      plot(history, `${out}.png`, `CORRECTIVE ANNOTATION, SIMULATED (${soil.join(' ').toUpperCase()})`, caption(K, Number(seconds)));
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
