@@ -8,6 +8,7 @@ examples) as `rhizoct train`. Reference only: the product never runs this.
 train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final 0.0001]
     [--batch 2] [--threads 2] [--seed 7] [--skeleton W] [--jitter 0.1]
     [--thin-only R] (diagnostic: learn only roots thinner than R voxels, thick ones left out)
+    [--ignore-thin R] (diagnostic: roots thinner than R voxels left out of the loss)
     [--init MODEL] (start from a saved model's weights instead of a fresh initialisation)
     [--stop N] (stop after step N of the schedule, which still runs to the last of --steps)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
@@ -59,11 +60,21 @@ class Bank:
         self.data = np.fromfile(base + ".f32", dtype="<f4").reshape(meta["count"], per)
         self.count = meta["count"]
         self.meta = meta
+        self.weights = None  # per-example loss weights of the full-resolution target, when a diagnostic sets them
 
     def thin_only(self, radius):
         """Diagnostic: the full-resolution target keeps only roots thinner than `radius` voxels
         (what an opening by a ball of that radius removes), and a weight cube (appended per example)
         leaves out the thick roots and a voxel around them, so the loss asks for thin roots alone."""
+        self._split_by_radius(radius, keep="thin")
+
+    def ignore_thin(self, radius):
+        """Diagnostic: roots thinner than `radius` voxels, and a voxel around them, are left out of
+        the loss (weight 0) while thicker roots and the soil count as before: whether labels a scan
+        barely shows (sub-voxel laterals) are what keeps a model from fitting the rest."""
+        self._split_by_radius(radius, keep="thick")
+
+    def _split_by_radius(self, radius, keep):
         from scipy import ndimage as ndi
 
         n = self.sizes[3]
@@ -75,19 +86,24 @@ class Bank:
         for i in range(self.count):
             t = self.data[i, at : at + n**3].reshape(n, n, n) > 0.5
             thick = ndi.binary_opening(t, ball)
-            ignore = ndi.binary_dilation(thick, iterations=1)
-            self.data[i, at : at + n**3] = (t & ~ignore).reshape(-1)
+            if keep == "thin":
+                ignore = ndi.binary_dilation(thick, iterations=1)
+                self.data[i, at : at + n**3] = (t & ~ignore).reshape(-1)
+            else:
+                ignore = ndi.binary_dilation(t & ~thick, iterations=1) & ~thick
             weights[i] = (~ignore).reshape(-1)
-        self.data = np.concatenate([self.data, weights], axis=1)
-        self.sizes.append(n)
+        self.weights = weights
 
     def batch(self, idx, rng, augment, jitter=0.1):
-        outs = [[] for _ in self.sizes]
+        outs = [[] for _ in range(len(self.sizes) + (self.weights is not None))]
         for i in idx:
             row, at, cubes = self.data[i], 0, []
             for n in self.sizes:
                 cubes.append(torch.from_numpy(row[at : at + n**3].reshape(n, n, n).copy()))
                 at += n**3
+            if self.weights is not None:
+                n = self.sizes[3]
+                cubes.append(torch.from_numpy(self.weights[i].reshape(n, n, n).copy()))
             if augment:
                 flips = [d for d in range(3) if rng.random() < 0.5]
                 turns = int(rng.integers(4))
@@ -141,17 +157,22 @@ def main():
     skeleton = float(arg("--skeleton", "0"))
     jitter = float(arg("--jitter", "0.1"))
     thin = float(arg("--thin-only", "0"))
+    ignore_thin = float(arg("--ignore-thin", "0"))
     torch.set_num_threads(int(arg("--threads", "2")))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     card = json.load(open(card_path))
     bank = Bank(bank_path)
+    if thin > 0 and ignore_thin > 0:
+        sys.exit("--thin-only and --ignore-thin exclude each other")
     if thin > 0:
         bank.thin_only(thin)
+    if ignore_thin > 0:
+        bank.ignore_thin(ignore_thin)
     init = arg("--init", "")
     model = (rm.load(init)[0] if init else rm.build(card["config"])).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
-    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "thinOnly": thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
+    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "thinOnly": thin, "ignoreThin": ignore_thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
     total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
     stop = int(arg("--stop", str(total)))
     log["init"], log["stop"] = init or None, stop
@@ -160,7 +181,7 @@ def main():
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
         x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter)
         opt.zero_grad()
-        loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if skeleton > 0 else None, skeleton, rest[-1] if thin > 0 else None)
+        loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if skeleton > 0 else None, skeleton, rest[-1] if thin > 0 or ignore_thin > 0 else None)
         loss.backward()
         opt.step()
         loss_sum += loss.item()
