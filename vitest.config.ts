@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // The viewer is built once, before any browser test serves it.
+    globalSetup: ['test/helpers/build-viewer.ts'],
   },
 });

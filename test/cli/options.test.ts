@@ -76,6 +76,9 @@ const NUMERIC: [string, string, string[]][] = [
   ['train', '--lr-final', ['abc', '-1']],
   ['train', '--calibrate-bn', ['abc', '-1', '1.5']],
   ['train', '--seed', ['abc', '-1', '4294967296']],
+  ['train', '--holdout', ['abc', '-0.1', '1', '']],
+  ['train', '--patience', ['abc', '-1', '1.5']],
+  ['train', '--time-limit', ['abc', '-1']],
   ['segment', '--threshold', ['abc', '0', '1', '-0.5', '1.5', '']],
   ['segment', '--chunk', ['abc', '0', '1025', '16.5', '']],
   ['segment', '--shard', ['abc', '3/3', '/3', '1/0', 'a/b']],
@@ -83,6 +86,7 @@ const NUMERIC: [string, string, string[]][] = [
   ['segment', '--level', ['abc', '-1', '0.5']],
   ['segment', '--batch', ['abc', '0', '1025']],
   ['segment', '--stop-after', ['abc', '-1']],
+  ['segment', '--tile', ['abc', '0', '-32', '16.5']],
   ['eval', '--bands', ['abc', '0', '2.5']],
   ['eval', '--radii', ['abc', '2,1', '0,1']],
   ['traits', '--level', ['abc', '-1']],
@@ -106,7 +110,7 @@ const NOT_NUMERIC = new Set([
   'train --data', 'train --val', 'train --out', 'train --arch', 'train --from', 'train --optimizer', 'train --log', 'train --device',
   'segment --model', 'segment --nifti', 'segment --device',
   'eval --save', 'traits --out', 'traits --label', 'traits --mesh',
-  'view --seg', 'view --traits', 'view --host', 'gpu --adapter',
+  'view --seg', 'view --traits', 'view --host', 'view --model', 'view --models', 'gpu --adapter',
 ]);
 
 describe('every numeric option of every command', () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,7 +98,6 @@ describe.skipIf(!haveChromium)('annotating in Chromium: strokes → label → Tr
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    execFileSync(process.execPath, [join(REPO, 'viewer/build.mjs')], { cwd: REPO, stdio: 'pipe' });
     dir = await mkdtemp(join(tmpdir(), 'rhizoct-annotate-e2e-'));
     scan = (await makeFixture(join(dir, 'fx'))).scan;
     models = join(dir, 'models');

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -115,7 +115,6 @@ describe.skipIf(!haveChromium)('rhizoct view in Chromium (SwiftShader WebGL2)', 
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    execFileSync(process.execPath, [join(REPO, 'viewer/build.mjs')], { cwd: REPO, stdio: 'pipe' });
     dir = await mkdtemp(join(tmpdir(), 'rhizoct-view-e2e-'));
     fx = await makeFixture(dir);
     [main, remote] = await Promise.all([view([fx.scan, '--seg', fx.seg, '--traits', fx.traits]), view([fx.labelled, '--cors'])]);
