@@ -1,4 +1,5 @@
 import { type Box, type Vec3, boxVoxels } from '../volume/box.js';
+import { copyBox } from '../volume/copy.js';
 import { type Component, keptInReadBox, StreamingComponents } from './components.js';
 import { distanceTransform } from './distance.js';
 import { skeletonizeBlock } from './skeleton.js';
@@ -11,22 +12,6 @@ export interface BlockAnalysis {
   readonly kept: Uint8Array;
   readonly skeleton: Uint8Array;
   readonly distance: Float32Array;
-}
-
-function crop<T extends Uint8Array | Float32Array>(src: T, read: Box, write: Box, make: (n: number) => T): T {
-  const out = make(boxVoxels(write));
-  const [, ry, rx] = read.shape;
-  const [wz, wy, wx] = write.shape;
-  const oz = write.offset[0] - read.offset[0];
-  const oy = write.offset[1] - read.offset[1];
-  const ox = write.offset[2] - read.offset[2];
-  for (let z = 0; z < wz; z++) {
-    for (let y = 0; y < wy; y++) {
-      const s = ((z + oz) * ry + (y + oy)) * rx + ox;
-      out.set(src.subarray(s, s + wx), (z * wy + y) * wx);
-    }
-  }
-  return out;
 }
 
 /**
@@ -51,7 +36,8 @@ export function analyseBlock(
   const dist = distanceTransform(keptRead, read.shape, spacing);
   // At skeleton voxels: the largest distance in the 3×3×3 cube, since a digital centreline runs
   // up to half a voxel off the true axis.
-  const distance = crop(dist, read, write, (n) => new Float32Array(n));
+  const distance = new Float32Array(boxVoxels(write));
+  copyBox(dist, read, distance, write);
   const [, ry, rx] = read.shape;
   const [wz, wy, wx] = write.shape;
   const o = local.offset;
@@ -79,7 +65,9 @@ export function analyseBlock(
       }
     }
   }
-  return { keptRead, kept: crop(keptRead, read, write, (n) => new Uint8Array(n)), skeleton, distance };
+  const kept = new Uint8Array(boxVoxels(write));
+  copyBox(keptRead, read, kept, write);
+  return { keptRead, kept, skeleton, distance };
 }
 
 export interface MeasureOptions extends TraitOptions {

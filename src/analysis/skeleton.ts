@@ -1,4 +1,5 @@
-import { type Box, type Vec3, fmtBox, fmtVec } from '../volume/box.js';
+import { type Box, type Vec3, boxVoxels, fmtBox, fmtVec } from '../volume/box.js';
+import { copyBox } from '../volume/copy.js';
 import { isEndpoint, isEulerInvariant, isSimple, isTip, popcount } from './neighbourhood.js';
 
 /**
@@ -146,14 +147,7 @@ export function skeletonizeBlock(data: Uint8Array, readShape: Vec3, write: Box, 
     }
   }
   const skel = skeletonize3d(data, readShape, opts);
-  const [wz, wy, wx] = write.shape;
-  const out = new Uint8Array(wz * wy * wx);
-  const [, ry, rx] = readShape;
-  for (let z = 0; z < wz; z++) {
-    for (let y = 0; y < wy; y++) {
-      const src = ((z + write.offset[0]) * ry + (y + write.offset[1])) * rx + write.offset[2];
-      out.set(skel.subarray(src, src + wx), (z * wy + y) * wx);
-    }
-  }
+  const out = new Uint8Array(boxVoxels(write));
+  copyBox(skel, { offset: [0, 0, 0], shape: readShape }, out, write);
   return out;
 }

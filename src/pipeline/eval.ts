@@ -1,5 +1,4 @@
-import { isVolumeIoError } from '../io/errors.js';
-import { openVolume } from '../io/open.js';
+import { openMask } from '../io/mask.js';
 import type { VolumeSource } from '../io/volume.js';
 import { makeBox, type Vec3 } from '../volume/box.js';
 import { iterateBlocks, writeInRead } from '../volume/blocks.js';
@@ -53,17 +52,6 @@ export function scores(c: Counts): Scores {
   return overlapScores(c);
 }
 
-/** Opens a mask: labels/NAME of an OME-Zarr when it has one, else the volume itself (> 0 is root). */
-export async function openMask(path: string, label = 'roots'): Promise<VolumeSource> {
-  try {
-    return await openVolume(path, { label });
-  } catch (e) {
-    // Only a volume without that label image falls back to its own voxels; damage is reported.
-    if (!isVolumeIoError(e, 'NotFound')) throw e;
-    return openVolume(path);
-  }
-}
-
 /**
  * Compares a predicted mask with the truth, streaming slab by slab along z: Dice, IoU, precision
  * and recall over the volume and per depth band. Voxels > 0 are root in both.
@@ -73,8 +61,8 @@ export async function evaluate(
   truthPath: string,
   opts: { bands: number; progress: Progress; clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']>; radiusBounds?: readonly number[] },
 ): Promise<EvalResult> {
-  const pred = await openMask(predPath);
-  const truth = await openMask(truthPath);
+  const { src: pred } = await openMask(predPath);
+  const { src: truth } = await openMask(truthPath);
   try {
     if (pred.shape.some((s, i) => s !== truth.shape[i])) {
       throw new Error(`${predPath} has shape [${pred.shape.join(', ')}] but ${truthPath} has [${truth.shape.join(', ')}]`);

@@ -7,11 +7,11 @@ import { Base64Stream, plyFaces, plyHeader, stlHeader, stlTriangle, vtkHeaderTyp
 import { writeRsml } from '../analysis/rsml.js';
 import { TraitAccumulator, type Traits } from '../analysis/traits.js';
 import { withAtomicFile, writeFileAtomic } from '../io/atomic-write.js';
-import { isVolumeIoError } from '../io/errors.js';
-import { openVolume } from '../io/open.js';
-import type { VolumeSource, VoxelArray } from '../io/volume.js';
+import { openMask } from '../io/mask.js';
+import type { VoxelArray } from '../io/volume.js';
 import { blockGridShape, iterateBlocks } from '../volume/blocks.js';
-import { type Box, type Vec3, boxVoxels } from '../volume/box.js';
+import { type Vec3, boxVoxels } from '../volume/box.js';
+import { copyBox } from '../volume/copy.js';
 import { convertLength, type LengthUnit } from '../volume/voxel-size.js';
 import { type Progress, SilentProgress } from './progress.js';
 
@@ -102,20 +102,6 @@ const SOFTWARE = 'rhizoct 0.1.0 traits';
 
 function scanName(path: string): string {
   return basename(path.replace(/\/+$/, '')).replace(/\.(ome\.)?(zarr|nii\.gz|nii|tiff?|png)$/i, '');
-}
-
-async function openMask(path: string, label: string, level: number | undefined): Promise<{ src: VolumeSource; source: string; warnings: string[] }> {
-  const lv = level !== undefined ? { level } : {};
-  try {
-    const src = await openVolume(path, { label, ...lv });
-    // Only Zarr has label images; other formats are the mask themselves.
-    return { src, source: src.format === 'ome-zarr' || src.format === 'zarr' ? `labels/${label}` : 'image', warnings: [] };
-  } catch (e) {
-    if (!isVolumeIoError(e, 'NotFound')) throw e;
-    const src = await openVolume(path, lv);
-    const note = (e as Error).message.includes('label') ? `${path} has no labels/${label}; measured the image itself as the mask` : '';
-    return { src, source: 'image', warnings: note ? [note] : [] };
-  }
 }
 
 /** Turns voxels into 0/1, checking that a mask is a mask (or applying the threshold). */
@@ -344,7 +330,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
   const minVoxels = opts.minVoxels ?? 64;
   const halo = opts.halo ?? 16;
   const formats = [...new Set(opts.meshFormats ?? MESH_FORMATS)];
-  const { src, source, warnings } = await openMask(input, label, opts.level);
+  const { src, source, warnings } = await openMask(input, { label, ...(opts.level !== undefined ? { level: opts.level } : {}) });
   const outDir = resolve(opts.out);
   await mkdir(outDir, { recursive: true });
   try {
@@ -390,7 +376,7 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
         continue;
       }
       const writeData = new Uint8Array(boxVoxels(b.write));
-      copyInto(readData, b.read, writeData, b.write);
+      copyBox(readData, b.read, writeData, b.write);
       const ids = comps.globalise(b.write, labelComponents(writeData, b.write.shape, 26).labels);
       const r = analyseBlock(comps, b.read, readData, b.write, ids, tu.spacing);
       acc.addBlock(b.write, r.kept, r.skeleton, r.distance);
@@ -477,17 +463,6 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
     return report;
   } finally {
     await src.close();
-  }
-}
-
-function copyInto(src: Uint8Array, srcBox: Box, dst: Uint8Array, dstBox: Box): void {
-  const [, sy, sx] = srcBox.shape;
-  const [dz, dy, dx] = dstBox.shape;
-  for (let z = 0; z < dz; z++) {
-    for (let y = 0; y < dy; y++) {
-      const s = ((z + dstBox.offset[0] - srcBox.offset[0]) * sy + (y + dstBox.offset[1] - srcBox.offset[1])) * sx + (dstBox.offset[2] - srcBox.offset[2]);
-      dst.set(src.subarray(s, s + dx), (z * dy + y) * dx);
-    }
   }
 }
 

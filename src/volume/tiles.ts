@@ -1,4 +1,5 @@
 import type { Box, Vec3 } from './box.js';
+import { copyBox } from './copy.js';
 
 /**
  * Network tiles on a global lattice. A tile predicts the `out`³ cube starting at a lattice point
@@ -36,14 +37,5 @@ export function tilesFor(l: TileLattice, box: Box): Tile[] {
 
 /** Copies the part of a tile's out³ prediction that lies in `box` into the box's buffer. */
 export function placeTile(pred: Float32Array, tile: Tile, out: number, box: Box, dst: Float32Array): void {
-  const [bz, by, bx] = box.offset;
-  const [sz, sy, sx] = box.shape;
-  for (let z = Math.max(tile.start[0], bz); z < Math.min(tile.start[0] + out, bz + sz); z++)
-    for (let y = Math.max(tile.start[1], by); y < Math.min(tile.start[1] + out, by + sy); y++) {
-      const x0 = Math.max(tile.start[2], bx);
-      const x1 = Math.min(tile.start[2] + out, bx + sx);
-      const src = ((z - tile.start[0]) * out + (y - tile.start[1])) * out + (x0 - tile.start[2]);
-      const d = ((z - bz) * sy + (y - by)) * sx + (x0 - bx);
-      dst.set(pred.subarray(src, src + (x1 - x0)), d);
-    }
+  copyBox(pred, { offset: tile.start, shape: [out, out, out] }, dst, box);
 }
