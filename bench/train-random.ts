@@ -11,7 +11,10 @@
  *
  *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
- *     [--val-random 4]
+ *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001]
+ * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
+ * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
+ * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
  * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
  * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
  * the schedule had reached to the final rate (how the shipped model was made when time ran short).
@@ -64,13 +67,16 @@ async function main(): Promise<void> {
   await dumpExamples({ scans, config, count, seed: 7, centres: 'volume', skeleton: false }, bank);
   // Phase 1: a cosine schedule over the last of --steps, stopped early at --stop if given;
   // phase 2 (--anneal N): N more steps from the rate reached there down to the final rate.
-  const lr0 = 0.002;
-  const lr1 = 0.0001;
+  const lr0 = Number(arg('--lr', '0.002'));
+  const lr1 = Number(arg('--lr-final', '0.0001'));
+  const init = arg('--init', '');
+  const ignoreThin = Number(arg('--ignore-thin', '0'));
   const schedule = steps.split(',').map(Number);
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}`);
+  const variant = `${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}`;
+  const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
   /** Runs the trainer in `dir` unless a checkpoint at step `last` is already there. */
@@ -79,11 +85,12 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'card.base.json'), JSON.stringify(baseCard));
     const done = (): Log | null => (existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null);
     if (!done()?.checkpoints.some((c) => c.steps === last)) {
-      execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(dir, 'card.base.json'), dir, '--batch', '2', '--seed', '7', '--threads', threads, ...args], { stdio: 'inherit' });
+      const extra = [...(ignoreThin > 0 ? ['--ignore-thin', String(ignoreThin)] : [])];
+      execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(dir, 'card.base.json'), dir, '--batch', '2', '--seed', '7', '--threads', threads, ...extra, ...args], { stdio: 'inherit' });
     }
     return done()!;
   };
-  const phase1 = train(runDir, stop, ['--steps', steps, '--lr', String(lr0), '--lr-final', String(lr1), ...(stop < total ? ['--stop', String(stop)] : [])]);
+  const phase1 = train(runDir, stop, ['--steps', steps, '--lr', String(lr0), '--lr-final', String(lr1), ...(init ? ['--init', resolve(init)] : []), ...(stop < total ? ['--stop', String(stop)] : [])]);
   const checkpoints = [...phase1.checkpoints];
   let annealFrom: string | null = null;
   if (anneal > 0) {
@@ -95,6 +102,8 @@ async function main(): Promise<void> {
     checkpoints.push(...phase2.checkpoints.map((c) => ({ ...c, steps: stop + c.steps, seconds: before + c.seconds })));
   }
 
+  // A fine-tune's starting point is scored too: the run must beat it to be worth installing.
+  if (init) checkpoints.unshift({ steps: 0, seconds: 0, dir: resolve(init) });
   let best: { steps: number; seconds: number; dir: string; scores: Record<string, Scores>; mean: number } | null = null;
   for (const ck of checkpoints) {
     const scores: Record<string, Scores> = {};
@@ -111,6 +120,8 @@ async function main(): Promise<void> {
     command: `scripts/train-random.sh (node dist/bench/train-random.js ${process.argv.slice(2).join(' ')})`,
     data: { random: { family: 'random', seeds: `${RANDOM_SEED0}-${RANDOM_SEED0 + nRandom - 1}`, shape: Number(shape) }, presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })) },
     examples: count,
+    init: init ? { model: init, card: JSON.parse(readFileSync(join(init, 'card.json'), 'utf8')).training?.command ?? null } : null,
+    ignoreThinRadius: ignoreThin > 0 ? ignoreThin : null,
     sampling: 'PAPER_SAMPLING (70% near roots, jitter 8, 30% uniform)',
     recipe: {
       optimizer: 'adam', lr: lr0, lrFinal: lr1, batch: 2, seed: 7, dice: 0.5, augment: 'flips, quarter turns in y-x, intensity gain and bias ±0.1', steps: best.steps,
