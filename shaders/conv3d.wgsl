@@ -9,12 +9,7 @@
 // depths [outD0, outD0 + outD). Taps outside the window are zero, which is the zero padding when the
 // window is clipped at the volume's edge. This lets tensors larger than one binding run by slabs.
 
-struct Params {
-  n: u32, cin: u32, cout: u32, coGroups: u32,
-  inD: u32, inH: u32, inW: u32, inD0: i32,
-  outD: u32, outH: u32, outW: u32, outD0: u32,
-  tilesX: u32, total: u32, relu: u32, coVec: u32,
-}
+// #include conv_params
 
 override K: u32 = 3;      // kernel size (cubic)
 override S: u32 = 1;      // stride

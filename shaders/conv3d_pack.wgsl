@@ -3,6 +3,7 @@
 //   transpose: out[(co * KK + k) * outerPad + ci]   (vec4 over input channels, for backward-data)
 // Also pads a bias of length `cout` to `outerPad` (entry pad_bias).
 
+// Declared on the host as PACK_PARAMS (src/nn/ops/conv3d.ts); the Gpu checks that they agree.
 struct Params { cout: u32, cin: u32, kk: u32, outerPad: u32, total: u32 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;

@@ -7,12 +7,7 @@
 // Weights as in conv3d.wgsl ([ci][kd][kh][kw][co/4] vec4, uniform within a workgroup). Same Params
 // and depth windows as conv3d.wgsl.
 
-struct Params {
-  n: u32, cin: u32, cout: u32, coGroups: u32,
-  inD: u32, inH: u32, inW: u32, inD0: i32,
-  outD: u32, outH: u32, outW: u32, outD0: u32,
-  tilesX: u32, total: u32, relu: u32, coVec: u32,
-}
+// #include conv_params
 
 override TX: u32 = 4;     // outputs along x per invocation (<= 8)
 override CB: u32 = 2;     // vec4 output-channel blocks per invocation (<= 2)

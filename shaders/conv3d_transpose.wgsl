@@ -9,12 +9,7 @@
 // Depth windows as in conv3d.wgsl: bound input holds global depths [inD0, inD0+inD), bound output
 // [outD0, outD0+outD).
 
-struct Params {
-  n: u32, cin: u32, cout: u32, coGroups: u32,
-  inD: u32, inH: u32, inW: u32, inD0: i32,
-  outD: u32, outH: u32, outW: u32, outD0: u32,
-  tilesX: u32, total: u32, relu: u32, coVec: u32,
-}
+// #include conv_params
 
 override K: u32 = 3;
 override S: u32 = 1;

@@ -6,11 +6,12 @@
 // order (deterministic, no float atomics), pairwise: a 1³ conv from one input channel makes one
 // chunk per output row, thousands of them, and a running sum would lose ~count·2⁻²⁴.
 
+// Declared on the host as WGRAD_PARAMS (src/nn/ops/conv3d.ts); the Gpu checks that they agree.
 struct Params {
   n: u32, cin: u32, cout: u32, coGroups: u32,
   inD: u32, inH: u32, inW: u32, chunks: u32,
   outD: u32, outH: u32, outW: u32, rowsPerChunk: u32,
-  total: u32, accumulate: u32, wcount: u32, _pad: u32,
+  total: u32, accumulate: u32, wcount: u32,
 }
 
 override K: u32 = 3;

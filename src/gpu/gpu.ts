@@ -4,9 +4,13 @@ import { GpuError } from './errors.js';
 import { kernelKey, type KernelSpec } from './kernel-spec.js';
 import { expandIncludes } from './shader-include.js';
 import type { ShaderSource } from './shader-source.js';
+import { PackedParams, type ParamsStruct, wgslStructFields } from './uniforms.js';
 
-/** A storage buffer, a window of one, or small uniform data copied into a fresh uniform buffer. */
-export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number } | ArrayBufferView;
+/**
+ * A storage buffer, a window of one, or small uniform data copied into a fresh uniform buffer:
+ * raw bytes, or a kernel's parameter struct packed by name (checked against the spec's layout).
+ */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number } | ArrayBufferView | PackedParams;
 
 export interface AdapterDescription {
   vendor: string;
@@ -21,6 +25,41 @@ const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 const UNIFORM = 0x40 | 0x08; // UNIFORM | COPY_DST
 const MAP_READ = 0x01 | 0x08; // MAP_READ | COPY_DST
 const QUERY_RESOLVE = 0x200 | 0x04; // QUERY_RESOLVE | COPY_SRC
+
+/** Packed parameters must be the spec's own layout, and a spec that declares one must bind it. */
+function checkParams(spec: KernelSpec, bindings: readonly Binding[]): void {
+  let bound = false;
+  for (const b of bindings) {
+    if (!(b instanceof PackedParams)) continue;
+    if (!spec.params || b.layout.signature !== spec.params.signature) {
+      throw new GpuError(
+        'shader',
+        `${kernelKey(spec)}: parameters packed as ${b.layout.signature} but the kernel declares ${spec.params ? spec.params.signature : 'none (its spec names no params layout)'}`,
+      );
+    }
+    bound = true;
+  }
+  if (spec.params && !bound) throw new GpuError('shader', `${kernelKey(spec)}: declares parameters ${spec.params.structName} but none were bound (pack them with its layout)`);
+}
+
+/**
+ * The shader's `struct NAME` must be the host's declaration field for field (name, type, place):
+ * the host packs by name in its declared order, so any difference would misplace values.
+ */
+function checkStruct(shader: string, code: string, origin: (line: number) => string, params: ParamsStruct): void {
+  const found = wgslStructFields(code, params.structName);
+  if (!found) throw new GpuError('shader', `shader ${shader} has no struct ${params.structName}; its host declares:\n${params.wgsl}`);
+  const host = params.fields;
+  const i = found.fields.findIndex((f, k) => f !== host[k]);
+  const at = i >= 0 ? i : found.fields.length !== host.length ? Math.min(found.fields.length, host.length) : -1;
+  if (at < 0) return;
+  throw new GpuError(
+    'shader',
+    `shader ${shader}: struct ${params.structName} at ${origin(found.line)} differs from its host's declaration at field ${at}: ` +
+      `${found.fields[at] ?? 'nothing'} in the shader, ${host[at] ?? 'nothing'} on the host. The host packs by name in its declared order, ` +
+      `so the two must agree field for field; the host declares:\n${params.wgsl}`,
+  );
+}
 
 function isGpuBuffer(b: unknown): b is GPUBuffer {
   return typeof (b as GPUBuffer).mapAsync === 'function';
@@ -85,11 +124,13 @@ export class Gpu {
     return p;
   }
 
-  private module(name: string): Promise<GPUShaderModule> {
-    let m = this.modules.get(name);
+  private module(name: string, params: ParamsStruct | undefined): Promise<GPUShaderModule> {
+    const key = params ? `${name}:${params.signature}` : name;
+    let m = this.modules.get(key);
     if (!m) {
       m = (async () => {
         const { code, origin } = await expandIncludes(name, this.shaderSource);
+        if (params) checkStruct(name, code, origin, params);
         const module = this.device.createShaderModule({ code, label: name });
         const info = await module.getCompilationInfo();
         const errs = info.messages.filter((msg) => msg.type === 'error');
@@ -99,14 +140,14 @@ export class Gpu {
         }
         return module;
       })();
-      this.modules.set(name, m);
-      m.catch(() => this.modules.delete(name));
+      this.modules.set(key, m);
+      m.catch(() => this.modules.delete(key));
     }
     return m;
   }
 
   private async buildPipeline(spec: KernelSpec): Promise<GPUComputePipeline> {
-    const module = await this.module(spec.shader);
+    const module = await this.module(spec.shader, spec.params);
     const constants: Record<string, number> = {};
     for (const [k, v] of Object.entries(spec.constants ?? {})) constants[k] = Number(v);
     try {
@@ -154,6 +195,7 @@ export class Gpu {
    * folded into a legal grid, or an explicit grid.
    */
   async run(spec: KernelSpec, bindings: Binding[], workgroups: number | [number, number, number], label?: string): Promise<void> {
+    checkParams(spec, bindings);
     const pipeline = await this.kernel(spec);
     const grid = typeof workgroups === 'number' ? foldWorkgroups(workgroups, this.limits.maxComputeWorkgroupsPerDimension) : workgroups;
     if (grid[0] * grid[1] * grid[2] === 0) return;
@@ -177,7 +219,8 @@ export class Gpu {
     if (++this.pendingDispatches >= 64) this.flush();
   }
 
-  private resource(b: Binding): GPUBindingResource {
+  private resource(binding: Binding): GPUBindingResource {
+    const b = binding instanceof PackedParams ? binding.bytes : binding;
     if (ArrayBuffer.isView(b)) {
       const size = Math.max(16, Math.ceil(b.byteLength / 16) * 16);
       const buf = this.pool.acquire(size, UNIFORM, 'uniforms');

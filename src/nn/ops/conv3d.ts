@@ -1,6 +1,6 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { GpuError } from '../../gpu/errors.js';
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams, uniforms } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { channelSums } from './channel-sums.js';
 import { groups, WG } from './grid.js';
@@ -44,27 +44,55 @@ function blocking(channels: number, width: number): { TX: number; CB: number } {
   return { TX: width >= 8 ? 8 : width >= 4 ? 4 : 2, CB: channels > 4 ? 2 : 1 };
 }
 
+/**
+ * The parameters of conv3d.wgsl, conv3d_tiled.wgsl and conv3d_transpose.wgsl (and of conv_block.wgsl),
+ * declared once: `CONV_PARAMS.pack` fills them by name, and the Gpu refuses these kernels unless
+ * their `struct Params` (shaders/conv_params.wgsl, which all three include) lists exactly these
+ * fields in this order. `total` counts invocations (workgroups for the tiled kernel); the input
+ * window starts at global depth `inD0`, the output window at `outD0`.
+ */
+export const CONV_PARAMS = defineParams('Params', {
+  n: 'u32', cin: 'u32', cout: 'u32', coGroups: 'u32',
+  inD: 'u32', inH: 'u32', inW: 'u32', inD0: 'i32',
+  outD: 'u32', outH: 'u32', outW: 'u32', outD0: 'u32',
+  tilesX: 'u32', total: 'u32', relu: 'u32', coVec: 'u32',
+});
+
+/** The parameters of conv3d_wgrad.wgsl (entries partial and reduce), checked against its `struct Params` likewise. */
+export const WGRAD_PARAMS = defineParams('Params', {
+  n: 'u32', cin: 'u32', cout: 'u32', coGroups: 'u32',
+  inD: 'u32', inH: 'u32', inW: 'u32', chunks: 'u32',
+  outD: 'u32', outH: 'u32', outW: 'u32', rowsPerChunk: 'u32',
+  total: 'u32', accumulate: 'u32', wcount: 'u32',
+});
+
+/** The parameters of conv3d_pack.wgsl (checked likewise): `outerPad` is the padded fastest axis, `total` the values written. */
+export const PACK_PARAMS = defineParams('Params', { cout: 'u32', cin: 'u32', kk: 'u32', outerPad: 'u32', total: 'u32' });
+
 const PACK_WG = 256;
 
 /** Packs W[co][ci][k³] for the forward kernel: [ci][k³][co padded to vec4·CB] (returns a pooled buffer). */
 async function packForward(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
   const total = cin * kk * padTo;
   const dst = gpu.createBuffer(total * 4);
-  await gpu.run({ shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG } }, [weight.buffer, dst, uniforms(cout, cin, kk, padTo, total)], Math.ceil(total / PACK_WG));
+  const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
+  await gpu.run({ shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG }, params: PACK_PARAMS }, [weight.buffer, dst, u], Math.ceil(total / PACK_WG));
   return dst;
 }
 
 async function packTranspose(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
   const total = cout * kk * padTo;
   const dst = gpu.createBuffer(total * 4);
-  await gpu.run({ shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG } }, [weight.buffer, dst, uniforms(cout, cin, kk, padTo, total)], Math.ceil(total / PACK_WG));
+  const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
+  await gpu.run({ shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG }, params: PACK_PARAMS }, [weight.buffer, dst, u], Math.ceil(total / PACK_WG));
   return dst;
 }
 
 async function padBias(gpu: Gpu, bias: Tensor | null, count: number, padTo: number): Promise<GPUBuffer> {
   const dst = gpu.createBuffer(padTo * 4);
   if (!bias) return dst; // unused: HAS_BIAS is false
-  await gpu.run({ shader: 'conv3d_pack', entry: 'pad_bias', constants: { WG: PACK_WG } }, [bias.buffer, dst, uniforms(count, 0, 0, padTo, padTo)], Math.ceil(padTo / PACK_WG));
+  const u = PACK_PARAMS.pack({ cout: count, cin: 0, kk: 0, outerPad: padTo, total: padTo });
+  await gpu.run({ shader: 'conv3d_pack', entry: 'pad_bias', constants: { WG: PACK_WG }, params: PACK_PARAMS }, [bias.buffer, dst, u], Math.ceil(padTo / PACK_WG));
   return dst;
 }
 
@@ -101,19 +129,20 @@ async function dispatchWindow(gpu: Gpu, w: Windowed, xBuf: GPUBuffer, inD0: numb
   const coVec = w.padTo / 4;
   const coGroups = coVec / w.CB;
   const g = w.geometry;
+  const shape = { n, cin: w.cin, cout: w.cout, coGroups, inD, inH, inW, inD0, outD, outH, outW, outD0, relu: w.relu ? 1 : 0, coVec };
   if (w.kind === 'conv' && convKernel.variant === 'tiled' && g.kernel === 3 && g.stride === 1 && g.padding === 1) {
     const tilesX = Math.ceil(outW / (TILED.WX * TILED.TX));
     const workgroups = tilesX * Math.ceil(outH / TILED.WY) * outD * n * coGroups;
-    const ut = uniforms(n, w.cin, w.cout, coGroups, inD, inH, inW, { i32: inD0 }, outD, outH, outW, outD0, tilesX, workgroups, w.relu ? 1 : 0, coVec);
-    await gpu.run({ shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, CB: w.CB, HAS_BIAS: w.hasBias } }, [xBuf, w.packed, w.bias, yBuf, ut], workgroups, 'conv3d');
+    const ut = CONV_PARAMS.pack({ ...shape, tilesX, total: workgroups });
+    await gpu.run({ shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, CB: w.CB, HAS_BIAS: w.hasBias }, params: CONV_PARAMS }, [xBuf, w.packed, w.bias, yBuf, ut], workgroups, 'conv3d');
     return;
   }
   const tilesX = Math.ceil(outW / w.TX);
   const total = tilesX * outH * outD * n * coGroups;
-  const u = uniforms(n, w.cin, w.cout, coGroups, inD, inH, inW, { i32: inD0 }, outD, outH, outW, outD0, tilesX, total, w.relu ? 1 : 0, coVec);
+  const u = CONV_PARAMS.pack({ ...shape, tilesX, total });
   const spec = w.kind === 'conv'
-    ? { shader: 'conv3d', entry: 'forward', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } }
-    : { shader: 'conv3d_transpose', entry: 'main', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias } };
+    ? { shader: 'conv3d', entry: 'forward', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias }, params: CONV_PARAMS }
+    : { shader: 'conv3d_transpose', entry: 'main', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias }, params: CONV_PARAMS };
   await gpu.run(spec, [xBuf, w.packed, w.bias, yBuf, u], groups(total, WG), `${w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose'} k${g.kernel} ${w.cin}→${w.cout} @${outH}`);
 }
 
@@ -261,10 +290,10 @@ export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g:
   const wcount = cout * cin * k ** 3;
   const total = usedChunks * perChunk;
   const part = gpu.createBuffer(usedChunks * wcount * 4);
-  const u = uniforms(n, cin, cout, coGroups, inD, inH, inW, usedChunks, outD, outH, outW, rowsPerChunk, total, accumulate ? 1 : 0, wcount, 0);
+  const u = WGRAD_PARAMS.pack({ n, cin, cout, coGroups, inD, inH, inW, chunks: usedChunks, outD, outH, outW, rowsPerChunk, total, accumulate: accumulate ? 1 : 0, wcount });
   const constants = { K: k, S: g.stride, P: g.padding, WG };
-  await gpu.run({ shader: 'conv3d_wgrad', entry: 'partial', constants }, [x.buffer, dy.buffer, part, u], groups(total, WG), `conv3d_wgrad k${k} ${cin}→${cout} @${outH}`);
-  await gpu.run({ shader: 'conv3d_wgrad', entry: 'reduce', constants }, [part, dw.buffer, u], groups(wcount, WG), 'conv3d_wgrad');
+  await gpu.run({ shader: 'conv3d_wgrad', entry: 'partial', constants, params: WGRAD_PARAMS }, [x.buffer, dy.buffer, part, u], groups(total, WG), `conv3d_wgrad k${k} ${cin}→${cout} @${outH}`);
+  await gpu.run({ shader: 'conv3d_wgrad', entry: 'reduce', constants, params: WGRAD_PARAMS }, [part, dw.buffer, u], groups(wcount, WG), 'conv3d_wgrad');
   gpu.release(part);
 }
 
