@@ -1,4 +1,5 @@
 import { type Box, type Vec3, fmtVec } from '../volume/box.js';
+import type { Mesh } from '../io/mesh-formats.js';
 
 /**
  * Marching cubes (Lorensen & Cline 1987) with its case table built here from one rule instead of
@@ -521,11 +522,8 @@ export class SurfaceAssembler {
   }
 }
 
-/** An indexed triangle mesh held in memory (positions x, y, z per vertex). */
-export interface Mesh {
-  readonly positions: Float32Array;
-  readonly triangles: Uint32Array;
-}
+/** An indexed triangle mesh held in memory (positions x, y, z per vertex), as io/mesh-formats encodes it. */
+export type { Mesh };
 
 /** Collects a surface in memory, converting voxel index space to physical x, y, z. */
 export class MemorySink implements SurfaceSink {

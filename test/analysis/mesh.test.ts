@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import vtkXMLPolyDataReader from '@kitware/vtk.js/IO/XML/XMLPolyDataReader.js';
 import { describe, expect, it } from 'vitest';
 import { CELL_VOLUME, marchingCubes, MemorySink, type Mesh, meshArea, meshVolume, openEdges, SurfaceAssembler } from '../../src/analysis/marching-cubes.js';
-import { encodePly, encodeStl, encodeVtp } from '../../src/analysis/mesh-formats.js';
+import { encodePly, encodeStl, encodeVtp } from '../../src/io/mesh-formats.js';
 import { iterateBlocks } from '../../src/volume/blocks.js';
 import type { Vec3 } from '../../src/volume/box.js';
 import { PYTHON, pythonHas, tempDir } from '../io/helpers.js';

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { MESH_FORMATS, type MeshFormat, measureTraitsBatch, type TraitsReport } from '../../pipeline/traits.js';
+import { MESH_FORMATS, type MeshFormat } from '../../io/mesh-files.js';
+import { measureTraitsBatch, type TraitsReport } from '../../pipeline/traits.js';
 import { createProgress } from '../../pipeline/progress.js';
 import type { RawSpec } from '../../io/scanner-raw.js';
 import { integer, number } from '../parse.js';

@@ -1,13 +1,17 @@
-import type { Mesh } from './marching-cubes.js';
-
 /**
  * Byte layouts of the mesh files we write, as pieces a writer can stream: binary STL (80-byte
  * header, uint32 count, 50 bytes per triangle), binary little-endian PLY (text header with the
  * counts, float32 x y z per vertex, `uchar 3` + three uint32 per face), and VTK XML PolyData
  * (.vtp, inline base64 "binary" arrays, each a length header then the values, as one base64
  * stream; readable by VTK/ParaView and vtk.js). Coordinates are x, y, z in the unit the header
- * names.
+ * names. Streamed to files by io/mesh-files.
  */
+
+/** A whole mesh in memory (analysis/marching-cubes' Mesh is one): x, y, z per vertex, three vertex indices per triangle. */
+export interface Mesh {
+  readonly positions: Float32Array;
+  readonly triangles: Uint32Array;
+}
 
 export function stlHeader(triangles: number, comment: string): Uint8Array {
   const out = new Uint8Array(84);
