@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { Vec3 } from '../volume/box.js';
+import type { Box, Vec3 } from '../volume/box.js';
 
 /*
  * Option parsers shared by every command. Each is a commander argParser: it runs while the
@@ -102,6 +102,33 @@ export function vec3(what: string, integer: boolean) {
     }
     return nums.length === 1 ? [nums[0]!, nums[0]!, nums[0]!] : [nums[0]!, nums[1]!, nums[2]!];
   };
+}
+
+/**
+ * argParser: "z0:z1,y0:y1,x0:x1" → the box of voxels z0 ≤ z < z1, y0 ≤ y < y1, x0 ≤ x < x1 (half
+ * open, as a Python slice), each bound a whole number ≥ 0 and each range not empty. Whether it
+ * lies inside the scan is checked once the scan is opened, before anything is written.
+ */
+export function parseRegion(text: string): Box {
+  const parts = String(text).split(',').map((s) => s.trim());
+  const form = 'z0:z1,y0:y1,x0:x1 (voxels, the end excluded), e.g. 0:64,100:228,100:228';
+  if (parts.length !== 3 || parts.some((p) => p.split(':').length !== 2)) throw new InvalidArgumentError(`must be ${form}, got "${text}"`);
+  const offset: number[] = [];
+  const shape: number[] = [];
+  parts.forEach((p, a) => {
+    const axis = 'zyx'[a]!;
+    const [lo, hi] = p.split(':').map((t) => {
+      try {
+        return parseNumber(t, { min: 0 }, true);
+      } catch (err) {
+        throw new InvalidArgumentError(`${axis} range "${p}": bounds ${(err as Error).message}; the whole region must be ${form}`);
+      }
+    }) as [number, number];
+    if (hi <= lo) throw new InvalidArgumentError(`must not be empty: ${axis} range ${lo}:${hi} holds no voxel (the end is excluded, so it must be above the start), got "${text}"`);
+    offset.push(lo);
+    shape.push(hi - lo);
+  });
+  return { offset: offset as unknown as Vec3, shape: shape as unknown as Vec3 };
 }
 
 /** Option parser: "1,2,4" → [1, 2, 4], positive and strictly ascending. */

@@ -3,13 +3,14 @@ import { rm } from 'node:fs/promises';
 import { acquireGpu } from '../gpu/acquire.js';
 import { openVolume } from '../io/open.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { SegmentationOutput } from '../io/segmentation-output.js';
+import { SegmentationOutput, type RegionCoverage } from '../io/segmentation-output.js';
 import { loadModel, modelPaths } from '../nn/models/registry.js';
 import { predictFused } from '../nn/models/infer.js';
 import type { ModelGeometry, SegmentationModel } from '../nn/models/model.js';
 import type { Box, Point, Vec3 } from '../volume/box.js';
 import { IDENTITY, transformCube, type CubeTransform as Augmentation } from '../volume/cube-transform.js';
 import { ChunkGrid } from '../volume/chunk-grid.js';
+import { formatRegion, regionBox, regionProblem, regionRanges, type RegionRanges } from '../volume/region.js';
 import { tilesFor, type Tile } from '../volume/tiles.js';
 import { convertToOmeZarr } from './convert.js';
 import { autoScales, ScaleLevel, fuseMax } from './multiscale.js';
@@ -52,6 +53,20 @@ export interface SegmentOptions {
   inputPyramid?: boolean;
   /** Test hook: stop (as if killed) after this many chunks. */
   stopAfter?: number;
+  /**
+   * Segment only the output chunks that meet this box of full-resolution voxels, in OUT itself:
+   * a new OUT holds those chunks and no others (absent, read as 0, marked in the metadata as not
+   * segmented); an OUT of the same job (a region store, or complete) keeps every chunk it has and
+   * gets these too. Each chunk is computed from the same context as in a whole-scan run, so its
+   * bytes are the ones a whole-scan run writes. Not with `shard`, `level` > 0 or `nifti`.
+   */
+  region?: Box;
+  /**
+   * With `overwrite`: an OUT made by this same job is kept and added to (a region store is
+   * completed in place, a complete one is left as it is); only another job's OUT is replaced.
+   * The viewer's Segment button runs this way.
+   */
+  keepSameJob?: boolean;
 }
 
 export interface SegmentSummary {
@@ -63,6 +78,10 @@ export interface SegmentSummary {
   shard?: { index: number; count: number };
   /** A shard found OUT already finished by the same job: nothing was done. */
   alreadyComplete: boolean;
+  /** The region this run segmented (--region), if any. */
+  region?: RegionRanges;
+  /** When OUT is a region store after this run: which regions it holds and how many chunks. */
+  coverage?: RegionCoverage;
   voxels: number;
   seconds: number;
   voxelsPerSecond: number;
@@ -85,6 +104,14 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
   if (opts.tile !== undefined && !whole(opts.tile, 1, MAX_CHUNK)) throw bad('tile', opts.tile, `a whole number from 1 to ${MAX_CHUNK}`);
   if (opts.stopAfter !== undefined && !whole(opts.stopAfter, 0)) throw bad('stopAfter', opts.stopAfter, 'a whole number ≥ 0');
   if (opts.scales !== undefined && opts.scales !== 'auto' && !(Array.isArray(opts.scales) && opts.scales.length > 0 && opts.scales.every((l) => whole(l, 0, 6)))) throw bad('scales', opts.scales, "'auto' or pyramid levels 0..6");
+  if (opts.region !== undefined) {
+    const r = opts.region;
+    const problem = r && typeof r === 'object' && Array.isArray(r.offset) && Array.isArray(r.shape) ? regionProblem(regionRanges(r)) : 'must be a box {offset, shape}';
+    if (problem) throw new RangeError(`segment: --region ${problem}, got ${JSON.stringify(r)}`);
+    if (opts.shard) throw new Error('segment: --region cannot be used with --shard (a region is segmented in place by one process; shard whole scans)');
+    if ((opts.level ?? 0) > 0) throw new Error('segment: --region is in full-resolution voxels and cannot be used with --level');
+    if (opts.nifti) throw new Error('segment: --nifti exports a complete mask and cannot be used with --region (the rest of the scan is not segmented)');
+  }
   if (opts.shard) {
     const { index, count } = opts.shard;
     if (!whole(count, 1) || !whole(index, 0, count - 1)) throw bad('shard', `${index}/${count}`, 'i/N with whole numbers 0 ≤ i < N');
@@ -131,6 +158,7 @@ const FLIPS: Augmentation[] = [IDENTITY, { ...IDENTITY, flip: [true, false, fals
  */
 export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<SegmentSummary> {
   validateSegmentOptions(opts);
+  if (opts.region) await checkRegionInside(opts.input, opts.region);
   const t0 = performance.now();
   const gpu = gpuIn ?? (await acquireGpu());
   let vol: VolumePatches | null = null;
@@ -153,14 +181,21 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const shape = src.shape as Vec3;
     const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
     const job = { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk, ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }), ...(out === modelOut ? {} : { tile: out }) };
-    const opened = await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, opts.overwrite, opts.shard !== undefined);
+    const existing = opts.keepSameJob && opts.overwrite ? await SegmentationOutput.state(opts.output, src, job) : undefined;
+    const overwrite = opts.overwrite && existing?.kind !== 'complete' && existing?.kind !== 'regions';
+    const opened = opts.region
+      ? await SegmentationOutput.openRegion(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.region)
+      : existing?.kind === 'complete'
+        ? null
+        : await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.shard !== undefined);
     const grid = new ChunkGrid(shape, shape.map((s, i) => Math.max(1, Math.min(s, chunk[i]!))) as unknown as Vec3);
     const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
-    const mine = opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
+    const mine = opts.region ? [...grid.chunksIn(opts.region)] : opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
+    const region = opts.region ? { region: regionRanges(opts.region) } : {};
     if (!opened) {
       // A shard (a requeued task, or the array submitted again) against an output this job already finished.
       return {
-        output: opts.output, complete: true, alreadyComplete: true, ...(opts.shard ? { shard: opts.shard } : {}),
+        output: opts.output, complete: true, alreadyComplete: true, ...(opts.shard ? { shard: opts.shard } : {}), ...region,
         device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
         chunks: { total: all.length, thisShard: mine.length, skipped: mine.length, written: 0 },
         voxels: 0, seconds: (performance.now() - t0) / 1000, voxelsPerSecond: 0, gpuSeconds: null, peakRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -278,9 +313,15 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     await pendingWrite;
     await Promise.allSettled(prefetched.values());
     opts.progress.done();
-    const complete = opts.stopAfter === undefined || written < opts.stopAfter
-      ? await output.tryFinalize({ model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, scales, input: opts.input })
-      : false;
+    // Every chunk this run set out to do is written (not stopped early).
+    const ranToEnd = opts.stopAfter === undefined || written < opts.stopAfter;
+    const provenance = { model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, scales, input: opts.input };
+    // In OUT itself the metadata is brought up to date either way (what is segmented so far).
+    const complete = output.inPlace
+      ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined)
+      : ranToEnd
+        ? await output.tryFinalize(provenance)
+        : false;
     if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
     if (complete && pyramid) {
       await vol.close();
@@ -294,6 +335,8 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       complete,
       alreadyComplete: false,
       ...(opts.shard ? { shard: opts.shard } : {}),
+      ...region,
+      ...(output.coverage ? { coverage: output.coverage } : {}),
       device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
       chunks: { total: all.length, thisShard: mine.length, skipped: mine.length - todo.length, written },
       voxels,
@@ -305,6 +348,17 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
   } finally {
     await vol?.close();
     if (!gpuIn) gpu.destroy();
+  }
+}
+
+/** Refuses a region that does not lie inside the input's full-resolution voxels, before anything is written. */
+export async function checkRegionInside(input: string, region: Box): Promise<void> {
+  const src = await openVolume(input);
+  try {
+    if (src.shape.length !== 3) return; // refused with the rest of the input's checks
+    regionBox(regionRanges(region), src.shape as Vec3, `segment: --region ${formatRegion(region)} of ${input} (shape ${src.shape.join('×')})`);
+  } finally {
+    await src.close();
   }
 }
 

@@ -87,6 +87,7 @@ const NUMERIC: [string, string, string[]][] = [
   ['segment', '--batch', ['abc', '0', '1025']],
   ['segment', '--stop-after', ['abc', '-1']],
   ['segment', '--tile', ['abc', '0', '-32', '16.5']],
+  ['segment', '--region', ['abc', '', '0:4,0:4', '0:4,0:4,4:4', '0:4,0:4,5:4', '0:4,0:4,-1:3', '0:4,0:4,0:1.5', '0:4,0:4,0:4,0:4', '0-4,0:4,0:4']],
   ['eval', '--bands', ['abc', '0', '2.5']],
   ['eval', '--radii', ['abc', '2,1', '0,1']],
   ['traits', '--level', ['abc', '-1']],

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
-import { MAX_CHUNK, segment, type SegmentSummary } from '../../pipeline/segment.js';
+import { checkRegionInside, MAX_CHUNK, segment, type SegmentSummary } from '../../pipeline/segment.js';
 import { parseScales } from '../../pipeline/multiscale.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
 import { join } from 'node:path';
 import type { RawSpec } from '../../io/scanner-raw.js';
 import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
-import { asOption, integer, number, parseShard, type Shard } from '../parse.js';
+import { asOption, integer, number, parseRegion, parseShard, type Shard } from '../parse.js';
+import type { Box } from '../../volume/box.js';
+import { describeCoverage } from '../../io/segmentation-output.js';
+import { formatRegion } from '../../volume/region.js';
 
 interface SegmentFlags {
   model: string;
@@ -27,6 +30,7 @@ interface SegmentFlags {
   quiet?: boolean;
   json?: boolean;
   stopAfter?: number;
+  region?: Box;
 }
 
 /** The line a run ends with: what was done, or why there was nothing to do (a shard's log says which). */
@@ -34,6 +38,12 @@ export function describeSegmentRun(s: SegmentSummary): string {
   const who = s.shard ? `shard ${s.shard.index}/${s.shard.count}` : 'segment';
   const rate = `${(s.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s, peak RSS ${s.peakRssMiB.toFixed(0)} MiB`;
   const state = s.complete ? `${s.output} is complete` : `${s.output} is not complete yet (other shards pending)`;
+  if (s.region) {
+    const r = s.region.map(([lo, hi]) => `${lo}:${hi}`).join(',');
+    const holds = s.complete ? `${s.output} is complete (every chunk is segmented)` : `${s.output} holds ${s.coverage ? describeCoverage(s.coverage) : 'part of the scan'}; the rest is not segmented`;
+    if (s.chunks.written === 0 && s.chunks.skipped === s.chunks.thisShard) return `segment --region ${r}: nothing to do: all ${s.chunks.thisShard} of its chunks were already segmented by this job; ${holds}`;
+    return `segmented --region ${r}: ${s.chunks.written} chunks written, ${s.chunks.skipped} already done; ${holds}; ${rate}`;
+  }
   if (s.alreadyComplete) return `${who}: nothing to do: ${s.output} is already complete, made by this same job`;
   if (s.shard && s.chunks.thisShard === 0) return `${who}: nothing to do: this shard has no chunks (the output has ${s.chunks.total}); ${state}`;
   if (s.chunks.written === 0 && s.chunks.skipped === s.chunks.thisShard) return `${who}: nothing to do: all ${s.chunks.thisShard} of its chunks were already done; ${state}`;
@@ -58,6 +68,7 @@ export function register(program: Command): void {
     .option('--tile <n>', "side of the cube one network pass predicts, a multiple of the model's own tile (default: the smallest such multiple of at least 64 where the model allows it; larger tiles recompute less overlap)", integer(1, MAX_CHUNK))
     .option('--nifti <file>', 'also export the mask when complete, as NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) by its name')
     .option(RAW_FLAGS, RAW_HELP, rawOption)
+    .option('--region <z0:z1,y0:y1,x0:x1>', 'segment only the chunks meeting this box of full-resolution voxels (end excluded), in OUT itself: a new OUT holds them alone (the rest absent, marked not segmented in its metadata); an OUT of the same job keeps its chunks and gets these; a later run without --region completes it', parseRegion)
     .option('--overwrite', 'replace an existing output')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
@@ -66,6 +77,10 @@ export function register(program: Command): void {
     .action(async (input: string, output: string, o: SegmentFlags) => {
       await useRawLayout(o.raw, [input]);
       if (o.shard && o.overwrite) throw new Error('--overwrite cannot be used with --shard (a shard started late would delete the work of the others, or the finished output); remove OUT and OUT.partial before submitting the shards');
+      if (o.region && o.shard) throw new Error(`--region ${formatRegion(o.region)} cannot be used with --shard (a region is segmented in place by one process; shard whole scans)`);
+      if (o.region && o.level > 0) throw new Error('--region is in full-resolution voxels and cannot be used with --level');
+      if (o.region && o.nifti) throw new Error('--nifti exports a complete mask and cannot be used with --region (the rest of the scan is not segmented)');
+      if (o.region) await checkRegionInside(input, o.region);
       const gpu = await acquireGpu(o.device !== undefined ? { adapterMatch: o.device } : {});
       const summary = await segment({
         input,
@@ -84,6 +99,7 @@ export function register(program: Command): void {
         level: o.level,
         scales: o.scales,
         inputPyramid: o.inputPyramid !== false,
+        ...(o.region ? { region: o.region } : {}),
       }, gpu).finally(() => gpu.destroy());
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else if (!o.quiet) console.log(describeSegmentRun(summary));
