@@ -109,8 +109,38 @@ export function smoothPolyline(p: XYZ[], half: number, passes: number): XYZ[] {
  */
 export function buildGraph(sk: SkeletonPoints, opts: GraphOptions = {}): RootGraph {
   const pruneFactor = opts.pruneFactor ?? 1.5;
-  const half = opts.smoothHalfWidth ?? 2;
-  const passes = opts.smoothPasses ?? 2;
+  const { nbrs, pos } = skeletonAdjacency(sk);
+  const { nodeOf, nodes } = findNodes(sk, nbrs, pos);
+  let segments = segmentGeometry(sk, traceSegments(nbrs, nodeOf), nodes, pos);
+  recountDegrees(nodes, segments);
+  const faces = scanFaces(sk);
+  // Prune spurs, then dissolve nodes left with two segments; repeat until nothing changes.
+  for (let round = 0; round < 10; round++) {
+    let changed = false;
+    if (pruneFactor > 0) {
+      const pruned = pruneSpurs(nodes, segments, pruneFactor, faces);
+      if (pruned !== segments) {
+        segments = pruned;
+        changed = true;
+        recountDegrees(nodes, segments);
+      }
+    }
+    const dissolved = dissolvePassNodes(nodes, segments);
+    if (dissolved !== segments) {
+      segments = dissolved;
+      changed = true;
+    }
+    recountDegrees(nodes, segments);
+    if (!changed) break;
+  }
+  classifyNodes(nodes, faces);
+  measureSegments(segments, nodes, opts, faces, sk.spacing);
+  segments.forEach((s, k) => ((s as { id: number }).id = k));
+  return { nodes, segments };
+}
+
+/** Each skeleton voxel's 26-neighbours among the skeleton voxels, and its physical position. */
+function skeletonAdjacency(sk: SkeletonPoints): { nbrs: number[][]; pos: (i: number) => XYZ } {
   const [NZ, NY, NX] = sk.shape;
   const n = sk.z.length;
   const key = (z: number, y: number, x: number): number => (z * NY + y) * NX + x;
@@ -138,7 +168,12 @@ export function buildGraph(sk: SkeletonPoints, opts: GraphOptions = {}): RootGra
     sk.origin[1] + sk.y[i]! * sk.spacing[1],
     sk.origin[0] + sk.z[i]! * sk.spacing[0],
   ];
-  // Nodes: every voxel that is not a plain two-neighbour link; junction voxels that touch merge.
+  return { nbrs, pos };
+}
+
+/** Nodes: every voxel that is not a plain two-neighbour link; junction voxels that touch merge. `nodeOf` is −1 on links. */
+function findNodes(sk: SkeletonPoints, nbrs: readonly number[][], pos: (i: number) => XYZ): { nodeOf: Int32Array; nodes: GraphNode[] } {
+  const n = nbrs.length;
   const nodeOf = new Int32Array(n).fill(-1);
   const nodes: GraphNode[] = [];
   for (let i = 0; i < n; i++) {
@@ -171,13 +206,20 @@ export function buildGraph(sk: SkeletonPoints, opts: GraphOptions = {}): RootGra
     }
     nodes.push({ id, kind: 'branch', position: c, radius: r, degree: 0 });
   }
-  // Segments: walk from each node voxel along links to the next node voxel.
-  interface Raw {
-    a: number;
-    b: number;
-    vox: number[];
-  }
-  const raws: Raw[] = [];
+  return { nodeOf, nodes };
+}
+
+/** A segment as traced: its end nodes (−1 for none) and its voxels in order. */
+interface TracedSegment {
+  a: number;
+  b: number;
+  vox: number[];
+}
+
+/** Segments: walks from each node voxel along links to the next node voxel; then the loops of links with no node at all. */
+function traceSegments(nbrs: readonly number[][], nodeOf: Int32Array): TracedSegment[] {
+  const n = nbrs.length;
+  const raws: TracedSegment[] = [];
   const used = new Uint8Array(n);
   const directPairs = new Set<string>();
   for (let i = 0; i < n; i++) {
@@ -226,111 +268,144 @@ export function buildGraph(sk: SkeletonPoints, opts: GraphOptions = {}): RootGra
     vox.push(i);
     raws.push({ a: -1, b: -1, vox });
   }
-  // Geometry of each segment: ends at the node positions, interior smoothed later.
-  let segments: GraphSegment[] = raws.map((r, k) => {
+  return raws;
+}
+
+/** Geometry of each segment: ends at the node positions, interior smoothed later. */
+function segmentGeometry(sk: SkeletonPoints, raws: readonly TracedSegment[], nodes: readonly GraphNode[], pos: (i: number) => XYZ): GraphSegment[] {
+  return raws.map((r, k) => {
     const points = r.vox.map(pos);
     const radii = r.vox.map((v) => sk.radius[v]!);
     if (r.a >= 0) points[0] = nodes[r.a]!.position;
     if (r.b >= 0) points[points.length - 1] = nodes[r.b]!.position;
     return { id: k, a: r.a, b: r.b, points, radii, length: 0 };
   });
-  const recount = (): void => {
-    for (const nd of nodes) nd.degree = 0;
-    for (const s of segments) {
-      if (s.a >= 0) nodes[s.a]!.degree++;
-      if (s.b >= 0) nodes[s.b]!.degree++;
-    }
-  };
-  recount();
-  // The scan's faces: a root cut there thins back from the cut by about its radius, leaving a
-  // short end that is not a spur.
+}
+
+function recountDegrees(nodes: readonly GraphNode[], segments: readonly GraphSegment[]): void {
+  for (const nd of nodes) nd.degree = 0;
+  for (const s of segments) {
+    if (s.a >= 0) nodes[s.a]!.degree++;
+    if (s.b >= 0) nodes[s.b]!.degree++;
+  }
+}
+
+/**
+ * The scan's faces (`lo`, `hi`: its outer corners, physical x, y, z): a root cut there thins back
+ * from the cut by about its radius, leaving a short end that is not a spur.
+ */
+interface ScanFaces {
+  readonly lo: XYZ;
+  readonly hi: XYZ;
+  nearFace(p: XYZ, margin: number): boolean;
+  /** How near a face a tip must lie to count as cut there: its radius plus a voxel. */
+  cutMargin(nd: GraphNode): number;
+}
+
+function scanFaces(sk: SkeletonPoints): ScanFaces {
+  const [NZ, NY, NX] = sk.shape;
   const lo: XYZ = [sk.origin[2] - sk.spacing[2] / 2, sk.origin[1] - sk.spacing[1] / 2, sk.origin[0] - sk.spacing[0] / 2];
   const hi: XYZ = [lo[0] + NX * sk.spacing[2], lo[1] + NY * sk.spacing[1], lo[2] + NZ * sk.spacing[0]];
   const maxVoxel = Math.max(...sk.spacing);
-  const nearFace = (p: XYZ, margin: number): boolean => p.some((v, k) => v - lo[k]! <= margin || hi[k]! - v <= margin);
-  const cutMargin = (nd: GraphNode): number => nd.radius + maxVoxel;
-  // Prune spurs, then dissolve nodes left with two segments; repeat until nothing changes.
-  for (let round = 0; round < 10; round++) {
-    let changed = false;
-    if (pruneFactor > 0) {
-      const drop = new Set<number>();
-      const deadTips = new Set<number>();
-      const faceEnds = new Map<number, { s: GraphSegment; tip: GraphNode }[]>();
-      for (const s of segments) {
-        if (s.a < 0 || s.a === s.b) continue;
-        const na = nodes[s.a]!;
-        const nb = nodes[s.b]!;
-        const [tip, branch] = na.degree === 1 && nb.degree >= 3 ? [na, nb] : nb.degree === 1 && na.degree >= 3 ? [nb, na] : [undefined, undefined];
-        if (!tip || !branch) continue;
-        if (nearFace(tip.position, cutMargin(tip))) {
-          faceEnds.set(branch.id, [...(faceEnds.get(branch.id) ?? []), { s, tip }]);
-          continue;
-        }
-        if (polylineLength(s.points) >= pruneFactor * branch.radius || branch.degree < 3) continue;
-        drop.add(s.id);
-        deadTips.add(tip.id);
-        branch.degree--; // keeps two spurs of one branch from both going in one round
-      }
-      // A root cut by a face at a grazing angle thins into a fork at the cut: of the ends of one
-      // junction that reach the face, the longest is the root's cut end and the short rest spurs.
-      for (const [id, ends] of faceEnds) {
-        const branch = nodes[id]!;
-        ends.sort((p, q) => polylineLength(q.s.points) - polylineLength(p.s.points));
-        for (const { s, tip } of ends.slice(1)) {
-          if (branch.degree < 3 || polylineLength(s.points) >= pruneFactor * branch.radius) continue;
-          drop.add(s.id);
-          deadTips.add(tip.id);
-          branch.degree--;
-        }
-      }
-      if (drop.size) {
-        for (const t of deadTips) nodes[t]!.kind = 'pass';
-        segments = segments.filter((s) => !drop.has(s.id));
-        changed = true;
-        recount();
-      }
+  return {
+    lo,
+    hi,
+    nearFace: (p, margin) => p.some((v, k) => v - lo[k]! <= margin || hi[k]! - v <= margin),
+    cutMargin: (nd) => nd.radius + maxVoxel,
+  };
+}
+
+/**
+ * One round of spur pruning: terminal segments from a tip to a branch point shorter than
+ * `pruneFactor` times the branch's radius go, their tips becoming 'pass'. Returns the segments
+ * left (the same array when none went); degrees are left for the caller to recount.
+ */
+function pruneSpurs(nodes: readonly GraphNode[], segments: GraphSegment[], pruneFactor: number, faces: ScanFaces): GraphSegment[] {
+  const drop = new Set<number>();
+  const deadTips = new Set<number>();
+  const faceEnds = new Map<number, { s: GraphSegment; tip: GraphNode }[]>();
+  for (const s of segments) {
+    if (s.a < 0 || s.a === s.b) continue;
+    const na = nodes[s.a]!;
+    const nb = nodes[s.b]!;
+    const [tip, branch] = na.degree === 1 && nb.degree >= 3 ? [na, nb] : nb.degree === 1 && na.degree >= 3 ? [nb, na] : [undefined, undefined];
+    if (!tip || !branch) continue;
+    if (faces.nearFace(tip.position, faces.cutMargin(tip))) {
+      faceEnds.set(branch.id, [...(faceEnds.get(branch.id) ?? []), { s, tip }]);
+      continue;
     }
-    // Dissolve degree-2 branch nodes: join their two segments.
-    for (const nd of nodes) {
-      if (nd.kind !== 'branch' || nd.degree !== 2) continue;
-      const two = segments.filter((s) => s.a === nd.id || s.b === nd.id);
-      if (two.length !== 2) continue; // a loop closing on this node: leave it
-      const [s1, s2] = two as [GraphSegment, GraphSegment];
-      const p1 = s1.b === nd.id ? s1 : reverse(s1);
-      const p2 = s2.a === nd.id ? s2 : reverse(s2);
-      const merged: GraphSegment = {
-        id: s1.id,
-        a: p1.a,
-        b: p2.b,
-        points: [...p1.points, ...p2.points.slice(1)],
-        radii: [...p1.radii, ...p2.radii.slice(1)],
-        length: 0,
-      };
-      segments = segments.filter((s) => s !== s1 && s !== s2);
-      segments.push(merged);
-      nd.kind = 'pass';
-      nd.degree = 0;
-      changed = true;
-    }
-    recount();
-    if (!changed) break;
+    if (polylineLength(s.points) >= pruneFactor * branch.radius || branch.degree < 3) continue;
+    drop.add(s.id);
+    deadTips.add(tip.id);
+    branch.degree--; // keeps two spurs of one branch from both going in one round
   }
+  // A root cut by a face at a grazing angle thins into a fork at the cut: of the ends of one
+  // junction that reach the face, the longest is the root's cut end and the short rest spurs.
+  for (const [id, ends] of faceEnds) {
+    const branch = nodes[id]!;
+    ends.sort((p, q) => polylineLength(q.s.points) - polylineLength(p.s.points));
+    for (const { s, tip } of ends.slice(1)) {
+      if (branch.degree < 3 || polylineLength(s.points) >= pruneFactor * branch.radius) continue;
+      drop.add(s.id);
+      deadTips.add(tip.id);
+      branch.degree--;
+    }
+  }
+  if (!drop.size) return segments;
+  for (const t of deadTips) nodes[t]!.kind = 'pass';
+  return segments.filter((s) => !drop.has(s.id));
+}
+
+/**
+ * Dissolves branch nodes left with two segments, joining the two into one; the node becomes
+ * 'pass'. Returns the segments after (the same array when none was dissolved).
+ */
+function dissolvePassNodes(nodes: readonly GraphNode[], segments: GraphSegment[]): GraphSegment[] {
+  let out = segments;
+  for (const nd of nodes) {
+    if (nd.kind !== 'branch' || nd.degree !== 2) continue;
+    const two = out.filter((s) => s.a === nd.id || s.b === nd.id);
+    if (two.length !== 2) continue; // a loop closing on this node: leave it
+    const [s1, s2] = two as [GraphSegment, GraphSegment];
+    const p1 = s1.b === nd.id ? s1 : reverse(s1);
+    const p2 = s2.a === nd.id ? s2 : reverse(s2);
+    const merged: GraphSegment = {
+      id: s1.id,
+      a: p1.a,
+      b: p2.b,
+      points: [...p1.points, ...p2.points.slice(1)],
+      radii: [...p1.radii, ...p2.radii.slice(1)],
+      length: 0,
+    };
+    out = out.filter((s) => s !== s1 && s !== s2);
+    out.push(merged);
+    nd.kind = 'pass';
+    nd.degree = 0;
+  }
+  return out;
+}
+
+/** Each remaining node's kind from its degree; tips near a face of the scan are marked cut. */
+function classifyNodes(nodes: readonly GraphNode[], faces: ScanFaces): void {
   for (const nd of nodes) {
     if (nd.kind === 'pass') continue;
     nd.kind = nd.degree === 0 ? 'point' : nd.degree === 1 ? 'tip' : nd.degree === 2 ? 'pass' : 'branch';
-    if (nd.kind === 'tip') nd.cut = nearFace(nd.position, cutMargin(nd));
+    if (nd.kind === 'tip') nd.cut = faces.nearFace(nd.position, faces.cutMargin(nd));
   }
-  // Smooth, extend cut tips to the scan's faces, measure.
+}
+
+/** Smooths each centreline, extends cut tips to the scan's faces, and measures the length. */
+function measureSegments(segments: readonly GraphSegment[], nodes: readonly GraphNode[], opts: GraphOptions, faces: ScanFaces, spacing: Vec3): void {
+  const half = opts.smoothHalfWidth ?? 2;
+  const passes = opts.smoothPasses ?? 2;
   for (const s of segments) {
     s.points = smoothPolyline(s.points, half, passes);
     if (opts.extendToEdge ?? true) {
-      if (s.a >= 0 && nodes[s.a]!.degree === 1) extendEnd(s, 'a', lo, hi, nodes[s.a]!.radius, sk.spacing);
-      if (s.b >= 0 && nodes[s.b]!.degree === 1) extendEnd(s, 'b', lo, hi, nodes[s.b]!.radius, sk.spacing);
+      if (s.a >= 0 && nodes[s.a]!.degree === 1) extendEnd(s, 'a', faces.lo, faces.hi, nodes[s.a]!.radius, spacing);
+      if (s.b >= 0 && nodes[s.b]!.degree === 1) extendEnd(s, 'b', faces.lo, faces.hi, nodes[s.b]!.radius, spacing);
     }
     s.length = polylineLength(s.points);
   }
-  segments.forEach((s, k) => ((s as { id: number }).id = k));
-  return { nodes, segments };
 }
 
 function reverse(s: GraphSegment): GraphSegment {
