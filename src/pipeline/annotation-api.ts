@@ -13,7 +13,8 @@ import type { AnnotationJobs } from './annotation-jobs.js';
  *                          → {"previous":[…], "chunks":n}, previous values in request order
  *   GET  /api/jobs         → training and segmentation state, models, the current overlay
  *   POST /api/train        {"name":"my-model", "minutes"?: n, "steps"?: n}  → 202
- *   POST /api/segment      {"model"?: "my-model"}                          → 202
+ *   POST /api/segment      {"model"?: "my-model", "region"?: [[z0,z1],[y0,y1],[x0,x1]]}  → 202
+ *                          (region: level-0 voxels, end excluded; without it the whole scan)
  */
 
 export const MAX_EDIT_BODY = 4 * 2 ** 20;
@@ -90,7 +91,7 @@ export class AnnotationApi {
     const body = await readJsonBody(req, MAX_JOB_BODY);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Refused(400, 'body must be a JSON object');
     if (path === '/api/train') this.jobs.startTrain(body as Record<string, unknown>);
-    else this.jobs.startSegment(body as Record<string, unknown>);
+    else this.jobs.startSegment(body as Record<string, unknown>, this.store.shape);
     return sendJson(res, 202, await this.jobs.state());
   }
 }

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Box, Vec3 } from '../volume/box.js';
+import { formatRegion, regionBox, regionRanges, type RegionRanges } from '../volume/region.js';
 import { Refused } from './annotation-guard.js';
 import type { Progress } from './progress.js';
 import { segment } from './segment.js';
@@ -9,9 +11,11 @@ import { trainOnAnnotations, type TrainUpdate } from './annotation-train.js';
 /**
  * The loop's two jobs, run in the background of `rhizoct view`, one at a time (they share the
  * GPU, or the CPU that stands in for it): Train fine-tunes the base model on the scan's
- * annotations into MODELS/NAME; Segment runs the newest model (or the base) over the scan into
- * NAME/segmentation.zarr, which the page then shows as its overlay. Painting goes on meanwhile:
- * the annotation store is written by the page, read by training.
+ * annotations into MODELS/NAME; Segment runs the newest model (or the base) over the scan, or
+ * over a region of it, into NAME/segmentation.zarr, which the page then shows as its overlay.
+ * A region run updates that store in place (segment's region store: the chunks meeting the
+ * region replaced, the others kept), so regions add up and a later whole-scan run completes it.
+ * Painting goes on meanwhile: the annotation store is written by the page, read by training.
  */
 
 export interface JobsOptions {
@@ -41,6 +45,8 @@ export interface TrainState {
 
 export interface SegmentState {
   model: string;
+  /** The region segmented, [[z0, z1], [y0, y1], [x0, x1]] of level-0 voxels (end excluded); absent: the whole scan. */
+  region?: RegionRanges;
   phase: JobPhase;
   done: number;
   total: number;
@@ -54,8 +60,16 @@ export interface JobsState {
   models: string[];
   /** The model Segment uses when none is named: the last trained, else the base. */
   current: string;
-  /** The newest segmentation, served under /data/overlay/GENERATION/. */
-  overlay?: { generation: number; url: string; model: string };
+  /**
+   * The newest segmentation, served under /data/overlay/GENERATION/. `coverage` is set while it
+   * holds some regions only: the rest of the scan is not segmented (shown as no root).
+   */
+  overlay?: { generation: number; url: string; model: string; coverage?: OverlayCoverage };
+}
+
+export interface OverlayCoverage {
+  regions: RegionRanges[];
+  chunks: { segmented: number; total: number };
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -101,6 +115,7 @@ export class AnnotationJobs {
   private overlayGen = 0;
   private overlayDir: string | undefined;
   private overlayModel = '';
+  private overlayCoverage: OverlayCoverage | undefined;
   private busy: Promise<void> | undefined;
   readonly modelsDir: string;
 
@@ -125,7 +140,9 @@ export class AnnotationJobs {
       ...(this.segState ? { segment: { ...this.segState } } : {}),
       models: await this.models(),
       current: this.latest ?? 'base',
-      ...(this.overlayDir ? { overlay: { generation: this.overlayGen, url: `data/overlay/${this.overlayGen}`, model: this.overlayModel } } : {}),
+      ...(this.overlayDir
+        ? { overlay: { generation: this.overlayGen, url: `data/overlay/${this.overlayGen}`, model: this.overlayModel, ...(this.overlayCoverage ? { coverage: this.overlayCoverage } : {}) } }
+        : {}),
     };
   }
 
@@ -191,9 +208,21 @@ export class AnnotationJobs {
     });
   }
 
-  startSegment(body: Record<string, unknown>): void {
-    const extra = Object.keys(body).filter((k) => k !== 'model');
-    if (extra.length) throw new Refused(400, `unknown key ${JSON.stringify(extra[0])} (model)`);
+  /**
+   * Starts Segment: `{"model"?: NAME, "region"?: [[z0, z1], [y0, y1], [x0, x1]]}`, the region in
+   * level-0 voxels of the scan (`shape`), end excluded; without one, the whole scan.
+   */
+  startSegment(body: Record<string, unknown>, shape: Vec3): void {
+    const extra = Object.keys(body).filter((k) => k !== 'model' && k !== 'region');
+    if (extra.length) throw new Refused(400, `unknown key ${JSON.stringify(extra[0])} (model, region)`);
+    let region: Box | undefined;
+    if (body.region !== undefined) {
+      try {
+        region = regionBox(body.region, shape, `region (of the scan's ${shape.join('×')} voxels, as [[z0, z1], [y0, y1], [x0, x1]], end excluded)`);
+      } catch (err) {
+        throw new Refused(422, (err as Error).message);
+      }
+    }
     const requested = body.model === undefined ? (this.latest ?? 'base') : body.model;
     const name = requested === 'base' ? 'base' : checkModelName(requested);
     const modelDir = name === 'base' ? this.opts.baseModel : join(this.modelsDir, name);
@@ -202,21 +231,27 @@ export class AnnotationJobs {
     const output = name === 'base' ? join(this.modelsDir, 'base.segmentation.zarr') : join(modelDir, 'segmentation.zarr');
     const t0 = Date.now();
     const progress = new Counter();
-    const st: SegmentState = { model: name, phase: 'running', done: 0, total: 0, seconds: 0 };
+    const st: SegmentState = { model: name, ...(region ? { region: regionRanges(region) } : {}), phase: 'running', done: 0, total: 0, seconds: 0 };
     this.segState = st;
     const tick = setInterval(() => {
       st.done = progress.done;
       st.total = progress.total;
       st.seconds = (Date.now() - t0) / 1000;
     }, 250);
-    this.opts.log?.(`segment with ${modelDir} → ${output}`);
+    this.opts.log?.(`segment with ${modelDir}${region ? `, region ${formatRegion(region)}` : ''} → ${output}`);
     this.run(async () => {
       try {
-        await segment({ input: this.opts.scan, output, model: modelDir, threshold: 0.5, chunk: 64, tta: false, batch: 4, overwrite: true, progress: progress.asProgress() });
+        // keepSameJob: what this model already segmented there is kept (a region adds to it, a
+        // whole-scan run completes it); a store of another job is replaced.
+        const s = await segment({
+          input: this.opts.scan, output, model: modelDir, threshold: 0.5, chunk: 64, tta: false, batch: 4,
+          overwrite: true, keepSameJob: true, ...(region ? { region } : {}), progress: progress.asProgress(),
+        });
         st.phase = 'done';
         this.overlayGen += 1;
         this.overlayDir = output;
         this.overlayModel = name;
+        this.overlayCoverage = s.coverage ? { regions: s.coverage.regions, chunks: s.coverage.chunks } : undefined;
       } catch (err) {
         st.phase = 'failed';
         st.error = (err as Error).message;
