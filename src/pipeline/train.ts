@@ -8,10 +8,10 @@ import { buildModel, DEFAULT_NORMALISATION, loadModel, modelPaths, PRESETS, save
 import type { SegmentationModel } from '../nn/models/model.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../nn/safetensors.js';
 import { randomAugmentation } from '../nn/train/augment.js';
-import { readExample } from '../nn/train/examples.js';
+import { type CentrelineWeights, readExample } from '../nn/train/examples.js';
 import { PAPER_LOSS, type LossWeights } from '../nn/train/losses.js';
 import { Optimizer, type OptimizerKind } from '../nn/train/optimizer.js';
-import { PatchSampler, PAPER_SAMPLING } from '../nn/train/sampler.js';
+import { type HardRegion, PatchSampler, PAPER_SAMPLING, type Point } from '../nn/train/sampler.js';
 import { Trainer } from '../nn/train/trainer.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
@@ -119,136 +119,46 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
   const rand = seededRandom(opts.seed);
   const outPaths = modelPaths(opts.out);
   await mkdir(dirname(outPaths.weights), { recursive: true });
-  let model: SegmentationModel;
-  let norm: Normalisation;
-  let base: ModelCard | null = null;
   const trainVols: VolumePatches[] = [];
   const valVols: VolumePatches[] = [];
   try {
-    if (opts.from) {
-      const loaded = await loadModel(gpu, opts.from);
-      model = loaded.model;
-      base = loaded.card;
-      norm = loaded.card.normalisation;
-    } else {
-      const preset = PRESETS[opts.arch ?? 'dual'];
-      if (!preset) throw new Error(`unknown --arch ${opts.arch} (known: ${Object.keys(PRESETS).join(', ')})`);
-      model = buildModel(gpu, { ...preset, ...opts.config } as ModelConfig, opts.seed);
-      norm = DEFAULT_NORMALISATION;
-    }
+    const start = await openModel(gpu, opts);
+    const { model, base } = start;
+    let norm = start.norm;
     if (opts.annotations) checkAnnotationOptions(opts);
     for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm, opts.annotations ? null : 'roots'));
     for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm));
     if (opts.freezeEncoder) for (const { item } of model.encoderParameters()) item.frozen = true;
-    const optimizer = new Optimizer(model.parameters(), { kind: opts.optimizer, lr: opts.lr });
-    const weights: LossWeights = { ...PAPER_LOSS, dice: opts.diceWeight, skeleton: opts.skeletonWeight ?? 0 };
-    const centrelines = weights.skeleton > 0 ? { centrelines: skeletonWeights } : {};
-    const totalSteps = opts.rounds * opts.epochs * opts.stepsPerEpoch;
-    const lrAt = (step: number): number => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)));
-    const trainer = new Trainer(gpu, model, optimizer, weights);
-    const trainingCard = (history: EpochRecord[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-      command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
-      stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.annotations ? 1 : opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, skeletonWeight: weights.skeleton, lrFinal: opts.lrFinal ?? opts.lr, calibrationBatches: opts.calibrationBatches,
-      from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
-      device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
-      seconds: history.reduce((a, h) => a + h.seconds, 0),
-      ...extra,
-    });
-    const writeLog = async (history: EpochRecord[]): Promise<void> => {
-      if (opts.log) await writeJsonAtomic(opts.log, { command: opts.command, history });
-    };
+    const run = setUpRun(gpu, opts, model, base);
     if (opts.annotations) {
-      const lrAtStrokes = (step: number): number => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, opts.epochs * opts.stepsPerEpoch)) / (opts.epochs * opts.stepsPerEpoch))));
-      const { history } = await trainOnStrokes({ opts, gpu, model, optimizer, trainer, images: trainVols, norm, lrAt: lrAtStrokes, trainingCard, writeLog });
+      const lrAtStrokes = cosineRate(opts, opts.epochs * opts.stepsPerEpoch);
+      const { history } = await trainOnStrokes({ opts, gpu, model, optimizer: run.optimizer, trainer: run.trainer, images: trainVols, norm, lrAt: lrAtStrokes, trainingCard: run.trainingCard, writeLog: run.writeLog });
       return { card: JSON.parse(await readFile(outPaths.card, 'utf8')) as ModelCard, history };
     }
-    const sampler = new PatchSampler(await Promise.all(trainVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), PAPER_SAMPLING, rand);
-    const valRand = seededRandom(opts.seed + 7);
-    const valSampler = valVols.length > 0 ? new PatchSampler(await Promise.all(valVols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), { ...PAPER_SAMPLING, rootFraction: 0.5 }, valRand) : null;
+    const sampler = await patchSampler(trainVols, PAPER_SAMPLING, rand);
+    const valSampler = valVols.length > 0 ? await patchSampler(valVols, { ...PAPER_SAMPLING, rootFraction: 0.5 }, seededRandom(opts.seed + 7)) : null;
     const valCentres = valSampler ? Array.from({ length: opts.valPatches }, () => valSampler.next()) : [];
+    const epochRun: EpochRun = { opts, model, run, sampler, rand, trainVols, valVols, valCentres };
 
     let history: EpochRecord[] = [];
-    let start = { round: 0, epoch: 0 };
+    let from = { round: 0, epoch: 0 };
     const ckpt = checkpointPath(opts.out);
-    if (opts.resume && existsSync(ckpt)) {
-      const { tensors, metadata } = await readSafetensors(ckpt);
-      const meta = JSON.parse(metadata.state ?? '{}') as { round: number; epoch: number; step: number; history: EpochRecord[]; norm: Normalisation; hard: ReturnType<Trainer['mine']> extends Promise<infer H> ? H : never };
-      for (const { name, item } of [...model.parameters().map((p) => ({ name: p.name, item: p.item.value })), ...model.state()]) {
-        const t = tensors.get(name);
-        if (!t) throw new Error(`${ckpt}: checkpoint lacks ${name}; it was written for another architecture`);
-        gpu.upload(t.data, item.buffer);
-      }
-      const opt = new Map<string, Float32Array>();
-      for (const [k, v] of tensors) if (/\.(adam_[mv]|rms_square)$/.test(k)) opt.set(k, v.data);
-      await optimizer.restore(meta.step, opt);
-      history = meta.history;
-      norm = meta.norm;
-      sampler.setHardRegions(meta.hard ?? []);
-      start = { round: meta.round, epoch: meta.epoch };
-      // The sampler's stream restarts from the seed advanced by the steps done, so a resumed run draws new patches.
-      for (let i = 0; i < meta.step * opts.batch * 3; i++) rand();
-    }
+    if (opts.resume && existsSync(ckpt)) ({ history, norm, from } = await resumeCheckpoint(gpu, ckpt, epochRun));
 
-    for (let round = start.round; round < opts.rounds && !opts.signal?.aborted; round++) {
-      for (let epoch = round === start.round ? start.epoch : 0; epoch < opts.epochs && !opts.signal?.aborted; epoch++) {
-        const t0 = performance.now();
-        opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `round ${round + 1}/${opts.rounds} epoch ${epoch + 1}/${opts.epochs}`);
-        let lossSum = 0;
-        let steps = 0;
-        const partSum: Record<string, number> = {};
-        for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
-          const ex = await Promise.all(
-            Array.from({ length: opts.batch }, () => {
-              const pick = sampler.next();
-              return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null, centrelines);
-            }),
-          );
-          optimizer.config.lr = lrAt(optimizer.step);
-          const { loss, parts } = await trainer.step(ex);
-          lossSum += loss;
-          steps++;
-          for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
-          opts.progress.advance(opts.batch);
-          opts.onStep?.({ epoch, step: optimizer.step, loss, seconds: (performance.now() - t0) / 1000 });
-        }
-        opts.progress.done();
-        if (steps === 0) break;
-        const seconds = (performance.now() - t0) / 1000;
-        if (opts.calibrationBatches > 0) {
-          const calib = [];
-          for (let b = 0; b < opts.calibrationBatches; b++) {
-            calib.push(await Promise.all(Array.from({ length: opts.batch }, () => {
-              const pick = sampler.next();
-              return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, null);
-            })));
-          }
-          await trainer.calibrateBatchNorm(calib);
-        }
-        const val = valVols.length > 0 ? await trainer.validate(valVols, valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
-        const rec: EpochRecord = {
-          round, epoch, step: optimizer.step, loss: lossSum / steps,
-          parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / steps])),
-          patchesPerSecond: (steps * opts.batch) / seconds,
-          val: { dice: val.dice, precision: val.precision, recall: val.recall },
-          hardRegions: sampler.hardRegionCount, seconds,
-        };
+    for (let round = from.round; round < opts.rounds && !opts.signal?.aborted; round++) {
+      for (let epoch = round === from.round ? from.epoch : 0; epoch < opts.epochs && !opts.signal?.aborted; epoch++) {
+        const rec = await runEpoch(epochRun, round, epoch);
+        if (!rec) break;
         history.push(rec);
         await opts.onEpoch?.(rec);
-        const tensors = new Map<string, NamedArray>();
-        for (const { name, item } of model.parameters()) tensors.set(name, { shape: [item.value.size], data: await item.value.toArray() });
-        for (const { name, item } of model.state()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
-        for (const { name, item } of optimizer.stateTensors()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
-        const next = epoch + 1 < opts.epochs ? { round, epoch: epoch + 1 } : { round: round + 1, epoch: 0 };
-        const hardNow = round + 1 < opts.rounds && epoch + 1 === opts.epochs ? await trainer.mine(trainVols, opts.batch) : null;
-        if (hardNow) sampler.setHardRegions(hardNow);
-        await writeSafetensors(ckpt, tensors, { state: JSON.stringify({ ...next, step: optimizer.step, history, norm, hard: hardNow ?? [] }) });
-        await writeLog(history);
+        await endEpoch(epochRun, ckpt, round, epoch, history, norm);
+        await run.writeLog(history);
       }
     }
     const last = history[history.length - 1];
     const card: Omit<ModelCard, 'format' | 'version' | 'config'> = {
       normalisation: norm,
-      training: trainingCard(history),
+      training: run.trainingCard(history),
       validation: last ? { patches: opts.valPatches, ...last.val } : {},
     };
     await saveModel(model, opts.out, card);
@@ -257,4 +167,168 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
     for (const v of [...trainVols, ...valVols]) await v.close();
     if (!gpuIn) gpu.destroy();
   }
+}
+
+/** The model to train: loaded with its card and normalisation (`--from`), or built from a preset. */
+async function openModel(gpu: Gpu, opts: TrainOptions): Promise<{ model: SegmentationModel; norm: Normalisation; base: ModelCard | null }> {
+  if (opts.from) {
+    const loaded = await loadModel(gpu, opts.from);
+    return { model: loaded.model, norm: loaded.card.normalisation, base: loaded.card };
+  }
+  const preset = PRESETS[opts.arch ?? 'dual'];
+  if (!preset) throw new Error(`unknown --arch ${opts.arch} (known: ${Object.keys(PRESETS).join(', ')})`);
+  return { model: buildModel(gpu, { ...preset, ...opts.config } as ModelConfig, opts.seed), norm: DEFAULT_NORMALISATION, base: null };
+}
+
+/** What every epoch uses: the optimiser and trainer, the loss, the rate schedule, and the card's and log's writers. */
+interface RunSetup {
+  optimizer: Optimizer;
+  trainer: Trainer;
+  centrelines: { centrelines?: CentrelineWeights };
+  lrAt: (step: number) => number;
+  trainingCard: (history: EpochRecord[], extra?: Record<string, unknown>) => Record<string, unknown>;
+  writeLog: (history: EpochRecord[]) => Promise<void>;
+}
+
+function setUpRun(gpu: Gpu, opts: TrainOptions, model: SegmentationModel, base: ModelCard | null): RunSetup {
+  const optimizer = new Optimizer(model.parameters(), { kind: opts.optimizer, lr: opts.lr });
+  const weights: LossWeights = { ...PAPER_LOSS, dice: opts.diceWeight, skeleton: opts.skeletonWeight ?? 0 };
+  const centrelines = weights.skeleton > 0 ? { centrelines: skeletonWeights } : {};
+  const lrAt = cosineRate(opts, opts.rounds * opts.epochs * opts.stepsPerEpoch);
+  const trainer = new Trainer(gpu, model, optimizer, weights);
+  const trainingCard = (history: EpochRecord[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
+    stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.annotations ? 1 : opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, skeletonWeight: weights.skeleton, lrFinal: opts.lrFinal ?? opts.lr, calibrationBatches: opts.calibrationBatches,
+    from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
+    device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
+    seconds: history.reduce((a, h) => a + h.seconds, 0),
+    ...extra,
+  });
+  const writeLog = async (history: EpochRecord[]): Promise<void> => {
+    if (opts.log) await writeJsonAtomic(opts.log, { command: opts.command, history });
+  };
+  return { optimizer, trainer, centrelines, lrAt, trainingCard, writeLog };
+}
+
+/** The learning rate at a step: `lr` throughout, or cosine decay from `lr` to `lrFinal` over `totalSteps`. */
+function cosineRate(opts: TrainOptions, totalSteps: number): (step: number) => number {
+  return (step) => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)));
+}
+
+/** Patch centres drawn from the volumes' root points and uniformly, as `sampling` says. */
+async function patchSampler(vols: readonly VolumePatches[], sampling: typeof PAPER_SAMPLING, rand: () => number): Promise<PatchSampler> {
+  return new PatchSampler(await Promise.all(vols.map(async (v) => ({ shape: v.shape, roots: await v.rootPoints() }))), sampling, rand);
+}
+
+/** What the epochs of a run (without annotations) share. */
+interface EpochRun {
+  readonly opts: TrainOptions;
+  readonly model: SegmentationModel;
+  readonly run: RunSetup;
+  readonly sampler: PatchSampler;
+  readonly rand: () => number;
+  readonly trainVols: VolumePatches[];
+  readonly valVols: VolumePatches[];
+  readonly valCentres: { volume: number; centre: Point }[];
+}
+
+/** What a checkpoint's metadata holds besides the tensors. */
+interface CheckpointState {
+  round: number;
+  epoch: number;
+  step: number;
+  history: EpochRecord[];
+  norm: Normalisation;
+  hard: HardRegion[];
+}
+
+/**
+ * Resumes from a checkpoint: weights, batch-norm state and optimiser moments, the history, the
+ * normalisation and the hard regions; the sampler's random stream is advanced past the steps done.
+ */
+async function resumeCheckpoint(gpu: Gpu, ckpt: string, r: EpochRun): Promise<{ history: EpochRecord[]; norm: Normalisation; from: { round: number; epoch: number } }> {
+  const { model, run, opts } = r;
+  const { tensors, metadata } = await readSafetensors(ckpt);
+  const meta = JSON.parse(metadata.state ?? '{}') as CheckpointState;
+  for (const { name, item } of [...model.parameters().map((p) => ({ name: p.name, item: p.item.value })), ...model.state()]) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${ckpt}: checkpoint lacks ${name}; it was written for another architecture`);
+    gpu.upload(t.data, item.buffer);
+  }
+  const opt = new Map<string, Float32Array>();
+  for (const [k, v] of tensors) if (/\.(adam_[mv]|rms_square)$/.test(k)) opt.set(k, v.data);
+  await run.optimizer.restore(meta.step, opt);
+  r.sampler.setHardRegions(meta.hard ?? []);
+  // The sampler's stream restarts from the seed advanced by the steps done, so a resumed run draws new patches.
+  for (let i = 0; i < meta.step * opts.batch * 3; i++) r.rand();
+  return { history: meta.history, norm: meta.norm, from: { round: meta.round, epoch: meta.epoch } };
+}
+
+/**
+ * One epoch: its training steps, batch-norm calibration, validation; its record, or null when no
+ * step ran (stopped by the signal before the first).
+ */
+async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<EpochRecord | null> {
+  const { opts, model, sampler, trainVols } = r;
+  const { optimizer, trainer } = r.run;
+  const t0 = performance.now();
+  opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `round ${round + 1}/${opts.rounds} epoch ${epoch + 1}/${opts.epochs}`);
+  let lossSum = 0;
+  let steps = 0;
+  const partSum: Record<string, number> = {};
+  for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
+    const ex = await Promise.all(
+      Array.from({ length: opts.batch }, () => {
+        const pick = sampler.next();
+        return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(r.rand) : null, r.run.centrelines);
+      }),
+    );
+    optimizer.config.lr = r.run.lrAt(optimizer.step);
+    const { loss, parts } = await trainer.step(ex);
+    lossSum += loss;
+    steps++;
+    for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
+    opts.progress.advance(opts.batch);
+    opts.onStep?.({ epoch, step: optimizer.step, loss, seconds: (performance.now() - t0) / 1000 });
+  }
+  opts.progress.done();
+  if (steps === 0) return null;
+  const seconds = (performance.now() - t0) / 1000;
+  if (opts.calibrationBatches > 0) {
+    const calib = [];
+    for (let b = 0; b < opts.calibrationBatches; b++) {
+      calib.push(await Promise.all(Array.from({ length: opts.batch }, () => {
+        const pick = sampler.next();
+        return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, null);
+      })));
+    }
+    await trainer.calibrateBatchNorm(calib);
+  }
+  const val = r.valVols.length > 0 ? await trainer.validate(r.valVols, r.valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
+  return {
+    round, epoch, step: optimizer.step, loss: lossSum / steps,
+    parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / steps])),
+    patchesPerSecond: (steps * opts.batch) / seconds,
+    val: { dice: val.dice, precision: val.precision, recall: val.recall },
+    hardRegions: sampler.hardRegionCount, seconds,
+  };
+}
+
+/**
+ * After an epoch: the weights, batch-norm state and optimiser moments as they are; at the end of a
+ * round but the last, hard-negative mining re-weights sampling; then the checkpoint (whose state
+ * says where to resume) is written.
+ */
+async function endEpoch(r: EpochRun, ckpt: string, round: number, epoch: number, history: EpochRecord[], norm: Normalisation): Promise<void> {
+  const { opts, model } = r;
+  const { optimizer, trainer } = r.run;
+  const tensors = new Map<string, NamedArray>();
+  for (const { name, item } of model.parameters()) tensors.set(name, { shape: [item.value.size], data: await item.value.toArray() });
+  for (const { name, item } of model.state()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
+  for (const { name, item } of optimizer.stateTensors()) tensors.set(name, { shape: [item.size], data: await item.toArray() });
+  const next = epoch + 1 < opts.epochs ? { round, epoch: epoch + 1 } : { round: round + 1, epoch: 0 };
+  const hardNow = round + 1 < opts.rounds && epoch + 1 === opts.epochs ? await trainer.mine(r.trainVols, opts.batch) : null;
+  if (hardNow) r.sampler.setHardRegions(hardNow);
+  const state: CheckpointState = { ...next, step: optimizer.step, history, norm, hard: hardNow ?? [] };
+  await writeSafetensors(ckpt, tensors, { state: JSON.stringify(state) });
 }
