@@ -16,6 +16,7 @@ struct Params {
 }
 
 override WG: u32 = 256;
+// #include linear_index
 override DECOUPLED: bool = false;
 
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
@@ -26,7 +27,7 @@ override DECOUPLED: bool = false;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let i = linear(wid, nwg, lid);
   if (i >= p.count) { return; }
   var theta = param[p.offP + i];
   var g = grad[p.offG + i];

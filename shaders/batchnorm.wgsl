@@ -19,10 +19,11 @@ struct Params {
 }
 
 override WG: u32 = 64;
+// #include linear_index
 override HAS_BIAS: bool = true;
 
 fn channel(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  return linear(wid, nwg, lid);
 }
 
 // ---- mean_shift: coef = (1, −Σx/N)

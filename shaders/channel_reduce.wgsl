@@ -12,6 +12,7 @@
 struct Params { n: u32, c: u32, spatial: u32, chunks: u32, chunkLen: u32, accumulate: u32, _p0: u32, _p1: u32 }
 
 override WG: u32 = 64;
+// #include linear_index
 const BLOCK: u32 = 32u;
 alias CascadeValue = vec2f;
 // #include cascade_sum
@@ -23,7 +24,7 @@ alias CascadeValue = vec2f;
 
 @compute @workgroup_size(WG)
 fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let i = linear(wid, nwg, lid);
   if (i >= p.c * p.chunks) { return; }
   let r = i % p.chunks;
   let c = i / p.chunks;
@@ -50,7 +51,7 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 
 @compute @workgroup_size(WG)
 fn finish(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let c = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let c = linear(wid, nwg, lid);
   if (c >= q.c) { return; }
   var acc: Cascade;
   for (var r = 0u; r < q.chunks; r += BLOCK) {
@@ -70,7 +71,7 @@ fn finish(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
 
 @compute @workgroup_size(WG)
 fn take_first(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let c = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let c = linear(wid, nwg, lid);
   if (c >= r.c) { return; }
   var v = sumsIn[c].x;
   if (r.accumulate != 0u) { v += firsts[c]; }

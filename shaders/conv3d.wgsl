@@ -17,6 +17,7 @@ override P: i32 = 1;      // zero padding
 override TX: u32 = 8;     // outputs along x per invocation (<= 8)
 override CB: u32 = 2;     // vec4 output-channel blocks per invocation (<= 2)
 override WG: u32 = 64;
+// #include linear_index
 override HAS_BIAS: bool = true;
 
 const MAX_ACC = 16u;
@@ -31,7 +32,7 @@ const MAX_ROW = 20u;
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let gid = linear(wid, nwg, lid);
   if (gid >= p.total) { return; }
   // x tiles vary fastest across invocations; the channel group is the slowest so neighbouring
   // workgroups share weights in cache.

@@ -17,6 +17,7 @@ override P: i32 = 1;
 override TX: u32 = 8;     // outputs along x per invocation (<= 8)
 override CB: u32 = 2;     // vec4 produced-channel blocks per invocation (<= 2)
 override WG: u32 = 64;
+// #include linear_index
 override HAS_BIAS: bool = false;
 
 const MAX_ACC = 16u;
@@ -35,7 +36,7 @@ fn floorDiv(a: i32, b: i32) -> i32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let gid = linear(wid, nwg, lid);
   if (gid >= p.total) { return; }
   var t = gid;
   let xt = t % p.tilesX; t = t / p.tilesX;

@@ -18,6 +18,7 @@ override K: u32 = 3;
 override S: u32 = 1;
 override P: i32 = 1;
 override WG: u32 = 64;
+// #include linear_index
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -26,7 +27,7 @@ override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
 fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let gid = linear(wid, nwg, lid);
   if (gid >= p.total) { return; }
   var t = gid;
   let kh = t % K; t = t / K;
@@ -95,7 +96,7 @@ alias CascadeValue = f32;
 
 @compute @workgroup_size(WG)
 fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let i = linear(wid, nwg, lid);
   if (i >= q.wcount) { return; }
   var acc: Cascade;
   for (var r = 0u; r < q.chunks; r += BLOCK) {

@@ -20,6 +20,7 @@ override MODE: u32 = 0u;
 // 0 = uint8, 1 = uint16, 2 = int16, 3 = float32.
 override DTYPE: u32 = 1u;
 override WG: u32 = 256u;
+// #include linear_index
 
 fn per_word() -> u32 {
   if (DTYPE == 0u) { return 4u; }
@@ -90,7 +91,7 @@ fn reduce_one(o: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let w = linear(wid, nwg, lid);
   if (w >= params.out_words) { return; }
   let per = per_word();
   let total = params.out_z * params.out_y * params.out_x;

@@ -5,10 +5,11 @@ struct Params { count: u32, value: f32 }
 @group(0) @binding(1) var<uniform> params: Params;
 
 override WG: u32 = 256;
+// #include linear_index
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let i = linear(wid, nwg, lid);
   if (i >= params.count) { return; }
   dst[i] = params.value;
 }

@@ -15,6 +15,7 @@ struct Params {
 }
 
 override WG: u32 = 64;
+// #include linear_index
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -22,7 +23,7 @@ override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let i = linear(wid, nwg, lid);
   if (i >= p.total) { return; }
   var t = i;
   let x = t % p.dstW; t = t / p.dstW;

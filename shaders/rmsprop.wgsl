@@ -14,6 +14,7 @@ struct Params {
 }
 
 override WG: u32 = 256;
+// #include linear_index
 override MOMENTUM: bool = false;
 override CENTERED: bool = false;
 
@@ -26,7 +27,7 @@ override CENTERED: bool = false;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let i = linear(wid, nwg, lid);
   if (i >= p.count) { return; }
   let theta = param[p.offP + i];
   let g = grad[p.offG + i] + p.weightDecay * theta;
