@@ -1,9 +1,9 @@
 import { openVolume } from '../io/open.js';
 import type { VolumeSource } from '../io/volume.js';
-import { makeBox, type Vec3 } from '../volume/box.js';
+import { makeBox, type Point, type Vec3 } from '../volume/box.js';
 import { iterateBlocks, writeInRead } from '../volume/blocks.js';
 import { skeletonizeBlock } from '../analysis/skeleton.js';
-import type { PatchVolume, Point } from '../nn/train/sampler.js';
+import type { PatchVolume } from '../nn/train/sampler.js';
 import type { Normalisation } from '../nn/models/registry.js';
 
 /**

@@ -1,9 +1,8 @@
 import { openVolume } from '../io/open.js';
 import { NotFoundError } from '../io/errors.js';
 import { OmeZarrWriter } from '../io/zarr-write.js';
-import { makeBox, wholeBox, type Vec3 } from '../volume/box.js';
+import { makeBox, type Point, wholeBox, type Vec3 } from '../volume/box.js';
 import { StrokeLabels } from '../nn/train/annotations.js';
-import type { Point } from '../nn/train/sampler.js';
 
 /** The label image annotation strokes are painted into (`rhizoct view`). */
 export const ANNOTATION_LABEL = 'annotations';
