@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .option('--save <file>', 'also write the JSON result to a file')
     .option(RAW_FLAGS, `${RAW_HELP} (applies to each input that is a headerless file)`, rawOption)
+    .addHelpText('after', '\nEmpty masks: where truth and prediction (of the volume or a depth band) are both empty, every score is 1;\nwhere only one is, every score is 0. Training\'s validation Dice uses the same rule.')
     .action(async (pred: string, truth: string, o: { bands: number; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string; raw?: RawSpec }) => {
       await useRawLayout(o.raw, [pred, truth]);
       const r = await evaluate(pred, truth, { bands: o.bands, progress: createProgress({ quiet: o.quiet }), ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}), ...(o.radii === false ? {} : { radiusBounds: o.radii }) });
