@@ -1,4 +1,5 @@
 import type { AnnotateConfig } from '../../src/pipeline/viewer-config.js';
+import type { Ranges } from './segment-region.js';
 import type { Edit } from './stroke-history.js';
 
 /**
@@ -18,10 +19,12 @@ export interface TrainUpdate {
 
 export interface JobsState {
   train?: { name: string; phase: 'running' | 'done' | 'failed'; step: number; steps: number; loss?: number; valDice?: number; bestDice?: number; epochs: TrainUpdate[]; seconds: number; error?: string };
-  segment?: { model: string; phase: 'running' | 'done' | 'failed'; done: number; total: number; seconds: number; error?: string };
+  /** `region`: the region being (or last) segmented, [[z0, z1], [y0, y1], [x0, x1]], end excluded; absent: the whole scan. */
+  segment?: { model: string; region?: Ranges; phase: 'running' | 'done' | 'failed'; done: number; total: number; seconds: number; error?: string };
   models: string[];
   current: string;
-  overlay?: { generation: number; url: string; model: string };
+  /** `coverage`: set while the overlay holds some regions only; the rest of the scan is not segmented. */
+  overlay?: { generation: number; url: string; model: string; coverage?: { regions: Ranges[]; chunks: { segmented: number; total: number } } };
 }
 
 export class AnnotateApi {
@@ -61,7 +64,8 @@ export class AnnotateApi {
     return (await this.post('api/train', { name, minutes, ...(steps !== undefined ? { steps } : {}) })) as JobsState;
   }
 
-  async segment(model?: string): Promise<JobsState> {
-    return (await this.post('api/segment', model !== undefined ? { model } : {})) as JobsState;
+  /** Segments `region` (level-0 voxels, end excluded), or the whole scan without one. */
+  async segment(model?: string, region?: Ranges): Promise<JobsState> {
+    return (await this.post('api/segment', { ...(model !== undefined ? { model } : {}), ...(region ? { region } : {}) })) as JobsState;
   }
 }

@@ -3,6 +3,7 @@ import type { JobsState } from './annotate-api.js';
 import { Annotator, type Tool } from './annotate.js';
 import type { OmeImage } from './ome.js';
 import type { Axis, Vec3 } from './paint-geometry.js';
+import { describeRegion, formatRanges, type Ranges, regionInView } from './segment-region.js';
 
 /**
  * The Annotate section of the panel: tools, brush, undo/redo, layers, keyboard shortcuts, and the
@@ -42,8 +43,14 @@ export function describeJobs(j: JobsState): string {
   }
   const s = j.segment;
   if (s) {
-    const head = s.phase === 'running' ? `Segmenting with ${s.model}` : s.phase === 'done' ? `Segmented with ${s.model}` : `Segmenting with ${s.model} failed`;
+    const what = s.region ? ` (region ${formatRanges(s.region)})` : ' (whole scan)';
+    const head = s.phase === 'running' ? `Segmenting with ${s.model}${what}` : s.phase === 'done' ? `Segmented with ${s.model}${what}` : `Segmenting with ${s.model}${what} failed`;
     lines.push(`${head}: ${s.total ? `${Math.round((100 * s.done) / s.total)}%, ` : ''}${fmtTime(s.seconds)}${s.error ? `\n${s.error}` : ''}`);
+  }
+  const c = j.overlay?.coverage;
+  if (c) {
+    const n = c.regions.length;
+    lines.push(`Overlay (${j.overlay!.model}) holds ${n} region${n === 1 ? '' : 's'}, ${c.chunks.segmented} of ${c.chunks.total} chunks; the rest of the scan is not segmented yet (no overlay there, which is not "no root")`);
   }
   lines.push(`Segment uses: ${j.current}${j.models.length ? ` · models: ${j.models.join(', ')}` : ''}`);
   return lines.join('\n');
@@ -55,12 +62,14 @@ export async function setupAnnotation(cfg: ViewerConfig, scan: OmeImage, hooks: 
   $('#annotate-section').hidden = false;
   const containers = ['#view-z', '#view-y', '#view-x'].map((s) => $(s));
   const status = $('#job-status');
+  let onView = (): void => undefined;
   const annotator = new Annotator(a, cfg.scan, scan, containers, {
     window: hooks.window,
     onCursor: hooks.onCursor,
     onStatus: (text, error) => {
       if (error) hooks.onError(text);
     },
+    onView: () => onView(),
   });
   await annotator.open(cfg.seg ?? (scan.labels.includes('roots') ? { ...cfg.scan, zarrFormat: scan.zarrFormat } : undefined));
 
@@ -120,16 +129,33 @@ export async function setupAnnotation(cfg: ViewerConfig, scan: OmeImage, hooks: 
     else if (key === '.' && annotator.enabled) annotator.step(hovered, 1);
   });
 
-  if (a.jobs) setupLoop(annotator, status, hooks, cfg.title);
+  if (a.jobs) onView = setupLoop(annotator, status, hooks, cfg.title);
   return annotator;
 }
 
-function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks, title: string): void {
+/** What Segment runs over now: the region in view, or undefined for the whole scan. */
+export function segmentRegion(annotator: Annotator, scope: string): Ranges | undefined {
+  if (scope === 'whole') return undefined;
+  const shape = annotator.scan.levels[0]!.shape;
+  return regionInView(shape, annotator.cursor, annotator.viewsShown());
+}
+
+/** Sets up Train and Segment; returns what to call when the view changes (the region line). */
+function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks, title: string): () => void {
   $('#loop').hidden = false;
   const name = $<HTMLInputElement>('#model-name');
   const minutes = $<HTMLInputElement>('#train-minutes');
   const trainBtn = $<HTMLButtonElement>('#train');
   const segBtn = $<HTMLButtonElement>('#segment');
+  const scope = $<HTMLSelectElement>('#segment-scope');
+  const regionLine = $('#segment-region');
+  const shape = annotator.scan.levels[0]!.shape;
+  const showRegion = (): void => {
+    const r = segmentRegion(annotator, scope.value);
+    regionLine.textContent = describeRegion(r ?? [[0, shape[0]], [0, shape[1]], [0, shape[2]]], shape, r === undefined);
+  };
+  scope.addEventListener('change', showRegion);
+  showRegion();
   let shownOverlay = 0;
   let timer: number | undefined;
   const show = async (j: JobsState): Promise<void> => {
@@ -167,12 +193,13 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
     });
   });
   segBtn.addEventListener('click', () => {
-    void (async () => show(await annotator.api.segment()))().catch((err: unknown) => {
+    void (async () => show(await annotator.api.segment(undefined, segmentRegion(annotator, scope.value))))().catch((err: unknown) => {
       status.classList.add('error');
       status.textContent = (err as Error).message;
     });
   });
   void poll();
+  return showRegion;
 }
 
 /** `?trainSteps=N` caps training by steps (the browser test's tiny budget). */

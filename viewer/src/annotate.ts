@@ -43,6 +43,8 @@ export interface AnnotatorHooks {
   /** The cursor moved (shift+click, or a slice stepped): the page moves its sliders. */
   onCursor(voxel: Vec3): void;
   onStatus(text: string, error?: boolean): void;
+  /** The cursor moved, or a slice view was zoomed, panned or shown: what is in view changed. */
+  onView?(): void;
 }
 
 class Plane {
@@ -127,11 +129,19 @@ export class Annotator {
     this.enabled = on;
     for (const p of this.planes) p.canvas.hidden = !on;
     if (on) void this.setCursor(this.cursor);
+    else this.hooks.onView?.();
+  }
+
+  /** The full-resolution slice views shown now, as zoomed and panned (none while not annotating). */
+  viewsShown(): { axis: Axis; view: PlaneView; width: number; height: number }[] {
+    if (!this.enabled) return [];
+    return this.planes.flatMap((p) => (p.view ? [{ axis: p.axis, view: p.view, width: p.size()[0], height: p.size()[1] }] : []));
   }
 
   /** Moves the three slices to pass through `voxel`. */
   async setCursor(voxel: Vec3): Promise<void> {
     this.cursor = voxel.map((v, a) => Math.max(0, Math.min(this.shape[a]! - 1, Math.round(v)))) as Vec3;
+    this.hooks.onView?.();
     if (!this.enabled) return;
     await Promise.all(this.planes.map((p) => (p.k !== this.cursor[p.axis] || !p.scan ? this.load(p) : Promise.resolve(this.draw(p)))));
   }
@@ -156,6 +166,7 @@ export class Annotator {
       p.view = undefined;
       this.draw(p);
     }
+    this.hooks.onView?.();
   }
 
   private ensureView(p: Plane): PlaneView {
@@ -165,7 +176,10 @@ export class Annotator {
       p.canvas.width = Math.round(w * dpr);
       p.canvas.height = Math.round(h * dpr);
     }
-    p.view ??= fitView(p.axis, this.shape, this.spacing, w, h);
+    if (!p.view) {
+      p.view = fitView(p.axis, this.shape, this.spacing, w, h);
+      this.hooks.onView?.();
+    }
     return p.view;
   }
 
@@ -297,6 +311,7 @@ export class Annotator {
       if (panning && p.view) {
         p.view = pan(p.view, m[0] - panning[0], m[1] - panning[1]);
         panning = m;
+        this.hooks.onView?.();
       } else if (stroke && p.view) {
         this.extend(p, stroke, screenToPlane(p.view, m[0], m[1]));
       }
@@ -322,6 +337,7 @@ export class Annotator {
         if (!p.view) return;
         p.view = zoomAt(p.view, ...xy(e), e.deltaY < 0 ? 1.25 : 0.8);
         this.draw(p);
+        this.hooks.onView?.();
       },
       { passive: false },
     );
