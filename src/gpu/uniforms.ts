@@ -39,7 +39,8 @@ export interface ParamsStruct {
  * reordered, renamed, retyped, added or dropped on either side fails loudly instead of silently
  * reading another field's value; a value missing, unknown or out of its type's range fails `pack`.
  * The struct stays written in the WGSL (valid WGSL for other tools, as `// #include` lines are);
- * `wgsl` is what it must say.
+ * `wgsl` is what it must say. Fields named `_…` are padding: declared (so the layouts match) but
+ * never given; `pack` writes them as zero.
  */
 export class ParamsLayout<T extends Record<string, ScalarType>> implements ParamsStruct {
   readonly names: readonly (keyof T & string)[];
@@ -51,7 +52,7 @@ export class ParamsLayout<T extends Record<string, ScalarType>> implements Param
     readonly structName: string,
     readonly types: T,
   ) {
-    const ident = /^[A-Za-z][A-Za-z0-9_]*$/;
+    const ident = /^[A-Za-z_][A-Za-z0-9_]*$/;
     if (!ident.test(structName)) throw new RangeError(`params struct name ${JSON.stringify(structName)} is not a WGSL identifier`);
     this.names = Object.keys(types) as (keyof T & string)[];
     if (this.names.length === 0) throw new RangeError(`params struct ${structName} has no fields`);
@@ -65,10 +66,10 @@ export class ParamsLayout<T extends Record<string, ScalarType>> implements Param
   }
 
   /** The struct's bytes with every field set by name (padded to whole 16-byte rows). */
-  pack(values: { readonly [K in keyof T]: number }): PackedParams {
+  pack(values: { readonly [K in keyof T as K extends `_${string}` ? never : K]: number }): PackedParams {
     const given = Object.keys(values);
-    const unknown = given.filter((k) => !(k in this.types));
-    const missing = this.names.filter((n) => !given.includes(n));
+    const unknown = given.filter((k) => !(k in this.types) || isPadding(k));
+    const missing = this.names.filter((n) => !isPadding(n) && !given.includes(n));
     if (unknown.length || missing.length) {
       throw new RangeError(
         `params ${this.structName}: ${[missing.length ? `missing ${missing.join(', ')}` : '', unknown.length ? `unknown ${unknown.join(', ')}` : ''].filter(Boolean).join('; ')} (declared: ${this.names.join(', ')})`,
@@ -80,7 +81,8 @@ export class ParamsLayout<T extends Record<string, ScalarType>> implements Param
     const i = new Int32Array(buf);
     const f = new Float32Array(buf);
     this.names.forEach((n, k) => {
-      const v = values[n];
+      if (isPadding(n)) return;
+      const v = (values as Record<string, number>)[n]!;
       const type = this.types[n];
       const ok =
         type === 'u32' ? Number.isInteger(v) && v >= 0 && v <= 0xffffffff : type === 'i32' ? Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff : typeof v === 'number';
@@ -92,6 +94,8 @@ export class ParamsLayout<T extends Record<string, ScalarType>> implements Param
     return new PackedParams(this, new Uint8Array(buf));
   }
 }
+
+const isPadding = (name: string): boolean => name.startsWith('_');
 
 /** A parameter struct filled by `ParamsLayout.pack`: bound like uniform bytes, and checked against the kernel's declared layout. */
 export class PackedParams {

@@ -32,6 +32,14 @@ describe('kernel parameters declared once by name (gpu/uniforms defineParams)', 
     expect(() => defineParams('Params', { d: 'u16' as 'u32' })).toThrow('not u32, i32 or f32');
   });
 
+  it('fields named _… are padding: declared for the layout, never given, written as zero', () => {
+    const Q = defineParams('Params', { count: 'u32', _p0: 'u32', scale: 'f32', _p1: 'f32' });
+    const { bytes } = Q.pack({ count: 3, scale: 2 });
+    expect([...new Uint32Array(bytes.buffer, bytes.byteOffset, 4)]).toEqual([3, 0, 0x40000000, 0]);
+    expect(() => Q.pack({ count: 3, scale: 2, _p0: 1 } as never)).toThrow(/unknown _p0/);
+    expect(Q.wgsl).toContain('  _p0: u32,');
+  });
+
   it('reads a WGSL struct\'s fields in order, with the line it starts on, past comments and spacing', () => {
     const code = [
       'override WG: u32 = 64;',

@@ -1,5 +1,5 @@
 import type { Gpu } from '../../gpu/gpu.js';
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams, type PackedParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { channelSums } from './channel-sums.js';
 import { channelAffine, channelAffineInPlace, channelMixInPlace } from './channel-affine.js';
@@ -33,12 +33,18 @@ function check(what: string, c: number, bn: BatchNorm3dParams): void {
   }
 }
 
-function params(c: number, count: number, bn: BatchNorm3dParams, accumulate = false): Uint8Array {
-  return uniforms(c, accumulate ? 1 : 0, 0, 0, { f32: 1 / count }, { f32: bn.eps ?? 1e-5 }, { f32: bn.momentum ?? 0.1 }, { f32: count > 1 ? count / (count - 1) : 0 });
+/** batchnorm.wgsl's parameters, shared by all its entries. */
+const BATCHNORM_PARAMS = defineParams('Params', {
+  c: 'u32', accumulate: 'u32', _p0: 'u32', _p1: 'u32',
+  invCount: 'f32', eps: 'f32', momentum: 'f32', unbias: 'f32',
+});
+
+function params(c: number, count: number, bn: BatchNorm3dParams, accumulate = false): PackedParams {
+  return BATCHNORM_PARAMS.pack({ c, accumulate: accumulate ? 1 : 0, invCount: 1 / count, eps: bn.eps ?? 1e-5, momentum: bn.momentum ?? 0.1, unbias: count > 1 ? count / (count - 1) : 0 });
 }
 
-async function perChannel(gpu: Gpu, entry: string, c: number, bindings: (GPUBuffer | Uint8Array)[], constants: Record<string, number | boolean> = {}): Promise<void> {
-  await gpu.run({ shader: 'batchnorm', entry, constants: { WG, ...constants } }, bindings, groups(c, WG), `batchnorm ${entry}`);
+async function perChannel(gpu: Gpu, entry: string, c: number, bindings: (GPUBuffer | PackedParams)[], constants: Record<string, number | boolean> = {}): Promise<void> {
+  await gpu.run({ shader: 'batchnorm', entry, constants: { WG, ...constants }, params: BATCHNORM_PARAMS }, bindings, groups(c, WG), `batchnorm ${entry}`);
 }
 
 /**

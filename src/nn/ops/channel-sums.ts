@@ -1,10 +1,13 @@
 import type { Gpu } from '../../gpu/gpu.js';
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams } from '../../gpu/uniforms.js';
 import type { Tensor } from '../tensor.js';
 import { groups, WG } from './grid.js';
 import { sampleOf } from './per-sample.js';
 
 const CHUNK = 4096;
+
+/** channel_reduce.wgsl's parameters (entries partial, finish and take_first, the last used by conv3d's bias gradient). */
+export const CHANNEL_REDUCE_PARAMS = defineParams('Params', { n: 'u32', c: 'u32', spatial: 'u32', chunks: 'u32', chunkLen: 'u32', accumulate: 'u32', _p0: 'u32', _p1: 'u32' });
 
 /**
  * Per-channel (Σa, Σa·b) over N and space for NCDHW tensors `a` and `b` of one shape, written as
@@ -29,9 +32,9 @@ export async function channelSums(a: Tensor, b: Tensor, out: GPUBuffer, accumula
   const spatial = d * h * w;
   const chunks = Math.max(1, Math.ceil(spatial / CHUNK));
   const chunkLen = Math.ceil(spatial / chunks);
-  const u = uniforms(n, c, spatial, chunks, chunkLen, accumulate ? 1 : 0, 0, 0);
+  const u = CHANNEL_REDUCE_PARAMS.pack({ n, c, spatial, chunks, chunkLen, accumulate: accumulate ? 1 : 0 });
   const part = gpu.createBuffer(c * chunks * 8);
-  await gpu.run({ shader: 'channel_reduce', entry: 'partial', constants: { WG } }, [a.buffer, b.buffer, part, u], groups(c * chunks, WG));
-  await gpu.run({ shader: 'channel_reduce', entry: 'finish', constants: { WG } }, [part, out, u], groups(c, WG));
+  await gpu.run({ shader: 'channel_reduce', entry: 'partial', constants: { WG }, params: CHANNEL_REDUCE_PARAMS }, [a.buffer, b.buffer, part, u], groups(c * chunks, WG));
+  await gpu.run({ shader: 'channel_reduce', entry: 'finish', constants: { WG }, params: CHANNEL_REDUCE_PARAMS }, [part, out, u], groups(c, WG));
   gpu.release(part);
 }

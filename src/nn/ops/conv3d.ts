@@ -1,8 +1,8 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { GpuError } from '../../gpu/errors.js';
-import { defineParams, uniforms } from '../../gpu/uniforms.js';
+import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
-import { channelSums } from './channel-sums.js';
+import { CHANNEL_REDUCE_PARAMS, channelSums } from './channel-sums.js';
 import { groups, WG } from './grid.js';
 import { sampleOf } from './per-sample.js';
 
@@ -303,6 +303,7 @@ export async function conv3dBackwardBias(dy: Tensor, db: Tensor, accumulate = fa
   const c = dy.c;
   const sums = gpu.createBuffer(c * 8);
   await channelSums(dy, dy, sums);
-  await gpu.run({ shader: 'channel_reduce', entry: 'take_first', constants: { WG } }, [sums, db.buffer, uniforms(0, c, 0, 0, 0, accumulate ? 1 : 0, 0, 0)], groups(c, WG));
+  const u = CHANNEL_REDUCE_PARAMS.pack({ n: 0, c, spatial: 0, chunks: 0, chunkLen: 0, accumulate: accumulate ? 1 : 0 });
+  await gpu.run({ shader: 'channel_reduce', entry: 'take_first', constants: { WG }, params: CHANNEL_REDUCE_PARAMS }, [sums, db.buffer, u], groups(c, WG));
   gpu.release(sums);
 }

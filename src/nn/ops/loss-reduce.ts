@@ -1,9 +1,12 @@
 import type { Gpu } from '../../gpu/gpu.js';
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams } from '../../gpu/uniforms.js';
 import type { Run } from './runs.js';
 
 /** Elements summed per partial: enough invocations to fill a device, few enough to finish in one workgroup. */
 const PER_PART = 1024;
+
+/** loss_reduce.wgsl's parameters: the number of partials, then the loss's constants. */
+const LOSS_REDUCE_PARAMS = defineParams('Params', { parts: 'u32', _p0: 'u32', _p1: 'u32', _p2: 'u32', count: 'f32', eps: 'f32', scale: 'f32', _p3: 'f32' });
 
 /** Partial sums per run, each run's partials placed after the previous run's. */
 export function partLayout(runs: readonly Run[]): { chunks: number[]; bases: number[]; total: number } {
@@ -28,6 +31,6 @@ export async function finishLoss(
   res: GPUBuffer,
   opts: { loss: 0 | 1; normByWeight?: boolean; count: number; eps?: number; scale: number },
 ): Promise<void> {
-  const u = uniforms(parts, 0, 0, 0, { f32: opts.count }, { f32: opts.eps ?? 0 }, { f32: opts.scale }, { f32: 0 });
-  await gpu.run({ shader: 'loss_reduce', entry: 'finish', constants: { LOSS: opts.loss, NORM_BY_WEIGHT: opts.normByWeight ?? false } }, [part, res, u], [1, 1, 1], 'loss reduce');
+  const u = LOSS_REDUCE_PARAMS.pack({ parts, count: opts.count, eps: opts.eps ?? 0, scale: opts.scale });
+  await gpu.run({ shader: 'loss_reduce', entry: 'finish', constants: { LOSS: opts.loss, NORM_BY_WEIGHT: opts.normByWeight ?? false }, params: LOSS_REDUCE_PARAMS }, [part, res, u], [1, 1, 1], 'loss reduce');
 }

@@ -1,4 +1,4 @@
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams, type PackedParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { needsPerSample, sampleOf, writeSample } from './per-sample.js';
 import { groups, WG } from './grid.js';
@@ -17,8 +17,11 @@ export function maxPoolOutShape(s: Shape5): Shape5 {
   return [s[0], s[1], Math.floor(s[2] / 2), Math.floor(s[3] / 2), Math.floor(s[4] / 2)];
 }
 
-function params(inShape: Shape5, outShape: Shape5, total: number): Uint8Array {
-  return uniforms(inShape[0] * inShape[1], inShape[2], inShape[3], inShape[4], outShape[2], outShape[3], outShape[4], total);
+/** maxpool.wgsl's parameters (entries forward and backward): N·C planes, input and output extents, invocations. */
+const MAXPOOL_PARAMS = defineParams('Params', { planes: 'u32', inD: 'u32', inH: 'u32', inW: 'u32', outD: 'u32', outH: 'u32', outW: 'u32', total: 'u32' });
+
+function params(inShape: Shape5, outShape: Shape5, total: number): PackedParams {
+  return MAXPOOL_PARAMS.pack({ planes: inShape[0] * inShape[1], inD: inShape[2], inH: inShape[3], inW: inShape[4], outD: outShape[2], outH: outShape[3], outW: outShape[4], total });
 }
 
 /**
@@ -47,7 +50,7 @@ export async function maxPool3d(x: Tensor): Promise<MaxPoolResult> {
   }
   const y = Tensor.empty(gpu, outShape);
   const argmax = gpu.createBuffer(y.size * 4, 'maxpool argmax');
-  await gpu.run({ shader: 'maxpool', entry: 'forward', constants: { WG } }, [x.buffer, y.buffer, argmax, params(x.shape, outShape, y.size)], groups(y.size, WG), 'maxpool');
+  await gpu.run({ shader: 'maxpool', entry: 'forward', constants: { WG }, params: MAXPOOL_PARAMS }, [x.buffer, y.buffer, argmax, params(x.shape, outShape, y.size)], groups(y.size, WG), 'maxpool');
   return { y, argmax };
 }
 
@@ -74,6 +77,6 @@ export async function maxPool3dBackward(dy: Tensor, argmax: GPUBuffer, xShape: S
     return dx;
   }
   const dx = Tensor.empty(gpu, xShape);
-  await gpu.run({ shader: 'maxpool', entry: 'backward', constants: { WG } }, [dy.buffer, argmax, dx.buffer, params(xShape, outShape, dx.size)], groups(dx.size, WG), 'maxpool backward');
+  await gpu.run({ shader: 'maxpool', entry: 'backward', constants: { WG }, params: MAXPOOL_PARAMS }, [dy.buffer, argmax, dx.buffer, params(xShape, outShape, dx.size)], groups(dx.size, WG), 'maxpool backward');
   return dx;
 }

@@ -1,10 +1,18 @@
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor } from '../tensor.js';
 import { fill } from './fill.js';
 import { alignedRuns } from './runs.js';
 import { groups } from './grid.js';
 
 const OPT_WG = 256;
+
+/** rmsprop.wgsl's parameters: offsets of param, grad, square average, momentum buffer and gradient average, then the step's constants. */
+const RMSPROP_PARAMS = defineParams('Params', {
+  count: 'u32', offP: 'u32', offG: 'u32', offS: 'u32',
+  offB: 'u32', offA: 'u32', _p0: 'u32', _p1: 'u32',
+  lr: 'f32', alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32',
+  weightDecay: 'f32', momentum: 'f32', _p2: 'f32', _p3: 'f32',
+});
 
 export interface RmspropOptions {
   lr: number;
@@ -66,12 +74,12 @@ export async function rmspropStep(param: Tensor, grad: Tensor, state: RmspropSta
     const bOff = useMomentum ? r.offsets[k++] : 0;
     const aBuf = centered ? r.buffers[k] : unusedA;
     const aOff = centered ? r.offsets[k] : 0;
-    const u = uniforms(
-      r.count, op!, og!, os!, bOff!, aOff!, 0, 0,
-      { f32: opts.lr }, { f32: alpha }, { f32: 1 - alpha }, { f32: opts.eps ?? 1e-8 },
-      { f32: opts.weightDecay ?? 0 }, { f32: momentum }, { f32: 0 }, { f32: 0 },
-    );
-    await gpu.run({ shader: 'rmsprop', constants: { WG: OPT_WG, MOMENTUM: useMomentum, CENTERED: centered } }, [bp!, bg!, bs!, bBuf!, aBuf!, u], groups(r.count, OPT_WG), 'rmsprop');
+    const u = RMSPROP_PARAMS.pack({
+      count: r.count, offP: op!, offG: og!, offS: os!, offB: bOff!, offA: aOff!,
+      lr: opts.lr, alpha, oneMinusAlpha: 1 - alpha, eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? 0, momentum,
+    });
+    await gpu.run({ shader: 'rmsprop', constants: { WG: OPT_WG, MOMENTUM: useMomentum, CENTERED: centered }, params: RMSPROP_PARAMS }, [bp!, bg!, bs!, bBuf!, aBuf!, u], groups(r.count, OPT_WG), 'rmsprop');
   }
   for (const b of [unusedA, unusedB]) if (b) gpu.release(b);
 }

@@ -1,8 +1,13 @@
-import { uniforms } from '../../gpu/uniforms.js';
+import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { groups, WG } from './grid.js';
 
 export type UpsampleMode = 'nearest' | 'trilinear';
+
+/** upsample_nearest.wgsl's and upsample_trilinear.wgsl's parameters: N·C planes of the smaller tensor, its extents, invocations. */
+const UPSAMPLE_PARAMS = defineParams('Params', { planes: 'u32', inD: 'u32', inH: 'u32', inW: 'u32', total: 'u32' });
+/** upsample_trilinear.wgsl's backward_axis: `outer` rows of `n` values (the shorter axis) of `inner` elements each. */
+const AXIS_PARAMS = defineParams('AxisParams', { outer: 'u32', n: 'u32', inner: 'u32', total: 'u32' });
 
 function checkFactor(factor: number): void {
   if (!Number.isInteger(factor) || factor < 1 || factor > 64) throw new RangeError(`upsample: factor ${factor} is not an integer in 1..64`);
@@ -22,8 +27,8 @@ export async function upsample3d(x: Tensor, factor: number, mode: UpsampleMode):
   checkFactor(factor);
   const gpu = x.gpu;
   const y = Tensor.empty(gpu, upsampleOutShape(x.shape, factor));
-  const u = uniforms(x.n * x.c, x.d, x.h, x.w, y.size);
-  await gpu.run({ shader: shader(mode), entry: 'forward', constants: { F: factor, WG } }, [x.buffer, y.buffer, u], groups(y.size, WG), `upsample ${mode}`);
+  const u = UPSAMPLE_PARAMS.pack({ planes: x.n * x.c, inD: x.d, inH: x.h, inW: x.w, total: y.size });
+  await gpu.run({ shader: shader(mode), entry: 'forward', constants: { F: factor, WG }, params: UPSAMPLE_PARAMS }, [x.buffer, y.buffer, u], groups(y.size, WG), `upsample ${mode}`);
   return y;
 }
 
@@ -35,8 +40,8 @@ export async function upsample3dBackward(dy: Tensor, xShape: Shape5, factor: num
   const gpu = dy.gpu;
   if (mode === 'nearest') {
     const dx = Tensor.empty(gpu, xShape);
-    const u = uniforms(dx.n * dx.c, dx.d, dx.h, dx.w, dx.size);
-    await gpu.run({ shader: 'upsample_nearest', entry: 'backward', constants: { F: factor, WG } }, [dy.buffer, dx.buffer, u], groups(dx.size, WG), 'upsample nearest backward');
+    const u = UPSAMPLE_PARAMS.pack({ planes: dx.n * dx.c, inD: dx.d, inH: dx.h, inW: dx.w, total: dx.size });
+    await gpu.run({ shader: 'upsample_nearest', entry: 'backward', constants: { F: factor, WG }, params: UPSAMPLE_PARAMS }, [dy.buffer, dx.buffer, u], groups(dx.size, WG), 'upsample nearest backward');
     return dx;
   }
   // Separable: transpose the 1D interpolation along W, then H, then D, each pass shrinking one axis.
@@ -50,8 +55,8 @@ export async function upsample3dBackward(dy: Tensor, xShape: Shape5, factor: num
   let cur = dy;
   for (const s of steps) {
     const next = Tensor.empty(gpu, s.shape);
-    const u = uniforms(s.outer, s.len, s.inner, next.size);
-    await gpu.run({ shader: 'upsample_trilinear', entry: 'backward_axis', constants: { F: factor, WG } }, [cur.buffer, next.buffer, u], groups(next.size, WG), 'upsample trilinear backward');
+    const u = AXIS_PARAMS.pack({ outer: s.outer, n: s.len, inner: s.inner, total: next.size });
+    await gpu.run({ shader: 'upsample_trilinear', entry: 'backward_axis', constants: { F: factor, WG }, params: AXIS_PARAMS }, [cur.buffer, next.buffer, u], groups(next.size, WG), 'upsample trilinear backward');
     if (cur !== dy) cur.release();
     cur = next;
   }
