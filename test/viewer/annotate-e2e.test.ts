@@ -216,8 +216,12 @@ describe.skipIf(!haveChromium)('annotating in Chromium: strokes → label → Tr
     // The strokes are true: root strokes lie on the fixture's roots, not-root strokes off them.
     for (const s of strokes) expect(mask[(s.v[0] * SHAPE[1] + s.v[1]) * SHAPE[2] + s.v[2]], key(s.v)).toBe(s.value === 1 ? 1 : 0);
 
+    // Segment runs over the region in view by default; the fitted slices show the whole of this small scan.
+    expect(await page.locator('#segment-scope').inputValue()).toBe('view');
+    expect(await page.locator('#segment-region').textContent()).toMatch(/^Region in view .*: z 0–63, y 0–95, x 0–111 \(64×96×112 voxels\); segments the 4 chunks of 64³ it meets/);
     await page.locator('#segment').click();
     await waitFor('Segment with the base model', async () => /Segmented with base/.test((await page.locator('#job-status').textContent()) ?? ''), 240_000);
+    expect(await page.locator('#job-status').textContent()).toContain('Segmented with base (region z 0–63, y 0–95, x 0–111)');
     const before = await segRootAt(join(models, 'base.segmentation.zarr'));
 
     const name = await page.locator('#model-name').inputValue();
