@@ -1,5 +1,6 @@
-import { isVolumeIoError } from './errors.js';
+import { InconsistentError, isVolumeIoError } from './errors.js';
 import { openVolume } from './open.js';
+import { describeCoverage, SegmentationOutput } from './segmentation-output.js';
 import type { VolumeSource } from './volume.js';
 
 export interface OpenMaskOptions {
@@ -20,9 +21,15 @@ export interface OpenedMask {
 /**
  * Opens a mask: labels/NAME of an OME-Zarr when it has one, else the volume itself (other
  * formats are the mask themselves). Only a missing label image falls back to the image; any
- * other error (a damaged label, a file not there) is thrown.
+ * other error (a damaged label, a file not there) is thrown. A segmentation that covers only some
+ * regions of its scan (`segment --region`) is refused: its absent chunks are "not segmented", not
+ * "no root", so measuring it as a whole would report roots missing that nobody looked for.
  */
 export async function openMask(path: string, opts: OpenMaskOptions = {}): Promise<OpenedMask> {
+  const partial = await SegmentationOutput.partialCoverage(path);
+  if (partial) {
+    throw new InconsistentError(path, `holds only some regions of the scan (segmented with --region: ${describeCoverage(partial)}); complete it with rhizoct segment without --region before measuring it`);
+  }
   const label = opts.label ?? 'roots';
   const lv = opts.level !== undefined ? { level: opts.level } : {};
   try {

@@ -112,6 +112,18 @@ export class SegmentationOutput {
     return attrs.rhizoct?.coverage?.complete !== false;
   }
 
+  /** The coverage record of a region store at `path` (segmented with --region, not yet complete); undefined otherwise. */
+  static async partialCoverage(path: string): Promise<RegionCoverage | undefined> {
+    let attrs: { rhizoct?: { coverage?: RegionCoverage } };
+    try {
+      attrs = JSON.parse(await readFile(join(path, '.zattrs'), 'utf8')) as typeof attrs;
+    } catch {
+      return undefined;
+    }
+    const c = attrs.rhizoct?.coverage;
+    return c && c.complete === false ? c : undefined;
+  }
+
   /** What is at `path` for `job`: nothing, its complete output, its region store, or something else. */
   static async state(path: string, meta: VolumeMeta, job: JobIdentity): Promise<OutputState> {
     if (!(await exists(path))) return { kind: 'absent' };

@@ -12,6 +12,8 @@ import { buildModel, saveModel } from '../../src/nn/models/registry.js';
 import { predictFused } from '../../src/nn/models/infer.js';
 import { segment, type SegmentOptions } from '../../src/pipeline/segment.js';
 import { synthesize } from '../../src/pipeline/synth.js';
+import { evaluate } from '../../src/pipeline/eval.js';
+import { measureTraits } from '../../src/pipeline/traits.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
@@ -165,6 +167,13 @@ describe(`segment --region (seed ${seed})`, () => {
     const s = await run({ output: out, region: second });
     expect(s.chunks).toMatchObject({ written: 0, skipped: 1 });
     expect(describeSegmentRun(s)).toMatch(/nothing to do: all 1 of its chunks were already segmented by this job/);
+  });
+
+  it('eval and traits refuse a region store: its absent chunks were not looked at', async () => {
+    const partial = /region\.zarr: holds only some regions of the scan .*2 regions .*complete it with rhizoct segment without --region/;
+    await expect(evaluate(out, input, { bands: 1, progress: new SilentProgress() })).rejects.toThrow(partial);
+    await expect(measureTraits(out, { out: join(dir, 'traits-of-region') })).rejects.toThrow(partial);
+    expect(existsSync(join(dir, 'traits-of-region')), 'nothing written').toBe(false);
   });
 
   it('a region run stopped early lists only what it finished; run again, it resumes and lists the region', async () => {
