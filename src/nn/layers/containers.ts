@@ -1,42 +1,32 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import type { Tensor } from '../tensor.js';
-import { add } from '../ops/arith.js';
+import { add, type Pass } from '../tape.js';
 import { BatchNorm3dLayer } from './batchnorm.js';
 import { Conv3dLayer } from './conv.js';
-import { type Layer, type Mode, type Named, type Parameter, withPrefix } from './layer.js';
+import { apply, type Block, type Layer, type Named, type Parameter, withPrefix } from './layer.js';
 import { MaxPoolLayer, ReLULayer, UpsampleLayer } from './simple.js';
 
-/** Layers applied in order; backward in reverse. Names are the layers' indices, as torch's nn.Sequential. */
-export class Sequential implements Layer {
-  constructor(readonly layers: Layer[]) {}
+/** Layers applied in order. Names are the layers' indices, as torch's nn.Sequential. */
+export class Sequential implements Block {
+  constructor(readonly layers: (Layer | Block)[]) {}
 
-  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
+  async forward(x: Tensor, pass: Pass): Promise<Tensor> {
     let h = x;
     for (let i = 0; i < this.layers.length; ) {
       const l = this.layers[i]!;
       let next: Tensor;
-      const fusable = mode === 'eval' && l instanceof Conv3dLayer ? fusedTail(this.layers, i + 1) : null;
+      const fusable = pass === 'eval' && l instanceof Conv3dLayer ? fusedTail(this.layers, i + 1) : null;
       if (fusable) {
         next = await (l as Conv3dLayer).forwardFused(h, fusable.bn?.params ?? null, fusable.relu);
         i += 1 + fusable.length;
       } else {
-        next = await l.forward(h, mode);
+        next = await apply(l, h, pass);
         i++;
       }
       if (h !== x) h.release();
       h = next;
     }
     return h === x ? x.retain() : h;
-  }
-
-  async backward(dy: Tensor): Promise<Tensor> {
-    let g = dy;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const next = await this.layers[i]!.backward(g);
-      if (g !== dy) g.release();
-      g = next;
-    }
-    return g === dy ? dy.retain() : g;
   }
 
   parameters(): Named<Parameter>[] {
@@ -46,43 +36,30 @@ export class Sequential implements Layer {
   state(): Named<Tensor>[] {
     return this.layers.flatMap((l, i) => withPrefix(String(i), l.state()));
   }
-
-  clear(): void {
-    for (const l of this.layers) l.clear();
-  }
 }
 
 /**
  * The batch norm and/or ReLU right after a conv at `layers[i]`, which inference folds into the
  * conv (Conv3dLayer.forwardFused); null when neither follows.
  */
-function fusedTail(layers: Layer[], i: number): { bn: BatchNorm3dLayer | null; relu: boolean; length: number } | null {
+function fusedTail(layers: (Layer | Block)[], i: number): { bn: BatchNorm3dLayer | null; relu: boolean; length: number } | null {
   const bn = layers[i] instanceof BatchNorm3dLayer ? (layers[i] as BatchNorm3dLayer) : null;
   const relu = layers[i + (bn ? 1 : 0)] instanceof ReLULayer;
   const length = (bn ? 1 : 0) + (relu ? 1 : 0);
   return length > 0 ? { bn, relu, length } : null;
 }
 
-/** y = main(x) + skip(x), skip the identity when absent; dX = main'ᵀdy + skip'ᵀdy. */
-export class Residual implements Layer {
-  constructor(readonly main: Layer, readonly skip: Layer | null) {}
+/** y = main(x) + skip(x), skip the identity when absent. */
+export class Residual implements Block {
+  constructor(readonly main: Layer | Block, readonly skip: Layer | Block | null) {}
 
-  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
-    const m = await this.main.forward(x, mode);
-    const s = this.skip ? await this.skip.forward(x, mode) : x.retain();
-    const y = await add(m, s);
+  async forward(x: Tensor, pass: Pass): Promise<Tensor> {
+    const m = await apply(this.main, x, pass);
+    const s = this.skip ? await apply(this.skip, x, pass) : x.retain();
+    const y = await add(m, s, pass);
     m.release();
     s.release();
     return y;
-  }
-
-  async backward(dy: Tensor): Promise<Tensor> {
-    const dm = await this.main.backward(dy);
-    const ds = this.skip ? await this.skip.backward(dy) : dy.retain();
-    const dx = await add(dm, ds);
-    dm.release();
-    ds.release();
-    return dx;
   }
 
   parameters(): Named<Parameter>[] {
@@ -91,11 +68,6 @@ export class Residual implements Layer {
 
   state(): Named<Tensor>[] {
     return [...withPrefix('main', this.main.state()), ...(this.skip ? withPrefix('skip', this.skip.state()) : [])];
-  }
-
-  clear(): void {
-    this.main.clear();
-    this.skip?.clear();
   }
 }
 
@@ -126,32 +98,23 @@ export function bottleneck(gpu: Gpu, cin: number, cout: number, rand: () => numb
  * max-pool, residual → inner hourglass (or residual at the bottom) → residual → 2× nearest
  * upsampling; the two are added.
  */
-export class Hourglass implements Layer {
-  readonly up: Layer;
+export class Hourglass implements Block {
+  readonly up: Block;
   readonly low: Sequential;
 
   constructor(gpu: Gpu, depth: number, f: number, rand: () => number) {
     this.up = bottleneck(gpu, f, f, rand);
-    const inner: Layer = depth > 1 ? new Hourglass(gpu, depth - 1, f, rand) : bottleneck(gpu, f, f, rand);
+    const inner: Block = depth > 1 ? new Hourglass(gpu, depth - 1, f, rand) : bottleneck(gpu, f, f, rand);
     this.low = new Sequential([new MaxPoolLayer(gpu), bottleneck(gpu, f, f, rand), inner, bottleneck(gpu, f, f, rand), new UpsampleLayer(2, 'nearest')]);
   }
 
-  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
-    const a = await this.up.forward(x, mode);
-    const b = await this.low.forward(x, mode);
-    const y = await add(a, b);
+  async forward(x: Tensor, pass: Pass): Promise<Tensor> {
+    const a = await this.up.forward(x, pass);
+    const b = await this.low.forward(x, pass);
+    const y = await add(a, b, pass);
     a.release();
     b.release();
     return y;
-  }
-
-  async backward(dy: Tensor): Promise<Tensor> {
-    const da = await this.up.backward(dy);
-    const db = await this.low.backward(dy);
-    const dx = await add(da, db);
-    da.release();
-    db.release();
-    return dx;
   }
 
   parameters(): Named<Parameter>[] {
@@ -160,10 +123,5 @@ export class Hourglass implements Layer {
 
   state(): Named<Tensor>[] {
     return [...withPrefix('up', this.up.state()), ...withPrefix('low', this.low.state())];
-  }
-
-  clear(): void {
-    this.up.clear();
-    this.low.clear();
   }
 }

@@ -1,15 +1,12 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import type { Tensor } from '../tensor.js';
-import { add } from '../ops/arith.js';
-import { concatChannels, concatChannelsBackward } from '../ops/concat.js';
-import { centreCrop3d, centreCrop3dBackward } from '../ops/crop.js';
-import { upsample3d, upsample3dBackward } from '../ops/upsample.js';
+import { concat, crop, upsample, type Pass } from '../tape.js';
 import { BatchNorm3dLayer } from '../layers/batchnorm.js';
 import { Sequential } from '../layers/containers.js';
 import { Conv3dLayer } from '../layers/conv.js';
-import { type Layer, type Mode, type Named, type Parameter, parametersOf, withPrefix } from '../layers/layer.js';
+import { apply, type Block, type Layer, type Named, type Parameter, parametersOf, withPrefix } from '../layers/layer.js';
 import { MaxPoolLayer, ReLULayer } from '../layers/simple.js';
-import type { HeadLogits, ModelGeometry, ModelInputs, SegmentationModel } from './model.js';
+import { TapedModel, type HeadLogits, type ModelGeometry, type ModelInputs, type SegmentationModel } from './model.js';
 
 /**
  * rhizoct's default: the paper's two resolutions, arranged so that every voxel of the patch gets a
@@ -43,11 +40,10 @@ function doubleConv(gpu: Gpu, cin: number, cout: number, rand: () => number): Se
 }
 
 /** A U-Net body: output has widths[0] channels at the input's size. */
-export class UNet implements Layer {
+export class UNet implements Block {
   readonly enc: Sequential[];
   readonly pools: MaxPoolLayer[];
   readonly dec: Sequential[];
-  private shapes: (readonly [number, number, number, number, number])[] = [];
 
   constructor(gpu: Gpu, cin: number, readonly widths: number[], rand: () => number) {
     this.enc = widths.map((w, i) => doubleConv(gpu, i === 0 ? cin : widths[i - 1]!, w, rand));
@@ -55,55 +51,26 @@ export class UNet implements Layer {
     this.dec = widths.slice(0, -1).map((w, i) => doubleConv(gpu, w + widths[i + 1]!, w, rand));
   }
 
-  async forward(x: Tensor, mode: Mode): Promise<Tensor> {
-    this.clear();
+  async forward(x: Tensor, pass: Pass): Promise<Tensor> {
     const levels = this.widths.length;
     const skips: Tensor[] = [];
-    let h = await this.enc[0]!.forward(x, mode);
+    let h = await this.enc[0]!.forward(x, pass);
     for (let i = 1; i < levels; i++) {
       skips.push(h);
-      const p = await this.pools[i - 1]!.forward(h, mode);
-      h = await this.enc[i]!.forward(p, mode);
+      const p = await apply(this.pools[i - 1]!, h, pass);
+      h = await this.enc[i]!.forward(p, pass);
       p.release();
     }
     for (let i = levels - 2; i >= 0; i--) {
-      const up = await upsample3d(h, 2, 'nearest');
-      this.shapes[i] = h.shape;
+      const up = await upsample(h, 2, 'nearest', pass);
       h.release();
-      const cat = await concatChannels([skips[i]!, up]);
+      const cat = await concat([skips[i]!, up], pass);
       up.release();
       skips[i]!.release();
-      h = await this.dec[i]!.forward(cat, mode);
+      h = await this.dec[i]!.forward(cat, pass);
       cat.release();
     }
     return h;
-  }
-
-  async backward(dy: Tensor): Promise<Tensor> {
-    const levels = this.widths.length;
-    const dSkips: Tensor[] = [];
-    let g = dy.retain();
-    for (let i = 0; i <= levels - 2; i++) {
-      const dCat = await this.dec[i]!.backward(g);
-      g.release();
-      const [dSkip, dUp] = await concatChannelsBackward(dCat, [this.widths[i]!, this.widths[i + 1]!]);
-      dCat.release();
-      dSkips[i] = dSkip!;
-      g = await upsample3dBackward(dUp!, this.shapes[i]!, 2, 'nearest');
-      dUp!.release();
-    }
-    for (let i = levels - 1; i >= 1; i--) {
-      const dp = await this.enc[i]!.backward(g);
-      g.release();
-      const dh = await this.pools[i - 1]!.backward(dp);
-      dp.release();
-      g = await add(dh, dSkips[i - 1]!);
-      dh.release();
-      dSkips[i - 1]!.release();
-    }
-    const dx = await this.enc[0]!.backward(g);
-    g.release();
-    return dx;
   }
 
   parameters(): Named<Parameter>[] {
@@ -112,10 +79,6 @@ export class UNet implements Layer {
 
   state(): Named<Tensor>[] {
     return [...this.enc.flatMap((l, i) => withPrefix(`enc${i}`, l.state())), ...this.dec.flatMap((l, i) => withPrefix(`dec${i}`, l.state()))];
-  }
-
-  clear(): void {
-    for (const l of [...this.enc, ...this.pools, ...this.dec]) l.clear();
   }
 }
 
@@ -141,7 +104,7 @@ export function dualGeometryFor(c: DualConfig, highInput: number): ModelGeometry
   return { highInput, lowInput, lowScale: c.lowScale, output: highInput, highOutput: highInput, lowTarget: lowInput * c.lowScale, lowTargetScale: c.lowScale };
 }
 
-export class DualModel implements SegmentationModel {
+export class DualModel extends TapedModel implements SegmentationModel {
   readonly arch = 'dual';
   readonly geometry: ModelGeometry;
   readonly high: UNet;
@@ -149,9 +112,9 @@ export class DualModel implements SegmentationModel {
   readonly highHead: Conv3dLayer;
   readonly lowHead: Conv3dLayer;
   readonly fuse: Sequential;
-  private lowFeatShape: readonly [number, number, number, number, number] | null = null;
 
   constructor(readonly gpu: Gpu, readonly config: DualConfig, rand: () => number) {
+    super();
     const { patch, widths, lowScale, lowPatch, lowWidths } = config;
     const div = 2 ** (widths.length - 1);
     if (patch % div !== 0) throw new RangeError(`dual: patch ${patch} must be a multiple of ${div}`);
@@ -165,7 +128,7 @@ export class DualModel implements SegmentationModel {
     this.geometry = dualGeometry(config);
   }
 
-  async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
+  protected async heads(inputs: ModelInputs, pass: Pass): Promise<HeadLogits> {
     const { lowScale } = this.config;
     const x = inputs.high;
     const xl = inputs.low;
@@ -174,50 +137,21 @@ export class DualModel implements SegmentationModel {
     const { lowInput: lowPatch } = this.inferenceGeometry(patch);
     if (x.c !== 1 || x.h !== patch || x.w !== patch) throw new RangeError(`dual: high input must be [N, 1, P, P, P], got [${x.shape.join(', ')}]`);
     if (xl.c !== 1 || xl.d !== lowPatch || xl.h !== lowPatch || xl.w !== lowPatch) throw new RangeError(`dual: low input must be [N, 1, ${lowPatch}³] beside a ${patch}³ patch, got [${xl.shape.join(', ')}]`);
-    const hf = await this.high.forward(x, mode);
-    const lf = await this.low.forward(xl, mode);
-    const high = await this.highHead.forward(hf, mode);
-    const low = await this.lowHead.forward(lf, mode);
+    const hf = await this.high.forward(x, pass);
+    const lf = await this.low.forward(xl, pass);
+    const high = await apply(this.highHead, hf, pass);
+    const low = await apply(this.lowHead, lf, pass);
     const c = patch / lowScale;
-    const centre = await centreCrop3d(lf, [c, c, c]);
-    const up = await upsample3d(centre, lowScale, 'trilinear');
+    const centre = await crop(lf, [c, c, c], pass);
+    lf.release();
+    const up = await upsample(centre, lowScale, 'trilinear', pass);
     centre.release();
-    const cat = await concatChannels([hf, up]);
+    const cat = await concat([hf, up], pass);
     up.release();
     hf.release();
-    this.lowFeatShape = lf.shape;
-    lf.release();
-    const fused = await this.fuse.forward(cat, mode);
+    const fused = await this.fuse.forward(cat, pass);
     cat.release();
     return { low, high, fused };
-  }
-
-  async backward(d: HeadLogits): Promise<void> {
-    const lfShape = this.lowFeatShape;
-    if (!lfShape) throw new Error('dual.backward without a training forward');
-    const { widths, lowWidths, lowScale } = this.config;
-    const patch = d.fused.d;
-    const dCat = await this.fuse.backward(d.fused);
-    const [dHf, dUp] = await concatChannelsBackward(dCat, [widths[0]!, lowWidths[0]!]);
-    dCat.release();
-    const c = patch / lowScale;
-    const dCentre = await upsample3dBackward(dUp!, [lfShape[0], lfShape[1], c, c, c], lowScale, 'trilinear');
-    dUp!.release();
-    const dLfFuse = await centreCrop3dBackward(dCentre, lfShape);
-    dCentre.release();
-    const dLfHead = await this.lowHead.backward(d.low);
-    const dLf = await add(dLfFuse, dLfHead);
-    dLfFuse.release();
-    dLfHead.release();
-    (await this.low.backward(dLf)).release();
-    dLf.release();
-    const dHfHead = await this.highHead.backward(d.high);
-    const dH = await add(dHf!, dHfHead);
-    dHf!.release();
-    dHfHead.release();
-    (await this.high.backward(dH)).release();
-    dH.release();
-    this.lowFeatShape = null;
   }
 
   /** The geometry of a run on `highInput`³ patches (dualGeometryFor); `geometry` is the trained one. */
@@ -242,10 +176,5 @@ export class DualModel implements SegmentationModel {
 
   state(): Named<Tensor>[] {
     return [...withPrefix('high', this.high.state()), ...withPrefix('low', this.low.state()), ...withPrefix('fuse', this.fuse.state())];
-  }
-
-  clear(): void {
-    for (const l of [this.high, this.low, this.highHead, this.lowHead, this.fuse]) l.clear();
-    this.lowFeatShape = null;
   }
 }

@@ -1,15 +1,12 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import type { Tensor } from '../tensor.js';
-import { add } from '../ops/arith.js';
-import { concatChannels, concatChannelsBackward } from '../ops/concat.js';
-import { centreCrop3d, centreCrop3dBackward } from '../ops/crop.js';
-import { upsample3d, upsample3dBackward } from '../ops/upsample.js';
+import { concat, crop, upsample, type Pass } from '../tape.js';
 import { BatchNorm3dLayer } from '../layers/batchnorm.js';
 import { Sequential, Hourglass, bottleneck } from '../layers/containers.js';
 import { Conv3dLayer } from '../layers/conv.js';
-import { type Layer, type Mode, type Named, type Parameter, parametersOf, withPrefix } from '../layers/layer.js';
+import { apply, type Block, type Layer, type Named, type Parameter, parametersOf, withPrefix } from '../layers/layer.js';
 import { MaxPoolLayer, ReLULayer } from '../layers/simple.js';
-import type { HeadLogits, ModelGeometry, ModelInputs, SegmentationModel } from './model.js';
+import { TapedModel, type HeadLogits, type ModelGeometry, type ModelInputs, type SegmentationModel } from './model.js';
 
 /**
  * The network of Soltaninejad et al. (IEEE TIP 2020) as its published Torch7 code builds it, with
@@ -30,7 +27,7 @@ export const MLMR_PAPER: MlmrConfig = { arch: 'mlmr', patch: 128, lowChannels: [
 
 const C1 = { kernel: 1, stride: 1, padding: 0 };
 
-export class MlmrModel implements SegmentationModel {
+export class MlmrModel extends TapedModel implements SegmentationModel {
   readonly arch = 'mlmr';
   readonly geometry: ModelGeometry;
   readonly low: Sequential;
@@ -39,9 +36,9 @@ export class MlmrModel implements SegmentationModel {
   readonly highHead: Conv3dLayer;
   readonly fuse: Sequential;
   private readonly down: number;
-  private lowFeat: Tensor | null = null;
 
   constructor(readonly gpu: Gpu, readonly config: MlmrConfig, rand: () => number) {
+    super();
     const { patch, lowChannels: ch, features: f, hourglassDepth } = config;
     this.down = 2 ** (ch.length - 1);
     const centre = patch / this.down;
@@ -49,7 +46,7 @@ export class MlmrModel implements SegmentationModel {
       throw new RangeError(`mlmr: patch ${patch} / ${this.down} = ${centre} must be a whole multiple of 2^hourglassDepth (${2 ** hourglassDepth})`);
     }
     if (ch[ch.length - 1] !== f) throw new RangeError(`mlmr: the last low-branch width (${ch[ch.length - 1]}) must equal features (${f})`);
-    const lowLayers = [];
+    const lowLayers: (Layer | Block)[] = [];
     let cin = 1;
     ch.forEach((c, i) => {
       lowLayers.push(bottleneck(gpu, cin, c, rand));
@@ -65,67 +62,31 @@ export class MlmrModel implements SegmentationModel {
     this.geometry = { highInput: patch, lowInput: patch, lowScale: 1, output: centre, highOutput: centre, lowTarget: patch, lowTargetScale: 1 };
   }
 
-  async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
+  protected async heads(inputs: ModelInputs, pass: Pass): Promise<HeadLogits> {
     const x = inputs.high;
     const p = this.config.patch;
     if (x.c !== 1 || x.d !== p || x.h !== p || x.w !== p) throw new RangeError(`mlmr: input must be [N, 1, ${p}, ${p}, ${p}], got [${x.shape.join(', ')}]`);
     const centre = p / this.down;
-    const lowFeat = await this.low.forward(x, mode);
-    const lowLogitsSmall = await this.lowHead.forward(lowFeat, mode);
+    const lowFeat = await this.low.forward(x, pass);
+    const lowLogitsSmall = await apply(this.lowHead, lowFeat, pass);
     // The auxiliary head's logits are upsampled (trilinear) to the patch, then the loss applies the sigmoid.
-    const low = await upsample3d(lowLogitsSmall, this.down, 'trilinear');
+    const low = await upsample(lowLogitsSmall, this.down, 'trilinear', pass);
     lowLogitsSmall.release();
-    const crop = await centreCrop3d(x, [centre, centre, centre]);
-    const highFeat = await this.high.forward(crop, mode);
-    crop.release();
-    const high = await this.highHead.forward(highFeat, mode);
+    const xCentre = await crop(x, [centre, centre, centre], pass);
+    const highFeat = await this.high.forward(xCentre, pass);
+    xCentre.release();
+    const high = await apply(this.highHead, highFeat, pass);
     const cells = centre / this.down;
-    const lowCells = await centreCrop3d(lowFeat, [cells, cells, cells]);
-    const lowUp = await upsample3d(lowCells, this.down, 'nearest');
+    const lowCells = await crop(lowFeat, [cells, cells, cells], pass);
+    lowFeat.release();
+    const lowUp = await upsample(lowCells, this.down, 'nearest', pass);
     lowCells.release();
-    const cat = await concatChannels([highFeat, lowUp]);
+    const cat = await concat([highFeat, lowUp], pass);
     highFeat.release();
     lowUp.release();
-    const fused = await this.fuse.forward(cat, mode);
+    const fused = await this.fuse.forward(cat, pass);
     cat.release();
-    if (mode === 'train') {
-      this.lowFeat?.release();
-      this.lowFeat = lowFeat;
-    } else {
-      lowFeat.release();
-    }
     return { low, high, fused };
-  }
-
-  async backward(d: HeadLogits): Promise<void> {
-    const lowFeat = this.lowFeat;
-    if (!lowFeat) throw new Error('mlmr.backward without a training forward');
-    const f = this.config.features;
-    const dCat = await this.fuse.backward(d.fused);
-    const [dHighFromFuse, dLowUp] = await concatChannelsBackward(dCat, [f, f]);
-    dCat.release();
-    const dHighFromHead = await this.highHead.backward(d.high);
-    const dHigh = await add(dHighFromFuse!, dHighFromHead);
-    dHighFromFuse!.release();
-    dHighFromHead.release();
-    (await this.high.backward(dHigh)).release();
-    dHigh.release();
-    const cells = this.config.patch / this.down / this.down;
-    const dLowCells = await upsample3dBackward(dLowUp!, [lowFeat.n, f, cells, cells, cells], this.down, 'nearest');
-    dLowUp!.release();
-    const dLowFromFuse = await centreCrop3dBackward(dLowCells, lowFeat.shape);
-    dLowCells.release();
-    const small = this.config.patch / this.down;
-    const dLowSmall = await upsample3dBackward(d.low, [lowFeat.n, 1, small, small, small], this.down, 'trilinear');
-    const dLowFromHead = await this.lowHead.backward(dLowSmall);
-    dLowSmall.release();
-    const dLow = await add(dLowFromFuse, dLowFromHead);
-    dLowFromFuse.release();
-    dLowFromHead.release();
-    (await this.low.backward(dLow)).release();
-    dLow.release();
-    this.lowFeat = null;
-    lowFeat.release();
   }
 
   parameters(): Named<Parameter>[] {
@@ -144,18 +105,11 @@ export class MlmrModel implements SegmentationModel {
    * encoder-decoder of its own), the last high bottleneck, the heads and the fusion are not.
    */
   encoderParameters(): Named<Parameter>[] {
-    const beforeHourglass = (s: Sequential): Layer[] => s.layers.slice(0, s.layers.findIndex((l) => l instanceof Hourglass));
+    const beforeHourglass = (s: Sequential): (Layer | Block)[] => s.layers.slice(0, s.layers.findIndex((l) => l instanceof Hourglass));
     return parametersOf(this.parameters(), [...beforeHourglass(this.low), ...beforeHourglass(this.high)]);
   }
 
   state(): Named<Tensor>[] {
     return [...withPrefix('low', this.low.state()), ...withPrefix('high', this.high.state()), ...withPrefix('fuse', this.fuse.state())];
   }
-
-  clear(): void {
-    for (const l of [this.low, this.lowHead, this.high, this.highHead, this.fuse]) l.clear();
-    this.lowFeat?.release();
-    this.lowFeat = null;
-  }
 }
-

@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor.js';
+import { Tape, type Pass } from '../tape.js';
 import type { Mode, Named, Parameter } from '../layers/layer.js';
 
 /** The three sigmoid heads, as logits: low-resolution (auxiliary), high-resolution, fused. */
@@ -51,4 +52,47 @@ export interface SegmentationModel {
   encoderParameters(): Named<Parameter>[];
   state(): Named<Tensor>[];
   clear(): void;
+}
+
+/**
+ * A model written as its forward only (`heads`): a training forward records on a tape, which
+ * backward() runs back from the heads' gradients; an inference forward records nothing.
+ */
+export abstract class TapedModel {
+  abstract readonly arch: string;
+  private recorded: { tape: Tape; heads: HeadLogits } | null = null;
+
+  protected abstract heads(inputs: ModelInputs, pass: Pass): Promise<HeadLogits>;
+
+  async forward(inputs: ModelInputs, mode: Mode): Promise<HeadLogits> {
+    this.clear();
+    if (mode === 'eval') return this.heads(inputs, 'eval');
+    const tape = new Tape();
+    try {
+      const heads = await this.heads(inputs, tape);
+      this.recorded = { tape, heads };
+      return heads;
+    } catch (e) {
+      tape.clear();
+      throw e;
+    }
+  }
+
+  /** Gradients of the loss with respect to each head's logits; accumulates parameter grads. */
+  async backward(d: HeadLogits): Promise<void> {
+    const r = this.recorded;
+    if (!r) throw new Error(`${this.arch}.backward without a training forward (or after its backward already ran)`);
+    this.recorded = null;
+    await r.tape.backward([
+      [r.heads.low, d.low],
+      [r.heads.high, d.high],
+      [r.heads.fused, d.fused],
+    ]);
+  }
+
+  /** Drops what a training forward kept for a backward that will not come. */
+  clear(): void {
+    this.recorded?.tape.clear();
+    this.recorded = null;
+  }
 }
