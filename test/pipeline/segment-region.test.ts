@@ -8,8 +8,6 @@ import { openVolume } from '../../src/io/open.js';
 import { SegmentationOutput } from '../../src/io/segmentation-output.js';
 import { type Box, type Vec3, wholeBox } from '../../src/volume/box.js';
 import { ChunkGrid } from '../../src/volume/chunk-grid.js';
-import { buildModel, saveModel } from '../../src/nn/models/registry.js';
-import { predictFused } from '../../src/nn/models/infer.js';
 import { segment, type SegmentOptions } from '../../src/pipeline/segment.js';
 import { synthesize } from '../../src/pipeline/synth.js';
 import { evaluate } from '../../src/pipeline/eval.js';
@@ -19,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
 import { describeSegmentRun, register as registerSegment } from '../../src/cli/commands/segment.js';
 import { testGpu } from '../helpers/gpu.js';
+import { writeTinyModel } from './shard-fixtures.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 /**
@@ -44,21 +43,7 @@ beforeAll(async () => {
   const w = await OmeZarrWriter.create(input, { shape, dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] }, { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 2, method: 'mean' });
   await w.writeLevelBox(0, wholeBox(shape), data);
   await w.finalize();
-  // A small untrained network whose probabilities spread over 0..255 (see segment.test.ts).
-  const m = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 12, lowWidths: [3, 5] }, seed);
-  const head = m.parameters().find((p) => p.name === 'fuse.3.weight')!.item.value;
-  const bias = m.parameters().find((p) => p.name === 'fuse.3.bias')!.item.value;
-  const headW = Float32Array.from({ length: head.size }, () => r() * 2 - 1);
-  gpu.upload(headW, head.buffer);
-  gpu.upload(new Float32Array(bias.size), bias.buffer);
-  const g = m.geometry;
-  const like = (n: number): Float32Array => Float32Array.from({ length: n ** 3 }, () => r() * r());
-  const probe = await predictFused(gpu, m, [like(g.highInput), like(g.highInput)], [like(g.lowInput), like(g.lowInput)]);
-  const logits = Array.from(probe, (v) => Math.log(v / (1 - v)));
-  const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
-  const sd = Math.sqrt(logits.reduce((a, b) => a + (b - mean) ** 2, 0) / logits.length);
-  gpu.upload(headW.map((v) => (v * 2) / sd), head.buffer);
-  await saveModel(m, model, { normalisation: { offset: 10000, scale: 20000 } });
+  await writeTinyModel(gpu, model, seed);
 });
 
 const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, chunk: CHUNK, progress: new SilentProgress() };
