@@ -40,7 +40,14 @@ interface Round {
   round: number;
   strokes: StrokeReport | null;
   annotated: { root: number; notRoot: number };
-  training: { steps: number; seconds: number; wallSeconds: number; epochs: number; valDice: number | null; patchesPerSecond: number | null } | null;
+  training: {
+    steps: number;
+    seconds: number;
+    wallSeconds: number;
+    epochs: number;
+    valDice: number | null;
+    patchesPerSecond: number | null;
+  } | null;
   heldOut: Scores;
   trainScan: Scores;
 }
@@ -53,7 +60,9 @@ async function readMask(path: string, label: string | null): Promise<Uint8Array>
 }
 
 function overlap(truth: Uint8Array, pred: Uint8Array): Scores {
-  let tp = 0, fp = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
   for (let i = 0; i < truth.length; i++) {
     if (pred[i] && truth[i]) tp++;
     else if (pred[i]) fp++;
@@ -63,7 +72,12 @@ function overlap(truth: Uint8Array, pred: Uint8Array): Scores {
 }
 
 function plot(rounds: Round[], path: string, title: string, caption: string): void {
-  const W = 560, H = 340, x0 = 60, y0 = 40, w = 460, h = 230;
+  const W = 560,
+    H = 340,
+    x0 = 60,
+    y0 = 40,
+    w = 460,
+    h = 230;
   const c = new Canvas(W, H);
   c.text(title, W / 2 - textWidth(title) / 2, 12);
   c.rect(x0, y0, 1, h, [0, 0, 0]);
@@ -88,7 +102,8 @@ function plot(rounds: Round[], path: string, title: string, caption: string): vo
   ];
   series.forEach((s, si) => {
     for (let i = 1; i < rounds.length; i++) {
-      const a = rounds[i - 1]!, b = rounds[i]!;
+      const a = rounds[i - 1]!,
+        b = rounds[i]!;
       for (const o of [0, 1]) c.line(px(a.round), py(a[s.key].dice) + o, px(b.round), py(b[s.key].dice) + o, s.color);
     }
     for (const r of rounds) c.rect(px(r.round) - 2, py(r[s.key].dice) - 2, 5, 5, s.color);
@@ -104,8 +119,18 @@ async function main(): Promise<void> {
   const replot = arg('--plot-only', '');
   if (replot) {
     // Redraws OUT.png from a finished run's OUT.json.
-    const j = JSON.parse(readFileSync(`${replot}.json`, 'utf8')) as { soil: string[]; strokesPerRound: number; secondsPerRound: number; rounds: Round[] };
-    plot(j.rounds, `${replot}.png`, `CORRECTIVE ANNOTATION, SIMULATED (${j.soil.join(' ').toUpperCase()})`, caption(j.strokesPerRound, j.secondsPerRound));
+    const j = JSON.parse(readFileSync(`${replot}.json`, 'utf8')) as {
+      soil: string[];
+      strokesPerRound: number;
+      secondsPerRound: number;
+      rounds: Round[];
+    };
+    plot(
+      j.rounds,
+      `${replot}.png`,
+      `CORRECTIVE ANNOTATION, SIMULATED (${j.soil.join(' ').toUpperCase()})`,
+      caption(j.strokesPerRound, j.secondsPerRound),
+    );
     return;
   }
   const from = arg('--from', join(root, 'models/default'));
@@ -129,15 +154,32 @@ async function main(): Promise<void> {
       return p;
     };
     const scan = synth('annotate', arg('--train', '601'));
-    const val = arg('--val', '971,972').split(',').map((s) => synth('val', s));
-    console.log(`soil: medium preset with ${soil.join(' ')}, ${size}³; one scan to annotate, ${val.length} held out; ${rounds} rounds of ${K} strokes, ${seconds} s of training each`);
+    const val = arg('--val', '971,972')
+      .split(',')
+      .map((s) => synth('val', s));
+    console.log(
+      `soil: medium preset with ${soil.join(' ')}, ${size}³; one scan to annotate, ${val.length} held out; ${rounds} rounds of ${K} strokes, ${seconds} s of training each`,
+    );
     const truth = await readMask(scan, 'roots');
     const shape = (await openVolume(scan)).shape as unknown as [number, number, number];
     const annotations = new Uint8Array(truth.length);
     let model = from;
     const history: Round[] = [];
     const cpus = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    const result = (): Record<string, unknown> => ({ date: new Date().toISOString(), from, size, soil, strokesPerRound: K, strokeLength: length, secondsPerRound: Number(seconds), lr, steps, patience, loadAverage: cpus(), rounds: history });
+    const result = (): Record<string, unknown> => ({
+      date: new Date().toISOString(),
+      from,
+      size,
+      soil,
+      strokesPerRound: K,
+      strokeLength: length,
+      secondsPerRound: Number(seconds),
+      lr,
+      steps,
+      patience,
+      loadAverage: cpus(),
+      rounds: history,
+    });
     for (let round = 0; round <= rounds; round++) {
       let strokes: StrokeReport | null = null;
       let training: Round['training'] = null;
@@ -151,15 +193,48 @@ async function main(): Promise<void> {
         await writeStrokeLabels(scan, annotations);
         const next = join(work, `round-${round}`);
         const t0 = performance.now();
-        cli(['train', '--from', model, '--data', scan, '--annotations', '--out', next, '--time-limit', seconds, '--epochs', '1000', '--steps', steps, '--patience', patience,
-          '--batch', '2', '--lr', lr, '--calibrate-bn', '0', '--val-patches', '64', '--seed', String(round), '--quiet']);
+        cli([
+          'train',
+          '--from',
+          model,
+          '--data',
+          scan,
+          '--annotations',
+          '--out',
+          next,
+          '--time-limit',
+          seconds,
+          '--epochs',
+          '1000',
+          '--steps',
+          steps,
+          '--patience',
+          patience,
+          '--batch',
+          '2',
+          '--lr',
+          lr,
+          '--calibrate-bn',
+          '0',
+          '--val-patches',
+          '64',
+          '--seed',
+          String(round),
+          '--quiet',
+        ]);
         const wallSeconds = (performance.now() - t0) / 1000;
-        const log = JSON.parse(readFileSync(join(next, 'train-log.json'), 'utf8')) as { history: { step: number; seconds: number; val: { dice: number }; patchesPerSecond: number; best?: boolean }[] };
+        const log = JSON.parse(readFileSync(join(next, 'train-log.json'), 'utf8')) as {
+          history: { step: number; seconds: number; val: { dice: number }; patchesPerSecond: number; best?: boolean }[];
+        };
         const card = JSON.parse(readFileSync(join(next, 'card.json'), 'utf8')) as { validation?: { dice?: number } };
         const h = log.history;
         training = {
-          steps: h[h.length - 1]?.step ?? 0, seconds: h.reduce((a, e) => a + e.seconds, 0), wallSeconds, epochs: h.length,
-          valDice: card.validation?.dice ?? null, patchesPerSecond: h.length ? h.reduce((a, e) => a + e.patchesPerSecond, 0) / h.length : null,
+          steps: h[h.length - 1]?.step ?? 0,
+          seconds: h.reduce((a, e) => a + e.seconds, 0),
+          wallSeconds,
+          epochs: h.length,
+          valDice: card.validation?.dice ?? null,
+          patchesPerSecond: h.length ? h.reduce((a, e) => a + e.patchesPerSecond, 0) / h.length : null,
         };
         model = next;
       }
@@ -170,9 +245,15 @@ async function main(): Promise<void> {
       }
       const annotated = { root: annotations.filter((v) => v === 1).length, notRoot: annotations.filter((v) => v === 2).length };
       history.push({ round, strokes, annotated, training, heldOut, trainScan });
-      const t = training ? `, trained ${training.steps} steps in ${training.seconds.toFixed(0)} s (${training.wallSeconds.toFixed(0)} s wall, held-out-stroke Dice ${training.valDice?.toFixed(3) ?? '—'})` : '';
-      const s = strokes ? `${strokes.strokes} strokes (${strokes.root} root, ${strokes.notRoot} not root, ${strokes.nearRoot} beside roots), ${annotated.root + annotated.notRoot} voxels painted so far${t}; ` : '';
-      console.log(`round ${round}: ${s}held out ${fmtScores(heldOut)}; annotated scan Dice ${round === rounds ? trainScan.dice.toFixed(3) : '(next round)'}`);
+      const t = training
+        ? `, trained ${training.steps} steps in ${training.seconds.toFixed(0)} s (${training.wallSeconds.toFixed(0)} s wall, held-out-stroke Dice ${training.valDice?.toFixed(3) ?? '—'})`
+        : '';
+      const s = strokes
+        ? `${strokes.strokes} strokes (${strokes.root} root, ${strokes.notRoot} not root, ${strokes.nearRoot} beside roots), ${annotated.root + annotated.notRoot} voxels painted so far${t}; `
+        : '';
+      console.log(
+        `round ${round}: ${s}held out ${fmtScores(heldOut)}; annotated scan Dice ${round === rounds ? trainScan.dice.toFixed(3) : '(next round)'}`,
+      );
       writeFileSync(`${out}.json`, JSON.stringify(result(), null, 2));
       plot(history, `${out}.png`, `CORRECTIVE ANNOTATION, SIMULATED (${soil.join(' ').toUpperCase()})`, caption(K, Number(seconds)));
     }

@@ -14,9 +14,23 @@ import { packageRoot } from '../src/gpu/shader-source-node.js';
 import { Tensor } from '../src/nn/tensor.js';
 import { conv3d, conv3dBackwardData, conv3dBackwardWeight } from '../src/nn/ops/conv3d.js';
 
-interface TorchRun { device: string; torch: string; threads: number; results: { fwd_ms: number; bwd_data_ms: number; bwd_weight_ms: number }[] }
+interface TorchRun {
+  device: string;
+  torch: string;
+  threads: number;
+  results: { fwd_ms: number; bwd_data_ms: number; bwd_weight_ms: number }[];
+}
 
-interface Shape { name: string; n: number; cin: number; cout: number; d: number; k: number; s: number; p: number }
+interface Shape {
+  name: string;
+  n: number;
+  cin: number;
+  cout: number;
+  d: number;
+  k: number;
+  s: number;
+  p: number;
+}
 
 const MLMR_SHAPES: Shape[] = [
   { name: '16→16 @64³', n: 1, cin: 16, cout: 16, d: 64, k: 3, s: 1, p: 1 },
@@ -84,7 +98,14 @@ async function main(): Promise<void> {
   gpu.destroy();
 
   const torchDevice = arg('--torch-device') ?? 'cpu';
-  const pyArgs = [join(packageRoot(), 'bench/reference/conv3d_torch.py'), JSON.stringify(shapes), '--device', torchDevice, '--reps', String(reps)];
+  const pyArgs = [
+    join(packageRoot(), 'bench/reference/conv3d_torch.py'),
+    JSON.stringify(shapes),
+    '--device',
+    torchDevice,
+    '--reps',
+    String(reps),
+  ];
   if (process.argv.includes('--tf32')) pyArgs.push('--tf32');
   let torch: TorchRun | null = null;
   try {
@@ -95,7 +116,10 @@ async function main(): Promise<void> {
 
   const gf = (flops: number, ms: number): number => flops / ms / 1e6;
   console.log(`rhizoct conv3d: ${device}; device FMA ceiling (fma_peak.wgsl) ${peak.toFixed(1)} GFLOP/s`);
-  if (torch) console.log(`PyTorch ${torch.torch} conv3d on ${torch.device}, ${torch.threads} threads${process.argv.includes('--tf32') ? ', TF32 on' : ''}`);
+  if (torch)
+    console.log(
+      `PyTorch ${torch.torch} conv3d on ${torch.device}, ${torch.threads} threads${process.argv.includes('--tf32') ? ', TF32 on' : ''}`,
+    );
   console.log('GFLOP/s (median of ' + reps + ')    ours fwd  torch fwd  ratio | ours bwd-data torch  ratio | ours bwd-w torch  ratio');
   const rows = ours.map((o, i) => {
     const t = torch?.results[i];
@@ -114,7 +138,20 @@ async function main(): Promise<void> {
   });
   const out = arg('--json') ?? join(packageRoot(), 'bench/out/conv3d.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), device, fmaPeakGflops: peak, torch: torch && { device: torch.device, version: torch.torch, threads: torch.threads }, rows }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        device,
+        fmaPeakGflops: peak,
+        torch: torch && { device: torch.device, version: torch.torch, threads: torch.threads },
+        rows,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`wrote ${out}`);
 }
 

@@ -37,7 +37,9 @@ async function makeStack(dir: string, n: number): Promise<void> {
 async function child(stack: string, out: string): Promise<void> {
   const t0 = performance.now();
   const r = await convertToOmeZarr(stack, out, { overwrite: true });
-  console.log(JSON.stringify({ peakRssMiB: peakRssMiB(), seconds: (performance.now() - t0) / 1000, levels: r.levels, chunks: r.chunksWritten }));
+  console.log(
+    JSON.stringify({ peakRssMiB: peakRssMiB(), seconds: (performance.now() - t0) / 1000, levels: r.levels, chunks: r.chunksWritten }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -48,17 +50,26 @@ async function main(): Promise<void> {
   const out = join(dir, `out-${n}.zarr`);
   const t0 = performance.now();
   await makeStack(stack, n);
-  console.log(`stack ${stack}: ${n}×${n}×${n} uint16 (${((2 * n ** 3) / 2 ** 30).toFixed(2)} GiB) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `stack ${stack}: ${n}×${n}×${n} uint16 (${((2 * n ** 3) / 2 ** 30).toFixed(2)} GiB) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const self = fileURLToPath(import.meta.url);
   const time = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-v'] : [];
   const cmd = [...time, process.execPath, self, '--child', stack, out];
   const res = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (res.status !== 0) throw new Error(`convert failed (${res.status}): ${res.stderr}`);
-  const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as { peakRssMiB: number; seconds: number; levels: number[][]; chunks: number };
+  const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as {
+    peakRssMiB: number;
+    seconds: number;
+    levels: number[][];
+    chunks: number;
+  };
   const timeRss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
   const peak = timeRss ? Number(timeRss[1]) / 1024 : r.peakRssMiB;
   console.log(`convert: ${r.seconds.toFixed(1)} s, ${r.levels.length} levels, ${r.chunks} chunks`);
-  console.log(`peak RSS: ${peak.toFixed(0)} MiB${timeRss ? ' (/usr/bin/time -v)' : ' (VmHWM)'}; bound ${LIMIT_MIB} MiB → ${peak < LIMIT_MIB ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `peak RSS: ${peak.toFixed(0)} MiB${timeRss ? ' (/usr/bin/time -v)' : ' (VmHWM)'}; bound ${LIMIT_MIB} MiB → ${peak < LIMIT_MIB ? 'PASS' : 'FAIL'}`,
+  );
   if (!process.argv.includes('--keep')) await rm(out, { recursive: true, force: true });
   if (peak >= LIMIT_MIB) process.exitCode = 1;
 }

@@ -29,18 +29,26 @@ export async function dumpExamples(opts: BankOptions, out: string): Promise<void
   const vols: VolumePatches[] = [];
   for (const s of opts.scans) vols.push(await VolumePatches.open(s, DEFAULT_NORMALISATION));
   const points = [];
-  for (const v of vols) points.push({ shape: v.shape, roots: opts.centres === 'length' ? await v.centrelinePoints() : await v.rootPoints() });
+  for (const v of vols)
+    points.push({ shape: v.shape, roots: opts.centres === 'length' ? await v.centrelinePoints() : await v.rootPoints() });
   const sampler = new PatchSampler(points, PAPER_SAMPLING, seededRandom(opts.seed));
   const fd = openSync(`${out}.f32`, 'w');
   const t0 = performance.now();
   for (let i = 0; i < opts.count; i++) {
     const pick = sampler.next();
     const ex = await readExample(vols[pick.volume]!, pick.centre, g, null, opts.skeleton ? { centrelines: skeletonWeights } : {});
-    for (const a of [ex.high, ex.low!, ex.tLow, ex.tHigh, ...(ex.wSkeleton ? [ex.wSkeleton] : [])]) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of [ex.high, ex.low!, ex.tLow, ex.tHigh, ...(ex.wSkeleton ? [ex.wSkeleton] : [])])
+      writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     if ((i + 1) % 500 === 0) console.error(`examples ${i + 1}/${opts.count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   closeSync(fd);
   for (const v of vols) await v.close();
-  const sizes = { high: g.highInput, low: g.lowInput, tLow: g.lowTarget / g.lowTargetScale, tHigh: g.highOutput, ...(opts.skeleton ? { wSkeleton: g.output } : {}) };
+  const sizes = {
+    high: g.highInput,
+    low: g.lowInput,
+    tLow: g.lowTarget / g.lowTargetScale,
+    tHigh: g.highOutput,
+    ...(opts.skeleton ? { wSkeleton: g.output } : {}),
+  };
   writeFileSync(`${out}.json`, JSON.stringify({ count: opts.count, sizes, scans: opts.scans, seed: opts.seed, centres: opts.centres }));
 }

@@ -18,7 +18,15 @@ function args(name: string): string[] {
 }
 
 /** Coarse dry sand: grains ~3× the medium preset's, almost no fines, no water films. */
-const COARSE_SAND = ['soil.grainSize=1.2', 'soil.grainSizeSpread=0.25', 'soil.finesFraction=0.05', 'soil.waterFilm=0', 'soil.saturation=0', 'soil.grainValue=0.72', 'soil.darkFraction=0.01'];
+const COARSE_SAND = [
+  'soil.grainSize=1.2',
+  'soil.grainSizeSpread=0.25',
+  'soil.finesFraction=0.05',
+  'soil.waterFilm=0',
+  'soil.saturation=0',
+  'soil.grainValue=0.72',
+  'soil.darkFraction=0.01',
+];
 
 async function main(): Promise<void> {
   const from = arg('--from', join(root, 'models/default'));
@@ -34,17 +42,50 @@ async function main(): Promise<void> {
       cli(['synth', p, '--seed', seed, '--shape', size, '--difficulty', 'medium', ...soil.flatMap((s) => ['--set', s]), '--quiet']);
       return p;
     };
-    const train = arg('--train', '501').split(',').map((s) => synth('train', s));
-    const val = arg('--val', '961,962').split(',').map((s) => synth('val', s));
-    console.log(`new soil (medium preset with ${soil.join(' ')}), ${size}³: ${train.length} annotated scan(s) to fine-tune on, ${val.length} held out`);
+    const train = arg('--train', '501')
+      .split(',')
+      .map((s) => synth('train', s));
+    const val = arg('--val', '961,962')
+      .split(',')
+      .map((s) => synth('val', s));
+    console.log(
+      `new soil (medium preset with ${soil.join(' ')}), ${size}³: ${train.length} annotated scan(s) to fine-tune on, ${val.length} held out`,
+    );
     const before = evaluate(from, val, work);
     console.log(`before:                     ${fmt(before)}`);
     const result: Record<string, unknown> = { date: new Date().toISOString(), from, size, soil, steps, epochs, lr, before };
-    for (const [name, extra] of [['fine-tuned', []], ['fine-tuned, frozen encoder', ['--freeze-encoder']]] as const) {
+    for (const [name, extra] of [
+      ['fine-tuned', []],
+      ['fine-tuned, frozen encoder', ['--freeze-encoder']],
+    ] as const) {
       const out = join(work, name.replace(/\W+/g, '-'));
-      cli(['train', '--from', from, '--data', train.join(','), '--out', out, '--lr', lr, '--batch', '2', '--steps', steps, '--epochs', epochs, '--rounds', '1', '--seed', '1', '--quiet', ...extra]);
+      cli([
+        'train',
+        '--from',
+        from,
+        '--data',
+        train.join(','),
+        '--out',
+        out,
+        '--lr',
+        lr,
+        '--batch',
+        '2',
+        '--steps',
+        steps,
+        '--epochs',
+        epochs,
+        '--rounds',
+        '1',
+        '--seed',
+        '1',
+        '--quiet',
+        ...extra,
+      ]);
       const after = evaluate(out, val, work);
-      console.log(`${(name + ':').padEnd(28)}${fmt(after)}  (Δ Dice ${(after.dice - before.dice >= 0 ? '+' : '') + (after.dice - before.dice).toFixed(3)})`);
+      console.log(
+        `${(name + ':').padEnd(28)}${fmt(after)}  (Δ Dice ${(after.dice - before.dice >= 0 ? '+' : '') + (after.dice - before.dice).toFixed(3)})`,
+      );
       result[name] = after;
     }
     mkdirSync(join(root, 'bench/out'), { recursive: true });

@@ -31,7 +31,9 @@ function heldOutSet(name: string, size: string, work: string): HeldOut[] {
   return ['1', '2'].map((s) => {
     const dir = join(work, `independent-${name}-${s}-${size}`);
     if (!existsSync(join(dir, 'roots.nii.gz'))) {
-      execFileSync('/usr/bin/python3', [join(root, 'bench/independent/generate.py'), dir, '--seed', s, '--kind', name, '--shape', size], { stdio: 'inherit' });
+      execFileSync('/usr/bin/python3', [join(root, 'bench/independent/generate.py'), dir, '--seed', s, '--kind', name, '--shape', size], {
+        stdio: 'inherit',
+      });
     }
     return { scan: join(dir, 'scan.nii.gz'), truth: join(dir, 'roots.nii.gz') };
   });

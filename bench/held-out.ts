@@ -7,7 +7,8 @@ import { packageRoot } from '../src/gpu/shader-source-node.js';
 export const root = packageRoot();
 
 /** `rhizoct ARGS` in a child process; its stdout. */
-export const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+export const cli = (args: string[]): string =>
+  execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
 export interface Scores {
   dice: number;
@@ -36,7 +37,10 @@ export function scoreHeldOut(model: string, scans: HeldOut[], work: string, radi
     const { scan, truth } = typeof held === 'string' ? { scan: held, truth: held } : held;
     const seg = join(work, `seg-${i}.zarr`);
     cli(['segment', scan, seg, '--model', model, '--quiet', '--overwrite', ...segmentArgs]);
-    const ev = JSON.parse(cli(['eval', seg, truth, '--json', '--quiet', '--no-cldice', ...(radii ? ['--radii', radii] : [])])) as { counts: { tp: number; fp: number; fn: number }; radius: { from: number; to: number | null; tp: number; fn: number }[] };
+    const ev = JSON.parse(cli(['eval', seg, truth, '--json', '--quiet', '--no-cldice', ...(radii ? ['--radii', radii] : [])])) as {
+      counts: { tp: number; fp: number; fn: number };
+      radius: { from: number; to: number | null; tp: number; fn: number }[];
+    };
     tp += ev.counts.tp;
     fp += ev.counts.fp;
     fn += ev.counts.fn;
@@ -48,7 +52,9 @@ export function scoreHeldOut(model: string, scans: HeldOut[], work: string, radi
     rmSync(seg, { recursive: true, force: true });
   }
   return {
-    dice: (2 * tp) / (2 * tp + fp + fn), precision: tp / (tp + fp), recall: tp / (tp + fn),
+    dice: (2 * tp) / (2 * tp + fp + fn),
+    precision: tp / (tp + fp),
+    recall: tp / (tp + fn),
     radius: radius.map((r) => ({ from: r.from, to: r.to, recall: r.tp / Math.max(1, r.tp + r.fn), truthVoxels: r.tp + r.fn })),
   };
 }

@@ -39,12 +39,28 @@ async function main(): Promise<void> {
         cli(['synth', scan, '--seed', seed, '--shape', size, '--difficulty', difficulty, '--quiet']);
         const seg = join(work, `${difficulty}-${seed}-seg.zarr`);
         cli(['segment', scan, seg, '--model', model, '--quiet']);
-        const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet'])) as { scores: { dice: number; precision: number; recall: number }; clDice?: { value: number }; radius: { from: number; to: number | null; recall: number }[] };
+        const ev = JSON.parse(cli(['eval', seg, scan, '--json', '--quiet'])) as {
+          scores: { dice: number; precision: number; recall: number };
+          clDice?: { value: number };
+          radius: { from: number; to: number | null; recall: number }[];
+        };
         const thr = await bestThreshold(scan);
-        const row = { difficulty, seed, dice: ev.scores.dice, precision: ev.scores.precision, recall: ev.scores.recall, clDice: ev.clDice?.value ?? NaN, radius: ev.radius, thresholdDice: thr.dice, bandDice: thr.bandDice };
+        const row = {
+          difficulty,
+          seed,
+          dice: ev.scores.dice,
+          precision: ev.scores.precision,
+          recall: ev.scores.recall,
+          clDice: ev.clDice?.value ?? NaN,
+          radius: ev.radius,
+          thresholdDice: thr.dice,
+          bandDice: thr.bandDice,
+        };
         rows.push(row);
         const byRadius = ev.radius.map((c) => `${c.to === null ? `≥${c.from}` : `<${c.to}`} ${c.recall.toFixed(2)}`).join(', ');
-        console.log(`${difficulty.padEnd(6)} seed ${seed}: Dice ${row.dice.toFixed(3)} (P ${row.precision.toFixed(3)}, R ${row.recall.toFixed(3)}; by radius ${byRadius}), clDice ${row.clDice.toFixed(3)} | best global threshold Dice ${thr.dice.toFixed(3)}, best band ${thr.bandDice.toFixed(3)}`);
+        console.log(
+          `${difficulty.padEnd(6)} seed ${seed}: Dice ${row.dice.toFixed(3)} (P ${row.precision.toFixed(3)}, R ${row.recall.toFixed(3)}; by radius ${byRadius}), clDice ${row.clDice.toFixed(3)} | best global threshold Dice ${thr.dice.toFixed(3)}, best band ${thr.bandDice.toFixed(3)}`,
+        );
       }
     }
     mkdirSync(join(root, 'bench/out'), { recursive: true });

@@ -37,7 +37,9 @@ async function profile(gpu: Gpu, reps: number, fn: () => Promise<void>): Promise
     const wallS = (performance.now() - t0) / 1000;
     const c1 = { ...gpu.counters, created: gpu.pool.created };
     const counts = Object.fromEntries(Object.entries(c1).map(([k, v]) => [k, v - c0[k as keyof typeof c0]]));
-    const byLabel = [...t.byLabel].map(([l, ns]) => [l, ns / 1e9, t.countByLabel.get(l) ?? 0] as [string, number, number]).sort((a, b) => b[1] - a[1]);
+    const byLabel = [...t.byLabel]
+      .map(([l, ns]) => [l, ns / 1e9, t.countByLabel.get(l) ?? 0] as [string, number, number])
+      .sort((a, b) => b[1] - a[1]);
     runs.push({ wallS, gpuS: (t.gpuNs ?? 0) / 1e9, counts, byLabel });
   }
   const mid = runs.map((r, i) => [r.wallS, i] as const).sort((a, b) => a[0] - b[0])[Math.floor(runs.length / 2)]![1];
@@ -46,8 +48,13 @@ async function profile(gpu: Gpu, reps: number, fn: () => Promise<void>): Promise
 
 function print(title: string, p: Profile): void {
   console.log(`\n${title}: wall ${p.wallS.toFixed(3)} s, GPU (sum of pass times) ${p.gpuS.toFixed(3)} s`);
-  console.log(`  counts: ${Object.entries(p.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  for (const [label, s, n] of p.byLabel.slice(0, 30)) console.log(`  ${(100 * s / p.gpuS).toFixed(1).padStart(5)}%  ${s.toFixed(4)} s  ×${String(n).padStart(3)}  ${label}`);
+  console.log(
+    `  counts: ${Object.entries(p.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  for (const [label, s, n] of p.byLabel.slice(0, 30))
+    console.log(`  ${((100 * s) / p.gpuS).toFixed(1).padStart(5)}%  ${s.toFixed(4)} s  ×${String(n).padStart(3)}  ${label}`);
 }
 
 function randomExample(model: SegmentationModel): Example {
@@ -70,15 +77,26 @@ async function main(): Promise<void> {
   console.log(`device: ${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend}); timestamps ${gpu.hasTimestamps}`);
   const batch = Number(arg('--batch', '4'));
   const exs = Array.from({ length: batch }, () => randomExample(model));
-  print(`inference, batch ${batch}`, await profile(gpu, reps, async () => {
-    await predictFused(gpu, model, exs.map((e) => e.high), exs.map((e) => e.low));
-  }));
+  print(
+    `inference, batch ${batch}`,
+    await profile(gpu, reps, async () => {
+      await predictFused(
+        gpu,
+        model,
+        exs.map((e) => e.high),
+        exs.map((e) => e.low),
+      );
+    }),
+  );
   const tb = Number(arg('--train-batch', '2'));
   const trainer = new Trainer(gpu, model, new Optimizer(model.parameters(), { kind: 'adam', lr: 1e-3 }), PAPER_LOSS);
   const texs = exs.slice(0, tb);
-  print(`training step, batch ${tb}`, await profile(gpu, reps, async () => {
-    await trainer.step(texs);
-  }));
+  print(
+    `training step, batch ${tb}`,
+    await profile(gpu, reps, async () => {
+      await trainer.step(texs);
+    }),
+  );
   gpu.destroy();
 }
 

@@ -35,10 +35,23 @@ async function makeCrop(name: string, work: string): Promise<string> {
   if (existsSync(out)) return out;
   const src = await openVolume(s.dir);
   const data = await src.readBox(s.box);
-  const meta = { shape: s.box.shape, dtype: src.dtype, voxelSize: [1, 1, 1] as [number, number, number], unit: '' as const, origin: [0, 0, 0] as [number, number, number] };
+  const meta = {
+    shape: s.box.shape,
+    dtype: src.dtype,
+    voxelSize: [1, 1, 1] as [number, number, number],
+    unit: '' as const,
+    origin: [0, 0, 0] as [number, number, number],
+  };
   await src.close();
   const raw = join(work, `${name}-crop-raw.zarr`);
-  const w = await OmeZarrWriter.create(raw, meta, { zarrFormat: 2, chunkShape: [64, 64, 64], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean', overwrite: true });
+  const w = await OmeZarrWriter.create(raw, meta, {
+    zarrFormat: 2,
+    chunkShape: [64, 64, 64],
+    compression: { compression: 'blosc' },
+    levelCount: 1,
+    method: 'mean',
+    overwrite: true,
+  });
   await w.writeLevelBox(0, wholeBox(s.box.shape), data);
   await w.finalize();
   await convertToOmeZarr(raw, out, {});
@@ -108,7 +121,8 @@ async function figure(name: string, crop: string, segs: { label: string; path: s
 function maizeReference(work: string): [string, string] {
   const ref = join(work, 'maize-ref.npy');
   const air = join(work, 'maize-air.npy');
-  if (!existsSync(ref) || !existsSync(air)) execFileSync('/usr/bin/python3', [join(root, 'bench/real-references/maize_reference.py'), ref, '--air', air], { stdio: 'inherit' });
+  if (!existsSync(ref) || !existsSync(air))
+    execFileSync('/usr/bin/python3', [join(root, 'bench/real-references/maize_reference.py'), ref, '--air', air], { stdio: 'inherit' });
   return [ref, air];
 }
 
@@ -134,14 +148,32 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - t0) / 1000;
       segs.push({ label: m.replace(root + '/', ''), path: seg });
       const refs = name === 'maize' ? maizeReference(work) : null;
-      const score = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/real-scans-score.py'), join(seg, 'labels/roots/0'), '--scan', name, '--crop', [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','), ...(refs ? ['--ref', refs[0], '--air', refs[1]] : []), '--json'], { encoding: 'utf8' })) as Record<string, unknown>;
+      const score = JSON.parse(
+        execFileSync(
+          '/usr/bin/python3',
+          [
+            join(root, 'bench/real-scans-score.py'),
+            join(seg, 'labels/roots/0'),
+            '--scan',
+            name,
+            '--crop',
+            [...SCANS[name]!.box.offset, ...SCANS[name]!.box.shape].join(','),
+            ...(refs ? ['--ref', refs[0], '--air', refs[1]] : []),
+            '--json',
+          ],
+          { encoding: 'utf8' },
+        ),
+      ) as Record<string, unknown>;
       results.push({ scan: name, model: m, seconds, score });
       console.log(`${name} ${m}: ${JSON.stringify(score)} (${seconds.toFixed(0)} s)`);
     }
     await figure(name, crop, segs, join(figures, `real-${name}.png`));
   }
   mkdirSync(join(root, 'bench/out'), { recursive: true });
-  writeFileSync(join(root, 'bench/out/real-scans.json'), JSON.stringify({ date: new Date().toISOString(), crops: SCANS, results }, null, 2));
+  writeFileSync(
+    join(root, 'bench/out/real-scans.json'),
+    JSON.stringify({ date: new Date().toISOString(), crops: SCANS, results }, null, 2),
+  );
 }
 
 await main();

@@ -21,10 +21,22 @@ import { wholeBox } from '../src/volume/box.js';
 import { arg } from './args.js';
 
 const root = packageRoot();
-const cli = (args: string[]): string => execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const cli = (args: string[]): string =>
+  execFileSync(process.execPath, [join(root, 'bin/rhizoct.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
-interface Ours { voxelsPerSecond: number; seconds: number; peakRssMiB: number; gpuSeconds: number | null; device: string }
-interface Torch { voxels_per_second: number; seconds: number; device: string; torch: string }
+interface Ours {
+  voxelsPerSecond: number;
+  seconds: number;
+  peakRssMiB: number;
+  gpuSeconds: number | null;
+  device: string;
+}
+interface Torch {
+  voxels_per_second: number;
+  seconds: number;
+  device: string;
+  torch: string;
+}
 
 async function main(): Promise<void> {
   const model = arg('--model', join(root, 'models/default'));
@@ -37,8 +49,12 @@ async function main(): Promise<void> {
       for (const n of sizes) {
         const scan = join(work, `scan${n}.zarr`);
         cli(['synth', scan, '--seed', '5', '--shape', String(n), '--difficulty', 'medium', '--quiet']);
-        const s = JSON.parse(cli(['segment', scan, join(work, `seg${n}.zarr`), '--model', model, '--quiet', '--json', '--stop-after', stop])) as { peakRssMiB: number; voxelsPerSecond: number; chunks: { written: number } };
-        console.log(`${String(n).padStart(5)}³: peak RSS ${s.peakRssMiB.toFixed(0)} MiB, ${s.chunks.written} chunks, ${(s.voxelsPerSecond / 1e3).toFixed(1)} kvoxel/s`);
+        const s = JSON.parse(
+          cli(['segment', scan, join(work, `seg${n}.zarr`), '--model', model, '--quiet', '--json', '--stop-after', stop]),
+        ) as { peakRssMiB: number; voxelsPerSecond: number; chunks: { written: number } };
+        console.log(
+          `${String(n).padStart(5)}³: peak RSS ${s.peakRssMiB.toFixed(0)} MiB, ${s.chunks.written} chunks, ${(s.voxelsPerSecond / 1e3).toFixed(1)} kvoxel/s`,
+        );
         rmSync(scan, { recursive: true, force: true });
       }
       return;
@@ -50,8 +66,42 @@ async function main(): Promise<void> {
     const scan = join(work, 'scan.zarr');
     cli(['synth', scan, '--seed', '11', '--shape', String(size), '--difficulty', 'medium', '--quiet']);
     // Single scale on both sides: the peer runs the network at full resolution only.
-    const runOurs = (tile: number, k: number): Ours => JSON.parse(cli(['segment', scan, join(work, `seg-${tile}-${k}.zarr`), '--model', model, '--scales', '0', '--tile', String(tile), '--quiet', '--json'])) as Ours;
-    const runTorch = (tile: number, t: number, out: string): Torch => JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/reference/segment_torch.py'), scan, model, '--device', arg('--torch-device', 'cpu'), '--threads', String(t), '--tile', String(tile), '--out', out], { encoding: 'utf8' })) as Torch;
+    const runOurs = (tile: number, k: number): Ours =>
+      JSON.parse(
+        cli([
+          'segment',
+          scan,
+          join(work, `seg-${tile}-${k}.zarr`),
+          '--model',
+          model,
+          '--scales',
+          '0',
+          '--tile',
+          String(tile),
+          '--quiet',
+          '--json',
+        ]),
+      ) as Ours;
+    const runTorch = (tile: number, t: number, out: string): Torch =>
+      JSON.parse(
+        execFileSync(
+          '/usr/bin/python3',
+          [
+            join(root, 'bench/reference/segment_torch.py'),
+            scan,
+            model,
+            '--device',
+            arg('--torch-device', 'cpu'),
+            '--threads',
+            String(t),
+            '--tile',
+            String(tile),
+            '--out',
+            out,
+          ],
+          { encoding: 'utf8' },
+        ),
+      ) as Torch;
     const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     // Interleaved repetitions, so a burst of load elsewhere on the machine hits every variant alike.
     const ours = new Map<number, Ours[]>(tiles.map((t) => [t, []]));
@@ -77,15 +127,37 @@ async function main(): Promise<void> {
       const b = new Uint8Array(readFileSync(join(work, `torch-${tile}.u8`)));
       let maxDiff = 0;
       for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-      const peers = threads.map((t) => ({ threads: t, voxelsPerSecond: median(torch.get(`${tile}/${t}`)!.map((r) => r.voxels_per_second)) }));
-      rows.push({ tile, ours: { voxelsPerSecond: ov, seconds: median(o.map((r) => r.seconds)), gpuSeconds: median(o.map((r) => r.gpuSeconds ?? 0)), peakRssMiB: Math.max(...o.map((r) => r.peakRssMiB)) }, torch: peers, maxProbabilityDifference255: maxDiff });
-      console.log(`tile ${tile}: ours ${(ov / 1e3).toFixed(1)} kvoxel/s (${median(o.map((r) => r.seconds)).toFixed(1)} s) | ${peers.map((p) => `PyTorch ${p.threads} thr ${(p.voxelsPerSecond / 1e3).toFixed(1)} kvoxel/s`).join(' | ')} | probabilities vs PyTorch at the same tile: at most ${maxDiff}/255`);
+      const peers = threads.map((t) => ({
+        threads: t,
+        voxelsPerSecond: median(torch.get(`${tile}/${t}`)!.map((r) => r.voxels_per_second)),
+      }));
+      rows.push({
+        tile,
+        ours: {
+          voxelsPerSecond: ov,
+          seconds: median(o.map((r) => r.seconds)),
+          gpuSeconds: median(o.map((r) => r.gpuSeconds ?? 0)),
+          peakRssMiB: Math.max(...o.map((r) => r.peakRssMiB)),
+        },
+        torch: peers,
+        maxProbabilityDifference255: maxDiff,
+      });
+      console.log(
+        `tile ${tile}: ours ${(ov / 1e3).toFixed(1)} kvoxel/s (${median(o.map((r) => r.seconds)).toFixed(1)} s) | ${peers.map((p) => `PyTorch ${p.threads} thr ${(p.voxelsPerSecond / 1e3).toFixed(1)} kvoxel/s`).join(' | ')} | probabilities vs PyTorch at the same tile: at most ${maxDiff}/255`,
+      );
     }
-    for (const r of rows) for (const base of rows) for (const p of base.torch) {
-      console.log(`ratio ours(tile ${r.tile}) / PyTorch(tile ${base.tile}, ${p.threads} thr) = ${(r.ours.voxelsPerSecond / p.voxelsPerSecond).toFixed(3)}`);
-    }
+    for (const r of rows)
+      for (const base of rows)
+        for (const p of base.torch) {
+          console.log(
+            `ratio ours(tile ${r.tile}) / PyTorch(tile ${base.tile}, ${p.threads} thr) = ${(r.ours.voxelsPerSecond / p.voxelsPerSecond).toFixed(3)}`,
+          );
+        }
     mkdirSync(join(root, 'bench/out'), { recursive: true });
-    writeFileSync(arg('--json', join(root, 'bench/out/segment.json')), JSON.stringify({ date: new Date().toISOString(), size, model, reps, device, rows }, null, 2));
+    writeFileSync(
+      arg('--json', join(root, 'bench/out/segment.json')),
+      JSON.stringify({ date: new Date().toISOString(), size, model, reps, device, rows }, null, 2),
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -35,18 +35,22 @@ export function nearBoundary(truth: Uint8Array, shape: P3, r = 2): Uint8Array {
       for (let x = 0; x < W; x++) {
         const i = (z * H + y) * W + x;
         const t = truth[i]! > 0;
-        if ((x + 1 < W && truth[i + 1]! > 0 !== t) || (y + 1 < H && truth[i + W]! > 0 !== t) || (z + 1 < D && truth[i + H * W]! > 0 !== t)) edge[i] = 1;
+        if ((x + 1 < W && truth[i + 1]! > 0 !== t) || (y + 1 < H && truth[i + W]! > 0 !== t) || (z + 1 < D && truth[i + H * W]! > 0 !== t))
+          edge[i] = 1;
         if ((x > 0 && truth[i - 1]! > 0 !== t) || (y > 0 && truth[i - W]! > 0 !== t) || (z > 0 && truth[i - H * W]! > 0 !== t)) edge[i] = 1;
       }
   const offs: P3[] = [];
-  for (let dz = -r; dz <= r; dz++) for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dz * dz + dy * dy + dx * dx <= r * r) offs.push([dz, dy, dx]);
+  for (let dz = -r; dz <= r; dz++)
+    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dz * dz + dy * dy + dx * dx <= r * r) offs.push([dz, dy, dx]);
   const near = new Uint8Array(truth.length);
   for (let z = 0; z < D; z++)
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++) {
         if (!edge[(z * H + y) * W + x]) continue;
         for (const [dz, dy, dx] of offs) {
-          const zz = z + dz, yy = y + dy, xx = x + dx;
+          const zz = z + dz,
+            yy = y + dy,
+            xx = x + dx;
           if (zz >= 0 && yy >= 0 && xx >= 0 && zz < D && yy < H && xx < W) near[(zz * H + yy) * W + xx] = 1;
         }
       }
@@ -66,11 +70,15 @@ function components(n: number, shape: P3, inSet: (i: number) => boolean): number
     while (stack.length) {
       const i = stack.pop()!;
       comp.push(i);
-      const z = Math.floor(i / (H * W)), y = Math.floor(i / W) % H, x = i % W;
+      const z = Math.floor(i / (H * W)),
+        y = Math.floor(i / W) % H,
+        x = i % W;
       for (let dz = -1; dz <= 1; dz++)
         for (let dy = -1; dy <= 1; dy++)
           for (let dx = -1; dx <= 1; dx++) {
-            const zz = z + dz, yy = y + dy, xx = x + dx;
+            const zz = z + dz,
+              yy = y + dy,
+              xx = x + dx;
             if (zz < 0 || yy < 0 || xx < 0 || zz >= D || yy >= H || xx >= W) continue;
             const j = (zz * H + yy) * W + xx;
             if (!seen[j] && inSet(j)) {
@@ -89,7 +97,17 @@ function components(n: number, shape: P3, inSet: (i: number) => boolean): number
  * in the plane; paints `label` into `annotations` on voxels that `paintable` allows. Returns the
  * voxels painted.
  */
-function stroke(start: number, shape: P3, axis: number, length: number, allowed: (i: number) => boolean, paintable: (i: number) => boolean, label: number, annotations: Uint8Array, rand: () => number): number {
+function stroke(
+  start: number,
+  shape: P3,
+  axis: number,
+  length: number,
+  allowed: (i: number) => boolean,
+  paintable: (i: number) => boolean,
+  label: number,
+  annotations: Uint8Array,
+  rand: () => number,
+): number {
   const [D, H, W] = shape;
   const at = (i: number): P3 => [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];
   const idx = (p: P3): number => (p[0] * H + p[1]) * W + p[2];
@@ -154,7 +172,13 @@ function stroke(start: number, shape: P3, axis: number, length: number, allowed:
  * than not-root strokes due, the rest go on the soil 3–8 voxels from a root, as a person marks
  * what surrounds a root they just painted.
  */
-export function paintCorrections(truth: Uint8Array, pred: Uint8Array, annotations: Uint8Array, shape: P3, opts: StrokeOptions): StrokeReport {
+export function paintCorrections(
+  truth: Uint8Array,
+  pred: Uint8Array,
+  annotations: Uint8Array,
+  shape: P3,
+  opts: StrokeOptions,
+): StrokeReport {
   const n = truth.length;
   const near = nearBoundary(truth, shape);
   const free = (i: number): boolean => annotations[i] === 0 && near[i] === 0;
@@ -206,15 +230,25 @@ function distanceToRoot(truth: Uint8Array, shape: P3, cap: number): Uint8Array {
   const [D, H, W] = shape;
   const dist = new Uint8Array(truth.length).fill(cap + 1);
   let front: number[] = [];
-  for (let i = 0; i < truth.length; i++) if (truth[i]! > 0) {
-    dist[i] = 0;
-    front.push(i);
-  }
+  for (let i = 0; i < truth.length; i++)
+    if (truth[i]! > 0) {
+      dist[i] = 0;
+      front.push(i);
+    }
   for (let d = 1; d <= cap && front.length; d++) {
     const next: number[] = [];
     for (const i of front) {
-      const z = Math.floor(i / (H * W)), y = Math.floor(i / W) % H, x = i % W;
-      for (const [zz, yy, xx] of [[z - 1, y, x], [z + 1, y, x], [z, y - 1, x], [z, y + 1, x], [z, y, x - 1], [z, y, x + 1]] as P3[]) {
+      const z = Math.floor(i / (H * W)),
+        y = Math.floor(i / W) % H,
+        x = i % W;
+      for (const [zz, yy, xx] of [
+        [z - 1, y, x],
+        [z + 1, y, x],
+        [z, y - 1, x],
+        [z, y + 1, x],
+        [z, y, x - 1],
+        [z, y, x + 1],
+      ] as P3[]) {
         if (zz < 0 || yy < 0 || xx < 0 || zz >= D || yy >= H || xx >= W) continue;
         const j = (zz * H + yy) * W + xx;
         if (dist[j]! > d) {

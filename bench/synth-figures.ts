@@ -27,7 +27,9 @@ const outDir = arg('--out', 'docs/figures');
 const beanDir = arg('--bean', '../shared/data/bean-bucket-xct');
 const seed = Number(arg('--seed', '1'));
 /** Extra parameter overrides for the bean comparison (to try settings), comma-free path=value list separated by ';'. */
-const tweaks = arg('--set', '').split(';').filter((t) => t.length > 0);
+const tweaks = arg('--set', '')
+  .split(';')
+  .filter((t) => t.length > 0);
 const onlyBean = process.argv.includes('--only-bean');
 await mkdir(outDir, { recursive: true });
 const gpu = await acquireGpu();
@@ -73,11 +75,12 @@ if (existsSync(beanDir)) {
   const g = (img: Uint16Array): Uint8Array => Uint8Array.from(img, (v) => to8(v, p.scan.gain, p.scan.offset));
   // The bean's 8-bit values come in steps of about 6 (empty bins between): smooth both the same
   // way (Gaussian, sd 4 grey levels).
-  const pool = (h: Float64Array): Float64Array => Float64Array.from({ length: 256 }, (_, k) => {
-    let s = 0;
-    for (let j = -12; j <= 12; j++) s += h[Math.min(255, Math.max(0, k + j))]! * Math.exp(-(j * j) / 32);
-    return s;
-  });
+  const pool = (h: Float64Array): Float64Array =>
+    Float64Array.from({ length: 256 }, (_, k) => {
+      let s = 0;
+      for (let j = -12; j <= 12; j++) s += h[Math.min(255, Math.max(0, k + j))]! * Math.exp(-(j * j) / 32);
+      return s;
+    });
   const pad = 10;
   const c = new Canvas(3 * pad + 2 * N, 2 * N + 240);
   c.text('REAL: BEAN IN SAND (SHARED/DATA)', pad, 4);
@@ -119,20 +122,27 @@ for (const d of onlyBean ? [] : DIFFICULTIES) {
   const hist = new IntensityHistograms();
   const f = scene.frame;
   const region = new Uint8Array(M * M);
-  for (let y = 0; y < M; y++) for (let x = 0; x < M; x++) region[y * M + x] = Math.hypot(x * vs - f.axis[0], y * vs - f.axis[1]) < f.rin ? 1 : 0;
+  for (let y = 0; y < M; y++)
+    for (let x = 0; x < M; x++) region[y * M + x] = Math.hypot(x * vs - f.axis[0], y * vs - f.axis[1]) < f.rin ? 1 : 0;
   let masked = 0;
   const t0 = performance.now();
   for (let z = 0; z < M; z += 64) {
     const depth = Math.min(64, M - z);
     const r = await slabs.render(makeBox([z, 0, 0], [depth, M, M]));
     ortho.add(z, r.image, r.mask);
-    for (let k = 0; k < depth; k++) hist.add(r.image.subarray(k * M * M, (k + 1) * M * M), r.mask.subarray(k * M * M, (k + 1) * M * M), region);
+    for (let k = 0; k < depth; k++)
+      hist.add(r.image.subarray(k * M * M, (k + 1) * M * M), r.mask.subarray(k * M * M, (k + 1) * M * M), region);
     masked += r.maskVoxels;
   }
   const secs = (performance.now() - t0) / 1000;
   slabs.dispose();
   const b = hist.bestThreshold();
-  const fig = ortho.figure(p.scan.offset, p.scan.offset + p.scan.gain, `${d.toUpperCase()}  SEED ${seed}  ${M}X${M}X${M} AT 50 UM   BEST THRESHOLD DICE ${b.dice.toFixed(2)}`, 320);
+  const fig = ortho.figure(
+    p.scan.offset,
+    p.scan.offset + p.scan.gain,
+    `${d.toUpperCase()}  SEED ${seed}  ${M}X${M}X${M} AT 50 UM   BEST THRESHOLD DICE ${b.dice.toFixed(2)}`,
+    320,
+  );
   await writeFile(join(outDir, `synth-${d}.png`), fig.png());
   console.log(
     `${d.padEnd(6)} root voxels ${((100 * masked) / M ** 3).toFixed(1)}%  best threshold Dice ${b.dice.toFixed(3)} (roots ${b.rootsBrighter ? 'brighter' : 'darker'})  best band Dice ${b.bandDice.toFixed(3)}  render ${(M ** 3 / secs / 1e6).toFixed(2)} Mvoxels/s`,

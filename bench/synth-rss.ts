@@ -46,12 +46,24 @@ async function main(): Promise<void> {
   const cmd = [...time, ...runner, '--child', out, String(n), difficulty];
   const res = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (res.status !== 0) throw new Error(`synth failed (${res.status}): ${res.stderr}`);
-  const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as { peakRssMiB: number; seconds: number; voxelsPerSecond: number; levels: number; roots: number; segments: number; objects: number };
+  const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as {
+    peakRssMiB: number;
+    seconds: number;
+    voxelsPerSecond: number;
+    levels: number;
+    roots: number;
+    segments: number;
+    objects: number;
+  };
   const timeRss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
   const peak = timeRss ? Number(timeRss[1]) / 1024 : r.peakRssMiB;
   const slabMiB = (64 * n * n * 3) / 2 ** 20;
-  console.log(`synth ${n}³ ${difficulty}: ${r.seconds.toFixed(1)} s, ${(r.voxelsPerSecond / 1e6).toFixed(2)} M voxels/s, ${r.levels} levels; ${r.roots} roots (${r.segments} segments), ${r.objects} soil objects`);
-  console.log(`peak RSS: ${peak.toFixed(0)} MiB${timeRss ? ' (/usr/bin/time -v)' : ' (VmHWM)'}; volume ${((3 * n ** 3) / 2 ** 20).toFixed(0)} MiB (image + mask), one slab ${slabMiB.toFixed(0)} MiB`);
+  console.log(
+    `synth ${n}³ ${difficulty}: ${r.seconds.toFixed(1)} s, ${(r.voxelsPerSecond / 1e6).toFixed(2)} M voxels/s, ${r.levels} levels; ${r.roots} roots (${r.segments} segments), ${r.objects} soil objects`,
+  );
+  console.log(
+    `peak RSS: ${peak.toFixed(0)} MiB${timeRss ? ' (/usr/bin/time -v)' : ' (VmHWM)'}; volume ${((3 * n ** 3) / 2 ** 20).toFixed(0)} MiB (image + mask), one slab ${slabMiB.toFixed(0)} MiB`,
+  );
   if (!process.argv.includes('--keep')) await rm(out, { recursive: true, force: true });
 }
 

@@ -29,7 +29,12 @@ import { dumpExamples } from './example-bank.js';
 import { cli, fmtScores, root, scoreHeldOut, type Scores } from './held-out.js';
 
 /** The preset scans kept in the training set, so the presets' scores do not step back. */
-const PRESET_SCANS: [string, number, string][] = [['train-m1', 101, 'medium'], ['train-m2', 102, 'medium'], ['train-h1', 201, 'hard'], ['train-e1', 301, 'easy']];
+const PRESET_SCANS: [string, number, string][] = [
+  ['train-m1', 101, 'medium'],
+  ['train-m2', 102, 'medium'],
+  ['train-h1', 201, 'hard'],
+  ['train-e1', 301, 'easy'],
+];
 const RANDOM_SEED0 = 10001;
 const VAL_RANDOM_SEED0 = 900001;
 
@@ -57,7 +62,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < nRandom; i++) scans.push(synth(join(work, `random-${RANDOM_SEED0 + i}.zarr`), RANDOM_SEED0 + i, 'random', shape));
   for (const [name, seed, family] of PRESET_SCANS) scans.push(synth(join(work, `${name}.zarr`), seed, family, shape));
   const val: Record<string, string[]> = {
-    random: Array.from({ length: Number(arg('--val-random', '4')) }, (_, i) => synth(join(work, `val-random-${VAL_RANDOM_SEED0 + i}.zarr`), VAL_RANDOM_SEED0 + i, 'random', '96')),
+    random: Array.from({ length: Number(arg('--val-random', '4')) }, (_, i) =>
+      synth(join(work, `val-random-${VAL_RANDOM_SEED0 + i}.zarr`), VAL_RANDOM_SEED0 + i, 'random', '96'),
+    ),
     medium: [synth(join(work, 'val-m.zarr'), 901, 'medium', '96')],
     hard: [synth(join(work, 'val-h.zarr'), 902, 'hard', '96')],
   };
@@ -83,21 +90,57 @@ async function main(): Promise<void> {
   const train = (dir: string, last: number, args: string[]): Log => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'card.base.json'), JSON.stringify(baseCard));
-    const done = (): Log | null => (existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null);
+    const done = (): Log | null =>
+      existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null;
     if (!done()?.checkpoints.some((c) => c.steps === last)) {
       const extra = [...(ignoreThin > 0 ? ['--ignore-thin', String(ignoreThin)] : [])];
-      execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(dir, 'card.base.json'), dir, '--batch', '2', '--seed', '7', '--threads', threads, ...extra, ...args], { stdio: 'inherit' });
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          join(root, 'bench/reference/train_budget.py'),
+          bank,
+          join(dir, 'card.base.json'),
+          dir,
+          '--batch',
+          '2',
+          '--seed',
+          '7',
+          '--threads',
+          threads,
+          ...extra,
+          ...args,
+        ],
+        { stdio: 'inherit' },
+      );
     }
     return done()!;
   };
-  const phase1 = train(runDir, stop, ['--steps', steps, '--lr', String(lr0), '--lr-final', String(lr1), ...(init ? ['--init', resolve(init)] : []), ...(stop < total ? ['--stop', String(stop)] : [])]);
+  const phase1 = train(runDir, stop, [
+    '--steps',
+    steps,
+    '--lr',
+    String(lr0),
+    '--lr-final',
+    String(lr1),
+    ...(init ? ['--init', resolve(init)] : []),
+    ...(stop < total ? ['--stop', String(stop)] : []),
+  ]);
   const checkpoints = [...phase1.checkpoints];
   let annealFrom: string | null = null;
   if (anneal > 0) {
     const reached = lr1 + (lr0 - lr1) * 0.5 * (1 + Math.cos((Math.PI * (stop - 1)) / total));
     annealFrom = checkpoints.find((c) => c.steps === stop)?.dir ?? null;
     if (!annealFrom) throw new Error(`--anneal needs a checkpoint at step ${stop} in ${runDir}`);
-    const phase2 = train(`${runDir}-stop${stop}-anneal${anneal}`, anneal, ['--init', annealFrom, '--steps', `${anneal / 2},${anneal}`, '--lr', reached.toPrecision(4), '--lr-final', String(lr1)]);
+    const phase2 = train(`${runDir}-stop${stop}-anneal${anneal}`, anneal, [
+      '--init',
+      annealFrom,
+      '--steps',
+      `${anneal / 2},${anneal}`,
+      '--lr',
+      reached.toPrecision(4),
+      '--lr-final',
+      String(lr1),
+    ]);
     const before = phase1.checkpoints.find((c) => c.steps === stop)!.seconds;
     checkpoints.push(...phase2.checkpoints.map((c) => ({ ...c, steps: stop + c.steps, seconds: before + c.seconds })));
   }
@@ -110,26 +153,49 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(val)) scores[k] = scoreHeldOut(ck.dir, v, runDir);
     // Validation: mean Dice over the families, the random family counting as much as the presets together.
     const mean = (2 * scores.random!.dice + scores.medium!.dice + scores.hard!.dice) / 4;
-    console.log(`${ck.steps} steps: ${Object.entries(scores).map(([k, s]) => `${k} ${fmtScores(s)}`).join(' | ')} → ${mean.toFixed(3)}`);
+    console.log(
+      `${ck.steps} steps: ${Object.entries(scores)
+        .map(([k, s]) => `${k} ${fmtScores(s)}`)
+        .join(' | ')} → ${mean.toFixed(3)}`,
+    );
     if (!best || mean > best.mean) best = { ...ck, scores, mean };
   }
   if (!best) throw new Error(`${runDir}: the trainer left no checkpoint`);
   const card = JSON.parse(readFileSync(join(best.dir, 'card.json'), 'utf8')) as Record<string, unknown>;
   card.training = {
-    trainer: 'PyTorch reference trainer (bench/reference/train_budget.py) on examples drawn by rhizoct\'s own sampler; same loss, optimiser, schedule, augmentations and batch-norm calibration as `rhizoct train`',
+    trainer:
+      "PyTorch reference trainer (bench/reference/train_budget.py) on examples drawn by rhizoct's own sampler; same loss, optimiser, schedule, augmentations and batch-norm calibration as `rhizoct train`",
     command: `scripts/train-random.sh (node dist/bench/train-random.js ${process.argv.slice(2).join(' ')})`,
-    data: { random: { family: 'random', seeds: `${RANDOM_SEED0}-${RANDOM_SEED0 + nRandom - 1}`, shape: Number(shape) }, presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })) },
+    data: {
+      random: { family: 'random', seeds: `${RANDOM_SEED0}-${RANDOM_SEED0 + nRandom - 1}`, shape: Number(shape) },
+      presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })),
+    },
     examples: count,
     init: init ? { model: init, card: JSON.parse(readFileSync(join(init, 'card.json'), 'utf8')).training?.command ?? null } : null,
     ignoreThinRadius: ignoreThin > 0 ? ignoreThin : null,
     sampling: 'PAPER_SAMPLING (70% near roots, jitter 8, 30% uniform)',
     recipe: {
-      optimizer: 'adam', lr: lr0, lrFinal: lr1, batch: 2, seed: 7, dice: 0.5, augment: 'flips, quarter turns in y-x, intensity gain and bias ±0.1', steps: best.steps,
-      schedule: anneal > 0 ? `cosine over ${total} steps stopped at ${stop}, then ${anneal} steps annealed on a cosine from the rate reached there to ${lr1}` : `cosine over ${total} steps`,
+      optimizer: 'adam',
+      lr: lr0,
+      lrFinal: lr1,
+      batch: 2,
+      seed: 7,
+      dice: 0.5,
+      augment: 'flips, quarter turns in y-x, intensity gain and bias ±0.1',
+      steps: best.steps,
+      schedule:
+        anneal > 0
+          ? `cosine over ${total} steps stopped at ${stop}, then ${anneal} steps annealed on a cosine from the rate reached there to ${lr1}`
+          : `cosine over ${total} steps`,
     },
     seconds: best.seconds,
   };
-  card.validation = { method: 'rhizoct segment + rhizoct eval on held-out scans, all voxels pooled per family', scans: val, scores: best.scores, selectedBy: 'mean Dice (random family weighted 2, medium 1, hard 1)' };
+  card.validation = {
+    method: 'rhizoct segment + rhizoct eval on held-out scans, all voxels pooled per family',
+    scans: val,
+    scores: best.scores,
+    selectedBy: 'mean Dice (random family weighted 2, medium 1, hard 1)',
+  };
   const tmp = `${out}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -61,13 +61,30 @@ async function main(): Promise<void> {
     model.clear();
     let torch: TorchStep | null = null;
     try {
-      torch = JSON.parse(execFileSync('/usr/bin/python3', [join(packageRoot(), 'bench/reference/train_torch.py'), JSON.stringify(config), '--device', arg('--torch-device', 'cpu'), '--batch', String(batch), '--reps', String(reps)], { encoding: 'utf8' })) as TorchStep;
+      torch = JSON.parse(
+        execFileSync(
+          '/usr/bin/python3',
+          [
+            join(packageRoot(), 'bench/reference/train_torch.py'),
+            JSON.stringify(config),
+            '--device',
+            arg('--torch-device', 'cpu'),
+            '--batch',
+            String(batch),
+            '--reps',
+            String(reps),
+          ],
+          { encoding: 'utf8' },
+        ),
+      ) as TorchStep;
     } catch (e) {
       console.error(`PyTorch peer failed: ${(e as Error).message.split('\n')[0]}`);
     }
     const row = { preset: name, config, batch, ours: { stepSeconds: step, patchesPerSecond: batch / step, gpuMemoryMiB: oursMem }, torch };
     rows.push(row);
-    console.log(`${name.padEnd(5)} batch ${batch}: ours ${row.ours.patchesPerSecond.toFixed(3)} patches/s (${step.toFixed(2)} s/step, ${oursMem.toFixed(0)} MiB GPU buffers) | PyTorch ${torch ? `${torch.patches_per_second.toFixed(3)} patches/s (${torch.peak_memory_mib.toFixed(0)} MiB ${torch.memory_kind}) | ratio ${(row.ours.patchesPerSecond / torch.patches_per_second).toFixed(3)}` : 'n/a'}`);
+    console.log(
+      `${name.padEnd(5)} batch ${batch}: ours ${row.ours.patchesPerSecond.toFixed(3)} patches/s (${step.toFixed(2)} s/step, ${oursMem.toFixed(0)} MiB GPU buffers) | PyTorch ${torch ? `${torch.patches_per_second.toFixed(3)} patches/s (${torch.peak_memory_mib.toFixed(0)} MiB ${torch.memory_kind}) | ratio ${(row.ours.patchesPerSecond / torch.patches_per_second).toFixed(3)}` : 'n/a'}`,
+    );
   }
   gpu.destroy();
   mkdirSync(join(packageRoot(), 'bench/out'), { recursive: true });

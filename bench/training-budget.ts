@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   const config = { ...(PRESETS.dual as DualConfig), ...(JSON.parse(arg('--config', '{}')) as object) } as DualConfig;
   if (config.arch !== 'dual') throw new Error('training-budget: only the dual architecture is supported');
   mkdirSync(work, { recursive: true });
-  for (const n of TRAIN_SCANS) if (!existsSync(join(dataDir, `${n}.zarr`))) throw new Error(`${dataDir}/${n}.zarr missing: run scripts/train-default.sh first (it makes the scans)`);
+  for (const n of TRAIN_SCANS)
+    if (!existsSync(join(dataDir, `${n}.zarr`)))
+      throw new Error(`${dataDir}/${n}.zarr missing: run scripts/train-default.sh first (it makes the scans)`);
 
   const centres = arg('--centres', 'volume');
   if (centres !== 'volume' && centres !== 'length') throw new Error(`--centres ${centres}: volume or length`);
@@ -48,17 +50,51 @@ async function main(): Promise<void> {
   let runDir = arg('--run', '');
   if (!runDir) {
     const bank = join(work, `examples-${count}-${centres}${skeleton > 0 ? '-skeleton' : ''}`);
-    await dumpExamples({ scans: TRAIN_SCANS.map((n) => join(dataDir, `${n}.zarr`)), config, count, seed: 7, centres, skeleton: skeleton > 0 }, bank);
+    await dumpExamples(
+      { scans: TRAIN_SCANS.map((n) => join(dataDir, `${n}.zarr`)), config, count, seed: 7, centres, skeleton: skeleton > 0 },
+      bank,
+    );
     const jitter = arg('--jitter', '0.1');
     const thinOnly = arg('--thin-only', '0');
-    const key = JSON.stringify([config, steps, arg('--lr', '0.002'), arg('--lr-final', '0.0001'), bank, skeleton, ...(jitter === '0.1' ? [] : [jitter]), ...(thinOnly === '0' ? [] : ['thin', thinOnly])]);
+    const key = JSON.stringify([
+      config,
+      steps,
+      arg('--lr', '0.002'),
+      arg('--lr-final', '0.0001'),
+      bank,
+      skeleton,
+      ...(jitter === '0.1' ? [] : [jitter]),
+      ...(thinOnly === '0' ? [] : ['thin', thinOnly]),
+    ]);
     runDir = join(work, `run-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`);
     mkdirSync(runDir, { recursive: true });
     const card = JSON.parse(readFileSync(join(root, 'models/default/card.json'), 'utf8')) as Record<string, unknown>;
     const baseCard = { format: card.format, version: card.version, config, normalisation: DEFAULT_NORMALISATION };
     writeFileSync(join(runDir, 'card.base.json'), JSON.stringify(baseCard));
-    execFileSync('/usr/bin/python3', [join(root, 'bench/reference/train_budget.py'), bank, join(runDir, 'card.base.json'), runDir,
-      '--steps', steps, '--skeleton', String(skeleton), '--jitter', jitter, '--thin-only', thinOnly, '--lr', arg('--lr', '0.002'), '--lr-final', arg('--lr-final', '0.0001'), '--threads', arg('--threads', '2')], { stdio: 'inherit' });
+    execFileSync(
+      '/usr/bin/python3',
+      [
+        join(root, 'bench/reference/train_budget.py'),
+        bank,
+        join(runDir, 'card.base.json'),
+        runDir,
+        '--steps',
+        steps,
+        '--skeleton',
+        String(skeleton),
+        '--jitter',
+        jitter,
+        '--thin-only',
+        thinOnly,
+        '--lr',
+        arg('--lr', '0.002'),
+        '--lr-final',
+        arg('--lr-final', '0.0001'),
+        '--threads',
+        arg('--threads', '2'),
+      ],
+      { stdio: 'inherit' },
+    );
   }
 
   const heldOutShape = arg('--held-out-shape', '96');
@@ -75,15 +111,43 @@ async function main(): Promise<void> {
     });
   }
   const rows: { steps: number; seconds: number; scores: Record<string, Scores> }[] = [];
-  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as { centres?: string; examples?: number; skeleton?: number; jitter?: number; thinOnly?: number; checkpoints: { steps: number; seconds: number; dir: string }[] };
+  const log = JSON.parse(readFileSync(join(runDir, 'log.json'), 'utf8')) as {
+    centres?: string;
+    examples?: number;
+    skeleton?: number;
+    jitter?: number;
+    thinOnly?: number;
+    checkpoints: { steps: number; seconds: number; dir: string }[];
+  };
   for (const ck of log.checkpoints) {
     const scores: Record<string, Scores> = {};
     for (const d of difficulties) scores[d] = scoreHeldOut(ck.dir, scans[d]!, runDir, radii);
     rows.push({ steps: ck.steps, seconds: ck.seconds, scores });
-    console.log(`${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`);
+    console.log(
+      `${String(ck.steps).padStart(6)} steps (${ck.seconds.toFixed(0)} s): ${difficulties.map((d) => `${d} ${fmtScores(scores[d]!)}`).join(' | ')}`,
+    );
   }
   mkdirSync(join(root, 'bench/out'), { recursive: true });
-  writeFileSync(join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`), JSON.stringify({ date: new Date().toISOString(), run: runDir, config, examples: log.examples ?? count, centres: log.centres ?? centres, skeleton: log.skeleton ?? skeleton, jitter: log.jitter ?? 0.1, thinOnly: log.thinOnly ?? 0, heldOut: { shape: Number(heldOutShape), voxelSizeMm: Number(voxelSize), radii }, seeds, rows }, null, 2));
+  writeFileSync(
+    join(root, `bench/out/training-budget-${runDir.split('-').pop()}.json`),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        run: runDir,
+        config,
+        examples: log.examples ?? count,
+        centres: log.centres ?? centres,
+        skeleton: log.skeleton ?? skeleton,
+        jitter: log.jitter ?? 0.1,
+        thinOnly: log.thinOnly ?? 0,
+        heldOut: { shape: Number(heldOutShape), voxelSizeMm: Number(voxelSize), radii },
+        seeds,
+        rows,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 await main();

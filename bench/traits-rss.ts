@@ -37,7 +37,11 @@ function rootSystem(n: number): Tube[] {
   let p: Vec3 = [0, n / 2, n / 2];
   const primary: Vec3[] = [p];
   while (p[0] < n - 8) {
-    const q: Vec3 = [p[0] + 12, Math.min(n - 20, Math.max(20, p[1] + (rnd() - 0.5) * 8)), Math.min(n - 20, Math.max(20, p[2] + (rnd() - 0.5) * 8))];
+    const q: Vec3 = [
+      p[0] + 12,
+      Math.min(n - 20, Math.max(20, p[1] + (rnd() - 0.5) * 8)),
+      Math.min(n - 20, Math.max(20, p[2] + (rnd() - 0.5) * 8)),
+    ];
     tubes.push({ a: p, b: q, r: 7 });
     primary.push(q);
     p = q;
@@ -56,7 +60,15 @@ function rootSystem(n: number): Tube[] {
       tubes.push({ a, b, r: 3.5 });
       if (i === 2 && rnd() < 0.7) {
         const ang2 = ang + (rnd() < 0.5 ? 1 : -1) * 1.2;
-        tubes.push({ a: b, b: [Math.min(n - 6, b[0] + 20), Math.min(n - 6, Math.max(5, b[1] + 35 * Math.sin(ang2))), Math.min(n - 6, Math.max(5, b[2] + 35 * Math.cos(ang2)))], r: 2 });
+        tubes.push({
+          a: b,
+          b: [
+            Math.min(n - 6, b[0] + 20),
+            Math.min(n - 6, Math.max(5, b[1] + 35 * Math.sin(ang2))),
+            Math.min(n - 6, Math.max(5, b[2] + 35 * Math.cos(ang2))),
+          ],
+          r: 2,
+        });
       }
       a = b;
     }
@@ -92,7 +104,13 @@ async function makeMask(path: string, n: number): Promise<number> {
   const shape: Vec3 = [n, n, n];
   const meta: VolumeMeta = { shape, dtype: 'uint8', voxelSize: [0.02, 0.02, 0.02], unit: 'millimeter', origin: [0, 0, 0] };
   const chunk: Vec3 = [64, 64, 64];
-  const base = { zarrFormat: 2 as const, chunkShape: chunk, compression: { compression: 'blosc' as const }, levelCount: 1, overwrite: true };
+  const base = {
+    zarrFormat: 2 as const,
+    chunkShape: chunk,
+    compression: { compression: 'blosc' as const },
+    levelCount: 1,
+    overwrite: true,
+  };
   const tubes = rootSystem(n);
   const grid = new ChunkGrid(shape, chunk);
   let voxels = 0;
@@ -142,7 +160,9 @@ async function main(): Promise<void> {
   const out = join(dir, `traits-${n}`);
   const t0 = performance.now();
   const voxels = existsSync(join(mask, 'labels', 'roots', '.zattrs')) ? -1 : await makeMask(mask, n);
-  console.log(`mask ${mask}: ${n}³ (${((n ** 3) / 2 ** 20).toFixed(0)} MiB as uint8)${voxels >= 0 ? `, ${voxels} root voxels` : ' (reused)'}, ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `mask ${mask}: ${n}³ (${(n ** 3 / 2 ** 20).toFixed(0)} MiB as uint8)${voxels >= 0 ? `, ${voxels} root voxels` : ' (reused)'}, ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const self = fileURLToPath(import.meta.url);
   const time = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-v'] : [];
   const tsx = [process.execPath, '--import', 'tsx'];
@@ -153,7 +173,9 @@ async function main(): Promise<void> {
   const timeRss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
   const peak = timeRss ? Number(timeRss[1]) / 1024 : r.peakRssMiB;
   console.log(`traits: ${JSON.stringify(r)}`);
-  console.log(`peak RSS: ${peak.toFixed(0)} MiB${timeRss ? ' (/usr/bin/time -v)' : ' (VmHWM)'}; one whole uint8 volume would be ${((n ** 3) / 2 ** 20).toFixed(0)} MiB, its int32 labels ${((4 * n ** 3) / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `peak RSS: ${peak.toFixed(0)} MiB${timeRss ? ' (/usr/bin/time -v)' : ' (VmHWM)'}; one whole uint8 volume would be ${(n ** 3 / 2 ** 20).toFixed(0)} MiB, its int32 labels ${((4 * n ** 3) / 2 ** 20).toFixed(0)} MiB`,
+  );
   if (!process.argv.includes('--keep')) await rm(out, { recursive: true, force: true });
 }
 

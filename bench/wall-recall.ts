@@ -22,19 +22,25 @@ async function main(): Promise<void> {
   const truthPath = arg('--truth', '');
   if (!segPath || !truthPath) throw new Error('usage: wall-recall --seg SEG.zarr --truth SCAN.zarr [--within 3,5,8]');
   const within = arg('--within', '3,5,8').split(',').map(Number);
-  const attrs = JSON.parse(readFileSync(join(truthPath, '.zattrs'), 'utf8')) as { rhizoct?: { synth?: { params?: SynthParams; shape?: Vec3; voxelSizeMm?: Vec3 } } };
+  const attrs = JSON.parse(readFileSync(join(truthPath, '.zattrs'), 'utf8')) as {
+    rhizoct?: { synth?: { params?: SynthParams; shape?: Vec3; voxelSizeMm?: Vec3 } };
+  };
   const synth = attrs.rhizoct?.synth;
-  if (!synth?.params || !synth.shape || !synth.voxelSizeMm) throw new Error(`${truthPath}: no rhizoct synth parameters in its attributes (not a rhizoct synth scan?)`);
+  if (!synth?.params || !synth.shape || !synth.voxelSizeMm)
+    throw new Error(`${truthPath}: no rhizoct synth parameters in its attributes (not a rhizoct synth scan?)`);
   const frame = sceneFrame(synth.shape, synth.voxelSizeMm, synth.params);
   if (!Number.isFinite(frame.rin)) throw new Error(`${truthPath}: the scan has no container`);
   const truth = await openVolume(truthPath, { label: 'roots' });
   const pred = await openVolume(segPath, { label: 'roots' });
-  if (truth.shape.some((s, i) => s !== pred.shape[i])) throw new Error(`${segPath}: shape [${pred.shape}] differs from the truth's [${truth.shape}]`);
+  if (truth.shape.some((s, i) => s !== pred.shape[i]))
+    throw new Error(`${segPath}: shape [${pred.shape}] differs from the truth's [${truth.shape}]`);
   const [D, H, W] = truth.shape;
   const [, vy, vx] = synth.voxelSizeMm;
   // Distance (voxels of the x/y size) of each column from the wall's inner face; roots stay inside it.
   const toWall = new Float32Array(H * W);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) toWall[y * W + x] = (frame.rin - Math.hypot(x * vx - frame.axis[0], y * vy - frame.axis[1])) / Math.min(vx, vy);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      toWall[y * W + x] = (frame.rin - Math.hypot(x * vx - frame.axis[0], y * vy - frame.axis[1])) / Math.min(vx, vy);
   const near = within.map(() => ({ tp: 0, fp: 0, fn: 0 }));
   const away = within.map(() => ({ tp: 0, fp: 0, fn: 0 }));
   const all: Confusion = { tp: 0, fp: 0, fn: 0 };
@@ -65,7 +71,10 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`${truthPath}: Dice ${out.dice.toFixed(4)}; the wall's inner face ${out.wallRadiusVoxels.toFixed(1)} voxels from the axis`);
-  for (const r of rows) console.log(`  within ${r.within} voxels of the wall: ${(100 * r.truthShare).toFixed(1)}% of the root voxels, recall there ${r.recallNear.toFixed(3)}; Dice elsewhere ${r.diceAway.toFixed(4)}`);
+  for (const r of rows)
+    console.log(
+      `  within ${r.within} voxels of the wall: ${(100 * r.truthShare).toFixed(1)}% of the root voxels, recall there ${r.recallNear.toFixed(3)}; Dice elsewhere ${r.diceAway.toFixed(4)}`,
+    );
 }
 
 await main();

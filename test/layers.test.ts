@@ -19,13 +19,19 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 };
 
 function sources(dir: string): string[] {
-  return readdirSync(join(REPO, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(join(REPO, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('layers: each folder of src/ imports only the folders below it (docs/architecture.md)', () => {
   it('every import of every module of src/ follows the order', () => {
-    const folders = readdirSync(join(REPO, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-    expect(folders.sort(), 'a new folder needs its place in the order (here and in docs/architecture.md)').toEqual(Object.keys(MAY_IMPORT).sort());
+    const folders = readdirSync(join(REPO, 'src'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    expect(folders.sort(), 'a new folder needs its place in the order (here and in docs/architecture.md)').toEqual(
+      Object.keys(MAY_IMPORT).sort(),
+    );
     const wrong: string[] = [];
     for (const file of sources('src')) {
       const from = file.split('/')[1]!;

@@ -62,7 +62,11 @@ function parentRadius(onward: { pts: XYZ[]; radii: number[] } | undefined, fallb
   const near: number[] = [];
   let s = 0;
   for (let i = 1; i < onward.pts.length && s <= 2 * reach; i++) {
-    s += Math.hypot(onward.pts[i]![0] - onward.pts[i - 1]![0], onward.pts[i]![1] - onward.pts[i - 1]![1], onward.pts[i]![2] - onward.pts[i - 1]![2]);
+    s += Math.hypot(
+      onward.pts[i]![0] - onward.pts[i - 1]![0],
+      onward.pts[i]![1] - onward.pts[i - 1]![1],
+      onward.pts[i]![2] - onward.pts[i - 1]![2],
+    );
     if (s >= reach / 2) near.push(onward.radii[i]!);
   }
   if (!near.length) return fallback;
@@ -163,7 +167,14 @@ export function extractArchitecture(g: RootGraph, reachFactor = 2): ArchRoot[] {
       const reach = reachFactor * nd.radius;
       const lat = leavingDirection(oriented(bySeg[p.seg]!, p.node).pts, reach, 3 * reach);
       const on = p.onward !== undefined ? leavingDirection(oriented(bySeg[p.onward]!, p.node).pts, reach, 3 * reach) : undefined;
-      grow(p.seg, p.node, id, order + 1, lat && on ? angleDeg(lat, on) : undefined, parentRadius(p.onward !== undefined ? oriented(bySeg[p.onward]!, p.node) : undefined, nd.radius, reach));
+      grow(
+        p.seg,
+        p.node,
+        id,
+        order + 1,
+        lat && on ? angleDeg(lat, on) : undefined,
+        parentRadius(p.onward !== undefined ? oriented(bySeg[p.onward]!, p.node) : undefined, nd.radius, reach),
+      );
     }
   };
   // Systems: start at the highest free end of each connected part.
@@ -180,7 +191,15 @@ export function extractArchitecture(g: RootGraph, reachFactor = 2): ArchRoot[] {
   for (const s of bySeg) {
     if (segDone[s.id]) continue;
     segDone[s.id] = 1;
-    roots.push({ id: roots.length, parent: -1, order: 1, points: s.points, diameters: s.radii.map((r) => 2 * r), length: polylineLength(s.points), baseInside: 0 });
+    roots.push({
+      id: roots.length,
+      parent: -1,
+      order: 1,
+      points: s.points,
+      diameters: s.radii.map((r) => 2 * r),
+      length: polylineLength(s.points),
+      baseInside: 0,
+    });
   }
   return roots;
 }

@@ -272,7 +272,12 @@ function traceSegments(nbrs: readonly number[][], nodeOf: Int32Array): TracedSeg
 }
 
 /** Geometry of each segment: ends at the node positions, interior smoothed later. */
-function segmentGeometry(sk: SkeletonPoints, raws: readonly TracedSegment[], nodes: readonly GraphNode[], pos: (i: number) => XYZ): GraphSegment[] {
+function segmentGeometry(
+  sk: SkeletonPoints,
+  raws: readonly TracedSegment[],
+  nodes: readonly GraphNode[],
+  pos: (i: number) => XYZ,
+): GraphSegment[] {
   return raws.map((r, k) => {
     const points = r.vox.map(pos);
     const radii = r.vox.map((v) => sk.radius[v]!);
@@ -328,7 +333,8 @@ function pruneSpurs(nodes: readonly GraphNode[], segments: GraphSegment[], prune
     if (s.a < 0 || s.a === s.b) continue;
     const na = nodes[s.a]!;
     const nb = nodes[s.b]!;
-    const [tip, branch] = na.degree === 1 && nb.degree >= 3 ? [na, nb] : nb.degree === 1 && na.degree >= 3 ? [nb, na] : [undefined, undefined];
+    const [tip, branch] =
+      na.degree === 1 && nb.degree >= 3 ? [na, nb] : nb.degree === 1 && na.degree >= 3 ? [nb, na] : [undefined, undefined];
     if (!tip || !branch) continue;
     if (faces.nearFace(tip.position, faces.cutMargin(tip))) {
       faceEnds.set(branch.id, [...(faceEnds.get(branch.id) ?? []), { s, tip }]);
@@ -395,7 +401,13 @@ function classifyNodes(nodes: readonly GraphNode[], faces: ScanFaces): void {
 }
 
 /** Smooths each centreline, extends cut tips to the scan's faces, and measures the length. */
-function measureSegments(segments: readonly GraphSegment[], nodes: readonly GraphNode[], opts: GraphOptions, faces: ScanFaces, spacing: Vec3): void {
+function measureSegments(
+  segments: readonly GraphSegment[],
+  nodes: readonly GraphNode[],
+  opts: GraphOptions,
+  faces: ScanFaces,
+  spacing: Vec3,
+): void {
   const half = opts.smoothHalfWidth ?? 2;
   const passes = opts.smoothPasses ?? 2;
   for (const s of segments) {

@@ -74,7 +74,8 @@ export function hull3d(input: readonly P3[]): Hull3 | undefined {
     if (pts[i]![0] > pts[i1]![0]) i1 = i;
   }
   if (i0 === i1) {
-    for (let i = 0; i < pts.length; i++) if (dot(sub(pts[i]!, pts[i0]!), sub(pts[i]!, pts[i0]!)) > dot(sub(pts[i1]!, pts[i0]!), sub(pts[i1]!, pts[i0]!))) i1 = i;
+    for (let i = 0; i < pts.length; i++)
+      if (dot(sub(pts[i]!, pts[i0]!), sub(pts[i]!, pts[i0]!)) > dot(sub(pts[i1]!, pts[i0]!), sub(pts[i1]!, pts[i0]!))) i1 = i;
   }
   const a = pts[i0]!;
   const ab = sub(pts[i1]!, a);

@@ -34,7 +34,11 @@ function cornerPos(c: number): [number, number, number] {
 /** The cell's faces, each as its 4 corners counter-clockwise seen from outside the cell. */
 const FACES: number[][] = (() => {
   const out: number[][] = [];
-  for (const [bit, axis] of [[1, 0], [2, 1], [4, 2]] as const) {
+  for (const [bit, axis] of [
+    [1, 0],
+    [2, 1],
+    [4, 2],
+  ] as const) {
     for (const side of [0, 1]) {
       const cs = [0, 1, 2, 3, 4, 5, 6, 7].filter((c) => ((c & bit) !== 0) === (side === 1));
       const n = [0, 0, 0];
@@ -257,7 +261,8 @@ export class SurfaceAssembler {
    */
   march(write: Box, field: ArrayLike<number>, fieldBox: Box, iso: number, outside = 0): void {
     const [fz, fy, fx] = fieldBox.shape;
-    if (field.length !== fz * fy * fx) throw new RangeError(`march: field has ${field.length} values for box shape ${fmtVec(fieldBox.shape)}`);
+    if (field.length !== fz * fy * fx)
+      throw new RangeError(`march: field has ${field.length} values for box shape ${fmtVec(fieldBox.shape)}`);
     const [NZ, NY, NX] = this.shape;
     const lo = [0, 1, 2].map((a) => (write.offset[a] === 0 ? -1 : write.offset[a]!));
     const hi = [0, 1, 2].map((a) => write.offset[a]! + write.shape[a]!); // exclusive
@@ -545,7 +550,14 @@ export class MemorySink implements SurfaceSink {
 }
 
 /** The surface of a whole (small) volume at `iso`, in physical coordinates. */
-export function marchingCubes(field: ArrayLike<number>, shape: Vec3, iso = 0.5, spacing: Vec3 = [1, 1, 1], origin: Vec3 = [0, 0, 0], opts: AssemblerOptions = {}): Mesh {
+export function marchingCubes(
+  field: ArrayLike<number>,
+  shape: Vec3,
+  iso = 0.5,
+  spacing: Vec3 = [1, 1, 1],
+  origin: Vec3 = [0, 0, 0],
+  opts: AssemblerOptions = {},
+): Mesh {
   const sink = new MemorySink(spacing, origin);
   const asm = new SurfaceAssembler(shape, shape, sink, opts);
   asm.march({ offset: [0, 0, 0], shape }, field, { offset: [0, 0, 0], shape }, iso);

@@ -48,6 +48,7 @@ const EPS = 1e-4;
 function checkBounds(bounds: readonly number[]): void {
   if (bounds.length === 0 || bounds.length > 254) throw new RangeError('radius class bounds: give 1 to 254 values');
   bounds.forEach((b, i) => {
-    if (!(Number.isFinite(b) && b > 0) || (i > 0 && b <= bounds[i - 1]!)) throw new RangeError(`radius class bounds must be positive and ascending (got ${bounds.join(', ')})`);
+    if (!(Number.isFinite(b) && b > 0) || (i > 0 && b <= bounds[i - 1]!))
+      throw new RangeError(`radius class bounds must be positive and ascending (got ${bounds.join(', ')})`);
   });
 }

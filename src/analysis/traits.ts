@@ -170,7 +170,10 @@ export class TraitAccumulator {
     // The distance to the nearest background voxel centre overshoots the surface (which lies
     // between the last root and the first soil voxel centre) by a fraction of a voxel.
     const radius = this.sr.map((d) => Math.max(0.5 * minVoxel, d - RADIUS_OFFSET * minVoxel));
-    const graph = buildGraph({ shape: this.shape, spacing: this.spacing, origin: this.origin, z: this.sz, y: this.sy, x: this.sx, radius }, opts);
+    const graph = buildGraph(
+      { shape: this.shape, spacing: this.spacing, origin: this.origin, z: this.sz, y: this.sy, x: this.sx, radius },
+      opts,
+    );
     const roots = extractArchitecture(graph);
     const voxelVolume = vz * vy * vx;
     const volume = this.voxels * voxelVolume;
@@ -191,7 +194,7 @@ export class TraitAccumulator {
         const a = s.points[i - 1]!;
         const b = s.points[i]!;
         const l = Math.hypot(b[0] - a[0], b[1] - a[1], b[2] - a[2]);
-        const d = (s.radii[Math.min(i - 1, s.radii.length - 1)]! + s.radii[Math.min(i, s.radii.length - 1)]!);
+        const d = s.radii[Math.min(i - 1, s.radii.length - 1)]! + s.radii[Math.min(i, s.radii.length - 1)]!;
         total += l;
         area += Math.PI * d * l;
         maxD = Math.max(maxD, d);
@@ -244,7 +247,10 @@ export class TraitAccumulator {
     }
     const hull = hull3d(pts3);
     const hullVolume = hull?.volume ?? 0;
-    const angles = roots.map((r) => r.branchAngle).filter((a): a is number => a !== undefined).sort((a, b) => a - b);
+    const angles = roots
+      .map((r) => r.branchAngle)
+      .filter((a): a is number => a !== undefined)
+      .sort((a, b) => a - b);
     const tipNodes = graph.nodes.filter((n) => n.kind === 'tip');
     const cutEnds = tipNodes.filter((n) => n.cut).length;
     const empty = this.voxels === 0;

@@ -98,7 +98,9 @@ export function vec3(what: string, integer: boolean) {
     const nums = parts.map(Number);
     const ok = parts.every((s, i) => (integer ? INTEGER : DECIMAL).test(s) && Number.isFinite(nums[i]!) && nums[i]! > 0);
     if (!ok || (nums.length !== 1 && nums.length !== 3)) {
-      throw new InvalidArgumentError(`${what} must be one ${integer ? 'positive integer' : 'positive number'} or three as z,y,x, got "${text}"`);
+      throw new InvalidArgumentError(
+        `${what} must be one ${integer ? 'positive integer' : 'positive number'} or three as z,y,x, got "${text}"`,
+      );
     }
     return nums.length === 1 ? [nums[0]!, nums[0]!, nums[0]!] : [nums[0]!, nums[1]!, nums[2]!];
   };
@@ -110,7 +112,9 @@ export function vec3(what: string, integer: boolean) {
  * lies inside the scan is checked once the scan is opened, before anything is written.
  */
 export function parseRegion(text: string): Box {
-  const parts = String(text).split(',').map((s) => s.trim());
+  const parts = String(text)
+    .split(',')
+    .map((s) => s.trim());
   const form = 'z0:z1,y0:y1,x0:x1 (voxels, the end excluded), e.g. 0:64,100:228,100:228';
   if (parts.length !== 3 || parts.some((p) => p.split(':').length !== 2)) throw new InvalidArgumentError(`must be ${form}, got "${text}"`);
   const offset: number[] = [];
@@ -124,7 +128,10 @@ export function parseRegion(text: string): Box {
         throw new InvalidArgumentError(`${axis} range "${p}": bounds ${(err as Error).message}; the whole region must be ${form}`);
       }
     }) as [number, number];
-    if (hi <= lo) throw new InvalidArgumentError(`must not be empty: ${axis} range ${lo}:${hi} holds no voxel (the end is excluded, so it must be above the start), got "${text}"`);
+    if (hi <= lo)
+      throw new InvalidArgumentError(
+        `must not be empty: ${axis} range ${lo}:${hi} holds no voxel (the end is excluded, so it must be above the start), got "${text}"`,
+      );
     offset.push(lo);
     shape.push(hi - lo);
   });
@@ -146,7 +153,10 @@ export function ascending(what: string) {
 /** Option parser: "8,16,32" → [8, 16, 32], whole numbers ≥ 1. */
 export function integerList(what: string) {
   return (text: string): number[] => {
-    const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+    const parts = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (parts.length === 0 || parts.some((s) => !INTEGER.test(s) || !(Number(s) >= 1))) {
       throw new InvalidArgumentError(`${what} must be whole numbers ≥ 1 separated by commas, e.g. 8,16,32, got "${text}"`);
     }

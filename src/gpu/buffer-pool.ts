@@ -17,7 +17,10 @@ export class BufferPool {
   /** Buffers created because no idle one of the bucket was free (profiling). */
   created = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBufferSize: number,
+  ) {}
 
   static bucket(bytes: number): number {
     const min = 256;

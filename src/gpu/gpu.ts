@@ -39,7 +39,11 @@ function checkParams(spec: KernelSpec, bindings: readonly Binding[]): void {
     }
     bound = true;
   }
-  if (spec.params && !bound) throw new GpuError('shader', `${kernelKey(spec)}: declares parameters ${spec.params.structName} but none were bound (pack them with its layout)`);
+  if (spec.params && !bound)
+    throw new GpuError(
+      'shader',
+      `${kernelKey(spec)}: declares parameters ${spec.params.structName} but none were bound (pack them with its layout)`,
+    );
 }
 
 /**
@@ -86,7 +90,14 @@ export class Gpu {
   private pendingDispatches = 0;
   private errors: string[] = [];
   private lost: string | null = null;
-  private timing: { set: GPUQuerySet; passes: TimedPass[]; capacity: number; total: number; byLabel: Map<string, number>; countByLabel: Map<string, number> } | null = null;
+  private timing: {
+    set: GPUQuerySet;
+    passes: TimedPass[];
+    capacity: number;
+    total: number;
+    byLabel: Map<string, number>;
+    countByLabel: Map<string, number>;
+  } | null = null;
 
   /** Running counts of host-side work, for profiling (bench/profile.ts); never reset by the Gpu. */
   readonly counters = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0 };
@@ -233,7 +244,6 @@ export class Gpu {
     return { buffer: b.buffer, offset, size: b.size ?? b.buffer.size - offset };
   }
 
-
   /** Copies between buffers in the pending command stream (sizes and offsets multiples of 4). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (bytes === 0) return;
@@ -339,7 +349,9 @@ export class Gpu {
    * Runs `fn` with a timestamp on every dispatch it encodes and returns GPU nanoseconds, in total
    * and by label (null where the device has no timestamp queries, or when already timing).
    */
-  async timed<T>(fn: () => Promise<T>): Promise<{ result: T; gpuNs: number | null; byLabel: Map<string, number>; countByLabel: Map<string, number> }> {
+  async timed<T>(
+    fn: () => Promise<T>,
+  ): Promise<{ result: T; gpuNs: number | null; byLabel: Map<string, number>; countByLabel: Map<string, number> }> {
     if (!this.hasTimestamps || this.timing) return { result: await fn(), gpuNs: null, byLabel: new Map(), countByLabel: new Map() };
     this.flush();
     // WebGPU allows 4096 queries per set: two per pass; a full set is drained and reused.

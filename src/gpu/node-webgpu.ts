@@ -11,7 +11,10 @@ export async function nodeGpuApi(): Promise<GPU> {
   try {
     mod = (await import('webgpu')) as unknown as typeof mod;
   } catch (e) {
-    throw new GpuError('no-webgpu', `cannot load the npm package "webgpu" (Dawn): ${(e as Error).message}. Run npm install. ${INSTALL_HINT}`);
+    throw new GpuError(
+      'no-webgpu',
+      `cannot load the npm package "webgpu" (Dawn): ${(e as Error).message}. Run npm install. ${INSTALL_HINT}`,
+    );
   }
   Object.assign(globalThis, mod.globals);
   cached = mod.create([]);

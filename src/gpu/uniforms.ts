@@ -9,7 +9,8 @@ export function uniforms(...fields: UniformField[]): Uint8Array {
   const f = new Float32Array(buf);
   fields.forEach((v, k) => {
     if (typeof v === 'number') {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`uniform field ${k}: ${v} is not a u32 (use {i32} or {f32})`);
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+        throw new RangeError(`uniform field ${k}: ${v} is not a u32 (use {i32} or {f32})`);
       u[k] = v;
     } else if ('i32' in v) i[k] = v.i32;
     else f[k] = v.f32;
@@ -58,7 +59,8 @@ export class ParamsLayout<T extends Record<string, ScalarType>> implements Param
     if (this.names.length === 0) throw new RangeError(`params struct ${structName} has no fields`);
     for (const n of this.names) {
       if (!ident.test(n)) throw new RangeError(`params struct ${structName}: field ${JSON.stringify(n)} is not a WGSL identifier`);
-      if (!['u32', 'i32', 'f32'].includes(types[n]!)) throw new RangeError(`params struct ${structName}: field ${n} has type ${String(types[n])}, not u32, i32 or f32`);
+      if (!['u32', 'i32', 'f32'].includes(types[n]!))
+        throw new RangeError(`params struct ${structName}: field ${n} has type ${String(types[n])}, not u32, i32 or f32`);
     }
     this.fields = this.names.map((n) => `${n}: ${types[n]}`);
     this.wgsl = `struct ${structName} {\n${this.fields.map((f) => `  ${f},`).join('\n')}\n}`;
@@ -85,7 +87,11 @@ export class ParamsLayout<T extends Record<string, ScalarType>> implements Param
       const v = (values as Record<string, number>)[n]!;
       const type = this.types[n];
       const ok =
-        type === 'u32' ? Number.isInteger(v) && v >= 0 && v <= 0xffffffff : type === 'i32' ? Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff : typeof v === 'number';
+        type === 'u32'
+          ? Number.isInteger(v) && v >= 0 && v <= 0xffffffff
+          : type === 'i32'
+            ? Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff
+            : typeof v === 'number';
       if (!ok) throw new RangeError(`params ${this.structName}: ${n} = ${v} is not a ${type}`);
       if (type === 'u32') u[k] = v;
       else if (type === 'i32') i[k] = v;
@@ -121,7 +127,12 @@ export function wgslStructFields(code: string, name: string): { fields: string[]
   if (!m) return undefined;
   const fields = m[1]!
     .split(',')
-    .map((f) => f.trim().replace(/\s*:\s*/, ': ').replace(/\s+/g, ' '))
+    .map((f) =>
+      f
+        .trim()
+        .replace(/\s*:\s*/, ': ')
+        .replace(/\s+/g, ' '),
+    )
     .filter((f) => f.length > 0);
   return { fields, line: text.slice(0, m.index).split('\n').length };
 }

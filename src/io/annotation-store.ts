@@ -67,7 +67,8 @@ export class AnnotationStore {
   static async open(path: string): Promise<AnnotationStore> {
     registerZarrCodecs();
     const scan = await openZarr(path);
-    if (scan.format !== 'ome-zarr') throw new InvalidMetadataError(path, 'annotations are kept in an OME-Zarr image; this is a plain Zarr array');
+    if (scan.format !== 'ome-zarr')
+      throw new InvalidMetadataError(path, 'annotations are kept in an OME-Zarr image; this is a plain Zarr array');
     return new AnnotationStore(path, scan);
   }
 
@@ -93,14 +94,22 @@ export class AnnotationStore {
     if (!(await this.exists())) await this.create();
     const loc = zarr.root(store).resolve(`labels/${ANNOTATION_LABEL}/0`);
     const node = await readNode(store, this.path, `labels/${ANNOTATION_LABEL}/0`);
-    if (node?.kind !== 'array') throw new InvalidMetadataError(`${this.path}/labels/${ANNOTATION_LABEL}/0`, 'annotation level 0 has no array metadata');
+    if (node?.kind !== 'array')
+      throw new InvalidMetadataError(`${this.path}/labels/${ANNOTATION_LABEL}/0`, 'annotation level 0 has no array metadata');
     if (node.array.dataType !== 'uint8' || node.array.shape.join() !== this.shape.join()) {
-      throw new InvalidMetadataError(node.file, `annotations must be uint8 of shape [${this.shape.join(', ')}], found ${node.array.dataType} [${node.array.shape.join(', ')}]`);
+      throw new InvalidMetadataError(
+        node.file,
+        `annotations must be uint8 of shape [${this.shape.join(', ')}], found ${node.array.dataType} [${node.array.shape.join(', ')}]`,
+      );
     }
     if (node.array.chunks.join() !== this.grid.chunkShape.join()) {
-      throw new InvalidMetadataError(node.file, `annotation chunks [${node.array.chunks.join(', ')}] differ from the scan's [${this.grid.chunkShape.join(', ')}]`);
+      throw new InvalidMetadataError(
+        node.file,
+        `annotation chunks [${node.array.chunks.join(', ')}] differ from the scan's [${this.grid.chunkShape.join(', ')}]`,
+      );
     }
-    const arr = node.zarrFormat === 2 ? await zarr.open.v2(loc, { kind: 'array', attrs: false }) : await zarr.open.v3(loc, { kind: 'array' });
+    const arr =
+      node.zarrFormat === 2 ? await zarr.open.v2(loc, { kind: 'array', attrs: false }) : await zarr.open.v3(loc, { kind: 'array' });
     return arr as LabelArray;
   }
 
@@ -132,13 +141,25 @@ export class AnnotationStore {
     let n = 0;
     const [nz, ny, nx] = this.shape;
     for (const [i, e] of edits.entries()) {
-      if (!ANNOTATION_VALUES.includes(e.value)) throw new OutOfBoundsError(this.path, `edit ${i}: value ${e.value} is not 0 (unlabelled), 1 (root) or 2 (not root)`);
-      if (e.voxels.length % 3 !== 0) throw new OutOfBoundsError(this.path, `edit ${i}: voxels holds ${e.voxels.length} numbers, not z, y, x triples`);
+      if (!ANNOTATION_VALUES.includes(e.value))
+        throw new OutOfBoundsError(this.path, `edit ${i}: value ${e.value} is not 0 (unlabelled), 1 (root) or 2 (not root)`);
+      if (e.voxels.length % 3 !== 0)
+        throw new OutOfBoundsError(this.path, `edit ${i}: voxels holds ${e.voxels.length} numbers, not z, y, x triples`);
       for (let j = 0; j < e.voxels.length; j += 3) {
         const z = e.voxels[j]!;
         const y = e.voxels[j + 1]!;
         const x = e.voxels[j + 2]!;
-        if (!(Number.isInteger(z) && Number.isInteger(y) && Number.isInteger(x) && z >= 0 && y >= 0 && x >= 0 && z < nz && y < ny && x < nx)) {
+        if (!(
+          Number.isInteger(z) &&
+          Number.isInteger(y) &&
+          Number.isInteger(x) &&
+          z >= 0 &&
+          y >= 0 &&
+          x >= 0 &&
+          z < nz &&
+          y < ny &&
+          x < nx
+        )) {
           throw new OutOfBoundsError(this.path, `edit ${i}: voxel (z ${z}, y ${y}, x ${x}) is outside the scan's ${nz}×${ny}×${nx}`);
         }
       }

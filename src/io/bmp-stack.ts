@@ -45,12 +45,17 @@ export async function readBmpHeader(file: string): Promise<BmpHeader> {
     const compression = v.getUint32(30, true);
     const colorsUsed = v.getUint32(46, true);
     if (width <= 0 || rawHeight === 0) throw new CorruptDataError(file, `BMP size ${width}×${rawHeight} is not valid`);
-    if (compression !== 0) throw new UnsupportedError(file, `BMP compression ${compression} is not read; only uncompressed (BI_RGB) slices are`);
-    if (bitCount !== 8 && bitCount !== 24) throw new UnsupportedError(file, `BMP of ${bitCount} bits per pixel is not read; 8-bit grey and 24-bit grey are`);
+    if (compression !== 0)
+      throw new UnsupportedError(file, `BMP compression ${compression} is not read; only uncompressed (BI_RGB) slices are`);
+    if (bitCount !== 8 && bitCount !== 24)
+      throw new UnsupportedError(file, `BMP of ${bitCount} bits per pixel is not read; 8-bit grey and 24-bit grey are`);
     const height = Math.abs(rawHeight);
     const stride = Math.floor((bitCount * width + 31) / 32) * 4;
     if (dataOffset + stride * height > f.size) {
-      throw new CorruptDataError(file, `BMP of ${width}×${height} pixels needs ${dataOffset + stride * height} bytes but the file has ${f.size}: it is truncated`);
+      throw new CorruptDataError(
+        file,
+        `BMP of ${width}×${height} pixels needs ${dataOffset + stride * height} bytes but the file has ${f.size}: it is truncated`,
+      );
     }
     let palette: Uint8Array | undefined;
     if (bitCount === 8) {
@@ -61,7 +66,11 @@ export async function readBmpHeader(file: string): Promise<BmpHeader> {
       palette = new Uint8Array(256);
       for (let i = 0; i < count; i++) {
         const [bl, g, r] = [p[4 * i]!, p[4 * i + 1]!, p[4 * i + 2]!];
-        if (bl !== g || g !== r) throw new UnsupportedError(file, `BMP palette entry ${i} is a colour (${r},${g},${bl}), not grey; only greyscale slices are read`);
+        if (bl !== g || g !== r)
+          throw new UnsupportedError(
+            file,
+            `BMP palette entry ${i} is a colour (${r},${g},${bl}), not grey; only greyscale slices are read`,
+          );
         palette[i] = r;
       }
     }
@@ -121,8 +130,17 @@ export async function openBmpFolder(dir: string, names: readonly string[], opts:
   const h0 = headers[0]!;
   for (const h of headers) {
     if (h.width !== h0.width || h.height !== h0.height) {
-      throw new InconsistentError(h.file, `slice is ${h.width}×${h.height} but ${h0.file} is ${h0.width}×${h0.height}; a BMP stack must hold slices of one size`);
+      throw new InconsistentError(
+        h.file,
+        `slice is ${h.width}×${h.height} but ${h0.file} is ${h0.width}×${h0.height}; a BMP stack must hold slices of one size`,
+      );
     }
   }
-  return new SliceStackSource(opts.format ?? 'bmp-stack', dir, new BmpSlices(headers), opts.placement ?? { voxelSize: [1, 1, 1], unit: '' }, opts.report);
+  return new SliceStackSource(
+    opts.format ?? 'bmp-stack',
+    dir,
+    new BmpSlices(headers),
+    opts.placement ?? { voxelSize: [1, 1, 1], unit: '' },
+    opts.report,
+  );
 }

@@ -96,10 +96,7 @@ type AnyVolumeIoError =
   | OutputExistsError;
 
 /** Narrows to a volume I/O error, optionally only those with one of `tags`. */
-export function isVolumeIoError<T extends VolumeIoErrorTag>(
-  err: unknown,
-  ...tags: T[]
-): err is Extract<AnyVolumeIoError, { _tag: T }> {
+export function isVolumeIoError<T extends VolumeIoErrorTag>(err: unknown, ...tags: T[]): err is Extract<AnyVolumeIoError, { _tag: T }> {
   if (!(err instanceof VolumeIoError)) return false;
   return tags.length === 0 || (tags as string[]).includes(err._tag);
 }

@@ -24,10 +24,7 @@ export class RangeFile {
   /** Reads `length` bytes at `offset`; `what` names the part for the error message. */
   async read(offset: number, length: number, what: string): Promise<Uint8Array> {
     if (offset < 0 || offset + length > this.size) {
-      throw new TruncatedError(
-        this.path,
-        `${what} spans bytes ${offset}..${offset + length} but the file has ${this.size} bytes`,
-      );
+      throw new TruncatedError(this.path, `${what} spans bytes ${offset}..${offset + length} but the file has ${this.size} bytes`);
     }
     const buf = new Uint8Array(length);
     let done = 0;

@@ -68,7 +68,11 @@ export class GzipCursor {
       if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
         throw new TruncatedError(this.path, `${this.kind} stream ends early while reading ${what}`, { cause: err });
       }
-      throw new CorruptDataError(this.path, `${this.kind} stream is corrupt near decompressed byte ${this.pos + this.buf.length} (${e.message})`, { cause: err });
+      throw new CorruptDataError(
+        this.path,
+        `${this.kind} stream is corrupt near decompressed byte ${this.pos + this.buf.length} (${e.message})`,
+        { cause: err },
+      );
     }
   }
 
@@ -76,7 +80,10 @@ export class GzipCursor {
   async readInto(offset: number, dst: Uint8Array, what: string): Promise<void> {
     const n = await this.readAvailable(offset, dst, what);
     if (n < dst.length) {
-      throw new TruncatedError(this.path, `decompressed data ends at byte ${offset + n}, but ${what} needs bytes up to ${offset + dst.length}`);
+      throw new TruncatedError(
+        this.path,
+        `decompressed data ends at byte ${offset + n}, but ${what} needs bytes up to ${offset + dst.length}`,
+      );
     }
   }
 

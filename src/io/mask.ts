@@ -28,7 +28,10 @@ export interface OpenedMask {
 export async function openMask(path: string, opts: OpenMaskOptions = {}): Promise<OpenedMask> {
   const partial = await SegmentationOutput.partialCoverage(path);
   if (partial) {
-    throw new InconsistentError(path, `holds only some regions of the scan (segmented with --region: ${describeCoverage(partial)}); complete it with rhizoct segment without --region before measuring it`);
+    throw new InconsistentError(
+      path,
+      `holds only some regions of the scan (segmented with --region: ${describeCoverage(partial)}); complete it with rhizoct segment without --region before measuring it`,
+    );
   }
   const label = opts.label ?? 'roots';
   const lv = opts.level !== undefined ? { level: opts.level } : {};

@@ -129,7 +129,11 @@ export class MeshStreams {
         files.push('roots.stl');
       }
       if (formats.includes('ply')) {
-        await writePieces(join(dir, 'roots.ply'), [plyHeader(this.vertices, this.triangles, [comment]), readChunks(vtmp), plyFaceChunks(ttmp)]);
+        await writePieces(join(dir, 'roots.ply'), [
+          plyHeader(this.vertices, this.triangles, [comment]),
+          readChunks(vtmp),
+          plyFaceChunks(ttmp),
+        ]);
         files.push('roots.ply');
       }
       if (formats.includes('vtp')) {
@@ -195,7 +199,8 @@ async function* base64Of(parts: (Uint8Array | AsyncIterable<Uint8Array>)[]): Asy
 }
 
 async function* plyFaceChunks(trianglesPath: string): AsyncGenerator<Uint8Array> {
-  for await (const b of readChunks(trianglesPath, 12 * 262144)) yield plyFaces(new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+  for await (const b of readChunks(trianglesPath, 12 * 262144))
+    yield plyFaces(new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
 }
 
 async function* offsetChunks(n: number): AsyncGenerator<Uint8Array> {

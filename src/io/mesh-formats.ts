@@ -136,7 +136,8 @@ export function encodeStl(m: Mesh, comment = 'rhizoct'): Uint8Array {
   const view = new DataView(out.buffer);
   const p = m.positions;
   const at = (i: number): Float32Array => p.subarray(3 * i, 3 * i + 3);
-  for (let t = 0; t < n; t++) stlTriangle(view, 84 + 50 * t, at(m.triangles[3 * t]!), at(m.triangles[3 * t + 1]!), at(m.triangles[3 * t + 2]!));
+  for (let t = 0; t < n; t++)
+    stlTriangle(view, 84 + 50 * t, at(m.triangles[3 * t]!), at(m.triangles[3 * t + 1]!), at(m.triangles[3 * t + 2]!));
   return out;
 }
 

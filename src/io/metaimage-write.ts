@@ -86,7 +86,9 @@ export class MetaImageSink implements VolumeSink {
     const detached = path.toLowerCase().endsWith('.mhd');
     const dataFile = detached ? join(dirname(path), `${basename(path).replace(/\.mhd$/i, '')}.${compress ? 'zraw' : 'raw'}`) : undefined;
     const inPlace = !detached && !compress;
-    const header = inPlace ? Buffer.from(metaImageHeaderText(meta, { dataFile: 'LOCAL', ...(opts.description ? { comment: opts.description } : {}) }), 'latin1') : undefined;
+    const header = inPlace
+      ? Buffer.from(metaImageHeaderText(meta, { dataFile: 'LOCAL', ...(opts.description ? { comment: opts.description } : {}) }), 'latin1')
+      : undefined;
     const staged = await StagedVoxels.create(dataFile ?? path, meta, {
       overwrite: opts.overwrite ?? false,
       ...(header ? { header } : {}),
@@ -109,7 +111,11 @@ export class MetaImageSink implements VolumeSink {
         let compressedBytes: number | undefined;
         if (this.compress) compressedBytes = await assembleFile(this.dataFile, new Uint8Array(0), this.staged.tmp, 0, 'zlib');
         else await rename(this.staged.tmp, this.dataFile);
-        const text = metaImageHeaderText(this.meta, { dataFile: basename(this.dataFile), ...(compressedBytes !== undefined ? { compressedBytes } : {}), ...comment });
+        const text = metaImageHeaderText(this.meta, {
+          dataFile: basename(this.dataFile),
+          ...(compressedBytes !== undefined ? { compressedBytes } : {}),
+          ...comment,
+        });
         await writeFileAtomic(this.path, Buffer.from(text, 'latin1'));
       } else if (this.compress) {
         // The header gives the compressed size, so the data is compressed first.

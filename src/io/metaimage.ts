@@ -31,11 +31,38 @@ const TYPES: Record<string, SampleType> = {
 /** Canonical key names (MetaIO's spelling) by lower case, with the synonyms MetaIO accepts. */
 const KEYS: Record<string, string> = {};
 for (const k of [
-  'ObjectType', 'ObjectSubType', 'NDims', 'DimSize', 'ElementType', 'ElementDataFile', 'BinaryData',
-  'BinaryDataByteOrderMSB', 'ElementByteOrderMSB', 'CompressedData', 'CompressedDataSize', 'HeaderSize',
-  'ElementSpacing', 'ElementSize', 'Offset', 'Position', 'Origin', 'TransformMatrix', 'Rotation', 'Orientation',
-  'CenterOfRotation', 'AnatomicalOrientation', 'ElementNumberOfChannels', 'ElementMin', 'ElementMax', 'Modality',
-  'Comment', 'Name', 'ID', 'ParentID', 'Color', 'TransformType',
+  'ObjectType',
+  'ObjectSubType',
+  'NDims',
+  'DimSize',
+  'ElementType',
+  'ElementDataFile',
+  'BinaryData',
+  'BinaryDataByteOrderMSB',
+  'ElementByteOrderMSB',
+  'CompressedData',
+  'CompressedDataSize',
+  'HeaderSize',
+  'ElementSpacing',
+  'ElementSize',
+  'Offset',
+  'Position',
+  'Origin',
+  'TransformMatrix',
+  'Rotation',
+  'Orientation',
+  'CenterOfRotation',
+  'AnatomicalOrientation',
+  'ElementNumberOfChannels',
+  'ElementMin',
+  'ElementMax',
+  'Modality',
+  'Comment',
+  'Name',
+  'ID',
+  'ParentID',
+  'Color',
+  'TransformType',
 ]) {
   KEYS[k.toLowerCase()] = k;
 }
@@ -67,7 +94,10 @@ export function parseMetaImageHeader(file: string, text: string): MetaImageHeade
     if (line.trim() === '') continue;
     const eq = line.indexOf('=');
     if (eq <= 0) {
-      throw new (fields.size === 0 ? UnknownFormatError : InvalidMetadataError)(file, `MetaImage header line "${line.slice(0, 80)}" is not "Key = Value"`);
+      throw new (fields.size === 0 ? UnknownFormatError : InvalidMetadataError)(
+        file,
+        `MetaImage header line "${line.slice(0, 80)}" is not "Key = Value"`,
+      );
     }
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
@@ -102,23 +132,30 @@ export async function openMetaImage(path: string): Promise<RawVolumeSource> {
     return v;
   };
   const objectType = f.get('ObjectType');
-  if (objectType !== undefined && objectType.toLowerCase() !== 'image') throw new UnsupportedError(path, `MetaImage ObjectType = ${objectType}: only Image is read`);
+  if (objectType !== undefined && objectType.toLowerCase() !== 'image')
+    throw new UnsupportedError(path, `MetaImage ObjectType = ${objectType}: only Image is read`);
   const ndims = headerNumber(path, 'NDims', need('NDims'), { integer: true, min: 1 });
   const dims = headerNumbers(path, 'DimSize', need('DimSize'), ndims, { integer: true, min: 1 });
-  if (ndims > 3 && dims.slice(3).some((d) => d > 1)) throw new UnsupportedError(path, `MetaImage DimSize = ${f.get('DimSize')}: only 3D volumes are read`);
+  if (ndims > 3 && dims.slice(3).some((d) => d > 1))
+    throw new UnsupportedError(path, `MetaImage DimSize = ${f.get('DimSize')}: only 3D volumes are read`);
   const typeText = need('ElementType');
   const sampleType = TYPES[typeText.toUpperCase()];
-  if (!sampleType) throw new UnsupportedError(path, `MetaImage ElementType = ${typeText} is not read; read are ${Object.keys(TYPES).join(', ')}`);
-  const channels = f.has('ElementNumberOfChannels') ? headerNumber(path, 'ElementNumberOfChannels', f.get('ElementNumberOfChannels')!, { integer: true, min: 1 }) : 1;
+  if (!sampleType)
+    throw new UnsupportedError(path, `MetaImage ElementType = ${typeText} is not read; read are ${Object.keys(TYPES).join(', ')}`);
+  const channels = f.has('ElementNumberOfChannels')
+    ? headerNumber(path, 'ElementNumberOfChannels', f.get('ElementNumberOfChannels')!, { integer: true, min: 1 })
+    : 1;
   if (channels !== 1) throw new UnsupportedError(path, `MetaImage ElementNumberOfChannels = ${channels}: only one value per voxel is read`);
-  if (!bool(path, 'BinaryData', f.get('BinaryData'), true)) throw new UnsupportedError(path, 'MetaImage BinaryData = False (text voxels) is not read');
+  if (!bool(path, 'BinaryData', f.get('BinaryData'), true))
+    throw new UnsupportedError(path, 'MetaImage BinaryData = False (text voxels) is not read');
   const msbKey = f.has('BinaryDataByteOrderMSB') ? 'BinaryDataByteOrderMSB' : 'ElementByteOrderMSB';
   const littleEndian = !bool(path, msbKey, f.get(msbKey), false);
   const compressed = bool(path, 'CompressedData', f.get('CompressedData'), false);
 
   // Geometry: the first three axes; ElementSpacing wins over ElementSize, as in MetaIO.
   const n3 = Math.min(ndims, 3);
-  const vec = (key: string, count: number): number[] | undefined => (f.has(key) ? headerNumbers(path, key, f.get(key)!, undefined) : undefined)?.slice(0, count);
+  const vec = (key: string, count: number): number[] | undefined =>
+    (f.has(key) ? headerNumbers(path, key, f.get(key)!, undefined) : undefined)?.slice(0, count);
   const spacingKey = f.has('ElementSpacing') ? 'ElementSpacing' : f.has('ElementSize') ? 'ElementSize' : undefined;
   const spacing = spacingKey ? vec(spacingKey, n3)! : [1, 1, 1];
   if (spacingKey && (spacing.length < n3 || spacing.some((s) => !(s > 0)))) {
@@ -130,12 +167,16 @@ export async function openMetaImage(path: string): Promise<RawVolumeSource> {
   const matrixKey = ['TransformMatrix', 'Rotation', 'Orientation'].find((k) => f.has(k));
   const m = matrixKey ? headerNumbers(path, matrixKey, f.get(matrixKey)!, ndims * ndims) : undefined;
   // TransformMatrix lists each axis's direction in turn (ITK's MetaImageIO reads it so).
-  const dirs = [0, 1, 2].map((a) => [0, 1, 2].map((c) => (a < ndims && c < ndims ? (m ? m[a * ndims + c]! : a === c ? 1 : 0) : a === c ? 1 : 0)));
+  const dirs = [0, 1, 2].map((a) =>
+    [0, 1, 2].map((c) => (a < ndims && c < ndims ? (m ? m[a * ndims + c]! : a === c ? 1 : 0) : a === c ? 1 : 0)),
+  );
   const lps = affineFromDirections(
     dirs.map((d, a) => d.map((c) => c * (spacing[a] ?? 1))),
     [0, 1, 2].map((c) => origin[c] ?? 0),
   );
-  const notes = ['positions and directions are in ITK\'s left-posterior-superior world, turned into rhizoct\'s (NIfTI\'s) right-anterior-superior: x and y negated'];
+  const notes = [
+    "positions and directions are in ITK's left-posterior-superior world, turned into rhizoct's (NIfTI's) right-anterior-superior: x and y negated",
+  ];
   let unit: LengthUnit = '';
   if (spacingKey) {
     unit = 'millimeter';
@@ -161,13 +202,18 @@ export async function openMetaImage(path: string): Promise<RawVolumeSource> {
   let layout: RawLayout;
   let compressedBytes: number | undefined;
   if (compressed) {
-    if (headerSize === -1) throw new UnsupportedError(path, 'MetaImage HeaderSize = -1 (data at the end of the file) is not read for compressed data');
-    if (f.has('CompressedDataSize')) compressedBytes = headerNumber(path, 'CompressedDataSize', f.get('CompressedDataSize')!, { integer: true, min: 1 });
+    if (headerSize === -1)
+      throw new UnsupportedError(path, 'MetaImage HeaderSize = -1 (data at the end of the file) is not read for compressed data');
+    if (f.has('CompressedDataSize'))
+      compressedBytes = headerNumber(path, 'CompressedDataSize', f.get('CompressedDataSize')!, { integer: true, min: 1 });
     layout = { file, shape, sampleType, littleEndian, offset: 0, compression: { format: 'zlib', start: dataStart + headerSize } };
   } else {
     const offset = headerSize === -1 ? size - bytes : dataStart + headerSize;
     if (offset < dataStart) {
-      throw new TruncatedError(file, `HeaderSize = -1 in ${path} puts the ${bytes} bytes of data at the end of the file, but it has only ${size - dataStart}`);
+      throw new TruncatedError(
+        file,
+        `HeaderSize = -1 in ${path} puts the ${bytes} bytes of data at the end of the file, but it has only ${size - dataStart}`,
+      );
     }
     layout = { file, shape, sampleType, littleEndian, offset };
   }

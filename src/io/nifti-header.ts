@@ -83,7 +83,12 @@ export function parseNiftiHeader(file: string, bytes: Uint8Array): NiftiInfo {
   }
   const dt = DATATYPES[h.datatypeCode];
   if (!dt) {
-    throw new UnsupportedError(file, `NIfTI datatype code ${h.datatypeCode} is not read; read are ${Object.values(DATATYPES).map((t) => t.name).join(', ')}`);
+    throw new UnsupportedError(
+      file,
+      `NIfTI datatype code ${h.datatypeCode} is not read; read are ${Object.values(DATATYPES)
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
   }
   if (h.numBitsPerVoxel !== dt.bytes * 8) {
     throw new CorruptDataError(file, `NIfTI bitpix ${h.numBitsPerVoxel} disagrees with datatype ${dt.name}`);
@@ -127,9 +132,15 @@ export function affineToQuaternion(affine: Affine): { b: number; c: number; d: n
     qfac = -1;
     r[2] = r[2]!.map((v) => -v);
   }
-  const r11 = R(1, 1), r12 = R(1, 2), r13 = R(1, 3);
-  const r21 = R(2, 1), r22 = R(2, 2), r23 = R(2, 3);
-  const r31 = R(3, 1), r32 = R(3, 2), r33 = R(3, 3);
+  const r11 = R(1, 1),
+    r12 = R(1, 2),
+    r13 = R(1, 3);
+  const r21 = R(2, 1),
+    r22 = R(2, 2),
+    r23 = R(2, 3);
+  const r31 = R(3, 1),
+    r32 = R(3, 2),
+    r33 = R(3, 3);
   let a = r11 + r22 + r33 + 1;
   let b: number, c: number, d: number;
   if (a > 0.5) {

@@ -71,7 +71,11 @@ export class NrrdSink implements VolumeSink {
     const gzip = (opts.compression ?? 'gzip') === 'gzip';
     const detached = path.toLowerCase().endsWith('.nhdr');
     const dataName = detached ? `${basename(path).replace(/\.nhdr$/i, '')}.raw${gzip ? '.gz' : ''}` : undefined;
-    const header = nrrdHeaderText(meta, { encoding: gzip ? 'gzip' : 'raw', ...(dataName ? { dataFile: dataName } : {}), ...(opts.description ? { content: opts.description } : {}) });
+    const header = nrrdHeaderText(meta, {
+      encoding: gzip ? 'gzip' : 'raw',
+      ...(dataName ? { dataFile: dataName } : {}),
+      ...(opts.description ? { content: opts.description } : {}),
+    });
     const dataFile = dataName ? join(dirname(path), dataName) : undefined;
     // Uncompressed attached data is staged behind its header, so finishing is a rename.
     const inPlace = !detached && !gzip;

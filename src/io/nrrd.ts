@@ -33,12 +33,50 @@ for (const [t, names] of Object.entries({
 
 /** Field names, and the spellings without spaces that teem also accepts. */
 const FIELDS = [
-  'type', 'dimension', 'sizes', 'encoding', 'endian', 'data file', 'line skip', 'byte skip', 'content',
-  'space', 'space dimension', 'space directions', 'space origin', 'space units', 'measurement frame',
-  'spacings', 'thicknesses', 'axis mins', 'axis maxs', 'centers', 'centerings', 'labels', 'units', 'kinds',
-  'min', 'max', 'old min', 'old max', 'block size', 'blocksize', 'number', 'sample units',
+  'type',
+  'dimension',
+  'sizes',
+  'encoding',
+  'endian',
+  'data file',
+  'line skip',
+  'byte skip',
+  'content',
+  'space',
+  'space dimension',
+  'space directions',
+  'space origin',
+  'space units',
+  'measurement frame',
+  'spacings',
+  'thicknesses',
+  'axis mins',
+  'axis maxs',
+  'centers',
+  'centerings',
+  'labels',
+  'units',
+  'kinds',
+  'min',
+  'max',
+  'old min',
+  'old max',
+  'block size',
+  'blocksize',
+  'number',
+  'sample units',
 ];
-const ALIASES: Record<string, string> = { datafile: 'data file', lineskip: 'line skip', byteskip: 'byte skip', centerings: 'centers', blocksize: 'block size', oldmin: 'old min', oldmax: 'old max', axismins: 'axis mins', axismaxs: 'axis maxs' };
+const ALIASES: Record<string, string> = {
+  datafile: 'data file',
+  lineskip: 'line skip',
+  byteskip: 'byte skip',
+  centerings: 'centers',
+  blocksize: 'block size',
+  oldmin: 'old min',
+  oldmax: 'old max',
+  axismins: 'axis mins',
+  axismaxs: 'axis maxs',
+};
 
 /** Anatomical spaces (RAS is rhizoct's and NIfTI's frame) and the sign that takes each axis to RAS. */
 const SPACES: Record<string, { name: string; flip: [number, number, number] }> = {
@@ -103,7 +141,10 @@ export function parseNrrdHeader(file: string, text: string): NrrdHeader {
       asWritten[line.slice(0, kv)] = line.slice(kv + 2);
       continue;
     }
-    throw new InvalidMetadataError(file, `NRRD header line "${line.slice(0, 80)}" is neither a field ("name: value") nor a key:=value pair`);
+    throw new InvalidMetadataError(
+      file,
+      `NRRD header line "${line.slice(0, 80)}" is neither a field ("name: value") nor a key:=value pair`,
+    );
   }
   return { magic, fields, asWritten, end };
 }
@@ -158,19 +199,27 @@ function geometry(file: string, h: NrrdHeader, spatial: number[]): NrrdGeometry 
       if (s) {
         flip = s.flip;
         anatomical = true;
-        if (s.flip.some((v) => v < 0)) notes.push(`world frame ${s.name} turned into rhizoct's (NIfTI's) right-anterior-superior: ${s.flip[0] < 0 ? 'x' : ''}${s.flip[1] < 0 ? ' and y' : ''} negated`);
+        if (s.flip.some((v) => v < 0))
+          notes.push(
+            `world frame ${s.name} turned into rhizoct's (NIfTI's) right-anterior-superior: ${s.flip[0] < 0 ? 'x' : ''}${s.flip[1] < 0 ? ' and y' : ''} negated`,
+          );
       } else if (!PLAIN_SPACES.includes(spaceName.toLowerCase())) {
-        throw new UnsupportedError(file, `NRRD field "space: ${spaceName}" is not read; read are 3D spaces: right-anterior-superior, left-anterior-superior, left-posterior-superior, scanner-xyz, 3D-right-handed, 3D-left-handed`);
+        throw new UnsupportedError(
+          file,
+          `NRRD field "space: ${spaceName}" is not read; read are 3D spaces: right-anterior-superior, left-anterior-superior, left-posterior-superior, scanner-xyz, 3D-right-handed, 3D-left-handed`,
+        );
       }
       spaceDim = 3;
     } else {
       spaceDim = headerNumber(file, 'space dimension', spaceDimText!, { integer: true, min: 1 });
-      if (spaceDim > 3) throw new UnsupportedError(file, `NRRD "space dimension: ${spaceDim}" is not read; volumes in a space of 1 to 3 dimensions are`);
+      if (spaceDim > 3)
+        throw new UnsupportedError(file, `NRRD "space dimension: ${spaceDim}" is not read; volumes in a space of 1 to 3 dimensions are`);
     }
     if (directions === undefined) throw new InvalidMetadataError(file, `NRRD header sets a space but has no "space directions" field`);
     const dirs = vectors(file, 'space directions', directions);
     const pad = (v: number[], what: string): number[] => {
-      if (v.length !== spaceDim) throw new InvalidMetadataError(file, `NRRD ${what} has ${v.length} components but the space has ${spaceDim}`);
+      if (v.length !== spaceDim)
+        throw new InvalidMetadataError(file, `NRRD ${what} has ${v.length} components but the space has ${spaceDim}`);
       return [...v, 0, 0, 0].slice(0, 3);
     };
     const axes = spatial.map((a) => pad(dirs[a]!, `space directions vector of axis ${a}`));
@@ -195,7 +244,8 @@ function geometry(file: string, h: NrrdHeader, spatial: number[]): NrrdGeometry 
     if (unitsText !== undefined) {
       const us = quotedList(unitsText);
       const u = unitOf(us[0] ?? '');
-      if (u === undefined || us.some((x) => unitOf(x) !== u)) notes.push(`space units ${unitsText} not read as one length unit: voxel size has no unit`);
+      if (u === undefined || us.some((x) => unitOf(x) !== u))
+        notes.push(`space units ${unitsText} not read as one length unit: voxel size has no unit`);
       else unit = u;
     } else if (anatomical) {
       unit = 'millimeter';
@@ -203,14 +253,22 @@ function geometry(file: string, h: NrrdHeader, spatial: number[]): NrrdGeometry 
     }
     return { placement: placementOfAffine(ras, unit), notes };
   }
-  if (directions !== undefined) throw new InvalidMetadataError(file, 'NRRD header has "space directions" but neither "space" nor "space dimension"');
+  if (directions !== undefined)
+    throw new InvalidMetadataError(file, 'NRRD header has "space directions" but neither "space" nor "space dimension"');
   const size: number[] = [1, 1, 1];
   const origin: number[] = [0, 0, 0];
   let unit: LengthUnit = '';
   const spacings = f.get('spacings');
   if (spacings !== undefined) {
-    const all = spacings.split(/\s+/).filter(Boolean).map((s) => (/^nan$/i.test(s) ? NaN : headerNumber(file, 'spacings', s)));
-    const mins = f.get('axis mins')?.split(/\s+/).filter(Boolean).map((s) => (/^nan$/i.test(s) ? NaN : headerNumber(file, 'axis mins', s)));
+    const all = spacings
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((s) => (/^nan$/i.test(s) ? NaN : headerNumber(file, 'spacings', s)));
+    const mins = f
+      .get('axis mins')
+      ?.split(/\s+/)
+      .filter(Boolean)
+      .map((s) => (/^nan$/i.test(s) ? NaN : headerNumber(file, 'axis mins', s)));
     const centers = f.get('centers')?.split(/\s+/).filter(Boolean);
     spatial.forEach((a, i) => {
       const s = all[a];
@@ -225,7 +283,8 @@ function geometry(file: string, h: NrrdHeader, spatial: number[]): NrrdGeometry 
     if (units !== undefined) {
       const us = spatial.map((a) => quotedList(units)[a] ?? '');
       const u = unitOf(us[0]!);
-      if (u === undefined || us.some((x) => unitOf(x) !== u)) notes.push(`units ${units} not read as one length unit: voxel size has no unit`);
+      if (u === undefined || us.some((x) => unitOf(x) !== u))
+        notes.push(`units ${units} not read as one length unit: voxel size has no unit`);
       else unit = u;
     }
   }
@@ -243,7 +302,8 @@ function spatialAxes(file: string, h: NrrdHeader, sizes: number[]): number[] {
   let spatial: number[];
   if (dirsText !== undefined) {
     const dirs = vectors(file, 'space directions', dirsText);
-    if (dirs.length !== sizes.length) throw new InvalidMetadataError(file, `NRRD space directions has ${dirs.length} entries but the dimension is ${sizes.length}`);
+    if (dirs.length !== sizes.length)
+      throw new InvalidMetadataError(file, `NRRD space directions has ${dirs.length} entries but the dimension is ${sizes.length}`);
     spatial = sizes.map((_, a) => a).filter((a) => dirs[a] !== undefined);
   } else if (kinds && kinds.length === sizes.length) {
     // Without space directions the kinds tell space from values (RGB-color, vector, list, …).
@@ -255,10 +315,17 @@ function spatialAxes(file: string, h: NrrdHeader, sizes: number[]): number[] {
   if (spatial.length > 3) spatial = spatial.filter((a) => sizes[a]! > 1);
   for (let a = 0; a < sizes.length; a++) {
     if (!spatial.includes(a) && sizes[a]! > 1) {
-      throw new UnsupportedError(file, `NRRD axis ${a}${kindNote(a)} has ${sizes[a]} samples and no space direction: only scalar volumes (one value per voxel) are read`);
+      throw new UnsupportedError(
+        file,
+        `NRRD axis ${a}${kindNote(a)} has ${sizes[a]} samples and no space direction: only scalar volumes (one value per voxel) are read`,
+      );
     }
   }
-  if (spatial.length > 3) throw new UnsupportedError(file, `NRRD data has ${spatial.length} axes of more than one sample (sizes: ${sizes.join(' ')}); only 3D volumes are read`);
+  if (spatial.length > 3)
+    throw new UnsupportedError(
+      file,
+      `NRRD data has ${spatial.length} axes of more than one sample (sizes: ${sizes.join(' ')}); only 3D volumes are read`,
+    );
   if (spatial.length === 0) spatial = [0];
   return spatial;
 }
@@ -279,20 +346,28 @@ export async function openNrrd(path: string): Promise<RawVolumeSource> {
   const typeText = need('type');
   const sampleType = TYPES[typeText.toLowerCase().replace(/\s+/g, ' ')];
   if (!sampleType) {
-    throw new UnsupportedError(path, `NRRD field "type: ${typeText}" is not read; read are the integer types of 8 to 64 bits, float and double`);
+    throw new UnsupportedError(
+      path,
+      `NRRD field "type: ${typeText}" is not read; read are the integer types of 8 to 64 bits, float and double`,
+    );
   }
   const dimension = headerNumber(path, 'dimension', need('dimension'), { integer: true, min: 1 });
   const sizes = headerNumbers(path, 'sizes', need('sizes'), undefined, { integer: true, min: 1 });
-  if (sizes.length !== dimension) throw new InvalidMetadataError(path, `NRRD field "sizes: ${f.get('sizes')}" has ${sizes.length} values but "dimension: ${dimension}"`);
+  if (sizes.length !== dimension)
+    throw new InvalidMetadataError(path, `NRRD field "sizes: ${f.get('sizes')}" has ${sizes.length} values but "dimension: ${dimension}"`);
   const encoding = need('encoding').toLowerCase();
   let compression: 'gzip' | undefined;
   if (encoding === 'gzip' || encoding === 'gz') compression = 'gzip';
   else if (encoding !== 'raw') {
-    throw new UnsupportedError(path, `NRRD field "encoding: ${f.get('encoding')}" is not read; read are raw and gzip (re-encode with \`teem-unu save -f nrrd -e gzip\`)`);
+    throw new UnsupportedError(
+      path,
+      `NRRD field "encoding: ${f.get('encoding')}" is not read; read are raw and gzip (re-encode with \`teem-unu save -f nrrd -e gzip\`)`,
+    );
   }
   let littleEndian = true;
   const endian = f.get('endian')?.toLowerCase();
-  if (endian !== undefined && endian !== 'little' && endian !== 'big') throw new InvalidMetadataError(path, `NRRD field "endian: ${f.get('endian')}" must be little or big`);
+  if (endian !== undefined && endian !== 'little' && endian !== 'big')
+    throw new InvalidMetadataError(path, `NRRD field "endian: ${f.get('endian')}" must be little or big`);
   if (sampleBytes(sampleType) > 1) {
     if (endian === undefined) throw new InvalidMetadataError(path, `NRRD header has no "endian" field, which ${typeText} data needs`);
     littleEndian = endian === 'little';
@@ -308,14 +383,23 @@ export async function openNrrd(path: string): Promise<RawVolumeSource> {
   let start: number;
   let fileSize = headerFileSize;
   if (dataFileText !== undefined) {
-    if (/^list\b/i.test(dataFileText) || (/%\d*[dui]/.test(dataFileText.split(/\s+/)[0]!) && dataFileText.trim().split(/\s+/).length >= 4)) {
-      throw new UnsupportedError(path, `NRRD field "data file: ${dataFileText}" names several data files; only a single data file is read (join them with \`teem-unu join\`)`);
+    if (
+      /^list\b/i.test(dataFileText) ||
+      (/%\d*[dui]/.test(dataFileText.split(/\s+/)[0]!) && dataFileText.trim().split(/\s+/).length >= 4)
+    ) {
+      throw new UnsupportedError(
+        path,
+        `NRRD field "data file: ${dataFileText}" names several data files; only a single data file is read (join them with \`teem-unu join\`)`,
+      );
     }
     file = await findDataFile(path, dataFileText, 'its "data file" field');
     start = 0;
   } else {
     if (h.end === undefined) {
-      throw new TruncatedError(path, `NRRD header has no empty line after it, so the file holds no data (a detached header names its data with "data file:")`);
+      throw new TruncatedError(
+        path,
+        `NRRD header has no empty line after it, so the file holds no data (a detached header names its data with "data file:")`,
+      );
     }
     start = h.end;
   }
@@ -330,13 +414,17 @@ export async function openNrrd(path: string): Promise<RawVolumeSource> {
   const bytes = rawDataBytes({ shape, sampleType });
   let layout: RawLayout;
   if (compression) {
-    if (byteSkip === -1) throw new UnsupportedError(path, 'NRRD "byte skip: -1" (data at the end of the file) is defined for raw encoding only, not gzip');
+    if (byteSkip === -1)
+      throw new UnsupportedError(path, 'NRRD "byte skip: -1" (data at the end of the file) is defined for raw encoding only, not gzip');
     // The definition skips bytes after decompression.
     layout = { file, shape, sampleType, littleEndian, offset: byteSkip, compression: { format: 'gzip', start } };
   } else {
     const offset = byteSkip === -1 ? fileSize - bytes : start + byteSkip;
     if (offset < start) {
-      throw new TruncatedError(file, `"byte skip: -1" in ${path} puts the ${bytes} bytes of data at the end of the file, but the file has only ${fileSize - start} bytes after the header`);
+      throw new TruncatedError(
+        file,
+        `"byte skip: -1" in ${path} puts the ${bytes} bytes of data at the end of the file, but the file has only ${fileSize - start} bytes after the header`,
+      );
     }
     layout = { file, shape, sampleType, littleEndian, offset };
   }

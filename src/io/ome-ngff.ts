@@ -63,7 +63,11 @@ export function buildMultiscale(version: NgffVersion, spec: MultiscaleSpec): Rec
 }
 
 /** Group attributes of an image: v0.4 puts `multiscales` at the top, v0.5 under `ome`. */
-export function imageAttributes(version: NgffVersion, multiscale: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function imageAttributes(
+  version: NgffVersion,
+  multiscale: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   if (version === '0.4') return { multiscales: [multiscale], ...extra };
   return { ome: { version, multiscales: [multiscale] }, ...extra };
 }
@@ -121,7 +125,8 @@ function applyTransforms(file: string, list: unknown, scale: number[], translati
       }
     } else if (t.type === 'translation') {
       const v = numbers(t.translation, translation.length);
-      if (!v) throw new InvalidMetadataError(file, `translation ${JSON.stringify(t.translation)} does not have ${translation.length} numbers`);
+      if (!v)
+        throw new InvalidMetadataError(file, `translation ${JSON.stringify(t.translation)} does not have ${translation.length} numbers`);
       for (let i = 0; i < v.length; i++) translation[i]! += v[i]!;
     } else if (t.type !== 'identity') {
       throw new InvalidMetadataError(file, `coordinateTransformation type ${JSON.stringify(t.type)} is not read`);

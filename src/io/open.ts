@@ -66,7 +66,13 @@ async function openBySiblingHeader(path: string): Promise<VolumeSource | undefin
   const stem = join(dirname(path), basename(path, extname(path)).replace(/\.raw$/i, ''));
   for (const [ext, fmt] of SIBLING_HEADERS) {
     for (const header of [stem + ext, stem + ext.toLowerCase()]) {
-      if (!(await stat(header).then((s) => s.isFile(), () => false))) continue;
+      if (
+        !(await stat(header).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      )
+        continue;
       const src = await OPENERS[fmt](header).catch(() => undefined);
       if (src instanceof RawVolumeSource && resolve(src.layout.file) === resolve(path)) return src;
       await src?.close();
@@ -86,7 +92,14 @@ const rawInputs = new Map<string, RawSpec>();
 export async function describeRawInputs(paths: readonly string[], spec: RawSpec): Promise<string[]> {
   const taken: string[] = [];
   for (const p of paths) {
-    if (isUrl(p) || !(await stat(p).then((s) => s.isFile(), () => false))) continue;
+    if (
+      isUrl(p) ||
+      !(await stat(p).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
     if ((await sniffFile(p)) !== undefined) continue;
     rawInputs.set(resolve(p), spec);
     taken.push(p);
@@ -108,7 +121,10 @@ async function openFolder(path: string, opts: OpenOptions): Promise<VolumeSource
   const log = await findSkyScanLog(path, names);
   if (log) return openSkyScanFolder(path, log, slices);
   if (kinds.length > 1) {
-    throw new InconsistentError(path, `folder holds ${kinds.map((k) => `${k.toUpperCase()} (${slices[k].length})`).join(' and ')} files; keep one slice stack per folder`);
+    throw new InconsistentError(
+      path,
+      `folder holds ${kinds.map((k) => `${k.toUpperCase()} (${slices[k].length})`).join(' and ')} files; keep one slice stack per folder`,
+    );
   }
   if (kinds[0] === 'tif') return openTiffFolder(path, slices.tif);
   if (kinds[0] === 'png') return openPngFolder(path, slices.png);

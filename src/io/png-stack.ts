@@ -114,7 +114,10 @@ async function decodeSlice(h: PngHeader): Promise<VoxelArray> {
   for (let i = 0; i < n; i++) {
     const r = data[i * ch]!;
     if (colour && (data[i * ch + 1] !== r || data[i * ch + 2] !== r)) {
-      throw new UnsupportedError(h.file, `pixel ${i % h.width},${Math.floor(i / h.width)} is not grey (R, G, B differ); only greyscale slices are read`);
+      throw new UnsupportedError(
+        h.file,
+        `pixel ${i % h.width},${Math.floor(i / h.width)} is not grey (R, G, B differ); only greyscale slices are read`,
+      );
     }
     out[i] = r;
   }
@@ -139,10 +142,16 @@ export async function openPngFolder(dir: string, names?: readonly string[], opts
   const h0 = headers[0]!;
   for (const h of headers) {
     if (h.width !== h0.width || h.height !== h0.height) {
-      throw new InconsistentError(h.file, `slice is ${h.width}×${h.height} but ${h0.file} is ${h0.width}×${h0.height}; a PNG stack must hold slices of one size`);
+      throw new InconsistentError(
+        h.file,
+        `slice is ${h.width}×${h.height} but ${h0.file} is ${h0.width}×${h0.height}; a PNG stack must hold slices of one size`,
+      );
     }
     if (h.depth !== h0.depth) {
-      throw new InconsistentError(h.file, `slice is ${h.depth}-bit but ${h0.file} is ${h0.depth}-bit; a PNG stack must hold slices of one type`);
+      throw new InconsistentError(
+        h.file,
+        `slice is ${h.depth}-bit but ${h0.file} is ${h0.depth}-bit; a PNG stack must hold slices of one type`,
+      );
     }
   }
   let placement: StackPlacement;

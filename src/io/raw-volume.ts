@@ -122,7 +122,10 @@ export class RawVolumeSource implements VolumeSource, HeaderReport {
       }
       const c = layout.compression;
       if (f.size <= c.start) {
-        throw new TruncatedError(layout.file, `${sizeField}${where} promises ${c.format}-compressed data from byte ${c.start}, but the file has ${f.size} bytes`);
+        throw new TruncatedError(
+          layout.file,
+          `${sizeField}${where} promises ${c.format}-compressed data from byte ${c.start}, but the file has ${f.size} bytes`,
+        );
       }
       if (c.format === 'gzip' && f.size - c.start >= 18) {
         // ISIZE: the decompressed size modulo 2^32, in the last 4 bytes of a gzip stream that ends the file.

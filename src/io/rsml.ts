@@ -76,7 +76,9 @@ export function writeRsml(doc: RsmlDocument): string {
   out.push(`    <file-key>${esc(doc.fileKey)}</file-key>`);
   out.push('    <property-definitions>');
   for (const d of doc.propertyDefinitions) {
-    out.push(`      <property-definition><label>${esc(d.label)}</label><type>${d.type}</type>${d.unit !== undefined ? `<unit>${esc(d.unit)}</unit>` : ''}</property-definition>`);
+    out.push(
+      `      <property-definition><label>${esc(d.label)}</label><type>${d.type}</type>${d.unit !== undefined ? `<unit>${esc(d.unit)}</unit>` : ''}</property-definition>`,
+    );
   }
   out.push('    </property-definitions>');
   out.push('  </metadata>');
@@ -91,7 +93,11 @@ export function writeRsml(doc: RsmlDocument): string {
     const r = doc.roots[i]!;
     const pad = '  '.repeat(depth);
     out.push(`${pad}<root id="${esc(r.id)}" label="${esc(r.label)}">`);
-    out.push(`${pad}  <properties>${Object.entries(r.properties).map(([k, v]) => `<${k}>${num(v)}</${k}>`).join('')}</properties>`);
+    out.push(
+      `${pad}  <properties>${Object.entries(r.properties)
+        .map(([k, v]) => `<${k}>${num(v)}</${k}>`)
+        .join('')}</properties>`,
+    );
     out.push(`${pad}  <geometry>`);
     out.push(`${pad}    <polyline>`);
     for (const p of r.points) out.push(`${pad}      <point x="${num(p[0]!)}" y="${num(p[1]!)}" z="${num(p[2]!)}"/>`);
@@ -182,7 +188,15 @@ export function readRsml(text: string, file = 'RSML'): { unit: string; resolutio
         const r = stack.pop();
         if (!r) throw new RsmlError(file, `line ${lineAt(m.index)}: </root> without <root>`);
         const parentId = r.parent >= 0 ? roots[r.parent]!.id : null;
-        roots[r.slot] = { id: r.id, label: r.label, parent: r.parent, parentId, depth: stack.length, points: r.points, diameters: r.diameters };
+        roots[r.slot] = {
+          id: r.id,
+          label: r.label,
+          parent: r.parent,
+          parentId,
+          depth: stack.length,
+          points: r.points,
+          diameters: r.diameters,
+        };
       } else {
         const slot = roots.length;
         const id = attr('id') ?? `root@${lineAt(m.index)}`;
@@ -198,7 +212,8 @@ export function readRsml(text: string, file = 'RSML'): { unit: string; resolutio
       const y = Number(attr('y'));
       const zt = attr('z');
       const z = zt === undefined ? 0 : Number(zt);
-      if (![x, y, z].every(Number.isFinite)) throw new RsmlError(file, `line ${lineAt(m.index)}: <point${attrs}> needs numeric x, y (and z)`);
+      if (![x, y, z].every(Number.isFinite))
+        throw new RsmlError(file, `line ${lineAt(m.index)}: <point${attrs}> needs numeric x, y (and z)`);
       top.points.push([x / resolution, y / resolution, z / resolution]);
     } else if (name === 'function') {
       fn = closing || selfClosing ? undefined : attr('name');

@@ -29,7 +29,13 @@ export function isVgiText(bytes: Uint8Array): boolean {
 async function volBeside(header: string, field: string): Promise<string> {
   const stem = join(dirname(header), basename(header, extname(header)));
   for (const ext of ['.vol', '.VOL']) {
-    if (await stat(stem + ext).then((s) => s.isFile(), () => false)) return stem + ext;
+    if (
+      await stat(stem + ext).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return stem + ext;
   }
   const vols = (await readdir(dirname(header))).filter((n) => n.toLowerCase().endsWith('.vol'));
   if (vols.length === 1) return join(dirname(header), vols[0]!);
@@ -43,7 +49,8 @@ async function volBeside(header: string, field: string): Promise<string> {
 function nikonType(text: string): SampleType | undefined {
   const t = text.toLowerCase().replace(/[\s_-]+/g, '');
   if (['float', 'float32', 'real', 'single', '32bitfloat', 'float32bit', '32bit'].includes(t)) return 'float32';
-  if (['uint16', 'unsigned16', 'unsignedshort', 'ushort', '16bit', '16bitunsigned', 'unsigned16bit', 'uint16bit'].includes(t)) return 'uint16';
+  if (['uint16', 'unsigned16', 'unsignedshort', 'ushort', '16bit', '16bitunsigned', 'unsigned16bit', 'uint16bit'].includes(t))
+    return 'uint16';
   if (['uint8', 'unsigned8', 'unsignedchar', 'uchar', 'byte', '8bit', '8bitunsigned', 'unsigned8bit'].includes(t)) return 'uint8';
   return undefined;
 }
@@ -94,14 +101,19 @@ export async function openXtekVolume(path: string): Promise<RawVolumeSource> {
   const notes: string[] = [];
   const header: Record<string, string> = {};
   for (const e of ini.entries) {
-    if (e.section.toLowerCase() === 'xtekct' && /^(name|voxels[xyz]|voxelsize[xyz]|offset[xyz]|units|outputunits|scaling|datatype)$/i.test(e.key)) header[e.key] = e.value;
+    if (
+      e.section.toLowerCase() === 'xtekct' &&
+      /^(name|voxels[xyz]|voxelsize[xyz]|offset[xyz]|units|outputunits|scaling|datatype)$/i.test(e.key)
+    )
+      header[e.key] = e.value;
   }
   let voxelSize: Vec3 = [1, 1, 1];
   let unit: LengthUnit = '';
   const vs = ['VoxelSizeX', 'VoxelSizeY', 'VoxelSizeZ'].map((k) => get(k));
   if (vs.every((v) => v !== undefined)) {
     const [sx, sy, sz] = vs.map((v, i) => headerNumber(path, ['VoxelSizeX', 'VoxelSizeY', 'VoxelSizeZ'][i]!, v!));
-    if (!(sx! > 0 && sy! > 0 && sz! > 0)) throw new InvalidMetadataError(path, `Nikon VoxelSizeX/Y/Z are ${vs.join(', ')}: voxel sizes must be positive`);
+    if (!(sx! > 0 && sy! > 0 && sz! > 0))
+      throw new InvalidMetadataError(path, `Nikon VoxelSizeX/Y/Z are ${vs.join(', ')}: voxel sizes must be positive`);
     voxelSize = [sz!, sy!, sx!];
     unit = unitOrMm(get('Units'), 'Units', notes);
   } else {
@@ -113,7 +125,11 @@ export async function openXtekVolume(path: string): Promise<RawVolumeSource> {
   if (typeEntry) {
     header[typeEntry.key] = typeEntry.value;
     const t = nikonType(typeEntry.value);
-    if (!t) throw new UnsupportedError(path, `Nikon ${typeEntry.key}=${typeEntry.value} is not a voxel type rhizoct reads (float, 16-bit or 8-bit unsigned)`);
+    if (!t)
+      throw new UnsupportedError(
+        path,
+        `Nikon ${typeEntry.key}=${typeEntry.value} is not a voxel type rhizoct reads (float, 16-bit or 8-bit unsigned)`,
+      );
     sampleType = t;
   } else {
     sampleType = await typeFromSize(file, path, shape, 'VoxelsX/Y/Z');
@@ -161,7 +177,8 @@ export async function openVgi(path: string): Promise<RawVolumeSource> {
   const [nx, ny, nz] = headerNumbers(path, 'size', sizeText, 3, { integer: true, min: 1 }) as [number, number, number];
   const shape: Vec3 = [nz, ny, nx];
   const format = show('file1', 'FileFormat');
-  if (format !== undefined && format.toLowerCase() !== 'raw') throw new UnsupportedError(path, `VGStudio [file1] FileFormat = ${format}: only raw files are read`);
+  if (format !== undefined && format.toLowerCase() !== 'raw')
+    throw new UnsupportedError(path, `VGStudio [file1] FileFormat = ${format}: only raw files are read`);
   const typeName = show('file1', 'Datatype') ?? show('representation', 'datatype');
   const bitsText = show('file1', 'BitsPerElement') ?? show('representation', 'bitsperelement');
   const bits = bitsText !== undefined ? headerNumber(path, 'BitsPerElement', bitsText, { integer: true, min: 1 }) : undefined;
@@ -170,10 +187,15 @@ export async function openVgi(path: string): Promise<RawVolumeSource> {
   let sampleType: SampleType | undefined;
   if (typeName !== undefined || bits !== undefined) {
     sampleType = vgiType(typeName, bits);
-    if (!sampleType) throw new UnsupportedError(path, `VGStudio Datatype = ${typeName ?? '(none)'} with BitsPerElement = ${bits ?? '(none)'} is not a voxel type rhizoct reads`);
+    if (!sampleType)
+      throw new UnsupportedError(
+        path,
+        `VGStudio Datatype = ${typeName ?? '(none)'} with BitsPerElement = ${bits ?? '(none)'} is not a voxel type rhizoct reads`,
+      );
   }
   const name = show('file1', 'Name');
-  const file = name !== undefined && name !== '' ? await findDataFile(path, name, '[file1] Name') : await volBeside(path, '[file1] has no Name');
+  const file =
+    name !== undefined && name !== '' ? await findDataFile(path, name, '[file1] Name') : await volBeside(path, '[file1] has no Name');
   if (!sampleType) {
     sampleType = await typeFromSize(file, path, shape, 'size', offset);
     notes.push(`voxel type not in the header: ${sampleType}, from the size of ${basename(file)}`);
@@ -183,9 +205,11 @@ export async function openVgi(path: string): Promise<RawVolumeSource> {
   const res = show('geometry', 'resolution');
   if (res !== undefined) {
     const r = headerNumbers(path, '[geometry] resolution', res);
-    if (r.length !== 1 && r.length !== 3) throw new InvalidMetadataError(path, `VGStudio [geometry] resolution = ${res}: expected one or three numbers`);
+    if (r.length !== 1 && r.length !== 3)
+      throw new InvalidMetadataError(path, `VGStudio [geometry] resolution = ${res}: expected one or three numbers`);
     const [rx, ry, rz] = r.length === 1 ? [r[0]!, r[0]!, r[0]!] : r;
-    if (!(rx! > 0 && ry! > 0 && rz! > 0)) throw new InvalidMetadataError(path, `VGStudio [geometry] resolution = ${res}: voxel sizes must be positive`);
+    if (!(rx! > 0 && ry! > 0 && rz! > 0))
+      throw new InvalidMetadataError(path, `VGStudio [geometry] resolution = ${res}: voxel sizes must be positive`);
     voxelSize = [rz!, ry!, rx!];
     unit = unitOrMm(show('geometry', 'unit'), '[geometry] unit', notes);
   } else {
@@ -213,7 +237,18 @@ export interface RawSpec {
   readonly offset: number;
 }
 
-const RAW_TYPE_ALIASES: Record<string, SampleType> = { float: 'float32', double: 'float64', u8: 'uint8', i8: 'int8', u16: 'uint16', i16: 'int16', u32: 'uint32', i32: 'int32', f32: 'float32', f64: 'float64' };
+const RAW_TYPE_ALIASES: Record<string, SampleType> = {
+  float: 'float32',
+  double: 'float64',
+  u8: 'uint8',
+  i8: 'int8',
+  u16: 'uint16',
+  i16: 'int16',
+  u32: 'uint32',
+  i32: 'int32',
+  f32: 'float32',
+  f64: 'float64',
+};
 
 /** Parses "Z,Y,X,TYPE[,little|big][,OFFSET]"; throws a RangeError saying what is wrong. */
 export function parseRawSpec(text: string): RawSpec {

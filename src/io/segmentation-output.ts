@@ -13,7 +13,11 @@ import type { VolumeMeta } from './volume.js';
 import { registerZarrCodecs, v2Compressor, type CompressionChoice } from './zarr-codecs.js';
 import { AtomicFileStore } from './zarr-store.js';
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 function jsonBytes(o: unknown): Uint8Array {
   const text = JSON.stringify(o, null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -145,10 +149,22 @@ export class SegmentationOutput {
   static async finishedBySameJob(path: string, meta: VolumeMeta, job: JobIdentity): Promise<boolean> {
     if (!(await exists(path))) return false;
     const have = await readJobFile(join(path, JOB_FILE));
-    if (!have) throw new OutputExistsError(path, 'already exists and records no rhizoct segment job (remove it, or pass --overwrite without --shard)');
+    if (!have)
+      throw new OutputExistsError(
+        path,
+        'already exists and records no rhizoct segment job (remove it, or pass --overwrite without --shard)',
+      );
     const diff = jobDifferences(have, { job, shape: [...meta.shape] });
-    if (diff.length) throw new InconsistentError(path, `is the finished segmentation of another job: ${diff.join('; ')}. Remove it to segment again with these settings`);
-    if (have.coverage) throw new InconsistentError(path, `holds only some regions of the scan (segmented with --region: ${describeCoverage(have.coverage)}); shards do not complete it in place: run once without --shard to complete it, or remove it`);
+    if (diff.length)
+      throw new InconsistentError(
+        path,
+        `is the finished segmentation of another job: ${diff.join('; ')}. Remove it to segment again with these settings`,
+      );
+    if (have.coverage)
+      throw new InconsistentError(
+        path,
+        `holds only some regions of the scan (segmented with --region: ${describeCoverage(have.coverage)}); shards do not complete it in place: run once without --shard to complete it, or remove it`,
+      );
     return true;
   }
 
@@ -157,9 +173,30 @@ export class SegmentationOutput {
    * not an error: the result is null (nothing to do), also when another shard finishes it while
    * this one opens.
    */
-  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, shard?: false): Promise<SegmentationOutput>;
-  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, shard: boolean): Promise<SegmentationOutput | null>;
-  static async open(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, shard = false): Promise<SegmentationOutput | null> {
+  static async open(
+    path: string,
+    meta: VolumeMeta,
+    job: JobIdentity,
+    compression: CompressionChoice,
+    overwrite: boolean,
+    shard?: false,
+  ): Promise<SegmentationOutput>;
+  static async open(
+    path: string,
+    meta: VolumeMeta,
+    job: JobIdentity,
+    compression: CompressionChoice,
+    overwrite: boolean,
+    shard: boolean,
+  ): Promise<SegmentationOutput | null>;
+  static async open(
+    path: string,
+    meta: VolumeMeta,
+    job: JobIdentity,
+    compression: CompressionChoice,
+    overwrite: boolean,
+    shard = false,
+  ): Promise<SegmentationOutput | null> {
     registerZarrCodecs();
     const dir = `${path}.partial`;
     if (!overwrite && !shard && (await exists(path))) {
@@ -177,11 +214,15 @@ export class SegmentationOutput {
     const have = await readJobFile(jobFile);
     if (have) {
       if (have.shape.join() !== meta.shape.join()) {
-        throw new InconsistentError(dir, `partial output has shape [${have.shape.join(', ')}] but the input has [${meta.shape.join(', ')}]; remove it or pass --overwrite`);
+        throw new InconsistentError(
+          dir,
+          `partial output has shape [${have.shape.join(', ')}] but the input has [${meta.shape.join(', ')}]; remove it or pass --overwrite`,
+        );
       }
       const diff = jobDifferences(have, want);
       if (diff.length) {
-        if (!overwrite) throw new InconsistentError(dir, `partial output was started by another job (${diff.join('; ')}); remove it or pass --overwrite`);
+        if (!overwrite)
+          throw new InconsistentError(dir, `partial output was started by another job (${diff.join('; ')}); remove it or pass --overwrite`);
         await rm(dir, { recursive: true, force: true });
       }
     }
@@ -218,7 +259,14 @@ export class SegmentationOutput {
    * job's region store to add to, or this job's complete output (nothing to write: every chunk is
    * done). Any other OUT is refused, naming why, unless `overwrite`, which removes it first.
    */
-  static async openRegion(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice, overwrite: boolean, region: Box): Promise<SegmentationOutput> {
+  static async openRegion(
+    path: string,
+    meta: VolumeMeta,
+    job: JobIdentity,
+    compression: CompressionChoice,
+    overwrite: boolean,
+    region: Box,
+  ): Promise<SegmentationOutput> {
     registerZarrCodecs();
     const st = await SegmentationOutput.state(path, meta, job);
     const what = `--region ${formatRegion(region)}`;
@@ -238,14 +286,23 @@ export class SegmentationOutput {
   }
 
   /** OUT itself as a region store of `job`: made when absent (job file first, so a killed start is still recognised as one). */
-  private static async inPlace(path: string, meta: VolumeMeta, job: JobIdentity, compression: CompressionChoice): Promise<SegmentationOutput> {
+  private static async inPlace(
+    path: string,
+    meta: VolumeMeta,
+    job: JobIdentity,
+    compression: CompressionChoice,
+  ): Promise<SegmentationOutput> {
     const arrayMeta = arrayMetadata(meta, job, compression);
     await mkdir(join(path, '.done'), { recursive: true });
     const store = new AtomicFileStore(path);
     const jobFile = join(path, JOB_FILE);
     if (!(await readJobFile(jobFile))) {
       const total = new ChunkGrid(meta.shape, arrayMeta.chunks as unknown as Vec3).chunkCount;
-      const want: JobFile = { job, shape: [...meta.shape], coverage: { complete: false, regions: [], chunks: { segmented: 0, total }, note: COVERAGE_NOTE } };
+      const want: JobFile = {
+        job,
+        shape: [...meta.shape],
+        coverage: { complete: false, regions: [], chunks: { segmented: 0, total }, note: COVERAGE_NOTE },
+      };
       await store.set(`/${JOB_FILE}` as zarr.AbsolutePath, jsonBytes(want));
     }
     for (const key of ['0', 'labels/roots/0']) {
@@ -312,7 +369,10 @@ export class SegmentationOutput {
     const t0 = Date.now();
     let lock = await FinalizeLock.acquire(this.dir);
     while (!lock) {
-      if (Date.now() - t0 >= waitMs) throw new Error(`${this.path}: another process holds ${FinalizeLock.FILE} (its metadata is being updated); run again when it has finished`);
+      if (Date.now() - t0 >= waitMs)
+        throw new Error(
+          `${this.path}: another process holds ${FinalizeLock.FILE} (its metadata is being updated); run again when it has finished`,
+        );
       await new Promise((r) => setTimeout(r, 250));
       lock = await FinalizeLock.acquire(this.dir);
     }
@@ -349,10 +409,20 @@ export class SegmentationOutput {
   private async writeMetadata(provenance: Record<string, unknown>): Promise<void> {
     const store = new AtomicFileStore(this.dir);
     const ms = (name: string, method: string): Record<string, unknown> =>
-      buildMultiscale('0.4', { name, unit: this.meta.unit as LengthUnit, voxelSize: this.meta.voxelSize, origin: this.meta.origin, levelCount: 1, method });
+      buildMultiscale('0.4', {
+        name,
+        unit: this.meta.unit as LengthUnit,
+        voxelSize: this.meta.voxelSize,
+        origin: this.meta.origin,
+        levelCount: 1,
+        method,
+      });
     const set = (key: string, o: unknown): Promise<void> => store.set(`/${key}` as zarr.AbsolutePath, jsonBytes(o));
     await set('labels/roots/.zgroup', { zarr_format: 2 });
-    await set('labels/roots/.zattrs', labelImageAttributes('0.4', ms('roots', 'mode'), [{ 'label-value': 1, rgba: [255, 128, 0, 255] }], { rhizoct: provenance }));
+    await set(
+      'labels/roots/.zattrs',
+      labelImageAttributes('0.4', ms('roots', 'mode'), [{ 'label-value': 1, rgba: [255, 128, 0, 255] }], { rhizoct: provenance }),
+    );
     await set('labels/.zgroup', { zarr_format: 2 });
     await set('labels/.zattrs', labelsGroupAttributes('0.4', ['roots']));
     await set('.zgroup', { zarr_format: 2 });
@@ -380,10 +450,15 @@ function arrayMetadata(meta: VolumeMeta, job: JobIdentity, compression: Compress
   };
 }
 
-async function openArrays(dir: string): Promise<{ prob: zarr.Array<'uint8', AtomicFileStore>; mask: zarr.Array<'uint8', AtomicFileStore> }> {
+async function openArrays(
+  dir: string,
+): Promise<{ prob: zarr.Array<'uint8', AtomicFileStore>; mask: zarr.Array<'uint8', AtomicFileStore> }> {
   const root = zarr.root(new AtomicFileStore(dir));
   const prob = (await zarr.open.v2(root.resolve('0'), { kind: 'array', attrs: false })) as zarr.Array<'uint8', AtomicFileStore>;
-  const mask = (await zarr.open.v2(root.resolve('labels/roots/0'), { kind: 'array', attrs: false })) as zarr.Array<'uint8', AtomicFileStore>;
+  const mask = (await zarr.open.v2(root.resolve('labels/roots/0'), { kind: 'array', attrs: false })) as zarr.Array<
+    'uint8',
+    AtomicFileStore
+  >;
   return { prob, mask };
 }
 
@@ -414,7 +489,8 @@ async function readJobFile(file: string): Promise<JobFile | null> {
 export function jobDifferences(have: JobFile, want: JobFile): string[] {
   const out: string[] = [];
   const show = (v: unknown): string => (v === undefined ? '(not set)' : Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
-  if (JSON.stringify(have.shape) !== JSON.stringify(want.shape)) out.push(`input shape ${show(have.shape)} in the output, ${show(want.shape)} now`);
+  if (JSON.stringify(have.shape) !== JSON.stringify(want.shape))
+    out.push(`input shape ${show(have.shape)} in the output, ${show(want.shape)} now`);
   const keys = new Set([...Object.keys(have.job ?? {}), ...Object.keys(want.job)]);
   for (const k of keys) {
     const a = (have.job as unknown as Record<string, unknown>)?.[k];

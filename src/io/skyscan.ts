@@ -46,7 +46,8 @@ export function parseSkyScanLog(file: string, text: string): SkyScanLog | undefi
   const found = candidates.map(([s, k]) => ({ s, k, v: iniGet(ini, s, k) })).find((c) => c.v !== undefined);
   if (!found) return undefined;
   const voxelSize = headerNumber(file, `[${found.s}] ${found.k}`, found.v!);
-  if (!(voxelSize > 0)) throw new InvalidMetadataError(file, `SkyScan log's [${found.s}] ${found.k} is ${found.v}: a pixel size must be positive`);
+  if (!(voxelSize > 0))
+    throw new InvalidMetadataError(file, `SkyScan log's [${found.s}] ${found.k} is ${found.v}: a pixel size must be positive`);
   const header: Record<string, string> = { log: file };
   for (const [s, k] of SHOWN) {
     const v = iniGet(ini, s, k);
@@ -101,16 +102,26 @@ const READERS: Record<string, (dir: string, names: readonly string[], opts: Slic
  * else the most numerous of BMP, TIFF, PNG), only those of its numbered series, with the
  * log's pixel size as an isotropic voxel size in µm.
  */
-export async function openSkyScanFolder(dir: string, log: SkyScanLog, slices: Record<'bmp' | 'tif' | 'png', string[]>): Promise<SliceStackSource> {
+export async function openSkyScanFolder(
+  dir: string,
+  log: SkyScanLog,
+  slices: Record<'bmp' | 'tif' | 'png', string[]>,
+): Promise<SliceStackSource> {
   const kinds = (Object.keys(slices) as ('bmp' | 'tif' | 'png')[]).filter((k) => slices[k].length > 0);
   const kind = kinds.find((k) => k === log.resultType) ?? kinds.reduce((a, b) => (slices[b].length > slices[a].length ? b : a));
   const { series, left } = sliceSeries(slices[kind]);
   const notes = [`voxel size ${log.voxelSize} µm from the log, the same along z (SkyScan slices are one pixel thick)`];
-  if (left.length) notes.push(`not part of the numbered slice series, left out: ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`);
+  if (left.length)
+    notes.push(
+      `not part of the numbered slice series, left out: ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`,
+    );
   const others = kinds.filter((k) => k !== kind);
-  if (others.length) notes.push(`${others.map((k) => `${slices[k].length} .${k}`).join(', ')} file(s) beside the ${kind.toUpperCase()} slices left out`);
+  if (others.length)
+    notes.push(`${others.map((k) => `${slices[k].length} .${k}`).join(', ')} file(s) beside the ${kind.toUpperCase()} slices left out`);
   if (log.sections && log.sections[1] - log.sections[0] + 1 !== series.length) {
-    notes.push(`the log lists sections ${log.sections[0]}–${log.sections[1]} (${log.sections[1] - log.sections[0] + 1} slices); the folder holds ${series.length}`);
+    notes.push(
+      `the log lists sections ${log.sections[0]}–${log.sections[1]} (${log.sections[1] - log.sections[0] + 1} slices); the folder holds ${series.length}`,
+    );
   }
   const v = log.voxelSize;
   return READERS[kind]!(dir, series, {

@@ -29,7 +29,11 @@ export class StagedVoxels {
    * Creates the temporary file for `path` with `header` at its start; refuses (unless
    * `overwrite`) when `path` or any of `outputs` already exists.
    */
-  static async create(path: string, meta: { shape: Vec3; dtype: DType }, opts: { overwrite?: boolean; header?: Uint8Array; outputs?: readonly string[] } = {}): Promise<StagedVoxels> {
+  static async create(
+    path: string,
+    meta: { shape: Vec3; dtype: DType },
+    opts: { overwrite?: boolean; header?: Uint8Array; outputs?: readonly string[] } = {},
+  ): Promise<StagedVoxels> {
     if (!opts.overwrite) {
       for (const p of [path, ...(opts.outputs ?? [])]) {
         if (await exists(p)) throw new OutputExistsError(p, 'already exists (pass overwrite to replace it)');
@@ -52,7 +56,10 @@ export class StagedVoxels {
   async writeBox(box: Box, data: VoxelArray): Promise<void> {
     checkBoxInside(this.path, this.shape, box);
     if (dtypeOf(data) !== this.dtype || data.length !== boxVoxels(box)) {
-      throw new OutOfBoundsError(this.path, `writeBox got ${data.length} ${dtypeOf(data)} voxels for a box of ${boxVoxels(box)} ${this.dtype}`);
+      throw new OutOfBoundsError(
+        this.path,
+        `writeBox got ${data.length} ${dtypeOf(data)} voxels for a box of ${boxVoxels(box)} ${this.dtype}`,
+      );
     }
     const bytes = voxelBytes(data);
     const bpv = bytesPerVoxel(this.dtype);
@@ -103,7 +110,13 @@ export async function exists(p: string): Promise<boolean> {
  * says (or copied), atomically (io/atomic-write). Returns the bytes written after `head` (the
  * compressed size).
  */
-export async function assembleFile(dest: string, head: Uint8Array, src: string, from: number, compress: 'gzip' | 'zlib' | 'none'): Promise<number> {
+export async function assembleFile(
+  dest: string,
+  head: Uint8Array,
+  src: string,
+  from: number,
+  compress: 'gzip' | 'zlib' | 'none',
+): Promise<number> {
   return withAtomicFile(dest, async (tmp) => {
     await writeFile(tmp, head);
     const input = createReadStream(src, { start: from, highWaterMark: 1 << 20 });

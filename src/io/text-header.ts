@@ -11,7 +11,11 @@ export const MAX_HEADER_BYTES = 1 << 20;
  * at most MAX_HEADER_BYTES, and at least up to the place `end` finds (it returns the byte
  * just past the header, or undefined while the header has not ended).
  */
-export async function readHeaderText(f: RangeFile, what: string, end: (text: string) => number | undefined): Promise<{ text: string; end: number | undefined }> {
+export async function readHeaderText(
+  f: RangeFile,
+  what: string,
+  end: (text: string) => number | undefined,
+): Promise<{ text: string; end: number | undefined }> {
   let n = Math.min(f.size, 64 << 10);
   for (;;) {
     const text = Buffer.from(await f.read(0, n, what)).toString('latin1');
@@ -49,7 +53,13 @@ export function headerNumber(file: string, field: string, text: string, opts: { 
 }
 
 /** Parses `count` whitespace-separated numbers (or any count when omitted). */
-export function headerNumbers(file: string, field: string, text: string, count?: number, opts: { integer?: boolean; min?: number } = {}): number[] {
+export function headerNumbers(
+  file: string,
+  field: string,
+  text: string,
+  count?: number,
+  opts: { integer?: boolean; min?: number } = {},
+): number[] {
   const parts = text.trim().split(/\s+/).filter(Boolean);
   if (count !== undefined && parts.length !== count) {
     throw new InvalidMetadataError(file, `header field ${field} is "${text.trim()}", expected ${count} numbers`);
@@ -71,9 +81,18 @@ export async function findDataFile(headerPath: string, name: string, field: stri
   const last = basename(n.replace(/\\/g, '/'));
   if (windows || isAbsolute(n)) candidates.push(join(dir, last));
   for (const c of candidates) {
-    if (await stat(c).then((s) => s.isFile(), () => false)) return c;
+    if (
+      await stat(c).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return c;
   }
-  throw new NotFoundError(candidates[0]!, `data file named by ${field} in ${headerPath} does not exist${candidates.length > 1 ? ` (nor does ${candidates.slice(1).join(', ')})` : ''}`);
+  throw new NotFoundError(
+    candidates[0]!,
+    `data file named by ${field} in ${headerPath} does not exist${candidates.length > 1 ? ` (nor does ${candidates.slice(1).join(', ')})` : ''}`,
+  );
 }
 
 /** An INI-like text: sections "[name]" inside optional blocks "{name}"; keys "k=v" or "k = v". */
@@ -110,7 +129,8 @@ export function parseIni(text: string): Ini {
 /** The value of `key` (any case) in `section` (any case), preferring `block` when given. */
 export function iniGet(ini: Ini, section: string | undefined, key: string, block?: string): string | undefined {
   const k = key.toLowerCase();
-  const match = (e: Ini['entries'][number]): boolean => e.key.toLowerCase() === k && (section === undefined || e.section.toLowerCase() === section.toLowerCase());
+  const match = (e: Ini['entries'][number]): boolean =>
+    e.key.toLowerCase() === k && (section === undefined || e.section.toLowerCase() === section.toLowerCase());
   const inBlock = block !== undefined ? ini.entries.find((e) => e.block.toLowerCase() === block.toLowerCase() && match(e)) : undefined;
   return (inBlock ?? ini.entries.find(match))?.value;
 }
@@ -122,4 +142,3 @@ export async function readSmallText(path: string, what: string): Promise<string>
   if (st.size > MAX_HEADER_BYTES) throw new InvalidMetadataError(path, `is ${st.size} bytes: too large for a ${what}`);
   return (await readFile(path)).toString('latin1');
 }
-

@@ -102,14 +102,7 @@ function undoFloatPredictor(raw: Uint8Array, width: number, rows: number, sb: nu
 }
 
 /** Reads rows [y0, y1) and columns [x0, x1) of one page as native voxels. */
-export async function readPageRegion(
-  f: RangeFile,
-  page: TiffPage,
-  y0: number,
-  y1: number,
-  x0: number,
-  x1: number,
-): Promise<VoxelArray> {
+export async function readPageRegion(f: RangeFile, page: TiffPage, y0: number, y1: number, x0: number, x1: number): Promise<VoxelArray> {
   const w = x1 - x0;
   const out = allocateVoxels(page.dtype, (y1 - y0) * w);
   if (page.tileWidth && page.tileHeight) {
@@ -142,15 +135,7 @@ export async function readPageRegion(
   return out;
 }
 
-async function readTiles(
-  f: RangeFile,
-  page: TiffPage,
-  y0: number,
-  y1: number,
-  x0: number,
-  x1: number,
-  out: VoxelArray,
-): Promise<void> {
+async function readTiles(f: RangeFile, page: TiffPage, y0: number, y1: number, x0: number, x1: number, out: VoxelArray): Promise<void> {
   const tw = page.tileWidth!;
   const th = page.tileHeight!;
   const across = Math.ceil(page.width / tw);

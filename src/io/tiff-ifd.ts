@@ -54,7 +54,23 @@ const TAG = {
 } as const;
 
 /** Byte size of one value of each TIFF field type. */
-const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8 };
+const TYPE_SIZE: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  16: 8,
+  17: 8,
+  18: 8,
+};
 
 interface Header {
   littleEndian: boolean;
@@ -82,7 +98,12 @@ async function readHeader(f: RangeFile): Promise<Header> {
 
 type Values = number[] | string;
 
-async function readEntries(f: RangeFile, hdr: Header, ifdOffset: number, pageIndex: number): Promise<{ tags: Map<number, Values>; next: number }> {
+async function readEntries(
+  f: RangeFile,
+  hdr: Header,
+  ifdOffset: number,
+  pageIndex: number,
+): Promise<{ tags: Map<number, Values>; next: number }> {
   const le = hdr.littleEndian;
   const countSize = hdr.big ? 8 : 2;
   const entrySize = hdr.big ? 20 : 12;
@@ -208,11 +229,17 @@ function pageFromTags(file: string, index: number, le: boolean, tags: Map<number
   const fmt = nums(tags, TAG.sampleFormat)?.[0] ?? 1;
   const dtype = dtypeFor(bps, fmt);
   if (!dtype) {
-    throw new UnsupportedError(file, `${where} has ${bps}-bit samples of format ${fmt} (1 uint, 2 int, 3 float); read are uint8, uint16, int16 and float32`);
+    throw new UnsupportedError(
+      file,
+      `${where} has ${bps}-bit samples of format ${fmt} (1 uint, 2 int, 3 float); read are uint8, uint16, int16 and float32`,
+    );
   }
   const compression = num(tags, TAG.compression, 1)!;
   if (!(Object.values(TIFF_COMPRESSION) as number[]).includes(compression)) {
-    throw new UnsupportedError(file, `${where} uses compression ${compression}; read are none (1), LZW (5), deflate (8, 32946) and PackBits (32773)`);
+    throw new UnsupportedError(
+      file,
+      `${where} uses compression ${compression}; read are none (1), LZW (5), deflate (8, 32946) and PackBits (32773)`,
+    );
   }
   const predictor = num(tags, TAG.predictor, 1)!;
   if (predictor !== 1 && predictor !== 2 && predictor !== 3) throw new UnsupportedError(file, `${where} uses predictor ${predictor}`);
@@ -224,9 +251,8 @@ function pageFromTags(file: string, index: number, le: boolean, tags: Map<number
     throw new CorruptDataError(file, `${where} has missing or mismatched strip/tile offsets and byte counts`);
   }
   const rowsPerStrip = Math.min(num(tags, TAG.rowsPerStrip, height)!, height);
-  const expected = tileWidth && tileHeight
-    ? Math.ceil(width / tileWidth) * Math.ceil(height / tileHeight)
-    : Math.ceil(height / rowsPerStrip);
+  const expected =
+    tileWidth && tileHeight ? Math.ceil(width / tileWidth) * Math.ceil(height / tileHeight) : Math.ceil(height / rowsPerStrip);
   if (offsets.length !== expected) {
     throw new CorruptDataError(file, `${where} has ${offsets.length} strips/tiles, expected ${expected}`);
   }

@@ -124,7 +124,13 @@ export async function openTiffFolder(dir: string, names?: readonly string[], opt
     withRangeFile(join(dir, name), async (f) => (await readTiffPages(f, { firstOnly: true }))[0]!),
   );
   checkUniform('a TIFF stack folder', pages);
-  return new SliceStackSource(opts.format ?? 'tiff-stack', dir, new TiffFolderSlices(pages), opts.placement ?? tiffPlacement(pages[0]!), opts.report);
+  return new SliceStackSource(
+    opts.format ?? 'tiff-stack',
+    dir,
+    new TiffFolderSlices(pages),
+    opts.placement ?? tiffPlacement(pages[0]!),
+    opts.report,
+  );
 }
 
 /** Opens a multi-page TIFF file, one page per z slice. */

@@ -9,7 +9,12 @@ import type { DType } from './volume.js';
 export type Compression = 'blosc' | 'zstd' | 'gzip' | 'none';
 export const COMPRESSIONS: readonly Compression[] = ['blosc', 'zstd', 'gzip', 'none'];
 
-type NumcodecsCtor = { fromConfig(config: never): { encode(d: Uint8Array): Uint8Array | Promise<Uint8Array>; decode(d: Uint8Array): Uint8Array | Promise<Uint8Array> } };
+type NumcodecsCtor = {
+  fromConfig(config: never): {
+    encode(d: Uint8Array): Uint8Array | Promise<Uint8Array>;
+    decode(d: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  };
+};
 
 /** Wraps a numcodecs codec as a zarrita bytes-to-bytes codec with both directions. */
 function bytesCodec(ctor: NumcodecsCtor, mapConfig: (c: Record<string, unknown>) => Record<string, unknown> = (c) => c) {
@@ -89,7 +94,10 @@ export function v3Codecs(c: CompressionChoice, dtype: DType): zarr.CodecMetadata
       return [bytes];
     case 'blosc':
       // numcodecs' Blosc shuffles with a type size of 1, so that is what the metadata says.
-      return [bytes, { name: 'blosc', configuration: { cname: 'lz4', clevel: c.level ?? 5, shuffle: 'shuffle', typesize: 1, blocksize: 0 } }];
+      return [
+        bytes,
+        { name: 'blosc', configuration: { cname: 'lz4', clevel: c.level ?? 5, shuffle: 'shuffle', typesize: 1, blocksize: 0 } },
+      ];
     case 'zstd':
       return [bytes, { name: 'zstd', configuration: { level: c.level ?? 3, checksum: false } }];
     case 'gzip':

@@ -40,10 +40,26 @@ export interface ArrayMeta {
 }
 
 const V2_DTYPES: Record<string, string> = {
-  '|u1': 'uint8', '|i1': 'int8', '<u2': 'uint16', '>u2': 'uint16', '<i2': 'int16', '>i2': 'int16',
-  '<u4': 'uint32', '>u4': 'uint32', '<i4': 'int32', '>i4': 'int32', '<f4': 'float32', '>f4': 'float32',
-  '<f8': 'float64', '>f8': 'float64', '|b1': 'bool', '<u8': 'uint64', '<i8': 'int64', '<f2': 'float16',
-  'u1': 'uint8', 'i1': 'int8',
+  '|u1': 'uint8',
+  '|i1': 'int8',
+  '<u2': 'uint16',
+  '>u2': 'uint16',
+  '<i2': 'int16',
+  '>i2': 'int16',
+  '<u4': 'uint32',
+  '>u4': 'uint32',
+  '<i4': 'int32',
+  '>i4': 'int32',
+  '<f4': 'float32',
+  '>f4': 'float32',
+  '<f8': 'float64',
+  '>f8': 'float64',
+  '|b1': 'bool',
+  '<u8': 'uint64',
+  '<i8': 'int64',
+  '<f2': 'float16',
+  u1: 'uint8',
+  i1: 'int8',
 };
 
 function describeCodec(name: string, cfg: Record<string, unknown>): string {
@@ -57,7 +73,10 @@ function checkCodecs(file: string, names: string[]): void {
   registerZarrCodecs();
   for (const n of names) {
     if (n === 'sharding_indexed' || zarr.registry.has(n)) continue;
-    throw new UnsupportedError(file, `uses codec "${n.replace(/^numcodecs\./, '')}", which is not available (known: ${[...zarr.registry.keys()].filter((k) => !k.startsWith('numcodecs.')).join(', ')})`);
+    throw new UnsupportedError(
+      file,
+      `uses codec "${n.replace(/^numcodecs\./, '')}", which is not available (known: ${[...zarr.registry.keys()].filter((k) => !k.startsWith('numcodecs.')).join(', ')})`,
+    );
   }
 }
 
@@ -111,7 +130,13 @@ function v3Array(file: string, m: Record<string, unknown>): ArrayMeta {
   };
   walk(list);
   checkCodecs(file, names);
-  return { shape: shape as number[], chunks: chunks as number[], dataType: String(m.data_type), codecs: names, compression: parts.join(' + ') || 'none' };
+  return {
+    shape: shape as number[],
+    chunks: chunks as number[],
+    dataType: String(m.data_type),
+    codecs: names,
+    compression: parts.join(' + ') || 'none',
+  };
 }
 
 /** Reads the metadata of the node at `path` (a key prefix, '' for the root); undefined if there is none. */

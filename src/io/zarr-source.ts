@@ -35,8 +35,14 @@ export interface ZarrLevel {
 }
 
 const READ_AS: Record<string, DType> = {
-  uint8: 'uint8', uint16: 'uint16', int16: 'int16', float32: 'float32',
-  int8: 'int16', uint32: 'float32', int32: 'float32', float64: 'float32',
+  uint8: 'uint8',
+  uint16: 'uint16',
+  int16: 'int16',
+  float32: 'float32',
+  int8: 'int16',
+  uint32: 'float32',
+  int32: 'float32',
+  float64: 'float32',
 };
 
 export function isUrl(p: string): boolean {
@@ -115,15 +121,16 @@ export class ZarrSource implements VolumeSource {
         if (err instanceof VolumeIoError) throw err;
         if (zarr.isZarritaError(err, 'CodecPipelineError')) {
           const cause = (err as Error).cause as Error | undefined;
-          throw new CorruptDataError(this.arrayFile, `chunk ${key} does not decode (${err.message}${cause?.message ? `: ${cause.message}` : ''})`, { cause: err });
+          throw new CorruptDataError(
+            this.arrayFile,
+            `chunk ${key} does not decode (${err.message}${cause?.message ? `: ${cause.message}` : ''})`,
+            { cause: err },
+          );
         }
         if (zarr.isZarritaError(err, 'UnknownCodecError')) throw new UnsupportedError(this.arrayFile, err.message, { cause: err });
         throw err;
       }
-      const full = makeBox(
-        [c[0] * this.chunkShape[0], c[1] * this.chunkShape[1], c[2] * this.chunkShape[2]],
-        this.chunkShape,
-      );
+      const full = makeBox([c[0] * this.chunkShape[0], c[1] * this.chunkShape[1], c[2] * this.chunkShape[2]], this.chunkShape);
       const data = chunk.data as unknown as NumArray;
       if (data.length !== boxVoxels(full) * nonSpatialSize(chunk.shape, this.spatial)) {
         throw new CorruptDataError(this.arrayFile, `chunk ${key} decodes to ${data.length} values, expected ${boxVoxels(full)}`);
@@ -157,8 +164,16 @@ function toZyx(chunk: zarr.Chunk<zarr.DataType>, spatial: [number, number, numbe
   return out;
 }
 
-function levelOf(file: string, meta: ArrayMeta, path: string, spatial: [number, number, number], scale: number[], translation: number[]): ZarrLevel {
-  if (!READ_AS[meta.dataType]) throw new UnsupportedError(file, `data type ${meta.dataType} is not read; read are ${Object.keys(READ_AS).join(', ')}`);
+function levelOf(
+  file: string,
+  meta: ArrayMeta,
+  path: string,
+  spatial: [number, number, number],
+  scale: number[],
+  translation: number[],
+): ZarrLevel {
+  if (!READ_AS[meta.dataType])
+    throw new UnsupportedError(file, `data type ${meta.dataType} is not read; read are ${Object.keys(READ_AS).join(', ')}`);
   meta.shape.forEach((n, i) => {
     if (!spatial.includes(i) && n !== 1) {
       throw new UnsupportedError(file, `axis ${i} has ${n} entries; only single-channel, single-timepoint volumes are read`);
@@ -210,7 +225,14 @@ export async function openZarr(path: string, opts: ZarrOpenOptions = {}): Promis
   if (node.kind === 'array') {
     if (level !== 0) throw new NotFoundError(path, `is a single Zarr array; it has no pyramid level ${level}`);
     const spatial = spatialOfPlain(node.file, node.array.shape.length);
-    const lv = levelOf(node.file, node.array, prefix, spatial, new Array(node.array.shape.length).fill(1), new Array(node.array.shape.length).fill(0));
+    const lv = levelOf(
+      node.file,
+      node.array,
+      prefix,
+      spatial,
+      new Array(node.array.shape.length).fill(1),
+      new Array(node.array.shape.length).fill(0),
+    );
     const arr = await openArray(store, prefix, node.zarrFormat);
     return new ZarrSource(path, node.zarrFormat, undefined, [lv], 0, labels, arr, spatial, node.file, '', undefined, undefined);
   }
@@ -220,7 +242,8 @@ export async function openZarr(path: string, opts: ZarrOpenOptions = {}): Promis
   for (const d of ms.levels) {
     const key = prefix ? `${prefix}/${d.path}` : d.path;
     const an = await readNode(raw, path, key);
-    if (!an || an.kind !== 'array') throw new NotFoundError(joinKey(path, key), 'pyramid level listed in multiscales has no array metadata');
+    if (!an || an.kind !== 'array')
+      throw new NotFoundError(joinKey(path, key), 'pyramid level listed in multiscales has no array metadata');
     if (an.array.shape.length !== ms.axes.length) {
       throw new InvalidMetadataError(an.file, `array has ${an.array.shape.length} dimensions but multiscales lists ${ms.axes.length} axes`);
     }
@@ -233,7 +256,20 @@ export async function openZarr(path: string, opts: ZarrOpenOptions = {}): Promis
   const rz = node.attrs.rhizoct as { affine?: unknown } | undefined;
   const affine = Array.isArray(rz?.affine) ? (rz.affine as Affine) : undefined;
   const arrayFile = joinKey(path, levels[level]!.path);
-  return new ZarrSource(path, node.zarrFormat, ms.version || (node.zarrFormat === 3 ? '0.5' : '0.4'), levels, level, labels, arr, ms.spatial, arrayFile, ms.unit, ms.type, affine);
+  return new ZarrSource(
+    path,
+    node.zarrFormat,
+    ms.version || (node.zarrFormat === 3 ? '0.5' : '0.4'),
+    levels,
+    level,
+    labels,
+    arr,
+    ms.spatial,
+    arrayFile,
+    ms.unit,
+    ms.type,
+    affine,
+  );
 }
 
 /** A plain array's last three axes are taken as z, y, x. */

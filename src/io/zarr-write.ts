@@ -91,7 +91,8 @@ export class OmeZarrWriter {
     let prefix = '';
     let zarrFormat = opts.zarrFormat;
     if (opts.label !== undefined) {
-      if (!/^[A-Za-z0-9_.-]+$/.test(opts.label)) throw new RangeError(`label name ${JSON.stringify(opts.label)} must be letters, digits, '_', '-' or '.'`);
+      if (!/^[A-Za-z0-9_.-]+$/.test(opts.label))
+        throw new RangeError(`label name ${JSON.stringify(opts.label)} must be letters, digits, '_', '-' or '.'`);
       dir = path;
       const store = new AtomicFileStore(path);
       const root = await readNode(store, path, '');
@@ -102,7 +103,10 @@ export class OmeZarrWriter {
       if (l0?.kind === 'array') {
         const s = ms.spatial.map((i) => l0.array.shape[i]!);
         if (s.join() !== meta.shape.join()) {
-          throw new InconsistentError(path, `image level 0 has shape [${s.join(', ')}] but the label volume has [${meta.shape.join(', ')}]`);
+          throw new InconsistentError(
+            path,
+            `image level 0 has shape [${s.join(', ')}] but the label volume has [${meta.shape.join(', ')}]`,
+          );
         }
       }
       zarrFormat = root.zarrFormat;
@@ -133,7 +137,10 @@ export class OmeZarrWriter {
     const grid = this.grids[level];
     if (!grid) throw new OutOfBoundsError(this.path, `no pyramid level ${level} (levels 0..${this.grids.length - 1})`);
     if (!grid.isAligned(box)) {
-      throw new OutOfBoundsError(this.path, `level ${level}: ${fmtBox(box)} is not made of whole chunks ${grid.chunkShape.join('×')} of shape ${grid.shape.join('×')}`);
+      throw new OutOfBoundsError(
+        this.path,
+        `level ${level}: ${fmtBox(box)} is not made of whole chunks ${grid.chunkShape.join('×')} of shape ${grid.shape.join('×')}`,
+      );
     }
     if (dtypeOf(data) !== this.meta.dtype || data.length !== boxVoxels(box)) {
       throw new OutOfBoundsError(this.path, `writeBox got ${data.length} ${dtypeOf(data)} voxels for ${fmtBox(box)} of ${this.meta.dtype}`);

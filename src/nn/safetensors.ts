@@ -9,7 +9,10 @@ export interface NamedArray {
 
 export class WeightsError extends Error {
   readonly kind = 'weights' as const;
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'WeightsError';
   }
@@ -53,7 +56,8 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): { tensors: M
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) throw new WeightsError(file, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const headerLen = Number(n);
-  if (8 + headerLen > bytes.length) throw new WeightsError(file, `header length ${headerLen} runs past the end of the ${bytes.length}-byte file`);
+  if (8 + headerLen > bytes.length)
+    throw new WeightsError(file, `header length ${headerLen} runs past the end of the ${bytes.length}-byte file`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
@@ -77,17 +81,21 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): { tensors: M
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) throw new WeightsError(file, `tensor ${name}: entry is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw new WeightsError(file, `tensor ${name}: unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES))
+      throw new WeightsError(file, `tensor ${name}: unknown dtype ${JSON.stringify(e.dtype)}`);
     if (e.dtype !== 'F32') throw new WeightsError(file, `tensor ${name}: dtype ${e.dtype} is not supported (rhizoct stores F32)`);
-    if (!Array.isArray(e.shape) || !e.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) throw new WeightsError(file, `tensor ${name}: bad shape ${JSON.stringify(e.shape)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((s) => Number.isSafeInteger(s) && s >= 0))
+      throw new WeightsError(file, `tensor ${name}: bad shape ${JSON.stringify(e.shape)}`);
     if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2 || !e.data_offsets.every((s) => Number.isSafeInteger(s) && s >= 0)) {
       throw new WeightsError(file, `tensor ${name}: bad data_offsets ${JSON.stringify(e.data_offsets)}`);
     }
     const [a, b] = e.data_offsets as [number, number];
     const shape = e.shape as number[];
     const count = shape.reduce((x, y) => x * y, 1);
-    if (b < a || b > dataLen) throw new WeightsError(file, `tensor ${name}: data_offsets [${a}, ${b}] fall outside the ${dataLen} data bytes`);
-    if (b - a !== count * 4) throw new WeightsError(file, `tensor ${name}: shape [${shape}] needs ${count * 4} bytes, data_offsets give ${b - a}`);
+    if (b < a || b > dataLen)
+      throw new WeightsError(file, `tensor ${name}: data_offsets [${a}, ${b}] fall outside the ${dataLen} data bytes`);
+    if (b - a !== count * 4)
+      throw new WeightsError(file, `tensor ${name}: shape [${shape}] needs ${count * 4} bytes, data_offsets give ${b - a}`);
     spans.push([a, b, name]);
     const data = new Float32Array(count);
     new Uint8Array(data.buffer).set(bytes.subarray(dataStart + a, dataStart + b));
@@ -96,7 +104,8 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): { tensors: M
   spans.sort((x, y) => x[0] - y[0]);
   let end = 0;
   for (const [a, b, name] of spans) {
-    if (a !== end) throw new WeightsError(file, `tensor ${name}: data does not follow the previous tensor contiguously (gap or overlap at byte ${a})`);
+    if (a !== end)
+      throw new WeightsError(file, `tensor ${name}: data does not follow the previous tensor contiguously (gap or overlap at byte ${a})`);
     end = b;
   }
   if (end !== dataLen) throw new WeightsError(file, `${dataLen - end} trailing bytes after the last tensor`);
@@ -119,6 +128,10 @@ export async function readSafetensors(path: string): Promise<{ tensors: Map<stri
 }
 
 /** Writes atomically (io/atomic-write), so a reader never sees half a file. */
-export async function writeSafetensors(path: string, tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Map<string, NamedArray>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

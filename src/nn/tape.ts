@@ -49,10 +49,18 @@ export class Tape {
   async layer(l: TapeLayer, x: Tensor): Promise<Tensor> {
     this.checkOpen('layer');
     // A layer keeps a single forward's state, so a second call would overwrite the first's.
-    if (this.layers.has(l)) throw new Error('Tape.layer: this layer already ran in this forward; a layer keeps one input for its backward, so reuse needs a second layer');
+    if (this.layers.has(l))
+      throw new Error(
+        'Tape.layer: this layer already ran in this forward; a layer keeps one input for its backward, so reuse needs a second layer',
+      );
     this.layers.add(l);
     const y = await l.forward(x, 'train');
-    this.record([x], y, async (dy) => [await l.backward(dy)], () => l.clear());
+    this.record(
+      [x],
+      y,
+      async (dy) => [await l.backward(dy)],
+      () => l.clear(),
+    );
     return y;
   }
 
@@ -65,11 +73,14 @@ export class Tape {
    */
   async backward(seeds: readonly (readonly [Tensor, Tensor])[], wrt: readonly Tensor[] = []): Promise<(Tensor | null)[]> {
     this.checkOpen('backward');
-    if (this.entries.length === 0) throw new Error('Tape.backward: nothing was recorded on this tape (backward needs a training forward first)');
+    if (this.entries.length === 0)
+      throw new Error('Tape.backward: nothing was recorded on this tape (backward needs a training forward first)');
     const produced = new Set(this.entries.map((e) => e.output));
     for (const [y, dy] of seeds) {
-      if (!produced.has(y)) throw new Error(`Tape.backward: the seed ${shapeStr(y.shape)} is not the output of an op recorded on this tape`);
-      if (dy.shape.some((v, i) => v !== y.shape[i])) throw new RangeError(`Tape.backward: gradient ${shapeStr(dy.shape)} for an output of ${shapeStr(y.shape)}`);
+      if (!produced.has(y))
+        throw new Error(`Tape.backward: the seed ${shapeStr(y.shape)} is not the output of an op recorded on this tape`);
+      if (dy.shape.some((v, i) => v !== y.shape[i]))
+        throw new RangeError(`Tape.backward: gradient ${shapeStr(dy.shape)} for an output of ${shapeStr(y.shape)}`);
     }
     const needed = new Set([...produced, ...wrt]);
     // Each tensor's gradients so far, latest consumer first (ops run back in reverse).
@@ -99,7 +110,13 @@ export class Tape {
       for (let e = this.entries.pop(); e; e = this.entries.pop()) {
         const dy = await take(e.output);
         try {
-          if (dy) (await e.backward(dy, e.inputs.map((t) => needed.has(t)))).forEach((g, i) => g && give(e!.inputs[i]!, g));
+          if (dy)
+            (
+              await e.backward(
+                dy,
+                e.inputs.map((t) => needed.has(t)),
+              )
+            ).forEach((g, i) => g && give(e!.inputs[i]!, g));
         } finally {
           dy?.release();
           e.drop?.();
@@ -126,7 +143,8 @@ export class Tape {
   }
 
   private checkOpen(what: string): void {
-    if (this.ended) throw new Error(`Tape.${what}: this tape already ran backward or was cleared; each training forward records on a new tape`);
+    if (this.ended)
+      throw new Error(`Tape.${what}: this tape already ran backward or was cleared; each training forward records on a new tape`);
   }
 }
 

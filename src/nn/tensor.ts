@@ -51,7 +51,8 @@ export class Tensor {
   }
 
   static fromArray(gpu: Gpu, shape: Shape5, data: Float32Array, maxPieceBytes = gpu.maxBinding): Tensor {
-    if (data.length !== numel(shape)) throw new RangeError(`data has ${data.length} values, shape ${shapeStr(shape)} needs ${numel(shape)}`);
+    if (data.length !== numel(shape))
+      throw new RangeError(`data has ${data.length} values, shape ${shapeStr(shape)} needs ${numel(shape)}`);
     const t = Tensor.empty(gpu, shape, maxPieceBytes);
     const plane = t.planeSize;
     for (const p of t.pieces) gpu.upload(data.subarray(p.firstPlane * plane, (p.firstPlane + p.planes) * plane), p.buffer);
@@ -63,21 +64,42 @@ export class Tensor {
     return new Tensor(gpu, shape, [{ buffer, firstPlane: 0, planes: shape[0] * shape[1] * shape[2] }]);
   }
 
-  get n(): number { return this.shape[0]; }
-  get c(): number { return this.shape[1]; }
-  get d(): number { return this.shape[2]; }
-  get h(): number { return this.shape[3]; }
-  get w(): number { return this.shape[4]; }
-  get planeSize(): number { return this.shape[3] * this.shape[4]; }
-  get size(): number { return numel(this.shape); }
-  get bytes(): number { return this.size * 4; }
-  get isSplit(): boolean { return this.pieces.length > 1; }
+  get n(): number {
+    return this.shape[0];
+  }
+  get c(): number {
+    return this.shape[1];
+  }
+  get d(): number {
+    return this.shape[2];
+  }
+  get h(): number {
+    return this.shape[3];
+  }
+  get w(): number {
+    return this.shape[4];
+  }
+  get planeSize(): number {
+    return this.shape[3] * this.shape[4];
+  }
+  get size(): number {
+    return numel(this.shape);
+  }
+  get bytes(): number {
+    return this.size * 4;
+  }
+  get isSplit(): boolean {
+    return this.pieces.length > 1;
+  }
 
   /** The single buffer of an unsplit tensor. */
   get buffer(): GPUBuffer {
     this.checkLive();
     if (this.pieces.length !== 1) {
-      throw new GpuError('too-large', `tensor ${shapeStr(this.shape)} (${(this.bytes / 2 ** 20).toFixed(1)} MiB) is split over ${this.pieces.length} bindings; this operation needs it whole`);
+      throw new GpuError(
+        'too-large',
+        `tensor ${shapeStr(this.shape)} (${(this.bytes / 2 ** 20).toFixed(1)} MiB) is split over ${this.pieces.length} bindings; this operation needs it whole`,
+      );
     }
     return this.pieces[0]!.buffer;
   }

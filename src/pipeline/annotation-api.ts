@@ -25,16 +25,19 @@ const MAX_JOB_BODY = 4096;
 export function parseEdits(body: unknown): AnnotationEdit[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Refused(400, 'body must be an object {"edits": [...]}');
   const keys = Object.keys(body);
-  if (keys.length !== 1 || keys[0] !== 'edits') throw new Refused(400, `body must hold only "edits", found ${keys.map((k) => JSON.stringify(k)).join(', ') || 'nothing'}`);
+  if (keys.length !== 1 || keys[0] !== 'edits')
+    throw new Refused(400, `body must hold only "edits", found ${keys.map((k) => JSON.stringify(k)).join(', ') || 'nothing'}`);
   const edits = (body as { edits: unknown }).edits;
   if (!Array.isArray(edits)) throw new Refused(400, '"edits" must be a list');
   let voxels = 0;
   return edits.map((e: unknown, i) => {
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Refused(400, `edits[${i}] must be an object {"value", "voxels"}`);
+    if (typeof e !== 'object' || e === null || Array.isArray(e))
+      throw new Refused(400, `edits[${i}] must be an object {"value", "voxels"}`);
     const extra = Object.keys(e).filter((k) => k !== 'value' && k !== 'voxels');
     if (extra.length) throw new Refused(400, `edits[${i}] holds unknown key ${JSON.stringify(extra[0])}`);
     const { value, voxels: v } = e as { value: unknown; voxels: unknown };
-    if (typeof value !== 'number' || !ANNOTATION_VALUES.includes(value)) throw new Refused(400, `edits[${i}].value must be 0 (unlabelled), 1 (root) or 2 (not root), got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !ANNOTATION_VALUES.includes(value))
+      throw new Refused(400, `edits[${i}].value must be 0 (unlabelled), 1 (root) or 2 (not root), got ${JSON.stringify(value)}`);
     if (!Array.isArray(v)) throw new Refused(400, `edits[${i}].voxels must be a list of z, y, x integers`);
     if (v.length % 3 !== 0) throw new Refused(400, `edits[${i}].voxels holds ${v.length} numbers, not z, y, x triples`);
     const bad = v.findIndex((n) => typeof n !== 'number' || !Number.isInteger(n));
@@ -47,7 +50,12 @@ export function parseEdits(body: unknown): AnnotationEdit[] {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const bytes = Buffer.from(`${JSON.stringify(body)}\n`);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(bytes.length), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': String(bytes.length),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(bytes);
 }
 
@@ -70,7 +78,12 @@ export class AnnotationApi {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const routes: Record<string, string[]> = { '/api/annotations': ['POST'], '/api/jobs': ['GET'], '/api/train': ['POST'], '/api/segment': ['POST'] };
+    const routes: Record<string, string[]> = {
+      '/api/annotations': ['POST'],
+      '/api/jobs': ['GET'],
+      '/api/train': ['POST'],
+      '/api/segment': ['POST'],
+    };
     const allowed = routes[path];
     if (!allowed) throw new Refused(404, `no such API: ${path} (writes go to /api/annotations only)`);
     if (!allowed.includes(req.method ?? '')) {

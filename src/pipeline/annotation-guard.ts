@@ -39,14 +39,16 @@ export function checkWriter(req: IncomingMessage, token: string): void {
   const origin = req.headers.origin;
   if (!host) throw new Refused(400, 'no Host header');
   if (origin === undefined) throw new Refused(403, 'writes need an Origin header (they come from the viewer page)');
-  if (origin !== `http://${host}`) throw new Refused(403, `cross-origin write refused: Origin ${origin} is not this server (http://${host})`);
+  if (origin !== `http://${host}`)
+    throw new Refused(403, `cross-origin write refused: Origin ${origin} is not this server (http://${host})`);
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin') throw new Refused(403, `cross-site write refused (Sec-Fetch-Site: ${String(site)})`);
   const given = req.headers[TOKEN_HEADER];
   if (typeof given !== 'string' || given === '') throw new Refused(401, `writes need the ${TOKEN_HEADER} header the viewer page sends`);
   if (!sameToken(given, token)) throw new Refused(403, `wrong ${TOKEN_HEADER}: not the token of this run of rhizoct view`);
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new Refused(415, `writes are JSON (Content-Type: application/json), got ${JSON.stringify(req.headers['content-type'] ?? '')}`);
+  if (type !== 'application/json')
+    throw new Refused(415, `writes are JSON (Content-Type: application/json), got ${JSON.stringify(req.headers['content-type'] ?? '')}`);
 }
 
 /** The request's body as parsed JSON, at most `limit` bytes. */

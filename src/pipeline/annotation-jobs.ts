@@ -78,7 +78,10 @@ const DEFAULT_MINUTES = 5;
 /** A model folder's name as the user typed it, or why it cannot be one. */
 export function checkModelName(name: unknown): string {
   if (typeof name !== 'string' || !MODEL_NAME.test(name) || name.includes('..')) {
-    throw new Refused(422, `model name ${JSON.stringify(name)}: use 1–64 letters, digits, '_', '-' or '.', starting with a letter or digit`);
+    throw new Refused(
+      422,
+      `model name ${JSON.stringify(name)}: use 1–64 letters, digits, '_', '-' or '.', starting with a letter or digit`,
+    );
   }
   return name;
 }
@@ -86,7 +89,8 @@ export function checkModelName(name: unknown): string {
 function positive(body: Record<string, unknown>, key: string, max: number): number | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) throw new Refused(422, `${key} must be a number in (0, ${max}], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max)
+    throw new Refused(422, `${key} must be a number in (0, ${max}], got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -130,7 +134,10 @@ export class AnnotationJobs {
 
   async models(): Promise<string[]> {
     const entries = await readdir(this.modelsDir, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && existsSync(join(this.modelsDir, e.name, 'card.json'))).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && existsSync(join(this.modelsDir, e.name, 'card.json')))
+      .map((e) => e.name)
+      .sort();
   }
 
   async state(): Promise<JobsState> {
@@ -141,13 +148,21 @@ export class AnnotationJobs {
       models: await this.models(),
       current: this.latest ?? 'base',
       ...(this.overlayDir
-        ? { overlay: { generation: this.overlayGen, url: `data/overlay/${this.overlayGen}`, model: this.overlayModel, ...(this.overlayCoverage ? { coverage: this.overlayCoverage } : {}) } }
+        ? {
+            overlay: {
+              generation: this.overlayGen,
+              url: `data/overlay/${this.overlayGen}`,
+              model: this.overlayModel,
+              ...(this.overlayCoverage ? { coverage: this.overlayCoverage } : {}),
+            },
+          }
         : {}),
     };
   }
 
   private claim(what: string): void {
-    if (this.busy) throw new Refused(409, `${this.trainState?.phase === 'running' ? 'training' : 'segmentation'} is running; ${what} when it ends`);
+    if (this.busy)
+      throw new Refused(409, `${this.trainState?.phase === 'running' ? 'training' : 'segmentation'} is running; ${what} when it ends`);
   }
 
   private run(job: () => Promise<void>): void {
@@ -173,7 +188,9 @@ export class AnnotationJobs {
     const t0 = Date.now();
     const st: TrainState = { name, phase: 'running', step: 0, steps: 0, epochs: [], seconds: 0 };
     this.trainState = st;
-    this.opts.log?.(`train ${name}: from ${this.opts.baseModel} on ${this.opts.scan}'s annotations, ${steps ? `${steps} steps` : `${minutes} min`}`);
+    this.opts.log?.(
+      `train ${name}: from ${this.opts.baseModel} on ${this.opts.scan}'s annotations, ${steps ? `${steps} steps` : `${minutes} min`}`,
+    );
     this.run(async () => {
       try {
         await trainOnAnnotations({
@@ -218,7 +235,11 @@ export class AnnotationJobs {
     let region: Box | undefined;
     if (body.region !== undefined) {
       try {
-        region = regionBox(body.region, shape, `region (of the scan's ${shape.join('×')} voxels, as [[z0, z1], [y0, y1], [x0, x1]], end excluded)`);
+        region = regionBox(
+          body.region,
+          shape,
+          `region (of the scan's ${shape.join('×')} voxels, as [[z0, z1], [y0, y1], [x0, x1]], end excluded)`,
+        );
       } catch (err) {
         throw new Refused(422, (err as Error).message);
       }
@@ -231,7 +252,14 @@ export class AnnotationJobs {
     const output = name === 'base' ? join(this.modelsDir, 'base.segmentation.zarr') : join(modelDir, 'segmentation.zarr');
     const t0 = Date.now();
     const progress = new Counter();
-    const st: SegmentState = { model: name, ...(region ? { region: regionRanges(region) } : {}), phase: 'running', done: 0, total: 0, seconds: 0 };
+    const st: SegmentState = {
+      model: name,
+      ...(region ? { region: regionRanges(region) } : {}),
+      phase: 'running',
+      done: 0,
+      total: 0,
+      seconds: 0,
+    };
     this.segState = st;
     const tick = setInterval(() => {
       st.done = progress.done;
@@ -244,8 +272,17 @@ export class AnnotationJobs {
         // keepSameJob: what this model already segmented there is kept (a region adds to it, a
         // whole-scan run completes it); a store of another job is replaced.
         const s = await segment({
-          input: this.opts.scan, output, model: modelDir, threshold: 0.5, chunk: 64, tta: false, batch: 4,
-          overwrite: true, keepSameJob: true, ...(region ? { region } : {}), progress: progress.asProgress(),
+          input: this.opts.scan,
+          output,
+          model: modelDir,
+          threshold: 0.5,
+          chunk: 64,
+          tta: false,
+          batch: 4,
+          overwrite: true,
+          keepSameJob: true,
+          ...(region ? { region } : {}),
+          progress: progress.asProgress(),
         });
         st.phase = 'done';
         this.overlayGen += 1;

@@ -65,6 +65,14 @@ export async function trainOnAnnotations(o: AnnotationTrainOptions): Promise<voi
     progress: new SilentProgress(),
     onStep: (s) => o.onStep(s.step, total),
     onEpoch: (e: EpochRecord) =>
-      o.onEpoch({ epoch: e.epoch, step: e.step, loss: e.loss, valDice: e.val.dice, best: e.best ?? false, validationVoxels: e.validationVoxels ?? 0, seconds: (Date.now() - t0) / 1000 }),
+      o.onEpoch({
+        epoch: e.epoch,
+        step: e.step,
+        loss: e.loss,
+        valDice: e.val.dice,
+        best: e.best ?? false,
+        validationVoxels: e.validationVoxels ?? 0,
+        seconds: (Date.now() - t0) / 1000,
+      }),
   });
 }

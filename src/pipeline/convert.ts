@@ -89,13 +89,18 @@ export async function convertToOmeZarr(input: string, output: string, opts: Conv
     const method = opts.method ?? (opts.label !== undefined ? 'mode' : 'mean');
     if (levels.length > 1 && !ds) {
       ds = await GpuDownsampler.create().catch((err: unknown) => {
-        throw new Error(`${(err as Error).message} (pyramid levels are computed on the GPU; pass --levels 1 to write level 0 only)`, { cause: err });
+        throw new Error(`${(err as Error).message} (pyramid levels are computed on the GPU; pass --levels 1 to write level 0 only)`, {
+          cause: err,
+        });
       });
     }
     writer = await OmeZarrWriter.create(output, meta, {
       zarrFormat: opts.zarrFormat ?? 2,
       chunkShape: chunk,
-      compression: { compression: opts.compression ?? 'blosc', ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}) },
+      compression: {
+        compression: opts.compression ?? 'blosc',
+        ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}),
+      },
       levelCount: levels.length,
       method,
       name: opts.label ?? src.path.replace(/\/+$/, '').split('/').pop() ?? 'image',
@@ -150,7 +155,11 @@ export function fileOutputFormat(p: string): 'nifti' | 'nrrd' | 'metaimage' | un
  * A writer for a single-file output, by its name: NIfTI (compressed when named .nii.gz),
  * NRRD or MetaImage (gzip/zlib-compressed unless `compression` is 'none').
  */
-export async function createFileSink(output: string, meta: VolumeMeta, opts: { overwrite?: boolean; compression?: Compression; description?: string } = {}): Promise<VolumeSink> {
+export async function createFileSink(
+  output: string,
+  meta: VolumeMeta,
+  opts: { overwrite?: boolean; compression?: Compression; description?: string } = {},
+): Promise<VolumeSink> {
   const common = { overwrite: opts.overwrite ?? false, ...(opts.description ? { description: opts.description } : {}) };
   const compression = opts.compression === 'none' ? 'none' : 'gzip';
   switch (fileOutputFormat(output)) {
@@ -166,7 +175,14 @@ export async function createFileSink(output: string, meta: VolumeMeta, opts: { o
 }
 
 /** Level 0 only, slab by slab, into a NIfTI, NRRD or MetaImage file (e.g. to hand a mask to 3D Slicer, ITK-SNAP or FSL). */
-async function toFile(src: VolumeSource, output: string, meta: VolumeMeta, opts: ConvertOptions, progress: Progress, t0: number): Promise<ConvertResult> {
+async function toFile(
+  src: VolumeSource,
+  output: string,
+  meta: VolumeMeta,
+  opts: ConvertOptions,
+  progress: Progress,
+  t0: number,
+): Promise<ConvertResult> {
   const sink = await createFileSink(output, meta, {
     overwrite: opts.overwrite ?? false,
     description: `rhizoct convert from ${src.format}`,
@@ -183,7 +199,14 @@ async function toFile(src: VolumeSource, output: string, meta: VolumeMeta, opts:
     }
     await sink.finalize();
     progress.done();
-    return { output, format: src.format, levels: [src.shape], chunksWritten: 0, voxels: nz * ny * nx, seconds: (performance.now() - t0) / 1000 };
+    return {
+      output,
+      format: src.format,
+      levels: [src.shape],
+      chunksWritten: 0,
+      voxels: nz * ny * nx,
+      seconds: (performance.now() - t0) / 1000,
+    };
   } catch (err) {
     await sink.abort();
     throw err;
@@ -232,7 +255,11 @@ interface ConvertJob {
   readonly metadata: Record<string, string>;
 }
 
-const pathExists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const pathExists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Converts the work units i, i+N, i+2N… of a volume into OUT.partial, shared by N processes: a
@@ -246,12 +273,21 @@ const pathExists = (p: string): Promise<boolean> => access(p).then(() => true, (
 async function convertShard(input: string, output: string, opts: ConvertOptions): Promise<ConvertResult> {
   const t0 = performance.now();
   const shard = opts.shard!;
-  if (!(Number.isSafeInteger(shard.count) && shard.count >= 1 && Number.isSafeInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+  if (!(
+    Number.isSafeInteger(shard.count) &&
+    shard.count >= 1 &&
+    Number.isSafeInteger(shard.index) &&
+    shard.index >= 0 &&
+    shard.index < shard.count
+  )) {
     throw new RangeError(`convert: shard must be i/N with whole numbers 0 ≤ i < N, got ${shard.index}/${shard.count}`);
   }
   if (opts.label !== undefined) throw new Error('convert --shard writes a new image; add a --label in a run of its own');
   if (fileOutputFormat(output)) throw new Error(`convert --shard writes OME-Zarr, not a single file (${output})`);
-  if (opts.overwrite) throw new Error('convert: --overwrite cannot be used with --shard (a shard started late would delete the work of the others); remove OUT and OUT.partial before submitting the shards');
+  if (opts.overwrite)
+    throw new Error(
+      'convert: --overwrite cannot be used with --shard (a shard started late would delete the work of the others); remove OUT and OUT.partial before submitting the shards',
+    );
   const progress = opts.progress ?? new SilentProgress();
   const src = await openVolume(input, opts.open);
   let ds = opts.downsampler;
@@ -264,7 +300,10 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
     const wopts: OmeZarrWriteOptions = {
       zarrFormat: opts.zarrFormat ?? 2,
       chunkShape: chunk,
-      compression: { compression: opts.compression ?? 'blosc', ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}) },
+      compression: {
+        compression: opts.compression ?? 'blosc',
+        ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}),
+      },
       levelCount: levels.length,
       method,
       name: src.path.replace(/\/+$/, '').split('/').pop() ?? 'image',
@@ -278,8 +317,24 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
     const units = Math.ceil(nz / unitDepth);
     const mine = Array.from({ length: units }, (_, k) => k).filter((k) => k % shard.count === shard.index);
     const report = (r: Partial<ConvertShardReport>, chunks = 0, voxels = 0): ConvertResult => ({
-      output, format: src.format, levels, chunksWritten: chunks, voxels, seconds: (performance.now() - t0) / 1000,
-      shard: { index: shard.index, count: shard.count, units, mine: mine.length, skipped: 0, written: 0, complete: false, alreadyComplete: false, finalised: false, ...r },
+      output,
+      format: src.format,
+      levels,
+      chunksWritten: chunks,
+      voxels,
+      seconds: (performance.now() - t0) / 1000,
+      shard: {
+        index: shard.index,
+        count: shard.count,
+        units,
+        mine: mine.length,
+        skipped: 0,
+        written: 0,
+        complete: false,
+        alreadyComplete: false,
+        finalised: false,
+        ...r,
+      },
     });
 
     if (await finishedBySameConversion(output, job)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
@@ -302,11 +357,17 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
       for (const k of mine) if (!(await pathExists(done(k)))) todo.push(k);
       if (levels.length > 1 && todo.length > 0 && !ds) {
         ds = await GpuDownsampler.create().catch((err: unknown) => {
-          throw new Error(`${(err as Error).message} (pyramid levels are computed on the GPU; pass --levels 1 to write level 0 only)`, { cause: err });
+          throw new Error(`${(err as Error).message} (pyramid levels are computed on the GPU; pass --levels 1 to write level 0 only)`, {
+            cause: err,
+          });
         });
       }
       const depthOf = (k: number): number => Math.min(unitDepth, nz - k * unitDepth);
-      progress.start(todo.reduce((a, k) => a + depthOf(k) * ny * nx, 0), 'voxels', `convert shard ${shard.index}/${shard.count}`);
+      progress.start(
+        todo.reduce((a, k) => a + depthOf(k) * ny * nx, 0),
+        'voxels',
+        `convert shard ${shard.index}/${shard.count}`,
+      );
       let chunks = 0;
       let voxels = 0;
       // Level 1 of a unit from sub-slabs of even depth (one chunk row of level 0 when that is even).
@@ -339,7 +400,8 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
       }
       progress.done();
 
-      for (let k = 0; k < units; k++) if (!(await pathExists(done(k)))) return report({ skipped: mine.length - todo.length, written: todo.length }, chunks, voxels);
+      for (let k = 0; k < units; k++)
+        if (!(await pathExists(done(k)))) return report({ skipped: mine.length - todo.length, written: todo.length }, chunks, voxels);
       const lock = await FinalizeLock.acquire(partial);
       if (!lock) {
         const complete = await waitForPath(output, 30_000);
@@ -367,7 +429,8 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
     };
     return await convertUnits().catch(async (err: unknown) => {
       // A stray partial removed under this shard by another that found OUT finished.
-      if (await finishedBySameConversion(output, job).catch(() => false)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
+      if (await finishedBySameConversion(output, job).catch(() => false))
+        return report({ skipped: mine.length, complete: true, alreadyComplete: true });
       throw err;
     });
   } catch (err) {
@@ -441,9 +504,14 @@ async function finishedBySameConversion(output: string, job: ConvertJob): Promis
     const t = await readFile(join(output, f), 'utf8').catch(() => undefined);
     if (t !== undefined) have[f] = t;
   }
-  if (Object.keys(have).length === 0) throw new OutputExistsError(output, 'already exists and is not an OME-Zarr image (remove it to convert into it)');
+  if (Object.keys(have).length === 0)
+    throw new OutputExistsError(output, 'already exists and is not an OME-Zarr image (remove it to convert into it)');
   const diff = metadataDifferences(have, job.metadata);
-  if (diff.length) throw new InconsistentError(output, `is the finished conversion of another job: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? `; and ${diff.length - 6} more` : ''}. Remove it to convert again with these settings`);
+  if (diff.length)
+    throw new InconsistentError(
+      output,
+      `is the finished conversion of another job: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? `; and ${diff.length - 6} more` : ''}. Remove it to convert again with these settings`,
+    );
   await removeShardFiles(output); // leftovers of a finaliser killed just after its rename
   return true;
 }
@@ -466,11 +534,18 @@ async function openConvertPartial(partial: string, job: ConvertJob): Promise<boo
       }
       const diff = metadataDifferences(h.metadata ?? {}, job.metadata);
       if (h.unitDepth !== job.unitDepth) diff.unshift(`work unit ${h.unitDepth} rows in the output, ${job.unitDepth} now`);
-      if (diff.length) throw new InconsistentError(partial, `was started by another conversion: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? `; and ${diff.length - 6} more` : ''}. Remove it to start again`);
+      if (diff.length)
+        throw new InconsistentError(
+          partial,
+          `was started by another conversion: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? `; and ${diff.length - 6} more` : ''}. Remove it to start again`,
+        );
       return true;
     }
     if (await pathExists(partial)) {
-      throw new InconsistentError(partial, 'exists but is not a sharded conversion (left by an interrupted convert without --shard?); remove it to start again');
+      throw new InconsistentError(
+        partial,
+        'exists but is not a sharded conversion (left by an interrupted convert without --shard?); remove it to start again',
+      );
     }
     if (attempt > 0) return false;
     const tmp = `${partial}.init-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -514,13 +589,23 @@ class ShardLevels {
     private readonly dtype: VolumeMeta['dtype'],
   ) {}
 
-  static async open(store: AtomicFileStore, path: string, meta: VolumeMeta, wopts: OmeZarrWriteOptions, levels: Vec3[]): Promise<ShardLevels> {
+  static async open(
+    store: AtomicFileStore,
+    path: string,
+    meta: VolumeMeta,
+    wopts: OmeZarrWriteOptions,
+    levels: Vec3[],
+  ): Promise<ShardLevels> {
     registerZarrCodecs();
     const root = zarr.root(store);
     const arrays: zarr.Array<zarr.DataType, AtomicFileStore>[] = [];
     for (let l = 0; l < levels.length; l++) {
       const loc = root.resolve(String(l));
-      arrays.push((wopts.zarrFormat === 2 ? await zarr.open.v2(loc, { kind: 'array', attrs: false }) : await zarr.open.v3(loc, { kind: 'array' })) as zarr.Array<zarr.DataType, AtomicFileStore>);
+      arrays.push(
+        (wopts.zarrFormat === 2
+          ? await zarr.open.v2(loc, { kind: 'array', attrs: false })
+          : await zarr.open.v3(loc, { kind: 'array' })) as zarr.Array<zarr.DataType, AtomicFileStore>,
+      );
     }
     const grids = levels.map((s, l) => new ChunkGrid(s, arrays[l]!.chunks as unknown as Vec3));
     return new ShardLevels(path, levels, grids, arrays, meta.dtype);
@@ -529,7 +614,8 @@ class ShardLevels {
   /** Writes a box of whole chunks (edge chunks may be cut short) of one level; returns the chunks written. */
   async writeLevelBox(level: number, box: Box, data: VoxelArray): Promise<number> {
     const grid = this.grids[level]!;
-    if (!grid.isAligned(box) || data.length !== boxVoxels(box)) throw new OutOfBoundsError(this.path, `level ${level}: ${fmtBox(box)} is not whole chunks ${grid.chunkShape.join('×')} of its data`);
+    if (!grid.isAligned(box) || data.length !== boxVoxels(box))
+      throw new OutOfBoundsError(this.path, `level ${level}: ${fmtBox(box)} is not whole chunks ${grid.chunkShape.join('×')} of its data`);
     const chunks = [...grid.chunksIn(box)];
     await mapLimit(chunks, 4, async (c) => {
       const region = grid.chunkBox(c);
@@ -569,7 +655,10 @@ async function finishPyramid(arrays: ShardLevels, ds: GpuDownsampler, method: Do
   const c1 = arrays.grids[1]!.chunkShape[0];
   const slab = c1 % 2 === 0 ? c1 : 2 * c1;
   for (let z = 0; z < n1; z += slab) {
-    if (!(await lock.stillHeld())) throw new Error(`${arrays.path}: the finishing lock was taken over by another process (this one stalled for over a minute); it finishes the output`);
+    if (!(await lock.stillHeld()))
+      throw new Error(
+        `${arrays.path}: the finishing lock was taken over by another process (this one stalled for over a minute); it finishes the output`,
+      );
     await stream.push(z, await arrays.readLevelRows(1, z, Math.min(slab, n1 - z)));
   }
   stream.finish();

@@ -13,7 +13,15 @@ export const DOWNSAMPLE_METHODS: readonly DownsampleMethod[] = ['mean', 'max', '
 const MODE: Record<DownsampleMethod, number> = { mean: 0, max: 1, mode: 2 };
 const DTYPE: Record<DType, number> = { uint8: 0, uint16: 1, int16: 2, float32: 3 };
 /** downsample2x.wgsl's parameters: input and output shapes (z, y, x) and the output's 32-bit words. */
-const DOWNSAMPLE_PARAMS = defineParams('Params', { in_z: 'u32', in_y: 'u32', in_x: 'u32', out_z: 'u32', out_y: 'u32', out_x: 'u32', out_words: 'u32' });
+const DOWNSAMPLE_PARAMS = defineParams('Params', {
+  in_z: 'u32',
+  in_y: 'u32',
+  in_x: 'u32',
+  out_z: 'u32',
+  out_y: 'u32',
+  out_x: 'u32',
+  out_words: 'u32',
+});
 
 export interface DownsamplerOptions {
   /** Input bytes per dispatch (default 64 MiB, never above the device's binding limit). */
@@ -50,7 +58,8 @@ export class GpuDownsampler {
    */
   async downsample(input: VoxelArray, shape: Vec3, method: DownsampleMethod): Promise<VoxelArray> {
     const dtype = dtypeOf(input);
-    if (input.length !== voxelCount(shape)) throw new RangeError(`input holds ${input.length} voxels, shape ${shape.join('×')} has ${voxelCount(shape)}`);
+    if (input.length !== voxelCount(shape))
+      throw new RangeError(`input holds ${input.length} voxels, shape ${shape.join('×')} has ${voxelCount(shape)}`);
     const outShape = halveShape(shape);
     const out = allocateVoxels(dtype, voxelCount(outShape));
     if (out.length === 0) return out;
@@ -88,9 +97,22 @@ export class GpuDownsampler {
     const src = gpu.upload(data);
     const dst = gpu.createBuffer(words * 4, 'downsample2x out');
     try {
-      const params = DOWNSAMPLE_PARAMS.pack({ in_z: shape[0], in_y: shape[1], in_x: shape[2], out_z: os[0], out_y: os[1], out_x: os[2], out_words: words });
+      const params = DOWNSAMPLE_PARAMS.pack({
+        in_z: shape[0],
+        in_y: shape[1],
+        in_x: shape[2],
+        out_z: os[0],
+        out_y: os[1],
+        out_x: os[2],
+        out_words: words,
+      });
       await gpu.run(
-        { shader: 'downsample2x', entry: 'main', constants: { MODE: MODE[method], DTYPE: DTYPE[dtype], WG: this.workgroupSize }, params: DOWNSAMPLE_PARAMS },
+        {
+          shader: 'downsample2x',
+          entry: 'main',
+          constants: { MODE: MODE[method], DTYPE: DTYPE[dtype], WG: this.workgroupSize },
+          params: DOWNSAMPLE_PARAMS,
+        },
         [src, dst, params],
         Math.ceil(words / this.workgroupSize),
         'downsample2x',

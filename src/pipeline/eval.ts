@@ -59,7 +59,12 @@ export function scores(c: Counts): Scores {
 export async function evaluate(
   predPath: string,
   truthPath: string,
-  opts: { bands: number; progress: Progress; clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']>; radiusBounds?: readonly number[] },
+  opts: {
+    bands: number;
+    progress: Progress;
+    clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']>;
+    radiusBounds?: readonly number[];
+  },
 ): Promise<EvalResult> {
   const { src: pred } = await openMask(predPath);
   const { src: truth } = await openMask(truthPath);
@@ -92,7 +97,12 @@ export async function evaluate(
       opts.progress.advance(d * H * W);
     }
     opts.progress.done();
-    const counts = bandCounts.reduce((a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn, tn: a.tn + c.tn }), { tp: 0, fp: 0, fn: 0, tn: 0 });
+    const counts = bandCounts.reduce((a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn, tn: a.tn + c.tn }), {
+      tp: 0,
+      fp: 0,
+      fn: 0,
+      tn: 0,
+    });
     const vz = truth.voxelSize[0]!;
     const oz = truth.origin[0]!;
     const bands = bandCounts.map((c, b) => {
@@ -100,7 +110,16 @@ export async function evaluate(
       const zTo = Math.ceil(((b + 1) * D) / nb);
       return { zFrom, zTo, depthFrom: oz + zFrom * vz, depthTo: oz + zTo * vz, counts: c, scores: scores(c) };
     });
-    const result: EvalResult = { pred: predPath, truth: truthPath, shape: pred.shape, voxelSize: truth.voxelSize, unit: truth.unit, counts, scores: scores(counts), bands };
+    const result: EvalResult = {
+      pred: predPath,
+      truth: truthPath,
+      shape: pred.shape,
+      voxelSize: truth.voxelSize,
+      unit: truth.unit,
+      counts,
+      scores: scores(counts),
+      bands,
+    };
     if (opts.clDice) {
       const cl = await opts.clDice(pred, truth);
       if (cl) result.clDice = cl;
@@ -119,9 +138,22 @@ export async function evaluate(
  * Streamed block by block: each block is thinned with a halo and only its own part counted, an
  * approximation of thinning the whole volume (skeletons can differ within a few voxels of a seam).
  */
-export async function centrelineDice(pred: VolumeSource, truth: VolumeSource, block = 64, halo = 12): Promise<NonNullable<EvalResult['clDice']>> {
-  let sp = 0, spInT = 0, st = 0, stInP = 0;
-  for (const b of iterateBlocks({ shape: truth.shape as Vec3, blockShape: [block, block, block], halo: [halo, halo, halo], edge: 'shrink' })) {
+export async function centrelineDice(
+  pred: VolumeSource,
+  truth: VolumeSource,
+  block = 64,
+  halo = 12,
+): Promise<NonNullable<EvalResult['clDice']>> {
+  let sp = 0,
+    spInT = 0,
+    st = 0,
+    stInP = 0;
+  for (const b of iterateBlocks({
+    shape: truth.shape as Vec3,
+    blockShape: [block, block, block],
+    halo: [halo, halo, halo],
+    edge: 'shrink',
+  })) {
     const [p, t] = await Promise.all([pred.readBox(b.read), truth.readBox(b.read)]);
     const pb = Uint8Array.from(p as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
     const tb = Uint8Array.from(t as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
@@ -147,7 +179,12 @@ export async function centrelineDice(pred: VolumeSource, truth: VolumeSource, bl
   }
   const tprec = sp === 0 ? (st === 0 ? 1 : 0) : spInT / sp;
   const tsens = st === 0 ? (sp === 0 ? 1 : 0) : stInP / st;
-  return { value: tprec + tsens === 0 ? 0 : (2 * tprec * tsens) / (tprec + tsens), topologyPrecision: tprec, topologySensitivity: tsens, note: `skeletons by topology-preserving thinning in ${block}³ blocks with a ${halo}-voxel halo` };
+  return {
+    value: tprec + tsens === 0 ? 0 : (2 * tprec * tsens) / (tprec + tsens),
+    topologyPrecision: tprec,
+    topologySensitivity: tsens,
+    note: `skeletons by topology-preserving thinning in ${block}³ blocks with a ${halo}-voxel halo`,
+  };
 }
 
 /**
@@ -155,11 +192,22 @@ export async function centrelineDice(pred: VolumeSource, truth: VolumeSource, bl
  * by block with the halo the classes need, so it agrees with classifying the whole volume at once.
  * `fp` is the scan's false-positive count, for RadiusClass.diceFrom.
  */
-export async function recallByRadius(pred: VolumeSource, truth: VolumeSource, bounds: readonly number[], fp: number, block = 64): Promise<RadiusClass[]> {
+export async function recallByRadius(
+  pred: VolumeSource,
+  truth: VolumeSource,
+  bounds: readonly number[],
+  fp: number,
+  block = 64,
+): Promise<RadiusClass[]> {
   const halo = thicknessHalo(bounds);
   const tp = new Array<number>(bounds.length + 1).fill(0);
   const fn = new Array<number>(bounds.length + 1).fill(0);
-  for (const b of iterateBlocks({ shape: truth.shape as Vec3, blockShape: [block, block, block], halo: [halo, halo, halo], edge: 'shrink' })) {
+  for (const b of iterateBlocks({
+    shape: truth.shape as Vec3,
+    blockShape: [block, block, block],
+    halo: [halo, halo, halo],
+    edge: 'shrink',
+  })) {
     const t = await truth.readBox(b.read);
     const mask = Uint8Array.from(t as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
     // Most of a large scan holds no root: nothing there to count.
@@ -183,7 +231,15 @@ export async function recallByRadius(pred: VolumeSource, truth: VolumeSource, bo
   return tp.map((t, k) => {
     const tpFrom = tp.slice(k).reduce((a, v) => a + v, 0);
     const fnFrom = fn.slice(k).reduce((a, v) => a + v, 0);
-    return { from: edges[k]!, to: edges[k + 1] ?? null, truthVoxels: t + fn[k]!, tp: t, fn: fn[k]!, recall: scores({ tp: t, fp: 0, fn: fn[k]!, tn: 0 }).recall, diceFrom: scores({ tp: tpFrom, fp, fn: fnFrom, tn: 0 }).dice };
+    return {
+      from: edges[k]!,
+      to: edges[k + 1] ?? null,
+      truthVoxels: t + fn[k]!,
+      tp: t,
+      fn: fn[k]!,
+      recall: scores({ tp: t, fp: 0, fn: fn[k]!, tn: 0 }).recall,
+      diceFrom: scores({ tp: tpFrom, fp, fn: fnFrom, tn: 0 }).dice,
+    };
   });
 }
 
@@ -195,12 +251,21 @@ export function formatEvalTable(r: EvalResult): string {
     `         Dice    IoU     prec.   recall`,
     `all      ${f(r.scores.dice)}  ${f(r.scores.iou)}  ${f(r.scores.precision)}  ${f(r.scores.recall)}`,
   ];
-  if (r.clDice) lines.push(`clDice   ${f(r.clDice.value)} (topology precision ${f(r.clDice.topologyPrecision)}, sensitivity ${f(r.clDice.topologySensitivity)}; ${r.clDice.note})`);
+  if (r.clDice)
+    lines.push(
+      `clDice   ${f(r.clDice.value)} (topology precision ${f(r.clDice.topologyPrecision)}, sensitivity ${f(r.clDice.topologySensitivity)}; ${r.clDice.note})`,
+    );
   if (r.radius) {
     lines.push('root radius (voxels)  truth voxels  recall   Dice without thinner roots');
-    for (const c of r.radius) lines.push(`${(c.to === null ? `≥ ${c.from}` : `${c.from}–${c.to}`).padEnd(21)} ${String(c.truthVoxels).padStart(12)}  ${f(c.recall)}   ${f(c.diceFrom)}`);
+    for (const c of r.radius)
+      lines.push(
+        `${(c.to === null ? `≥ ${c.from}` : `${c.from}–${c.to}`).padEnd(21)} ${String(c.truthVoxels).padStart(12)}  ${f(c.recall)}   ${f(c.diceFrom)}`,
+      );
   }
   lines.push(`depth band (${r.unit || 'voxels'})`);
-  for (const b of r.bands) lines.push(`${b.depthFrom.toFixed(2).padStart(8)}–${b.depthTo.toFixed(2).padEnd(8)} ${f(b.scores.dice)}  ${f(b.scores.iou)}  ${f(b.scores.precision)}  ${f(b.scores.recall)}  (${b.counts.tp + b.counts.fn} root voxels)`);
+  for (const b of r.bands)
+    lines.push(
+      `${b.depthFrom.toFixed(2).padStart(8)}–${b.depthTo.toFixed(2).padEnd(8)} ${f(b.scores.dice)}  ${f(b.scores.iou)}  ${f(b.scores.precision)}  ${f(b.scores.recall)}  (${b.counts.tp + b.counts.fn} root voxels)`,
+    );
   return lines.join('\n');
 }

@@ -18,7 +18,9 @@ function convAt(x: Float32Array, w: Float32Array, cin: number, d: number, co: nu
     for (let kd = 0; kd < 3; kd++)
       for (let kh = 0; kh < 3; kh++)
         for (let kw = 0; kw < 3; kw++) {
-          const iz = z - 1 + kd, iy = y - 1 + kh, ix = xx - 1 + kw;
+          const iz = z - 1 + kd,
+            iy = y - 1 + kh,
+            ix = xx - 1 + kw;
           if (iz < 0 || iy < 0 || ix < 0 || iz >= d || iy >= d || ix >= d) continue;
           s += x[((ci * d + iz) * d + iy) * d + ix]! * w[(((co * cin + ci) * 3 + kd) * 3 + kh) * 3 + kw]!;
         }
@@ -30,15 +32,28 @@ export async function gpuCheck(opts: AcquireOptions = {}): Promise<GpuReport> {
   const gpu = await acquireGpu(opts);
   try {
     const limits: Record<string, number> = {};
-    for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage']) {
+    for (const k of [
+      'maxStorageBufferBindingSize',
+      'maxBufferSize',
+      'maxComputeWorkgroupStorageSize',
+      'maxComputeInvocationsPerWorkgroup',
+      'maxComputeWorkgroupsPerDimension',
+      'maxStorageBuffersPerShaderStage',
+    ]) {
       limits[k] = (gpu.limits as unknown as Record<string, number>)[k] ?? 0;
     }
-    const cin = 5, cout = 7, d = 11;
+    const cin = 5,
+      cout = 7,
+      d = 11;
     let seed = 12345;
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
     const x = Float32Array.from({ length: cin * d ** 3 }, rand);
     const w = Float32Array.from({ length: cout * cin * 27 }, rand);
-    const y = await conv3d(Tensor.fromArray(gpu, [1, cin, d, d, d], x), Tensor.fromArray(gpu, [cout, cin, 3, 3, 3], w), null, { kernel: 3, stride: 1, padding: 1 });
+    const y = await conv3d(Tensor.fromArray(gpu, [1, cin, d, d, d], x), Tensor.fromArray(gpu, [cout, cin, 3, 3, 3], w), null, {
+      kernel: 3,
+      stride: 1,
+      padding: 1,
+    });
     const got = await y.toArray();
     let err = 0;
     for (let co = 0; co < cout; co++)
@@ -48,7 +63,8 @@ export async function gpuCheck(opts: AcquireOptions = {}): Promise<GpuReport> {
             const v = got[((co * d + z) * d + yy) * d + xx]!;
             err = Math.max(err, Number.isFinite(v) ? Math.abs(v - convAt(x, w, cin, d, co, z, yy, xx)) : Infinity);
           }
-    const c = 16, s = 32;
+    const c = 16,
+      s = 32;
     const xt = Tensor.fromArray(gpu, [1, c, s, s, s], new Float32Array(c * s ** 3).fill(0.5));
     const wt = Tensor.fromArray(gpu, [c, c, 3, 3, 3], new Float32Array(c * c * 27).fill(0.01));
     await (await conv3d(xt, wt, null, { kernel: 3, stride: 1, padding: 1 })).toArray();

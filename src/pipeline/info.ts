@@ -102,7 +102,14 @@ function describe(src: VolumeSource): Omit<VolumeInfo, 'statsLevel'> {
     chunkShape: zl.chunkShape,
     zarrFormat: src.zarrFormat,
     ...(src.ngffVersion ? { ngffVersion: src.ngffVersion } : {}),
-    levels: src.levels.map((l, i) => ({ level: i, path: l.path, shape: l.shape, chunkShape: l.chunkShape, voxelSize: l.voxelSize, compression: l.compression })),
+    levels: src.levels.map((l, i) => ({
+      level: i,
+      path: l.path,
+      shape: l.shape,
+      chunkShape: l.chunkShape,
+      voxelSize: l.voxelSize,
+      compression: l.compression,
+    })),
     labels: [...src.labels],
   };
 }
@@ -190,7 +197,15 @@ async function valueStats(src: VolumeSource, bins: number, progress: Progress, s
 }
 
 /** Regroups a fine histogram (bin i covers [lo + i·width, lo + (i+1)·width)) into `bins` equal bins over [min, max]. */
-function summarise(fine: Float64Array, lo: number, width: number, min: number, max: number, bins: number, integer: boolean): { edges: number[]; counts: number[] } {
+function summarise(
+  fine: Float64Array,
+  lo: number,
+  width: number,
+  min: number,
+  max: number,
+  bins: number,
+  integer: boolean,
+): { edges: number[]; counts: number[] } {
   const span = integer ? max - min + 1 : max - min;
   // Integer values get whole-number bins.
   const step = span > 0 ? (integer ? Math.ceil(span / bins) : span / bins) : 1;

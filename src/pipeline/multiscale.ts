@@ -18,7 +18,8 @@ export function autoScales(shape: readonly number[], minSide = 16): number[] {
 export function parseScales(text: string): number[] | 'auto' {
   if (text.trim() === 'auto') return 'auto';
   const ls = text.split(',').map((t) => Number(t.trim()));
-  if (ls.length === 0 || ls.some((l) => !Number.isInteger(l) || l < 0 || l > 6)) throw new Error(`--scales must be auto or pyramid levels 0..6 such as 0,1,2, got "${text}"`);
+  if (ls.length === 0 || ls.some((l) => !Number.isInteger(l) || l < 0 || l > 6))
+    throw new Error(`--scales must be auto or pyramid levels 0..6 such as 0,1,2, got "${text}"`);
   if (new Set(ls).size !== ls.length) throw new Error(`--scales ${text}: a level is listed twice`);
   return [...ls].sort((a, b) => a - b);
 }

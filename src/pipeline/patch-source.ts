@@ -53,12 +53,14 @@ export class VolumePatches implements PatchVolume {
 
   static async open(path: string, norm: Normalisation, labelName: string | null = 'roots', baseLevel = 0): Promise<VolumePatches> {
     const image = await openVolume(path, baseLevel > 0 ? { level: baseLevel } : {});
-    if (baseLevel > 0 && labelName) throw new Error(`${path}: training and evaluation read labels at full resolution only (got level ${baseLevel})`);
+    if (baseLevel > 0 && labelName)
+      throw new Error(`${path}: training and evaluation read labels at full resolution only (got level ${baseLevel})`);
     const label = labelName ? await openVolume(path, { label: labelName }) : null;
     if (label && label.shape.some((s, i) => s !== image.shape[i])) {
       throw new Error(`${path}: labels/${labelName} has shape [${label.shape}] but the image has [${image.shape}]`);
     }
-    const intensity = norm.method === 'percentile' ? await percentileMapping(image, norm.low, norm.high) : { offset: norm.offset, scale: norm.scale };
+    const intensity =
+      norm.method === 'percentile' ? await percentileMapping(image, norm.low, norm.high) : { offset: norm.offset, scale: norm.scale };
     return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, intensity, baseLevel);
   }
 
@@ -80,12 +82,13 @@ export class VolumePatches implements PatchVolume {
     let p = this.levels.get(scale);
     if (!p) {
       const lvl = Math.round(Math.log2(scale));
-      p = this.image.format === 'ome-zarr' && 2 ** lvl === scale
-        ? openVolume(this.path, { level: this.baseLevel + lvl }).then(
-            (v) => (v.shape.every((s, i) => s === Math.ceil(this.image.shape[i]! / scale)) ? v : null),
-            () => null,
-          )
-        : Promise.resolve(null);
+      p =
+        this.image.format === 'ome-zarr' && 2 ** lvl === scale
+          ? openVolume(this.path, { level: this.baseLevel + lvl }).then(
+              (v) => (v.shape.every((s, i) => s === Math.ceil(this.image.shape[i]! / scale)) ? v : null),
+              () => null,
+            )
+          : Promise.resolve(null);
       this.levels.set(scale, p);
     }
     return p;
@@ -118,7 +121,7 @@ export class VolumePatches implements PatchVolume {
     for (let z = 0; z < m; z++)
       for (let y = 0; y < m; y++)
         for (let x = 0; x < m; x++) {
-          const o = ((Math.floor(z / scale) * n + Math.floor(y / scale)) * n) + Math.floor(x / scale);
+          const o = (Math.floor(z / scale) * n + Math.floor(y / scale)) * n + Math.floor(x / scale);
           out[o]! += full[(z * m + y) * m + x]!;
         }
     const inv = 1 / scale ** 3;
@@ -142,9 +145,10 @@ export class VolumePatches implements PatchVolume {
   async readImage(scale: number, centre: Point, size: number): Promise<Float32Array> {
     const { offset, scale: s } = this.intensity;
     const from = scale === 1 ? { src: this.image, scale: 1 } : await this.sourceFor(scale);
-    const raw = from.scale === scale
-      ? await this.readCells(from.src, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)
-      : await this.readAveraged(from.src, scale / from.scale, centre.map((c) => c / from.scale) as unknown as Point, size, offset);
+    const raw =
+      from.scale === scale
+        ? await this.readCells(from.src, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)
+        : await this.readAveraged(from.src, scale / from.scale, centre.map((c) => c / from.scale) as unknown as Point, size, offset);
     for (let i = 0; i < raw.length; i++) raw[i] = (raw[i]! - offset) / s;
     return raw;
   }
@@ -186,7 +190,12 @@ export class VolumePatches implements PatchVolume {
     if (!this.label) return [];
     const pts: Point[] = [];
     let seen = 0;
-    for (const b of iterateBlocks({ shape: this.label.shape as Vec3, blockShape: [block, block, block], halo: [halo, halo, halo], edge: 'shrink' })) {
+    for (const b of iterateBlocks({
+      shape: this.label.shape as Vec3,
+      blockShape: [block, block, block],
+      halo: [halo, halo, halo],
+      edge: 'shrink',
+    })) {
       const data = await this.label.readBox(b.read);
       const mask = Uint8Array.from(data as ArrayLike<number>, (v) => (v > 0 ? 1 : 0));
       if (!mask.includes(1)) continue;
@@ -195,7 +204,11 @@ export class VolumePatches implements PatchVolume {
       for (let i = 0; i < skel.length; i++) {
         if (!skel[i]) continue;
         seen++;
-        keepSample(pts, max, seen, [b.write.offset[0] + Math.floor(i / (wy * wx)), b.write.offset[1] + (Math.floor(i / wx) % wy), b.write.offset[2] + (i % wx)]);
+        keepSample(pts, max, seen, [
+          b.write.offset[0] + Math.floor(i / (wy * wx)),
+          b.write.offset[1] + (Math.floor(i / wx) % wy),
+          b.write.offset[2] + (i % wx),
+        ]);
       }
     }
     return pts;

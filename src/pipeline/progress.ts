@@ -28,7 +28,12 @@ export interface ProgressState {
 export function formatCount(n: number): string {
   const a = Math.abs(n);
   if (a < 1e4) return String(Math.round(n));
-  for (const [d, s] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as const) {
+  for (const [d, s] of [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const) {
     if (a >= d) return `${(n / d).toFixed(n / d >= 100 ? 0 : n / d >= 10 ? 1 : 2)}${s}`;
   }
   return String(n);

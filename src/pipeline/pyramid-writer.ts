@@ -51,7 +51,8 @@ export class PyramidStream {
   private async pushLevel(l: number, z0: number, data: VoxelArray): Promise<void> {
     const s = this.levels[l]!;
     const plane = s.shape[1] * s.shape[2];
-    if (data.length % plane !== 0) throw new RangeError(`level ${l}: slab of ${data.length} voxels is not whole ${s.shape[1]}×${s.shape[2]} slices`);
+    if (data.length % plane !== 0)
+      throw new RangeError(`level ${l}: slab of ${data.length} voxels is not whole ${s.shape[1]}×${s.shape[2]} slices`);
     if (z0 !== s.z1) throw new RangeError(`level ${l}: slab starts at z ${z0}, expected ${s.z1}`);
     const depth = data.length / plane;
     if (z0 + depth > s.shape[0]) throw new RangeError(`level ${l}: slab ends at z ${z0 + depth}, past depth ${s.shape[0]}`);

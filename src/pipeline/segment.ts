@@ -94,29 +94,44 @@ export interface SegmentSummary {
  * OUT.partial behind whose job the next, correct command would refuse to resume).
  */
 export function validateSegmentOptions(opts: SegmentOptions): void {
-  const bad = (what: string, v: unknown, want: string): Error => new RangeError(`segment: ${what} must be ${want}, got ${JSON.stringify(v) ?? String(v)}`);
-  const whole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-  if (!(typeof opts.threshold === 'number' && opts.threshold > 0 && opts.threshold < 1)) throw bad('threshold', opts.threshold, 'a number above 0 and below 1');
+  const bad = (what: string, v: unknown, want: string): Error =>
+    new RangeError(`segment: ${what} must be ${want}, got ${JSON.stringify(v) ?? String(v)}`);
+  const whole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  if (!(typeof opts.threshold === 'number' && opts.threshold > 0 && opts.threshold < 1))
+    throw bad('threshold', opts.threshold, 'a number above 0 and below 1');
   if (!whole(opts.chunk, 1, MAX_CHUNK)) throw bad('chunk', opts.chunk, `a whole number from 1 to ${MAX_CHUNK}`);
   if (!whole(opts.batch, 1, 1024)) throw bad('batch', opts.batch, 'a whole number from 1 to 1024');
   if (opts.level !== undefined && !whole(opts.level, 0, 30)) throw bad('level', opts.level, 'a whole number from 0 to 30');
   if (opts.margin !== undefined && !whole(opts.margin, 0)) throw bad('margin', opts.margin, 'a whole number ≥ 0');
   if (opts.tile !== undefined && !whole(opts.tile, 1, MAX_CHUNK)) throw bad('tile', opts.tile, `a whole number from 1 to ${MAX_CHUNK}`);
   if (opts.stopAfter !== undefined && !whole(opts.stopAfter, 0)) throw bad('stopAfter', opts.stopAfter, 'a whole number ≥ 0');
-  if (opts.scales !== undefined && opts.scales !== 'auto' && !(Array.isArray(opts.scales) && opts.scales.length > 0 && opts.scales.every((l) => whole(l, 0, 6)))) throw bad('scales', opts.scales, "'auto' or pyramid levels 0..6");
+  if (
+    opts.scales !== undefined &&
+    opts.scales !== 'auto' &&
+    !(Array.isArray(opts.scales) && opts.scales.length > 0 && opts.scales.every((l) => whole(l, 0, 6)))
+  )
+    throw bad('scales', opts.scales, "'auto' or pyramid levels 0..6");
   if (opts.region !== undefined) {
     const r = opts.region;
-    const problem = r && typeof r === 'object' && Array.isArray(r.offset) && Array.isArray(r.shape) ? regionProblem(regionRanges(r)) : 'must be a box {offset, shape}';
+    const problem =
+      r && typeof r === 'object' && Array.isArray(r.offset) && Array.isArray(r.shape)
+        ? regionProblem(regionRanges(r))
+        : 'must be a box {offset, shape}';
     if (problem) throw new RangeError(`segment: --region ${problem}, got ${JSON.stringify(r)}`);
-    if (opts.shard) throw new Error('segment: --region cannot be used with --shard (a region is segmented in place by one process; shard whole scans)');
+    if (opts.shard)
+      throw new Error('segment: --region cannot be used with --shard (a region is segmented in place by one process; shard whole scans)');
     if ((opts.level ?? 0) > 0) throw new Error('segment: --region is in full-resolution voxels and cannot be used with --level');
-    if (opts.nifti) throw new Error('segment: --nifti exports a complete mask and cannot be used with --region (the rest of the scan is not segmented)');
+    if (opts.nifti)
+      throw new Error('segment: --nifti exports a complete mask and cannot be used with --region (the rest of the scan is not segmented)');
   }
   if (opts.shard) {
     const { index, count } = opts.shard;
     if (!whole(count, 1) || !whole(index, 0, count - 1)) throw bad('shard', `${index}/${count}`, 'i/N with whole numbers 0 ≤ i < N');
     if (opts.overwrite) {
-      throw new Error('segment: --overwrite cannot be used with --shard (a shard started late would delete the work of the others, or the finished output); remove OUT and OUT.partial before submitting the shards');
+      throw new Error(
+        'segment: --overwrite cannot be used with --shard (a shard started late would delete the work of the others, or the finished output); remove OUT and OUT.partial before submitting the shards',
+      );
     }
   }
 }
@@ -127,10 +142,17 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
  * grows by the tile, the margins stay). A 48³ patch predicting 32³ computes 3.4× the voxels it
  * keeps; an 80³ patch predicting 64³, 1.95×.
  */
-export function inferenceTile(model: SegmentationModel, modelOut: number, margin: number, requested?: number): { out: number; geometry: ModelGeometry } {
-  if (requested !== undefined && requested % modelOut !== 0) throw new RangeError(`segment: tile ${requested} must be a multiple of the model's tile ${modelOut}`);
+export function inferenceTile(
+  model: SegmentationModel,
+  modelOut: number,
+  margin: number,
+  requested?: number,
+): { out: number; geometry: ModelGeometry } {
+  if (requested !== undefined && requested % modelOut !== 0)
+    throw new RangeError(`segment: tile ${requested} must be a multiple of the model's tile ${modelOut}`);
   if (!model.inferenceGeometry) {
-    if (requested !== undefined && requested !== modelOut) throw new RangeError(`segment: this ${model.arch} model runs on its own tile of ${modelOut} only`);
+    if (requested !== undefined && requested !== modelOut)
+      throw new RangeError(`segment: this ${model.arch} model runs on its own tile of ${modelOut} only`);
     return { out: modelOut, geometry: model.geometry };
   }
   const out = requested ?? Math.ceil(64 / modelOut) * modelOut;
@@ -146,7 +168,12 @@ export function inferenceTile(model: SegmentationModel, modelOut: number, margin
 /** Largest output chunk side: a block's probabilities are held as float32, 4 GiB at 1024³. */
 export const MAX_CHUNK = 1024;
 
-const FLIPS: Augmentation[] = [IDENTITY, { ...IDENTITY, flip: [true, false, false] }, { ...IDENTITY, flip: [false, true, false] }, { ...IDENTITY, flip: [false, false, true] }];
+const FLIPS: Augmentation[] = [
+  IDENTITY,
+  { ...IDENTITY, flip: [true, false, false] },
+  { ...IDENTITY, flip: [false, true, false] },
+  { ...IDENTITY, flip: [false, false, true] },
+];
 
 /**
  * Segments a scan block by block (one output chunk per block), streaming: each block reads the
@@ -173,14 +200,25 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
     const modelOut = g.output - 2 * margin;
     const snap = Math.max(g.lowScale, g.lowTargetScale);
-    if (modelOut < 1 || (Math.floor(modelOut / 2) % snap !== 0 && snap > 1)) throw new Error(`model tile ${g.output} with margin ${margin} gives ${modelOut}, whose half is not a multiple of the low-resolution scale ${snap}`);
+    if (modelOut < 1 || (Math.floor(modelOut / 2) % snap !== 0 && snap > 1))
+      throw new Error(
+        `model tile ${g.output} with margin ${margin} gives ${modelOut}, whose half is not a multiple of the low-resolution scale ${snap}`,
+      );
     const { out, geometry: ig } = inferenceTile(model, modelOut, margin, opts.tile);
     const batch = Math.max(1, Math.round((opts.batch * g.highInput ** 3) / ig.highInput ** 3));
     const chunkSide = Math.ceil(opts.chunk / modelOut) * modelOut;
     const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
     const shape = src.shape as Vec3;
     const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
-    const job = { input: opts.level ? `${opts.input} level ${opts.level}` : opts.input, model: modelPaths(opts.model).weights, threshold: opts.threshold, tta: opts.tta, chunk, ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }), ...(out === modelOut ? {} : { tile: out }) };
+    const job = {
+      input: opts.level ? `${opts.input} level ${opts.level}` : opts.input,
+      model: modelPaths(opts.model).weights,
+      threshold: opts.threshold,
+      tta: opts.tta,
+      chunk,
+      ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }),
+      ...(out === modelOut ? {} : { tile: out }),
+    };
     const existing = opts.keepSameJob && opts.overwrite ? await SegmentationOutput.state(opts.output, src, job) : undefined;
     const overwrite = opts.overwrite && existing?.kind !== 'complete' && existing?.kind !== 'regions';
     const opened = opts.region
@@ -190,22 +228,38 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
         : await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.shard !== undefined);
     const grid = new ChunkGrid(shape, shape.map((s, i) => Math.max(1, Math.min(s, chunk[i]!))) as unknown as Vec3);
     const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
-    const mine = opts.region ? [...grid.chunksIn(opts.region)] : opts.shard ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : all;
+    const mine = opts.region
+      ? [...grid.chunksIn(opts.region)]
+      : opts.shard
+        ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index)
+        : all;
     const region = opts.region ? { region: regionRanges(opts.region) } : {};
     if (!opened) {
       // A shard (a requeued task, or the array submitted again) against an output this job already finished.
       return {
-        output: opts.output, complete: true, alreadyComplete: true, ...(opts.shard ? { shard: opts.shard } : {}), ...region,
+        output: opts.output,
+        complete: true,
+        alreadyComplete: true,
+        ...(opts.shard ? { shard: opts.shard } : {}),
+        ...region,
         device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
         chunks: { total: all.length, thisShard: mine.length, skipped: mine.length, written: 0 },
-        voxels: 0, seconds: (performance.now() - t0) / 1000, voxelsPerSecond: 0, gpuSeconds: null, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+        voxels: 0,
+        seconds: (performance.now() - t0) / 1000,
+        voxelsPerSecond: 0,
+        gpuSeconds: null,
+        peakRssMiB: process.resourceUsage().maxRSS / 1024,
       };
     }
     const output = opened;
     const todo: Vec3[] = [];
     for (const c of mine) if (!(await output.isDone(c))) todo.push(c);
     const voxelsOf = (c: Vec3): number => output.grid.chunkBox(c).shape.reduce((a, b) => a * b, 1);
-    opts.progress.start(todo.reduce((a, c) => a + voxelsOf(c), 0), 'voxels', 'segment');
+    opts.progress.start(
+      todo.reduce((a, c) => a + voxelsOf(c), 0),
+      'voxels',
+      'segment',
+    );
 
     // Tiles of pyramid level L are in that level's voxels; their inputs are read 2^L× coarser.
     const readTile = async (t: Tile, level: number): Promise<TileInput> => {
@@ -239,7 +293,13 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
         const variants = opts.tta ? FLIPS : [IDENTITY];
         for (const a of variants) {
           const plain = a === IDENTITY;
-          const p = await predictFused(gpu, model, plain ? hs : hs.map((h) => transformCube(h, ig.highInput, a)), plain ? ls : ls.map((l) => (l ? transformCube(l, ig.lowInput, a) : null)), ig);
+          const p = await predictFused(
+            gpu,
+            model,
+            plain ? hs : hs.map((h) => transformCube(h, ig.highInput, a)),
+            plain ? ls : ls.map((l) => (l ? transformCube(l, ig.lowInput, a) : null)),
+            ig,
+          );
           for (let k = 0; k < hs.length; k++) {
             const part = p.subarray(k * n3, (k + 1) * n3);
             const back = plain ? part : transformCube(part, ig.output, a); // a flip is its own inverse
@@ -315,7 +375,14 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     opts.progress.done();
     // Every chunk this run set out to do is written (not stopped early).
     const ranToEnd = opts.stopAfter === undefined || written < opts.stopAfter;
-    const provenance = { model: card.config, normalisation: card.normalisation, threshold: opts.threshold, tta: opts.tta, scales, input: opts.input };
+    const provenance = {
+      model: card.config,
+      normalisation: card.normalisation,
+      threshold: opts.threshold,
+      tta: opts.tta,
+      scales,
+      input: opts.input,
+    };
     // In OUT itself the metadata is brought up to date either way (what is segmented so far).
     const complete = output.inPlace
       ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined)
@@ -356,7 +423,11 @@ export async function checkRegionInside(input: string, region: Box): Promise<voi
   const src = await openVolume(input);
   try {
     if (src.shape.length !== 3) return; // refused with the rest of the input's checks
-    regionBox(regionRanges(region), src.shape as Vec3, `segment: --region ${formatRegion(region)} of ${input} (shape ${src.shape.join('×')})`);
+    regionBox(
+      regionRanges(region),
+      src.shape as Vec3,
+      `segment: --region ${formatRegion(region)} of ${input} (shape ${src.shape.join('×')})`,
+    );
   } finally {
     await src.close();
   }

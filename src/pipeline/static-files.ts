@@ -43,7 +43,10 @@ function inside(root: string, p: string): boolean {
  * The real path of the regular file at `segments` below `root`, or why not. `root` need not be a
  * real path; both are resolved through symbolic links before they are compared.
  */
-export async function resolveFileInside(root: string, segments: readonly string[]): Promise<{ file: string; size: number; mtime: Date } | Refusal> {
+export async function resolveFileInside(
+  root: string,
+  segments: readonly string[],
+): Promise<{ file: string; size: number; mtime: Date } | Refusal> {
   const candidate = join(root, ...segments);
   if (!inside(root, candidate)) return { status: 403, reason: 'path leaves the served folder' };
   let realRoot: string;

@@ -84,7 +84,12 @@ export interface SynthResult {
 }
 
 /** A preset's parameters, or the random family's draw for this seed and voxel size, then the overrides. */
-export function resolveParams(difficulty: Family, overrides: readonly string[] = [], seed = 0, voxelSize: Vec3 = [0.05, 0.05, 0.05]): SynthParams {
+export function resolveParams(
+  difficulty: Family,
+  overrides: readonly string[] = [],
+  seed = 0,
+  voxelSize: Vec3 = [0.05, 0.05, 0.05],
+): SynthParams {
   return applyOverrides(difficulty === 'random' ? randomParams(seed, Math.min(...voxelSize)).params : presetParams(difficulty), overrides);
 }
 
@@ -104,7 +109,8 @@ export async function synthesize(output: string, opts: SynthOptions): Promise<Sy
   const progress = opts.progress ?? new SilentProgress();
   const params = resolveParams(opts.difficulty, opts.overrides ?? [], opts.seed, opts.voxelSize);
   for (let a = 0; a < 3; a++) {
-    if (!Number.isInteger(opts.shape[a]) || opts.shape[a]! < 1) throw new RangeError(`shape [${opts.shape.join(', ')}] must be positive whole numbers`);
+    if (!Number.isInteger(opts.shape[a]) || opts.shape[a]! < 1)
+      throw new RangeError(`shape [${opts.shape.join(', ')}] must be positive whole numbers`);
     if (!(opts.voxelSize[a]! > 0)) throw new RangeError(`voxel size [${opts.voxelSize.join(', ')}] must be positive`);
   }
   const scene = buildScene(opts.seed, opts.shape, opts.voxelSize, params);
@@ -119,7 +125,9 @@ export async function synthesize(output: string, opts: SynthOptions): Promise<Sy
     const base = { shape: opts.shape, voxelSize: opts.voxelSize, unit: 'millimeter', origin: [0, 0, 0] } as const;
     const imageMeta: VolumeMeta = { ...base, dtype: 'uint16' };
     const maskMeta: VolumeMeta = { ...base, dtype: 'uint8' };
-    const provenance: Record<string, unknown> = { synth: { ...describe(scene, opts), device: gpu.adapter.description || gpu.adapter.device } };
+    const provenance: Record<string, unknown> = {
+      synth: { ...describe(scene, opts), device: gpu.adapter.description || gpu.adapter.device },
+    };
     const writeOpts = {
       zarrFormat: opts.zarrFormat ?? 2,
       chunkShape: chunk,
@@ -191,7 +199,17 @@ export async function synthesize(output: string, opts: SynthOptions): Promise<Sy
     }
     progress.done();
     const seconds = (performance.now() - t0) / 1000;
-    return { output, rsml: `${output}/${RSML_NAME}`, shape: opts.shape, voxelSize: opts.voxelSize, levels, params, stats, seconds, voxelsPerSecond: (nz * ny * nx) / seconds };
+    return {
+      output,
+      rsml: `${output}/${RSML_NAME}`,
+      shape: opts.shape,
+      voxelSize: opts.voxelSize,
+      levels,
+      params,
+      stats,
+      seconds,
+      voxelsPerSecond: (nz * ny * nx) / seconds,
+    };
   } catch (err) {
     progress.done();
     await out?.abort().catch(() => undefined);

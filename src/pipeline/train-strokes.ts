@@ -45,9 +45,14 @@ async function snapshot(opts: TrainOptions, images: VolumePatches[], trained: Se
     s.use.push({ path: img.path, train: train.counts(), heldOut: val.counts() });
   }
   const total = s.use.reduce((a, u) => a + u.train.root + u.train.notRoot + u.heldOut.root + u.heldOut.notRoot, 0);
-  if (total === 0) throw new Error(`${images.map((v) => v.path).join(', ')}: labels/annotations holds no annotated voxels (1 root, 2 not root); paint some strokes first`);
+  if (total === 0)
+    throw new Error(
+      `${images.map((v) => v.path).join(', ')}: labels/annotations holds no annotated voxels (1 root, 2 not root); paint some strokes first`,
+    );
   if (s.use.every((u) => u.train.root + u.train.notRoot === 0)) {
-    throw new Error(`${images.map((v) => v.path).join(', ')}: all ${total} annotated voxels fall in held-out regions; paint strokes elsewhere too, or lower the held-out share (--holdout)`);
+    throw new Error(
+      `${images.map((v) => v.path).join(', ')}: all ${total} annotated voxels fall in held-out regions; paint strokes elsewhere too, or lower the held-out share (--holdout)`,
+    );
   }
   return s;
 }
@@ -55,11 +60,13 @@ async function snapshot(opts: TrainOptions, images: VolumePatches[], trained: Se
 /** Output tiles holding held-out voxels, in an order fixed by the seed, at most `max`. */
 function validationTiles(val: AnnotatedVolume[], out: number, seed: number, max: number): { volume: number; centre: Point }[] {
   const all = val.flatMap((v, volume) => v.tiles(out).map((centre) => ({ volume, centre })));
-  const key = (t: { volume: number; centre: Point }): number => cellHash(seed, t.volume, (t.centre[0] * 65536 + t.centre[1]) * 65536 + t.centre[2]);
+  const key = (t: { volume: number; centre: Point }): number =>
+    cellHash(seed, t.volume, (t.centre[0] * 65536 + t.centre[1]) * 65536 + t.centre[2]);
   return all.sort((a, b) => key(a) - key(b)).slice(0, max);
 }
 
-const sameUse = (a: StrokeUse[], b: StrokeUse[]): boolean => JSON.stringify(a.map((u) => u.heldOut)) === JSON.stringify(b.map((u) => u.heldOut));
+const sameUse = (a: StrokeUse[], b: StrokeUse[]): boolean =>
+  JSON.stringify(a.map((u) => u.heldOut)) === JSON.stringify(b.map((u) => u.heldOut));
 
 export interface StrokeRun {
   opts: TrainOptions;
@@ -83,7 +90,9 @@ export interface StrokeRun {
  * saving as at an epoch's end). When new strokes change the held-out set, the best score so far
  * was measured on other voxels, so the next epoch's model is taken as the new best to compare with.
  */
-export async function trainOnStrokes(r: StrokeRun): Promise<{ card: Omit<ModelCard, 'format' | 'version' | 'config'>; history: EpochRecord[] }> {
+export async function trainOnStrokes(
+  r: StrokeRun,
+): Promise<{ card: Omit<ModelCard, 'format' | 'version' | 'config'>; history: EpochRecord[] }> {
   const { opts, model, optimizer, trainer } = r;
   const rand = seededRandom(opts.seed);
   const patience = opts.patience ?? DEFAULT_PATIENCE;
@@ -97,16 +106,22 @@ export async function trainOnStrokes(r: StrokeRun): Promise<{ card: Omit<ModelCa
     snap.train.forEach((v, i) => {
       for (const k of v.labels.annotatedCells()) if (!v.heldOut.has(k)) trained[i]!.add(k);
     });
-    const sampler = new StrokeSampler(snap.train.map((v) => ({ shape: v.shape, ...v.strokePoints() })), STROKE_SAMPLING, rand);
+    const sampler = new StrokeSampler(
+      snap.train.map((v) => ({ shape: v.shape, ...v.strokePoints() })),
+      STROKE_SAMPLING,
+      rand,
+    );
     opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `epoch ${epoch + 1}/${opts.epochs}`);
     let lossSum = 0;
     let steps = 0;
     const partSum: Record<string, number> = {};
     for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
-      const ex = await Promise.all(Array.from({ length: opts.batch }, () => {
-        const pick = sampler.next();
-        return readExample(snap.train[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null);
-      }));
+      const ex = await Promise.all(
+        Array.from({ length: opts.batch }, () => {
+          const pick = sampler.next();
+          return readExample(snap.train[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null);
+        }),
+      );
       optimizer.config.lr = r.lrAt(optimizer.step);
       const { loss, parts } = await trainer.step(ex);
       lossSum += loss;
@@ -121,10 +136,14 @@ export async function trainOnStrokes(r: StrokeRun): Promise<{ card: Omit<ModelCa
     if (opts.calibrationBatches > 0) {
       const calib = [];
       for (let b = 0; b < opts.calibrationBatches; b++) {
-        calib.push(await Promise.all(Array.from({ length: opts.batch }, () => {
-          const pick = sampler.next();
-          return readExample(snap.train[pick.volume]!, pick.centre, model.geometry, null);
-        })));
+        calib.push(
+          await Promise.all(
+            Array.from({ length: opts.batch }, () => {
+              const pick = sampler.next();
+              return readExample(snap.train[pick.volume]!, pick.centre, model.geometry, null);
+            }),
+          ),
+        );
       }
       await trainer.calibrateBatchNorm(calib);
     }
@@ -135,17 +154,26 @@ export async function trainOnStrokes(r: StrokeRun): Promise<{ card: Omit<ModelCa
     const newValSet = best !== null && !sameUse(best.use, snap.use);
     const improved = best === null || Number.isNaN(val.dice) || newValSet || val.dice > best.dice;
     const rec: EpochRecord = {
-      round: 0, epoch, step: optimizer.step, loss: lossSum / steps,
+      round: 0,
+      epoch,
+      step: optimizer.step,
+      loss: lossSum / steps,
       parts: Object.fromEntries(Object.entries(partSum).map(([k, x]) => [k, x / steps])),
       patchesPerSecond: (steps * opts.batch) / seconds,
-      val, hardRegions: 0, seconds,
-      annotations: snap.use, validationVoxels: v?.voxels ?? 0, best: improved,
+      val,
+      hardRegions: 0,
+      seconds,
+      annotations: snap.use,
+      validationVoxels: v?.voxels ?? 0,
+      best: improved,
     };
     history.push(rec);
     if (improved) {
       const card = {
         normalisation: r.norm,
-        training: r.trainingCard(history, { annotations: { stores: snap.use, holdout: opts.holdout ?? DEFAULT_HOLDOUT, cell: CELL, epoch, patience } }),
+        training: r.trainingCard(history, {
+          annotations: { stores: snap.use, holdout: opts.holdout ?? DEFAULT_HOLDOUT, cell: CELL, epoch, patience },
+        }),
         validation: { heldOutVoxels: v?.voxels ?? 0, tiles: tiles.length, ...val },
       };
       await saveModel(model, opts.out, card);

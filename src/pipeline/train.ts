@@ -4,7 +4,18 @@ import { dirname } from 'node:path';
 import { acquireGpu } from '../gpu/acquire.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { buildModel, DEFAULT_NORMALISATION, loadModel, modelPaths, PRESETS, saveModel, seededRandom, type ModelCard, type ModelConfig, type Normalisation } from '../nn/models/registry.js';
+import {
+  buildModel,
+  DEFAULT_NORMALISATION,
+  loadModel,
+  modelPaths,
+  PRESETS,
+  saveModel,
+  seededRandom,
+  type ModelCard,
+  type ModelConfig,
+  type Normalisation,
+} from '../nn/models/registry.js';
 import type { SegmentationModel } from '../nn/models/model.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../nn/safetensors.js';
 import { randomAugmentation } from '../nn/train/augment.js';
@@ -110,7 +121,8 @@ function checkAnnotationOptions(opts: TrainOptions): void {
   if ((opts.skeletonWeight ?? 0) > 0) bad(`the centreline term needs complete root labels; use --skeleton 0 (got ${opts.skeletonWeight})`);
   if (opts.resume) bad('--resume is not supported; start again from the saved best model with --from');
   if (opts.holdout !== undefined && !(opts.holdout >= 0 && opts.holdout < 1)) bad(`--holdout must be in [0, 1), got ${opts.holdout}`);
-  if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 0)) bad(`--patience must be a whole number ≥ 0, got ${opts.patience}`);
+  if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 0))
+    bad(`--patience must be a whole number ≥ 0, got ${opts.patience}`);
 }
 
 /** Trains (or fine-tunes) a model on annotated OME-Zarr volumes; see `rhizoct train --help`. */
@@ -132,11 +144,23 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
     const run = setUpRun(gpu, opts, model, base);
     if (opts.annotations) {
       const lrAtStrokes = cosineRate(opts, opts.epochs * opts.stepsPerEpoch);
-      const { history } = await trainOnStrokes({ opts, gpu, model, optimizer: run.optimizer, trainer: run.trainer, images: trainVols, norm, lrAt: lrAtStrokes, trainingCard: run.trainingCard, writeLog: run.writeLog });
+      const { history } = await trainOnStrokes({
+        opts,
+        gpu,
+        model,
+        optimizer: run.optimizer,
+        trainer: run.trainer,
+        images: trainVols,
+        norm,
+        lrAt: lrAtStrokes,
+        trainingCard: run.trainingCard,
+        writeLog: run.writeLog,
+      });
       return { card: JSON.parse(await readFile(outPaths.card, 'utf8')) as ModelCard, history };
     }
     const sampler = await patchSampler(trainVols, PAPER_SAMPLING, rand);
-    const valSampler = valVols.length > 0 ? await patchSampler(valVols, { ...PAPER_SAMPLING, rootFraction: 0.5 }, seededRandom(opts.seed + 7)) : null;
+    const valSampler =
+      valVols.length > 0 ? await patchSampler(valVols, { ...PAPER_SAMPLING, rootFraction: 0.5 }, seededRandom(opts.seed + 7)) : null;
     const valCentres = valSampler ? Array.from({ length: opts.valPatches }, () => valSampler.next()) : [];
     const epochRun: EpochRun = { opts, model, run, sampler, rand, trainVols, valVols, valCentres };
 
@@ -197,10 +221,26 @@ function setUpRun(gpu: Gpu, opts: TrainOptions, model: SegmentationModel, base: 
   const lrAt = cosineRate(opts, opts.rounds * opts.epochs * opts.stepsPerEpoch);
   const trainer = new Trainer(gpu, model, optimizer, weights);
   const trainingCard = (history: EpochRecord[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    command: opts.command, data: opts.data, val: opts.val, seed: opts.seed, optimizer: opts.optimizer, lr: opts.lr, batch: opts.batch,
-    stepsPerEpoch: opts.stepsPerEpoch, epochs: opts.epochs, rounds: opts.annotations ? 1 : opts.rounds, augment: opts.augment, diceWeight: opts.diceWeight, skeletonWeight: weights.skeleton, lrFinal: opts.lrFinal ?? opts.lr, calibrationBatches: opts.calibrationBatches,
-    from: opts.from ?? null, baseModel: base?.training ?? null, freezeEncoder: opts.freezeEncoder ?? false,
-    device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`, steps: optimizer.step,
+    command: opts.command,
+    data: opts.data,
+    val: opts.val,
+    seed: opts.seed,
+    optimizer: opts.optimizer,
+    lr: opts.lr,
+    batch: opts.batch,
+    stepsPerEpoch: opts.stepsPerEpoch,
+    epochs: opts.epochs,
+    rounds: opts.annotations ? 1 : opts.rounds,
+    augment: opts.augment,
+    diceWeight: opts.diceWeight,
+    skeletonWeight: weights.skeleton,
+    lrFinal: opts.lrFinal ?? opts.lr,
+    calibrationBatches: opts.calibrationBatches,
+    from: opts.from ?? null,
+    baseModel: base?.training ?? null,
+    freezeEncoder: opts.freezeEncoder ?? false,
+    device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
+    steps: optimizer.step,
     seconds: history.reduce((a, h) => a + h.seconds, 0),
     ...extra,
   });
@@ -212,7 +252,10 @@ function setUpRun(gpu: Gpu, opts: TrainOptions, model: SegmentationModel, base: 
 
 /** The learning rate at a step: `lr` throughout, or cosine decay from `lr` to `lrFinal` over `totalSteps`. */
 function cosineRate(opts: TrainOptions, totalSteps: number): (step: number) => number {
-  return (step) => (opts.lrFinal === undefined ? opts.lr : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)));
+  return (step) =>
+    opts.lrFinal === undefined
+      ? opts.lr
+      : opts.lrFinal + (opts.lr - opts.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps));
 }
 
 /** Patch centres drawn from the volumes' root points and uniformly, as `sampling` says. */
@@ -246,7 +289,11 @@ interface CheckpointState {
  * Resumes from a checkpoint: weights, batch-norm state and optimiser moments, the history, the
  * normalisation and the hard regions; the sampler's random stream is advanced past the steps done.
  */
-async function resumeCheckpoint(gpu: Gpu, ckpt: string, r: EpochRun): Promise<{ history: EpochRecord[]; norm: Normalisation; from: { round: number; epoch: number } }> {
+async function resumeCheckpoint(
+  gpu: Gpu,
+  ckpt: string,
+  r: EpochRun,
+): Promise<{ history: EpochRecord[]; norm: Normalisation; from: { round: number; epoch: number } }> {
   const { model, run, opts } = r;
   const { tensors, metadata } = await readSafetensors(ckpt);
   const meta = JSON.parse(metadata.state ?? '{}') as CheckpointState;
@@ -280,7 +327,13 @@ async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<Epoc
     const ex = await Promise.all(
       Array.from({ length: opts.batch }, () => {
         const pick = sampler.next();
-        return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(r.rand) : null, r.run.centrelines);
+        return readExample(
+          trainVols[pick.volume]!,
+          pick.centre,
+          model.geometry,
+          opts.augment ? randomAugmentation(r.rand) : null,
+          r.run.centrelines,
+        );
       }),
     );
     optimizer.config.lr = r.run.lrAt(optimizer.step);
@@ -297,20 +350,29 @@ async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<Epoc
   if (opts.calibrationBatches > 0) {
     const calib = [];
     for (let b = 0; b < opts.calibrationBatches; b++) {
-      calib.push(await Promise.all(Array.from({ length: opts.batch }, () => {
-        const pick = sampler.next();
-        return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, null);
-      })));
+      calib.push(
+        await Promise.all(
+          Array.from({ length: opts.batch }, () => {
+            const pick = sampler.next();
+            return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, null);
+          }),
+        ),
+      );
     }
     await trainer.calibrateBatchNorm(calib);
   }
-  const val = r.valVols.length > 0 ? await trainer.validate(r.valVols, r.valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
+  const val =
+    r.valVols.length > 0 ? await trainer.validate(r.valVols, r.valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
   return {
-    round, epoch, step: optimizer.step, loss: lossSum / steps,
+    round,
+    epoch,
+    step: optimizer.step,
+    loss: lossSum / steps,
     parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / steps])),
     patchesPerSecond: (steps * opts.batch) / seconds,
     val: { dice: val.dice, precision: val.precision, recall: val.recall },
-    hardRegions: sampler.hardRegionCount, seconds,
+    hardRegions: sampler.hardRegionCount,
+    seconds,
   };
 }
 
@@ -319,7 +381,14 @@ async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<Epoc
  * round but the last, hard-negative mining re-weights sampling; then the checkpoint (whose state
  * says where to resume) is written.
  */
-async function endEpoch(r: EpochRun, ckpt: string, round: number, epoch: number, history: EpochRecord[], norm: Normalisation): Promise<void> {
+async function endEpoch(
+  r: EpochRun,
+  ckpt: string,
+  round: number,
+  epoch: number,
+  history: EpochRecord[],
+  norm: Normalisation,
+): Promise<void> {
   const { opts, model } = r;
   const { optimizer, trainer } = r.run;
   const tensors = new Map<string, NamedArray>();

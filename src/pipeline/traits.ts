@@ -206,11 +206,18 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
     progress.done();
     const radiusVoxels = pass.largestRadius / Math.min(...plan.unit.spacing);
     if (radiusVoxels > plan.halo - 2 && plan.nBlocks > 1) {
-      warnings.push(`the thickest root has a radius of ${radiusVoxels.toFixed(1)} voxels, close to the ${plan.halo}-voxel halo; rerun with --halo ${Math.ceil(radiusVoxels * 1.5) + 4} for exact distances and skeletons across block edges`);
+      warnings.push(
+        `the thickest root has a radius of ${radiusVoxels.toFixed(1)} voxels, close to the ${plan.halo}-voxel halo; rerun with --halo ${Math.ceil(radiusVoxels * 1.5) + 4} for exact distances and skeletons across block edges`,
+      );
     }
     const result = finishTraits(pass.acc, plan, opts);
     const kept = all.filter((c) => c.kept);
-    if (kept.length === 0) warnings.push(all.length ? `no component reaches ${minVoxels} voxels: all ${all.length} were dropped as specks` : `${input}: the mask is empty (no root voxel)`);
+    if (kept.length === 0)
+      warnings.push(
+        all.length
+          ? `no component reaches ${minVoxels} voxels: all ${all.length} were dropped as specks`
+          : `${input}: the mask is empty (no root voxel)`,
+      );
     // Files.
     const name = opts.name ?? scanName(input);
     const rsmlFile = await writeRootsRsml(outDir, result.roots, plan.unit.rsmlUnit, name);
@@ -227,7 +234,14 @@ export async function measureTraits(input: string, opts: TraitsOptions): Promise
       traits: result.traits,
       rsml: rsmlFile,
       mesh,
-      streaming: { block: plan.blockShape, halo: plan.halo, blocks: plan.nBlocks, faceVoxels: comps.faceVoxels, seamVertices: pass.asm?.seamVertices ?? 0, largestRadiusVoxels: radiusVoxels },
+      streaming: {
+        block: plan.blockShape,
+        halo: plan.halo,
+        blocks: plan.nBlocks,
+        faceVoxels: comps.faceVoxels,
+        seamVertices: pass.asm?.seamVertices ?? 0,
+        largestRadiusVoxels: radiusVoxels,
+      },
       software: SOFTWARE,
       created: new Date().toISOString(),
     };
@@ -246,14 +260,24 @@ function planTraits(input: string, src: VolumeSource, opts: TraitsOptions, warni
   const tu = traitUnit(src.unit, src.voxelSize);
   const scaled = !tu.known && tu.spacing.some((v) => v !== 1);
   if (scaled) {
-    warnings.push(`${input} records a voxel size of ${tu.spacing.join(' × ')} but no unit; traits are in voxels of that scale (lengths in its edges, volumes in its cubes), e.g. the full scan's voxels for a segmentation of a pyramid level`);
+    warnings.push(
+      `${input} records a voxel size of ${tu.spacing.join(' × ')} but no unit; traits are in voxels of that scale (lengths in its edges, volumes in its cubes), e.g. the full scan's voxels for a segmentation of a pyramid level`,
+    );
   } else if (!tu.known) {
-    warnings.push(`${input} records no voxel size${src.unit ? '' : ' unit'}; traits are in voxels (lengths in voxel edges, volumes in voxels)`);
+    warnings.push(
+      `${input} records no voxel size${src.unit ? '' : ' unit'}; traits are in voxels (lengths in voxel edges, volumes in voxels)`,
+    );
   }
-  const origin: Vec3 = tu.known ? [src.origin[0] * tu.factor, src.origin[1] * tu.factor, src.origin[2] * tu.factor] : scaled ? src.origin : [0, 0, 0];
+  const origin: Vec3 = tu.known
+    ? [src.origin[0] * tu.factor, src.origin[1] * tu.factor, src.origin[2] * tu.factor]
+    : scaled
+      ? src.origin
+      : [0, 0, 0];
   const chunk = src.chunkShape ?? [1, 1, 1];
   const want = opts.block ?? 128;
-  const blockShape = [0, 1, 2].map((a) => Math.min(shape[a]!, Math.max(chunk[a]!, Math.ceil(want / chunk[a]!) * chunk[a]!))) as unknown as Vec3;
+  const blockShape = [0, 1, 2].map((a) =>
+    Math.min(shape[a]!, Math.max(chunk[a]!, Math.ceil(want / chunk[a]!) * chunk[a]!)),
+  ) as unknown as Vec3;
   const spec: BlockSpec = { shape, blockShape, halo: [halo, halo, halo], edge: 'shrink' };
   const g = blockGridShape(spec);
   return { shape, unit: tu, origin, blockShape, halo, spec, nBlocks: g[0] * g[1] * g[2] };
@@ -288,7 +312,9 @@ async function measureBlocks(
   const acc = new TraitAccumulator(shape, tu.spacing, plan.origin, tu.unit);
   const streams = formats.length ? await MeshStreams.create(outDir, tu.spacing, plan.origin, formats.includes('stl')) : undefined;
   const preserveVolume = opts.preserveVolume ?? true;
-  const asm = streams ? new SurfaceAssembler(shape, plan.blockShape, streams, { smooth: opts.smooth ?? 0, cluster: opts.decimate ?? 0, preserveVolume }) : undefined;
+  const asm = streams
+    ? new SurfaceAssembler(shape, plan.blockShape, streams, { smooth: opts.smooth ?? 0, cluster: opts.decimate ?? 0, preserveVolume })
+    : undefined;
   let largestRadius = 0;
   for (const b of iterateBlocks(plan.spec)) {
     const readData = bin.apply(await src.readBox(b.read));
@@ -301,7 +327,8 @@ async function measureBlocks(
     const ids = comps.globalise(b.write, labelComponents(writeData, b.write.shape, 26).labels);
     const r = analyseBlock(comps, b.read, readData, b.write, ids, tu.spacing);
     acc.addBlock(b.write, r.kept, r.skeleton, r.distance);
-    for (let i = 0; i < r.skeleton.length; i++) if (r.skeleton[i] && r.distance[i]! > largestRadius && r.distance[i] !== Infinity) largestRadius = r.distance[i]!;
+    for (let i = 0; i < r.skeleton.length; i++)
+      if (r.skeleton[i] && r.distance[i]! > largestRadius && r.distance[i] !== Infinity) largestRadius = r.distance[i]!;
     if (asm && streams) {
       asm.march(b.write, r.keptRead, b.read, 0.5);
       await streams.flush();
@@ -332,7 +359,14 @@ async function writeRootsRsml(outDir: string, roots: TraitResult['roots'], rsmlU
 }
 
 /** The mesh files from the streamed surface, and their summary. */
-async function writeMeshes(streams: MeshStreams, outDir: string, formats: readonly MeshFormat[], name: string, unit: string, opts: TraitsOptions): Promise<MeshSummary> {
+async function writeMeshes(
+  streams: MeshStreams,
+  outDir: string,
+  formats: readonly MeshFormat[],
+  name: string,
+  unit: string,
+  opts: TraitsOptions,
+): Promise<MeshSummary> {
   const files = await streams.write(outDir, formats, `rhizoct surface of ${name}; x y z in ${unit}`);
   return {
     files,
@@ -399,11 +433,13 @@ export function traitRow(r: TraitsReport): Record<string, string | number> {
     dropped_voxels: r.components.droppedVoxels,
     root_voxels: t.voxels,
   };
-  for (const b of t.diameterHistogram) row[`length_${u}_diameter_${fmtCsvNumber(b.from)}-${b.to === null ? 'inf' : fmtCsvNumber(b.to)}${u}`] = b.length;
+  for (const b of t.diameterHistogram)
+    row[`length_${u}_diameter_${fmtCsvNumber(b.from)}-${b.to === null ? 'inf' : fmtCsvNumber(b.to)}${u}`] = b.length;
   // Root length density: cm per cm³ when lengths are mm (the field's unit), else per cubed unit.
   const rldScale = u === 'mm' ? 100 : 1;
   const rldUnit = u === 'mm' ? 'cm_per_cm3' : `${u}_per_${u}3`;
-  for (const b of t.depthBands) row[`rld_${rldUnit}_depth_${fmtCsvNumber(b.top)}-${fmtCsvNumber(b.bottom)}${u}`] = b.rootLengthDensity * rldScale;
+  for (const b of t.depthBands)
+    row[`rld_${rldUnit}_depth_${fmtCsvNumber(b.top)}-${fmtCsvNumber(b.bottom)}${u}`] = b.rootLengthDensity * rldScale;
   return row;
 }
 

@@ -117,7 +117,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const viewerDir = resolve(opts.viewerDir ?? defaultViewerDir());
   for (const f of ['index.html', 'main.js']) {
     if (!existsSync(join(viewerDir, f))) {
-      throw new ViewerNotBuiltError(`${viewerDir}: the viewer is not built (${f} is missing); run \`npm run build:viewer\` in the rhizoct folder`);
+      throw new ViewerNotBuiltError(
+        `${viewerDir}: the viewer is not built (${f} is missing); run \`npm run build:viewer\` in the rhizoct folder`,
+      );
     }
   }
   const host = opts.host ?? '127.0.0.1';
@@ -145,7 +147,10 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     try {
       seg = await openZarr(opts.seg, { label: 'roots' });
     } catch (err) {
-      if (isVolumeIoError(err, 'NotFound')) throw new Error(`--seg ${opts.seg}: ${err.message.replace(`${opts.seg}: `, '')} (a segmentation holds its mask as labels/roots)`, { cause: err });
+      if (isVolumeIoError(err, 'NotFound'))
+        throw new Error(`--seg ${opts.seg}: ${err.message.replace(`${opts.seg}: `, '')} (a segmentation holds its mask as labels/roots)`, {
+          cause: err,
+        });
       throw err;
     }
     summary.push(describe('segmentation', seg));
@@ -155,7 +160,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     const ea = extent(a);
     const eb = extent(b);
     if (ea.some((e, i) => Math.abs(e - eb[i]!) > 1e-3 * Math.max(Math.abs(e), 1e-12))) {
-      warnings.push(`the segmentation covers ${eb.map((e) => Number(e.toPrecision(4))).join('×')} ${seg.unit} but the scan ${ea.map((e) => Number(e.toPrecision(4))).join('×')} ${scan.unit}; they may not be of the same scan`);
+      warnings.push(
+        `the segmentation covers ${eb.map((e) => Number(e.toPrecision(4))).join('×')} ${seg.unit} but the scan ${ea.map((e) => Number(e.toPrecision(4))).join('×')} ${scan.unit}; they may not be of the same scan`,
+      );
     }
     config.seg = storeRef(opts.seg, seg, '/data/seg/');
   } else if (!scan.labels.includes('roots')) {
@@ -183,12 +190,14 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   let jobs: AnnotationJobs | undefined;
   const annotate = opts.annotate ?? !isUrl(opts.scan);
   if (annotate) {
-    if (isUrl(opts.scan)) throw new Error(`${opts.scan}: annotations are written into the scan's store, which must be a local folder (or pass --read-only)`);
+    if (isUrl(opts.scan))
+      throw new Error(`${opts.scan}: annotations are written into the scan's store, which must be a local folder (or pass --read-only)`);
     const store = await AnnotationStore.open(opts.scan);
     const token = newToken();
     if (opts.model !== null) {
       const baseModel = resolve(opts.model ?? join(packageRoot(), 'models', 'default'));
-      if (!existsSync(join(baseModel, 'card.json'))) throw new Error(`--model ${baseModel}: no card.json there (a model folder holds model.safetensors and card.json)`);
+      if (!existsSync(join(baseModel, 'card.json')))
+        throw new Error(`--model ${baseModel}: no card.json there (a model folder holds model.safetensors and card.json)`);
       const modelsDir = resolve(opts.modelsDir ?? join(dirname(resolve(opts.scan)), 'models'));
       jobs = new AnnotationJobs({ scan: resolve(opts.scan), baseModel, modelsDir, ...(opts.log ? { log: opts.log } : {}) });
     }
@@ -201,7 +210,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       jobs: jobs !== undefined,
       ...(jobs ? { baseModel: jobs.opts.baseModel, modelsDir: jobs.modelsDir } : {}),
     };
-    summary.push(`annotations ${join(opts.scan, 'labels', ANNOTATION_LABEL)}: ${config.annotate.exists ? 'found, painting adds to them' : 'none yet, created on the first stroke'}${jobs ? `; models saved under ${jobs.modelsDir}` : ''}`);
+    summary.push(
+      `annotations ${join(opts.scan, 'labels', ANNOTATION_LABEL)}: ${config.annotate.exists ? 'found, painting adds to them' : 'none yet, created on the first stroke'}${jobs ? `; models saved under ${jobs.modelsDir}` : ''}`,
+    );
   }
   mounts.push({ prefix: '/', root: viewerDir, data: false });
 
@@ -221,7 +232,11 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     // must see a missing key as 404 (the Zarr fill value), not as a network error.
     const cors: Record<string, string> =
       opts.cors && mount?.data
-        ? { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'Range', 'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges' }
+        ? {
+            'Access-Control-Allow-Origin': '*',
+            'Access-Control-Allow-Headers': 'Range',
+            'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges',
+          }
         : {};
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...cors, ...headers });
@@ -245,7 +260,12 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     if (!path.startsWith('/')) return send(400, 'bad request');
     if (path === '/config.json') {
       const body = await configBody();
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': String(body.length),
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -337,7 +357,11 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
 /** Opens a URL in the desktop's browser; failures are reported, never thrown. */
 export function openInBrowser(url: string, onError: (msg: string) => void): void {
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
   try {
     const child = spawn(cmd, args as string[], { detached: true, stdio: 'ignore' });
     child.on('error', (e) => onError(`could not open a browser (${cmd}: ${e.message}); open ${url} yourself`));

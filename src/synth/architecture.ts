@@ -72,12 +72,14 @@ class Obstacles {
       this.segs.push({ a, b, ra: root.radii[i]!, rb: root.radii[i + 1]!, root: root.id });
       const lo = [0, 1, 2].map((k) => Math.floor((Math.min(a[k]!, b[k]!) - r) / this.cell));
       const hi = [0, 1, 2].map((k) => Math.floor((Math.max(a[k]!, b[k]!) + r) / this.cell));
-      for (let x = lo[0]!; x <= hi[0]!; x++) for (let y = lo[1]!; y <= hi[1]!; y++) for (let z = lo[2]!; z <= hi[2]!; z++) {
-        const k = this.key(x, y, z);
-        const l = this.cells.get(k);
-        if (l) l.push(id);
-        else this.cells.set(k, [id]);
-      }
+      for (let x = lo[0]!; x <= hi[0]!; x++)
+        for (let y = lo[1]!; y <= hi[1]!; y++)
+          for (let z = lo[2]!; z <= hi[2]!; z++) {
+            const k = this.key(x, y, z);
+            const l = this.cells.get(k);
+            if (l) l.push(id);
+            else this.cells.set(k, [id]);
+          }
     }
   }
 
@@ -93,24 +95,26 @@ class Obstacles {
       const c1 = [0, 1, 2].map((k) => Math.floor((p[k]! + r) / this.cell));
       let worst = 0;
       let fix: V3 | null = null;
-      for (let x = c0[0]!; x <= c1[0]!; x++) for (let y = c0[1]!; y <= c1[1]!; y++) for (let z = c0[2]!; z <= c1[2]!; z++) {
-        for (const id of this.cells.get(this.key(x, y, z)) ?? []) {
-          const s = this.segs[id]!;
-          if (s.root === ignore) continue;
-          const ab = sub(s.b, s.a);
-          const l2 = dot(ab, ab);
-          const t = segmentParam(p, s.a, s.b);
-          const foot = add(s.a, scale(ab, t));
-          const off = sub(p, foot);
-          const d = norm(off);
-          const need = r + s.ra + (s.rb - s.ra) * t;
-          if (need - d > worst) {
-            worst = need - d;
-            const n = d > 1e-9 ? scale(off, 1 / d) : perpendicular(l2 > 0 ? normalize(ab) : DOWN);
-            fix = add(foot, scale(n, need + 1e-4));
+      for (let x = c0[0]!; x <= c1[0]!; x++)
+        for (let y = c0[1]!; y <= c1[1]!; y++)
+          for (let z = c0[2]!; z <= c1[2]!; z++) {
+            for (const id of this.cells.get(this.key(x, y, z)) ?? []) {
+              const s = this.segs[id]!;
+              if (s.root === ignore) continue;
+              const ab = sub(s.b, s.a);
+              const l2 = dot(ab, ab);
+              const t = segmentParam(p, s.a, s.b);
+              const foot = add(s.a, scale(ab, t));
+              const off = sub(p, foot);
+              const d = norm(off);
+              const need = r + s.ra + (s.rb - s.ra) * t;
+              if (need - d > worst) {
+                worst = need - d;
+                const n = d > 1e-9 ? scale(off, 1 / d) : perpendicular(l2 > 0 ? normalize(ab) : DOWN);
+                fix = add(foot, scale(n, need + 1e-4));
+              }
+            }
           }
-        }
-      }
       if (!fix) break;
       p = fix;
     }
@@ -149,7 +153,18 @@ export function growRootSystem(seed: number, a: ArchitectureParams, look: RootLo
       if (k === 49) start = [frame.axis[0], frame.axis[1], start[2]];
     }
     starts.push({ p: start, r });
-    queue.push({ order: 0, parent: -1, branchPoint: -1, start, dir, radius: r, length: depth * 3, taperLength: depth * 1.6, parentRadius: 0, value: rnd.normal(look.value, look.valueSd) });
+    queue.push({
+      order: 0,
+      parent: -1,
+      branchPoint: -1,
+      start,
+      dir,
+      radius: r,
+      length: depth * 3,
+      taperLength: depth * 1.6,
+      parentRadius: 0,
+      value: rnd.normal(look.value, look.valueSd),
+    });
   }
 
   const obstacles = new Obstacles(0.3);
@@ -174,7 +189,17 @@ export function growRootSystem(seed: number, a: ArchitectureParams, look: RootLo
   return { roots, truncated };
 }
 
-function growOne(id: number, pend: Pending, op: ArchitectureParams['order'][number], a: ArchitectureParams, look: RootLookParams, frame: SceneFrame, ds: number, rnd: Random, obstacles: Obstacles): Root {
+function growOne(
+  id: number,
+  pend: Pending,
+  op: ArchitectureParams['order'][number],
+  a: ArchitectureParams,
+  look: RootLookParams,
+  frame: SceneFrame,
+  ds: number,
+  rnd: Random,
+  obstacles: Obstacles,
+): Root {
   const points: V3[] = [];
   const radii: number[] = [];
   const values: number[] = [];
@@ -209,7 +234,8 @@ function growOne(id: number, pend: Pending, op: ArchitectureParams['order'][numb
       q = add(p, scale(d, h));
       const rq2 = Math.hypot(q[0] - frame.axis[0], q[1] - frame.axis[1]);
       const lim = frame.rin - rNow;
-      if (rq2 > lim && rq2 > 0) q = [frame.axis[0] + ((q[0] - frame.axis[0]) * lim) / rq2, frame.axis[1] + ((q[1] - frame.axis[1]) * lim) / rq2, q[2]];
+      if (rq2 > lim && rq2 > 0)
+        q = [frame.axis[0] + ((q[0] - frame.axis[0]) * lim) / rq2, frame.axis[1] + ((q[1] - frame.axis[1]) * lim) / rq2, q[2]];
     }
     const rHere = radiusAt(pend, op, a, i * h);
     // While emerging from its parent a lateral is inside it (and maybe beside a sibling's base);
@@ -220,7 +246,8 @@ function growOne(id: number, pend: Pending, op: ArchitectureParams['order'][numb
         q = pushed;
         const rr = Math.hypot(q[0] - frame.axis[0], q[1] - frame.axis[1]);
         const lim = frame.rin - rHere;
-        if (rr > lim && rr > 0) q = [frame.axis[0] + ((q[0] - frame.axis[0]) * lim) / rr, frame.axis[1] + ((q[1] - frame.axis[1]) * lim) / rr, q[2]];
+        if (rr > lim && rr > 0)
+          q = [frame.axis[0] + ((q[0] - frame.axis[0]) * lim) / rr, frame.axis[1] + ((q[1] - frame.axis[1]) * lim) / rr, q[2]];
         // Squeezed between the wall and another root: the root stops here (blocked).
         if (obstacles.pushOut(q, rHere, -1) !== q) break;
         const dq = sub(q, p);
@@ -271,7 +298,18 @@ function branches(root: Root, pend: Pending, a: ArchitectureParams, order: numbe
     const dir = rotate(t, axis, ang);
     const r = root.radii[i]! * op.radiusRatio * rnd.uniform(0.85, 1.15);
     const len = rnd.logNormal(op.length, op.lengthSpread);
-    out.push({ order, parent: root.id, branchPoint: i, start: root.points[i]!, dir, radius: r, length: len, taperLength: len, parentRadius: root.radii[i]!, value: root.values[i]! + rnd.normal(0, look.valueSd * 0.5) });
+    out.push({
+      order,
+      parent: root.id,
+      branchPoint: i,
+      start: root.points[i]!,
+      dir,
+      radius: r,
+      length: len,
+      taperLength: len,
+      parentRadius: root.radii[i]!,
+      value: root.values[i]! + rnd.normal(0, look.valueSd * 0.5),
+    });
     at += parentOp.spacing * rnd.uniform(0.55, 1.45);
   }
   return out;

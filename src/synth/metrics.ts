@@ -16,7 +16,10 @@ export interface ThresholdDice {
 export class IntensityHistograms {
   readonly root: Float64Array;
   readonly other: Float64Array;
-  constructor(readonly bins = 1024, readonly max = 65536) {
+  constructor(
+    readonly bins = 1024,
+    readonly max = 65536,
+  ) {
     this.root = new Float64Array(bins);
     this.other = new Float64Array(bins);
   }

@@ -72,7 +72,7 @@ function sample(f: (x: number, y: number, z: number, s: number) => number): Floa
   const n = 60000;
   const out = new Float64Array(n);
   // A fixed irrational lattice walk: deterministic and well spread.
-  for (let i = 0; i < n; i++) out[i] = f(i * 0.7548776662 + 0.1, i * 0.5698402910 + 0.3, i * 0.4142135624 + 0.7, 12345 + (i % 7));
+  for (let i = 0; i < n; i++) out[i] = f(i * 0.7548776662 + 0.1, i * 0.569840291 + 0.3, i * 0.4142135624 + 0.7, 12345 + (i % 7));
   return out.sort();
 }
 

@@ -25,9 +25,13 @@ export interface SoilObject {
  */
 export function placeObjects(seed: number, o: ObjectParams, soil: SoilParams, frame: SceneFrame): SoilObject[] {
   const rnd = new Random(seed, 'objects');
-  const vol = (frame.hi[0] - frame.lo[0]) * (frame.hi[1] - frame.lo[1]) * (frame.hi[2] - frame.lo[2]) / 1000; // cm³
+  const vol = ((frame.hi[0] - frame.lo[0]) * (frame.hi[1] - frame.lo[1]) * (frame.hi[2] - frame.lo[2])) / 1000; // cm³
   const out: SoilObject[] = [];
-  const where = (r: Random): V3 => [r.uniform(frame.lo[0], frame.hi[0]), r.uniform(frame.lo[1], frame.hi[1]), r.uniform(frame.lo[2], frame.hi[2])];
+  const where = (r: Random): V3 => [
+    r.uniform(frame.lo[0], frame.hi[0]),
+    r.uniform(frame.lo[1], frame.hi[1]),
+    r.uniform(frame.lo[2], frame.hi[2]),
+  ];
 
   const stones = rnd.fork('stones');
   const nStones = stones.poisson(o.stonesPerCm3 * vol);
@@ -38,7 +42,13 @@ export function placeObjects(seed: number, o: ObjectParams, soil: SoilParams, fr
     const d = stones.unitVector();
     const half = r * stones.uniform(0, 0.8);
     const r2 = r * stones.uniform(0.7, 1);
-    out.push({ kind: KIND_STONE, points: [add(c, scale(d, -half)), add(c, scale(d, half))], radii: [r, r2], value: Math.max(soil.airValue, stones.normal(o.stoneValue, o.stoneValueSd)), rough: 0.12 });
+    out.push({
+      kind: KIND_STONE,
+      points: [add(c, scale(d, -half)), add(c, scale(d, half))],
+      radii: [r, r2],
+      value: Math.max(soil.airValue, stones.normal(o.stoneValue, o.stoneValueSd)),
+      rough: 0.12,
+    });
   }
 
   const organic = rnd.fork('organic');
@@ -51,7 +61,13 @@ export function placeObjects(seed: number, o: ObjectParams, soil: SoilParams, fr
     const flat = organic.next() < 0.3; // flakes (leaf debris) vs. tubes (dead roots)
     const chain = walk(organic, c, organic.unitVector(), len, Math.max(0.05, len / 6), 0.5);
     const radii = chain.map((_, k) => r0 * (1 - (0.4 * k) / chain.length) * (flat ? organic.uniform(0.5, 1.3) : 1));
-    out.push({ kind: KIND_ORGANIC, points: chain, radii, value: organic.normal(o.organicValue, o.organicValueSd), rough: flat ? 0.35 : 0.1 });
+    out.push({
+      kind: KIND_ORGANIC,
+      points: chain,
+      radii,
+      value: organic.normal(o.organicValue, o.organicValueSd),
+      rough: flat ? 0.35 : 0.1,
+    });
   }
 
   const pores = rnd.fork('biopores');

@@ -164,10 +164,58 @@ export interface SynthParams {
 }
 
 const ORDERS_BASE: OrderParams[] = [
-  { length: 1e9, lengthSpread: 1, radiusRatio: 1, tipRatio: 0.55, angle: 0, angleSd: 0, tortuosity: 0.18, gravitropism: 0.25, spacing: 0.9, basalZone: 1.5, apicalZone: 3 },
-  { length: 9, lengthSpread: 1.6, radiusRatio: 0.32, tipRatio: 0.55, angle: 70, angleSd: 12, tortuosity: 0.25, gravitropism: 0.04, spacing: 1.2, basalZone: 1.0, apicalZone: 1.5 },
-  { length: 2.5, lengthSpread: 1.7, radiusRatio: 0.45, tipRatio: 0.6, angle: 65, angleSd: 15, tortuosity: 0.35, gravitropism: 0.0, spacing: 1.0, basalZone: 0.5, apicalZone: 0.6 },
-  { length: 0.8, lengthSpread: 1.6, radiusRatio: 0.55, tipRatio: 0.7, angle: 60, angleSd: 15, tortuosity: 0.4, gravitropism: 0, spacing: 0, basalZone: 0, apicalZone: 0 },
+  {
+    length: 1e9,
+    lengthSpread: 1,
+    radiusRatio: 1,
+    tipRatio: 0.55,
+    angle: 0,
+    angleSd: 0,
+    tortuosity: 0.18,
+    gravitropism: 0.25,
+    spacing: 0.9,
+    basalZone: 1.5,
+    apicalZone: 3,
+  },
+  {
+    length: 9,
+    lengthSpread: 1.6,
+    radiusRatio: 0.32,
+    tipRatio: 0.55,
+    angle: 70,
+    angleSd: 12,
+    tortuosity: 0.25,
+    gravitropism: 0.04,
+    spacing: 1.2,
+    basalZone: 1.0,
+    apicalZone: 1.5,
+  },
+  {
+    length: 2.5,
+    lengthSpread: 1.7,
+    radiusRatio: 0.45,
+    tipRatio: 0.6,
+    angle: 65,
+    angleSd: 15,
+    tortuosity: 0.35,
+    gravitropism: 0.0,
+    spacing: 1.0,
+    basalZone: 0.5,
+    apicalZone: 0.6,
+  },
+  {
+    length: 0.8,
+    lengthSpread: 1.6,
+    radiusRatio: 0.55,
+    tipRatio: 0.7,
+    angle: 60,
+    angleSd: 15,
+    tortuosity: 0.4,
+    gravitropism: 0,
+    spacing: 0,
+    basalZone: 0,
+    apicalZone: 0,
+  },
 ];
 
 function clone<T>(v: T): T {
@@ -224,7 +272,21 @@ const MEDIUM: SynthParams = {
     bioporeRadius: [0.1, 0.4],
     bioporeLength: [2, 8],
   },
-  scan: { psfSigma: 1.2, noise: 0.012, correlatedNoise: 0.03, rings: 0.01, ringDensity: 0.03, cupping: 0.04, gamma: 1, bias: 0, biasScale: 10, gain: 40000, offset: 2000, maxValue: 65535, supersample: 4 },
+  scan: {
+    psfSigma: 1.2,
+    noise: 0.012,
+    correlatedNoise: 0.03,
+    rings: 0.01,
+    ringDensity: 0.03,
+    cupping: 0.04,
+    gamma: 1,
+    bias: 0,
+    biasScale: 10,
+    gain: 40000,
+    offset: 2000,
+    maxValue: 65535,
+    supersample: 4,
+  },
   container: { diameter: 0, wall: 0.8, wallValue: 0.3, outsideValue: 0.02 },
 };
 
@@ -238,11 +300,29 @@ function preset(base: SynthParams, edit: (p: SynthParams) => void): SynthParams 
 const EASY = preset(MEDIUM, (p) => {
   p.architecture.orders = 2;
   Object.assign(p.soil, {
-    grainSize: 0.12, grainSizeSpread: 0.3, grainFill: 0.5, gap: 0.04, grainValue: 0.6, grainValueSd: 0.04, heavyFraction: 0.01, darkFraction: 0,
-    macroporeFraction: 0.01, finesFraction: 0.95, finesValue: 0.56, finesTexture: 0.03, waterFilm: 0, saturation: 0,
+    grainSize: 0.12,
+    grainSizeSpread: 0.3,
+    grainFill: 0.5,
+    gap: 0.04,
+    grainValue: 0.6,
+    grainValueSd: 0.04,
+    heavyFraction: 0.01,
+    darkFraction: 0,
+    macroporeFraction: 0.01,
+    finesFraction: 0.95,
+    finesValue: 0.56,
+    finesTexture: 0.03,
+    waterFilm: 0,
+    saturation: 0,
   } satisfies Partial<SoilParams>);
   Object.assign(p.root, { value: 0.3, valueSd: 0.015, alongSd: 0.01, gapFraction: 0 } satisfies Partial<RootLookParams>);
-  Object.assign(p.objects, { stonesPerCm3: 0.5, stoneValue: 0.8, stoneValueSd: 0.05, organicPerCm3: 0, bioporesPerCm3: 0 } satisfies Partial<ObjectParams>);
+  Object.assign(p.objects, {
+    stonesPerCm3: 0.5,
+    stoneValue: 0.8,
+    stoneValueSd: 0.05,
+    organicPerCm3: 0,
+    bioporesPerCm3: 0,
+  } satisfies Partial<ObjectParams>);
   Object.assign(p.scan, { psfSigma: 0.8, noise: 0.012, correlatedNoise: 0.01, rings: 0, cupping: 0 } satisfies Partial<ScanParams>);
 });
 
@@ -251,12 +331,35 @@ const HARD = preset(MEDIUM, (p) => {
   p.architecture.orders = 4;
   p.architecture.primaries = [2, 4];
   Object.assign(p.soil, {
-    grainSize: 0.3, grainValueSd: 0.14, darkFraction: 0.12, darkValue: 0.37, macroporeFraction: 0.1, finesFraction: 0.65, finesValue: 0.35,
-    finesTexture: 0.09, waterFilm: 0.04, waterValue: 0.31, saturation: 0.4,
+    grainSize: 0.3,
+    grainValueSd: 0.14,
+    darkFraction: 0.12,
+    darkValue: 0.37,
+    macroporeFraction: 0.1,
+    finesFraction: 0.65,
+    finesValue: 0.35,
+    finesTexture: 0.09,
+    waterFilm: 0.04,
+    waterValue: 0.31,
+    saturation: 0.4,
   } satisfies Partial<SoilParams>);
   Object.assign(p.root, { value: 0.34, valueSd: 0.04, alongSd: 0.025, gapFraction: 0.5, gapWidth: 0.06 } satisfies Partial<RootLookParams>);
-  Object.assign(p.objects, { stonesPerCm3: 3, stoneValue: 0.5, stoneValueSd: 0.15, organicPerCm3: 50, organicValueSd: 0.05, bioporesPerCm3: 4 } satisfies Partial<ObjectParams>);
-  Object.assign(p.scan, { psfSigma: 1.4, noise: 0.06, correlatedNoise: 0.08, rings: 0.03, ringDensity: 0.06, cupping: 0.12 } satisfies Partial<ScanParams>);
+  Object.assign(p.objects, {
+    stonesPerCm3: 3,
+    stoneValue: 0.5,
+    stoneValueSd: 0.15,
+    organicPerCm3: 50,
+    organicValueSd: 0.05,
+    bioporesPerCm3: 4,
+  } satisfies Partial<ObjectParams>);
+  Object.assign(p.scan, {
+    psfSigma: 1.4,
+    noise: 0.06,
+    correlatedNoise: 0.08,
+    rings: 0.03,
+    ringDensity: 0.06,
+    cupping: 0.12,
+  } satisfies Partial<ScanParams>);
 });
 
 const PRESETS: Record<Difficulty, SynthParams> = { easy: EASY, medium: MEDIUM, hard: HARD };
@@ -285,7 +388,8 @@ export function applyOverrides(params: SynthParams, overrides: readonly string[]
     let node: unknown = p;
     for (let i = 0; i < path.length - 1; i++) {
       node = (node as Record<string, unknown>)[path[i]!];
-      if (typeof node !== 'object' || node === null) throw new RangeError(`parameter override "${o}": no parameter group "${path.slice(0, i + 1).join('.')}"`);
+      if (typeof node !== 'object' || node === null)
+        throw new RangeError(`parameter override "${o}": no parameter group "${path.slice(0, i + 1).join('.')}"`);
     }
     const key = path[path.length - 1]!;
     const rec = node as Record<string, unknown>;
@@ -296,7 +400,8 @@ export function applyOverrides(params: SynthParams, overrides: readonly string[]
       rec[key] = v;
     } else if (Array.isArray(old) && old.every((x) => typeof x === 'number')) {
       const v = text.split(',').map(Number);
-      if (v.length !== old.length || !v.every(Number.isFinite)) throw new RangeError(`parameter override "${o}": expected ${old.length} comma-separated numbers`);
+      if (v.length !== old.length || !v.every(Number.isFinite))
+        throw new RangeError(`parameter override "${o}": expected ${old.length} comma-separated numbers`);
       rec[key] = v;
     } else {
       throw new RangeError(`parameter override "${o}": "${path.join('.')}" is not a numeric parameter`);
@@ -312,7 +417,8 @@ export function validateParams(p: SynthParams): void {
     throw new RangeError(`synth parameter ${field} ${why}`);
   };
   const a = p.architecture;
-  if (!(a.orders >= 1 && a.orders <= a.order.length && Number.isInteger(a.orders))) bad('architecture.orders', `must be an integer in 1..${a.order.length}`);
+  if (!(a.orders >= 1 && a.orders <= a.order.length && Number.isInteger(a.orders)))
+    bad('architecture.orders', `must be an integer in 1..${a.order.length}`);
   if (!(a.primaries[0] >= 0 && a.primaries[1] >= a.primaries[0])) bad('architecture.primaries', 'must be min,max with 0 <= min <= max');
   if (!(a.primaryRadius[0] > 0 && a.primaryRadius[1] >= a.primaryRadius[0])) bad('architecture.primaryRadius', 'must be min,max > 0');
   if (!(a.minRadius > 0)) bad('architecture.minRadius', 'must be > 0');
@@ -325,7 +431,8 @@ export function validateParams(p: SynthParams): void {
   if (!(p.soil.gap >= 0 && p.soil.gap < 0.5)) bad('soil.gap', 'must be in [0, 0.5)');
   if (!(p.scan.psfSigma >= 0 && p.scan.psfSigma <= 8)) bad('scan.psfSigma', 'must be in [0, 8] voxels');
   if (!(p.scan.noise >= 0) || !(p.scan.correlatedNoise >= 0)) bad('scan.noise', 'must be >= 0');
-  if (!(Number.isInteger(p.scan.supersample) && p.scan.supersample >= 1 && p.scan.supersample <= 6)) bad('scan.supersample', 'must be an integer in 1..6');
+  if (!(Number.isInteger(p.scan.supersample) && p.scan.supersample >= 1 && p.scan.supersample <= 6))
+    bad('scan.supersample', 'must be an integer in 1..6');
   if (!(p.scan.gamma > 0)) bad('scan.gamma', 'must be > 0');
   if (!(p.scan.bias >= 0 && p.scan.bias < 1) || !(p.scan.biasScale > 0)) bad('scan.bias', 'must be in [0, 1) with biasScale > 0');
   if (!(p.scan.maxValue >= 1 && p.scan.maxValue <= 65535)) bad('scan.maxValue', 'must be in [1, 65535]');

@@ -57,7 +57,8 @@ export function scaleScene(p: SynthParams, k: number): SynthParams {
   q.root.gapWidth *= k;
   const ob = q.objects;
   for (const f of ['stonesPerCm3', 'organicPerCm3', 'bioporesPerCm3'] as const) ob[f] /= k ** 3;
-  for (const f of ['stoneRadius', 'organicRadius', 'organicLength', 'bioporeRadius', 'bioporeLength'] as const) ob[f] = [ob[f][0] * k, ob[f][1] * k];
+  for (const f of ['stoneRadius', 'organicRadius', 'organicLength', 'bioporeRadius', 'bioporeLength'] as const)
+    ob[f] = [ob[f][0] * k, ob[f][1] * k];
   if (q.container.diameter > 0) q.container.diameter *= k;
   q.container.wall *= k;
   q.scan.biasScale *= k;

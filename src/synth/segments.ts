@@ -33,7 +33,17 @@ export function buildSegments(sys: RootSystem, objects: readonly SoilObject[], v
   const [vz, vy, vx] = voxelSize;
   const diag = 0.5 * Math.hypot(vx, vy, vz);
   let k = 0;
-  const put = (a: readonly number[], ra: number, b: readonly number[], rb: number, value: number, rough: number, kind: number, id: number, margin: number): void => {
+  const put = (
+    a: readonly number[],
+    ra: number,
+    b: readonly number[],
+    rb: number,
+    value: number,
+    rough: number,
+    kind: number,
+    id: number,
+    margin: number,
+  ): void => {
     let [ax, ay, az] = a as [number, number, number];
     let [bx, by, bz] = b as [number, number, number];
     const len = Math.hypot(bx - ax, by - ay, bz - az);
@@ -55,12 +65,23 @@ export function buildSegments(sys: RootSystem, objects: readonly SoilObject[], v
   };
   sys.roots.forEach((r, ri) => {
     for (let i = 0; i + 1 < r.points.length; i++) {
-      put(r.points[i]!, r.radii[i]!, r.points[i + 1]!, r.radii[i + 1]!, 0.5 * (r.values[i]! + r.values[i + 1]!), 0, KIND_ROOT, ri, rootMargin);
+      put(
+        r.points[i]!,
+        r.radii[i]!,
+        r.points[i + 1]!,
+        r.radii[i + 1]!,
+        0.5 * (r.values[i]! + r.values[i + 1]!),
+        0,
+        KIND_ROOT,
+        ri,
+        rootMargin,
+      );
     }
   });
   objects.forEach((o, oi) => {
     if (o.points.length === 1) put(o.points[0]!, o.radii[0]!, o.points[0]!, o.radii[0]!, o.value, o.rough, o.kind, oi, 0);
-    for (let i = 0; i + 1 < o.points.length; i++) put(o.points[i]!, o.radii[i]!, o.points[i + 1]!, o.radii[i + 1]!, o.value, o.rough, o.kind, oi, 0);
+    for (let i = 0; i + 1 < o.points.length; i++)
+      put(o.points[i]!, o.radii[i]!, o.points[i + 1]!, o.radii[i + 1]!, o.value, o.rough, o.kind, oi, 0);
   });
   return { data, count: n, bounds, rootCount };
 }
@@ -121,7 +142,9 @@ export class SegmentIndex {
     if (c.every((v, a) => v === last[a])) return this.cells.get(c.join(',')) ?? [];
     // A box spanning cells: merge their lists.
     const seen = new Set<number>();
-    for (let z = c[0]!; z <= last[0]!; z++) for (let y = c[1]!; y <= last[1]!; y++) for (let x = c[2]!; x <= last[2]!; x++) for (const i of this.cells.get(`${z},${y},${x}`) ?? []) seen.add(i);
+    for (let z = c[0]!; z <= last[0]!; z++)
+      for (let y = c[1]!; y <= last[1]!; y++)
+        for (let x = c[2]!; x <= last[2]!; x++) for (const i of this.cells.get(`${z},${y},${x}`) ?? []) seen.add(i);
     return [...seen].sort((p, q) => p - q);
   }
 }
@@ -148,12 +171,16 @@ export function binSegments(set: SegmentSet, ids: readonly number[], box: Box, b
   for (const i of ids) {
     const o = i * 6;
     const r = [
-      clampBin(b[o + 2]! - box.offset[0], binSize, bins[0]), clampBin(b[o + 5]! - box.offset[0], binSize, bins[0]),
-      clampBin(b[o + 1]! - box.offset[1], binSize, bins[1]), clampBin(b[o + 4]! - box.offset[1], binSize, bins[1]),
-      clampBin(b[o]! - box.offset[2], binSize, bins[2]), clampBin(b[o + 3]! - box.offset[2], binSize, bins[2]),
+      clampBin(b[o + 2]! - box.offset[0], binSize, bins[0]),
+      clampBin(b[o + 5]! - box.offset[0], binSize, bins[0]),
+      clampBin(b[o + 1]! - box.offset[1], binSize, bins[1]),
+      clampBin(b[o + 4]! - box.offset[1], binSize, bins[1]),
+      clampBin(b[o]! - box.offset[2], binSize, bins[2]),
+      clampBin(b[o + 3]! - box.offset[2], binSize, bins[2]),
     ];
     ranges.push(r);
-    for (let z = r[0]!; z <= r[1]!; z++) for (let y = r[2]!; y <= r[3]!; y++) for (let x = r[4]!; x <= r[5]!; x++) counts[(z * bins[1] + y) * bins[2] + x]!++;
+    for (let z = r[0]!; z <= r[1]!; z++)
+      for (let y = r[2]!; y <= r[3]!; y++) for (let x = r[4]!; x <= r[5]!; x++) counts[(z * bins[1] + y) * bins[2] + x]!++;
   }
   const offsets = new Uint32Array(nBins + 1);
   for (let i = 0; i < nBins; i++) offsets[i + 1] = offsets[i]! + counts[i]!;
@@ -163,7 +190,8 @@ export function binSegments(set: SegmentSet, ids: readonly number[], box: Box, b
   ids.forEach((gi, li) => {
     segs.set(set.data.subarray(gi * SEG_FLOATS, (gi + 1) * SEG_FLOATS), li * SEG_FLOATS);
     const r = ranges[li]!;
-    for (let z = r[0]!; z <= r[1]!; z++) for (let y = r[2]!; y <= r[3]!; y++) for (let x = r[4]!; x <= r[5]!; x++) list[fillAt[(z * bins[1] + y) * bins[2] + x]!++] = li;
+    for (let z = r[0]!; z <= r[1]!; z++)
+      for (let y = r[2]!; y <= r[3]!; y++) for (let x = r[4]!; x <= r[5]!; x++) list[fillAt[(z * bins[1] + y) * bins[2] + x]!++] = li;
   });
   return { segs, offsets, list, bins };
 }

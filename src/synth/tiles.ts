@@ -48,7 +48,11 @@ export class SlabRenderer {
       for (let y = start[1]!; y < box.offset[1] + box.shape[1]; y += t[1]) {
         for (let x = start[2]!; x < box.offset[2] + box.shape[2]; x += t[2]) {
           const lo = [Math.max(z, box.offset[0]), Math.max(y, box.offset[1]), Math.max(x, box.offset[2])];
-          const hi = [Math.min(z + t[0], box.offset[0] + box.shape[0]), Math.min(y + t[1], box.offset[1] + box.shape[1]), Math.min(x + t[2], box.offset[2] + box.shape[2])];
+          const hi = [
+            Math.min(z + t[0], box.offset[0] + box.shape[0]),
+            Math.min(y + t[1], box.offset[1] + box.shape[1]),
+            Math.min(x + t[2], box.offset[2] + box.shape[2]),
+          ];
           const tb = makeBox(lo as unknown as Vec3, [hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!]);
           const r = await this.renderer.render(tb);
           copyBox(r.image, tb, image, box);

@@ -13,14 +13,20 @@ export interface TubeRoot {
 
 /** TubeRoots of a generated system, each lateral's base inside its parent marked. */
 export function tubesFromSystem(sys: RootSystem): TubeRoot[] {
-  return sys.roots.map((r) => ({ points: r.points, radii: r.radii, baseInside: r.parent >= 0 ? sys.roots[r.parent]!.radii[r.branchPoint]! : 0 }));
+  return sys.roots.map((r) => ({
+    points: r.points,
+    radii: r.radii,
+    baseInside: r.parent >= 0 ? sys.roots[r.parent]!.radii[r.branchPoint]! : 0,
+  }));
 }
 
 /**
  * TubeRoots from parsed RSML, each lateral's base inside its parent marked (the parent's radius
  * where the lateral starts), so length and volume count each piece of root once.
  */
-export function tubesFromRsml(roots: readonly { id: string; parentId: string | null; points: readonly V3[]; diameters: readonly number[] }[]): TubeRoot[] {
+export function tubesFromRsml(
+  roots: readonly { id: string; parentId: string | null; points: readonly V3[]; diameters: readonly number[] }[],
+): TubeRoot[] {
   const byId = new Map(roots.map((r) => [r.id, r]));
   return roots.map((r) => {
     const radii = r.diameters.map((d) => d / 2);
@@ -110,7 +116,8 @@ export function tubeStats(roots: readonly TubeRoot[], lo: V3, hi: V3): { length:
  * Deliberately not the closed form the GPU uses, so it can serve as an independent oracle.
  */
 export function sweptDistance(p: V3, a: V3, b: V3, ra: number, rb: number): number {
-  const f = (t: number): number => Math.hypot(p[0] - a[0] - (b[0] - a[0]) * t, p[1] - a[1] - (b[1] - a[1]) * t, p[2] - a[2] - (b[2] - a[2]) * t) - (ra + (rb - ra) * t);
+  const f = (t: number): number =>
+    Math.hypot(p[0] - a[0] - (b[0] - a[0]) * t, p[1] - a[1] - (b[1] - a[1]) * t, p[2] - a[2] - (b[2] - a[2]) * t) - (ra + (rb - ra) * t);
   let lo = 0;
   let hi = 1;
   const g = (Math.sqrt(5) - 1) / 2;
@@ -147,7 +154,14 @@ export function unionVolumeMC(roots: readonly TubeRoot[], lo: V3, hi: V3, sample
       const a = r.points[i]!;
       const b = r.points[i + 1]!;
       const m = Math.max(r.radii[i]!, r.radii[i + 1]!);
-      segs.push({ a, b, ra: r.radii[i]!, rb: r.radii[i + 1]!, lo: [Math.min(a[0], b[0]) - m, Math.min(a[1], b[1]) - m, Math.min(a[2], b[2]) - m], hi: [Math.max(a[0], b[0]) + m, Math.max(a[1], b[1]) + m, Math.max(a[2], b[2]) + m] });
+      segs.push({
+        a,
+        b,
+        ra: r.radii[i]!,
+        rb: r.radii[i + 1]!,
+        lo: [Math.min(a[0], b[0]) - m, Math.min(a[1], b[1]) - m, Math.min(a[2], b[2]) - m],
+        hi: [Math.max(a[0], b[0]) + m, Math.max(a[1], b[1]) + m, Math.max(a[2], b[2]) + m],
+      });
     }
   }
   // Bin segments on a coarse grid so each sample tests only its neighbours.
@@ -157,12 +171,14 @@ export function unionVolumeMC(roots: readonly TubeRoot[], lo: V3, hi: V3, sample
   segs.forEach((s, k) => {
     const c0 = [0, 1, 2].map((i) => Math.max(0, Math.floor((s.lo[i]! - lo[i]!) / cell[i]!)));
     const c1 = [0, 1, 2].map((i) => Math.min(G - 1, Math.floor((s.hi[i]! - lo[i]!) / cell[i]!)));
-    for (let z = c0[2]!; z <= c1[2]!; z++) for (let y = c0[1]!; y <= c1[1]!; y++) for (let x = c0[0]!; x <= c1[0]!; x++) {
-      const key = (z * G + y) * G + x;
-      const l = bins.get(key) ?? [];
-      l.push(k);
-      bins.set(key, l);
-    }
+    for (let z = c0[2]!; z <= c1[2]!; z++)
+      for (let y = c0[1]!; y <= c1[1]!; y++)
+        for (let x = c0[0]!; x <= c1[0]!; x++) {
+          const key = (z * G + y) * G + x;
+          const l = bins.get(key) ?? [];
+          l.push(k);
+          bins.set(key, l);
+        }
   });
   const rnd = new Random(seed, 'union-mc');
   let hits = 0;

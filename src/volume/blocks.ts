@@ -50,9 +50,7 @@ function validate(spec: BlockSpec): void {
     }
     if (!Number.isInteger(spec.halo[a]) || spec.halo[a]! < 0) throw new RangeError(`invalid halo ${fmtVec(spec.halo)}`);
     if (spec.chunkShape && spec.blockShape[a]! % spec.chunkShape[a]! !== 0) {
-      throw new RangeError(
-        `block shape ${fmtVec(spec.blockShape)} is not a multiple of chunk shape ${fmtVec(spec.chunkShape)}`,
-      );
+      throw new RangeError(`block shape ${fmtVec(spec.blockShape)} is not a multiple of chunk shape ${fmtVec(spec.chunkShape)}`);
     }
   }
 }
@@ -69,10 +67,7 @@ export function blockGridShape(spec: BlockSpec): Vec3 {
 
 /** The block at grid position `index`, or undefined where the edge policy drops it. */
 export function blockAt(spec: BlockSpec, index: Vec3): Block | undefined {
-  const full = makeBox(
-    [index[0] * spec.blockShape[0], index[1] * spec.blockShape[1], index[2] * spec.blockShape[2]],
-    spec.blockShape,
-  );
+  const full = makeBox([index[0] * spec.blockShape[0], index[1] * spec.blockShape[1], index[2] * spec.blockShape[2]], spec.blockShape);
   const write = clipBox(full, spec.shape);
   if (!write) return undefined;
   const zero: Vec3 = [0, 0, 0];
@@ -84,16 +79,8 @@ export function blockAt(spec: BlockSpec, index: Vec3): Block | undefined {
     case 'overhang': {
       const read = growBox(full, spec.halo);
       const re = boxEnd(read);
-      const padBefore: Vec3 = [
-        Math.max(0, -read.offset[0]),
-        Math.max(0, -read.offset[1]),
-        Math.max(0, -read.offset[2]),
-      ];
-      const padAfter: Vec3 = [
-        Math.max(0, re[0] - spec.shape[0]),
-        Math.max(0, re[1] - spec.shape[1]),
-        Math.max(0, re[2] - spec.shape[2]),
-      ];
+      const padBefore: Vec3 = [Math.max(0, -read.offset[0]), Math.max(0, -read.offset[1]), Math.max(0, -read.offset[2])];
+      const padAfter: Vec3 = [Math.max(0, re[0] - spec.shape[0]), Math.max(0, re[1] - spec.shape[1]), Math.max(0, re[2] - spec.shape[2])];
       return { index, write, read, padBefore, padAfter };
     }
     case 'valid': {

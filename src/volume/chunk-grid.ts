@@ -20,11 +20,7 @@ export class ChunkGrid {
     }
     this.shape = [shape[0], shape[1], shape[2]];
     this.chunkShape = [chunkShape[0], chunkShape[1], chunkShape[2]];
-    this.gridShape = [
-      Math.ceil(shape[0] / chunkShape[0]),
-      Math.ceil(shape[1] / chunkShape[1]),
-      Math.ceil(shape[2] / chunkShape[2]),
-    ];
+    this.gridShape = [Math.ceil(shape[0] / chunkShape[0]), Math.ceil(shape[1] / chunkShape[1]), Math.ceil(shape[2] / chunkShape[2])];
   }
 
   get chunkCount(): number {
@@ -96,9 +92,7 @@ export class ChunkGrid {
 
   assertAligned(b: Box): void {
     if (!this.isAligned(b)) {
-      throw new RangeError(
-        `${fmtBox(b)} is not aligned to chunks ${fmtVec(this.chunkShape)} of volume ${fmtVec(this.shape)}`,
-      );
+      throw new RangeError(`${fmtBox(b)} is not aligned to chunks ${fmtVec(this.chunkShape)} of volume ${fmtVec(this.shape)}`);
     }
   }
 }

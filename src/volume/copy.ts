@@ -1,15 +1,7 @@
 import { type Box, fmtBox, intersectBoxes, voxelCount } from './box.js';
 
 /** Any typed array of numbers laid out z, y, x with x fastest. */
-export type NumArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array;
+export type NumArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 function checkLength(a: NumArray, b: Box, what: string): void {
   if (a.length !== voxelCount(b.shape)) {

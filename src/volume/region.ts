@@ -22,7 +22,9 @@ export function regionRanges(b: Box): RegionRanges {
 
 /** "z0:z1,y0:y1,x0:x1", the command line's form. */
 export function formatRegion(b: Box): string {
-  return regionRanges(b).map(([lo, hi]) => `${lo}:${hi}`).join(',');
+  return regionRanges(b)
+    .map(([lo, hi]) => `${lo}:${hi}`)
+    .join(',');
 }
 
 /** Why `ranges` is not a region of a volume of `shape` (or of any volume, without one); null when it is. */
@@ -33,10 +35,13 @@ export function regionProblem(ranges: unknown, shape?: Vec3): string | null {
     const name = AXES[a];
     if (!Array.isArray(r) || r.length !== 2) return `${name} must be a range [start, end]`;
     const [lo, hi] = r as unknown[];
-    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) return `${name} ${JSON.stringify(lo)}:${JSON.stringify(hi)} must be whole numbers`;
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi))
+      return `${name} ${JSON.stringify(lo)}:${JSON.stringify(hi)} must be whole numbers`;
     if ((lo as number) < 0) return `${name} starts at ${String(lo)}, before the scan's first voxel 0`;
-    if ((hi as number) <= (lo as number)) return `${name} ${String(lo)}:${String(hi)} is empty (the end is excluded, so it must be above the start)`;
-    if (shape && (hi as number) > shape[a]!) return `${name} ${String(lo)}:${String(hi)} ends past the scan's ${shape[a]} voxels along ${name} (0:${shape[a]})`;
+    if ((hi as number) <= (lo as number))
+      return `${name} ${String(lo)}:${String(hi)} is empty (the end is excluded, so it must be above the start)`;
+    if (shape && (hi as number) > shape[a]!)
+      return `${name} ${String(lo)}:${String(hi)} ends past the scan's ${shape[a]} voxels along ${name} (0:${shape[a]})`;
   }
   return null;
 }

@@ -75,7 +75,10 @@ describe('connected components', () => {
     const m = { data: d, shape };
     const { sc } = streamed(m, [6, 12, 12], 26);
     const comps = sc.finish(5);
-    expect(comps.map((c) => [c.voxels, c.kept])).toEqual([[12, true], [1, false]]);
+    expect(comps.map((c) => [c.voxels, c.kept])).toEqual([
+      [12, true],
+      [1, false],
+    ]);
     // First block with a 3-voxel halo into the second.
     const write: Box = { offset: [0, 0, 0], shape: [6, 12, 12] };
     const read: Box = { offset: [0, 0, 0], shape: [9, 12, 12] };

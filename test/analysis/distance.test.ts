@@ -8,7 +8,8 @@ import { blobs } from './shapes.js';
 function brute(mask: Uint8Array, shape: [number, number, number], sp: [number, number, number]): Float64Array {
   const [nz, ny, nx] = shape;
   const bg: [number, number, number][] = [];
-  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) if (!mask[(z * ny + y) * nx + x]) bg.push([z, y, x]);
+  for (let z = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) if (!mask[(z * ny + y) * nx + x]) bg.push([z, y, x]);
   const out = new Float64Array(mask.length);
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {

@@ -13,7 +13,13 @@ export async function writeSegmentation(
   shape: Vec3,
   opts: { voxelSize?: Vec3; unit?: LengthUnit; origin?: Vec3; chunk?: Vec3; labelValues?: Uint8Array; noLabel?: boolean } = {},
 ): Promise<void> {
-  const meta: VolumeMeta = { shape, dtype: 'uint8', voxelSize: opts.voxelSize ?? [0.05, 0.05, 0.05], unit: opts.unit ?? 'millimeter', origin: opts.origin ?? [0, 0, 0] };
+  const meta: VolumeMeta = {
+    shape,
+    dtype: 'uint8',
+    voxelSize: opts.voxelSize ?? [0.05, 0.05, 0.05],
+    unit: opts.unit ?? 'millimeter',
+    origin: opts.origin ?? [0, 0, 0],
+  };
   const chunkShape = opts.chunk ?? [32, 32, 32];
   const base = { zarrFormat: 2 as const, chunkShape, compression: { compression: 'blosc' as const }, levelCount: 1, overwrite: true };
   const img = await OmeZarrWriter.create(path, meta, { ...base, method: 'mean' });

@@ -38,7 +38,8 @@ export function readPly(buf: Uint8Array): Mesh {
   const headEnd = Buffer.from(buf).indexOf('end_header\n');
   if (headEnd < 0) throw new Error('PLY: no end_header');
   const head = Buffer.from(buf.subarray(0, headEnd)).toString('latin1').split('\n');
-  if (head[0] !== 'ply' || head[1] !== 'format binary_little_endian 1.0') throw new Error(`PLY: unexpected header ${head.slice(0, 2).join(' / ')}`);
+  if (head[0] !== 'ply' || head[1] !== 'format binary_little_endian 1.0')
+    throw new Error(`PLY: unexpected header ${head.slice(0, 2).join(' / ')}`);
   const elements: { name: string; count: number; props: string[][] }[] = [];
   for (const line of head) {
     const w = line.trim().split(/\s+/);
@@ -51,12 +52,23 @@ export function readPly(buf: Uint8Array): Mesh {
   const read = (type: string): number => {
     let x: number;
     switch (type) {
-      case 'uchar': x = view.getUint8(o); break;
-      case 'uint': x = view.getUint32(o, true); break;
-      case 'int': x = view.getInt32(o, true); break;
-      case 'float': x = view.getFloat32(o, true); break;
-      case 'double': x = view.getFloat64(o, true); break;
-      default: throw new Error(`PLY: type ${type} not handled`);
+      case 'uchar':
+        x = view.getUint8(o);
+        break;
+      case 'uint':
+        x = view.getUint32(o, true);
+        break;
+      case 'int':
+        x = view.getInt32(o, true);
+        break;
+      case 'float':
+        x = view.getFloat32(o, true);
+        break;
+      case 'double':
+        x = view.getFloat64(o, true);
+        break;
+      default:
+        throw new Error(`PLY: type ${type} not handled`);
     }
     o += size[type]!;
     return x;
@@ -100,7 +112,10 @@ export function readVtp(text: string): Mesh {
     const raw = Buffer.from(m[2]!.trim(), 'base64');
     const len = hb === 8 ? Number(raw.readBigUInt64LE(0)) : raw.readUInt32LE(0);
     if (raw.length !== hb + len) throw new Error(`VTP: ${name} header says ${len} bytes, has ${raw.length - hb}`);
-    arrays.set(name, { type: /type="([^"]*)"/.exec(attrs)![1]!, bytes: new Uint8Array(raw.buffer.slice(raw.byteOffset + hb, raw.byteOffset + hb + len)) });
+    arrays.set(name, {
+      type: /type="([^"]*)"/.exec(attrs)![1]!,
+      bytes: new Uint8Array(raw.buffer.slice(raw.byteOffset + hb, raw.byteOffset + hb + len)),
+    });
   }
   const pts = arrays.get('Points')!;
   if (pts.type !== 'Float32') throw new Error(`VTP: Points are ${pts.type}`);

@@ -3,7 +3,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vtkXMLPolyDataReader from '@kitware/vtk.js/IO/XML/XMLPolyDataReader.js';
 import { describe, expect, it } from 'vitest';
-import { CELL_VOLUME, marchingCubes, MemorySink, type Mesh, meshArea, meshVolume, openEdges, SurfaceAssembler } from '../../src/analysis/marching-cubes.js';
+import {
+  CELL_VOLUME,
+  marchingCubes,
+  MemorySink,
+  type Mesh,
+  meshArea,
+  meshVolume,
+  openEdges,
+  SurfaceAssembler,
+} from '../../src/analysis/marching-cubes.js';
 import { encodePly, encodeStl, encodeVtp } from '../../src/io/mesh-formats.js';
 import { iterateBlocks } from '../../src/volume/blocks.js';
 import type { Vec3 } from '../../src/volume/box.js';
@@ -11,7 +20,12 @@ import { PYTHON, pythonHas, tempDir } from '../io/helpers.js';
 import { readPly, readStl, readVtp } from './mesh-readers.js';
 import { blobs, countOnes, drawTubes, randomTubes } from './shapes.js';
 
-function blockwise(data: Uint8Array, shape: Vec3, block: Vec3, opts: { smooth?: number; cluster?: number; preserveVolume?: boolean } = {}): Mesh {
+function blockwise(
+  data: Uint8Array,
+  shape: Vec3,
+  block: Vec3,
+  opts: { smooth?: number; cluster?: number; preserveVolume?: boolean } = {},
+): Mesh {
   const sink = new MemorySink();
   const asm = new SurfaceAssembler(shape, block, sink, opts);
   for (const b of iterateBlocks({ shape, blockShape: block, halo: [1, 1, 1], edge: 'shrink' })) {
@@ -46,9 +60,21 @@ describe('marching cubes', () => {
       const v = countOnes(data);
       let shift = 0;
       for (let i = 0; i < m.positions.length; i += 3) {
-        shift = Math.max(shift, Math.hypot(m.positions[i]! - raw.positions[i]!, m.positions[i + 1]! - raw.positions[i + 1]!, m.positions[i + 2]! - raw.positions[i + 2]!));
+        shift = Math.max(
+          shift,
+          Math.hypot(
+            m.positions[i]! - raw.positions[i]!,
+            m.positions[i + 1]! - raw.positions[i + 1]!,
+            m.positions[i + 2]! - raw.positions[i + 2]!,
+          ),
+        );
       }
-      figures.push({ shape, asDrawn: Number((meshVolume(raw) / v).toFixed(4)), preserved: Number((meshVolume(m) / v).toFixed(4)), maxShift: Number(shift.toFixed(3)) });
+      figures.push({
+        shape,
+        asDrawn: Number((meshVolume(raw) / v).toFixed(4)),
+        preserved: Number((meshVolume(m) / v).toFixed(4)),
+        maxShift: Number(shift.toFixed(3)),
+      });
       expect(openEdges(raw.triangles)).toBe(0);
       expect(openEdges(m.triangles)).toBe(0);
       expect(Math.abs(meshVolume(m) / v - 1)).toBeLessThan(0.01);
@@ -69,7 +95,8 @@ describe('marching cubes', () => {
   it('CELL_VOLUME, the volume each cell configuration encloses, sums to the mesh volume as drawn', () => {
     for (const m of [randomTubes([40, 36, 36], 4, 3), blobs([20, 22, 18], 5, 1, 0.5)]) {
       const [NZ, NY, NX] = m.shape;
-      const at = (z: number, y: number, x: number): number => (z < 0 || y < 0 || x < 0 || z >= NZ || y >= NY || x >= NX ? 0 : m.data[(z * NY + y) * NX + x]!);
+      const at = (z: number, y: number, x: number): number =>
+        z < 0 || y < 0 || x < 0 || z >= NZ || y >= NY || x >= NX ? 0 : m.data[(z * NY + y) * NX + x]!;
       let sum = 0;
       for (let z = -1; z < NZ; z++) {
         for (let y = -1; y < NY; y++) {
@@ -111,7 +138,11 @@ describe('marching cubes', () => {
 /** The part of vtk.js's XML reader (vtkXMLReader, vtkPolyData) the test uses. */
 interface VtkXmlReader {
   parseAsArrayBuffer(b: ArrayBuffer): boolean;
-  getOutputData(i: number): { getNumberOfPoints(): number; getPoints(): { getData(): ArrayLike<number> }; getPolys(): { getNumberOfCells(): number; getData(): ArrayLike<number> } };
+  getOutputData(i: number): {
+    getNumberOfPoints(): number;
+    getPoints(): { getData(): ArrayLike<number> };
+    getPolys(): { getNumberOfCells(): number; getData(): ArrayLike<number> };
+  };
 }
 
 describe('mesh files', () => {
@@ -140,7 +171,7 @@ describe('mesh files', () => {
     }
   });
 
-  it('vtk.js (the viewer\'s reader, run in Node) reads the VTP: the same points, in order, and the same triangles', () => {
+  it("vtk.js (the viewer's reader, run in Node) reads the VTP: the same points, in order, and the same triangles", () => {
     // vtk.js's .d.ts files import without extensions, which NodeNext resolution cannot follow, so the
     // reader's inherited methods are typed here.
     const r = vtkXMLPolyDataReader.newInstance() as unknown as VtkXmlReader;
@@ -158,33 +189,36 @@ describe('mesh files', () => {
   });
 
   const hasVtk = pythonHas('vtk');
-  it.skipIf(!hasVtk)(`VTK (Python) reads VTP, STL and PLY as one closed surface of the same volume${hasVtk ? '' : ` [SKIPPED: ${PYTHON} lacks vtk (Debian python3-vtk9)]`}`, async () => {
-    const { dir, cleanup } = await tempDir('rhizoct-mesh-');
-    try {
-      writeFileSync(join(dir, 'm.vtp'), encodeVtp(m));
-      writeFileSync(join(dir, 'm.stl'), encodeStl(m));
-      writeFileSync(join(dir, 'm.ply'), encodePly(m));
-      const script = [
-        'import sys, json, vtk',
-        'out = {}',
-        'for name, cls in [("vtp", vtk.vtkXMLPolyDataReader), ("stl", vtk.vtkSTLReader), ("ply", vtk.vtkPLYReader)]:',
-        '    r = cls(); r.SetFileName(sys.argv[1] + "/m." + name); r.Update(); o = r.GetOutput()',
-        '    mp = vtk.vtkMassProperties(); mp.SetInputData(o); mp.Update()',
-        '    fe = vtk.vtkFeatureEdges(); fe.SetInputData(o); fe.BoundaryEdgesOn(); fe.NonManifoldEdgesOn(); fe.FeatureEdgesOff(); fe.ManifoldEdgesOff(); fe.Update()',
-        '    out[name] = [o.GetNumberOfPoints(), o.GetNumberOfCells(), mp.GetVolume(), fe.GetOutput().GetNumberOfCells()]',
-        'print(json.dumps(out))',
-      ].join('\n');
-      const res = spawnSync(PYTHON, ['-c', script, dir], { encoding: 'utf8' });
-      expect(res.status, res.stderr).toBe(0);
-      const out = JSON.parse(res.stdout) as Record<string, [number, number, number, number]>;
-      for (const k of ['vtp', 'stl', 'ply']) {
-        expect(out[k]![0]).toBe(m.positions.length / 3);
-        expect(out[k]![1]).toBe(m.triangles.length / 3);
-        expect(out[k]![2]).toBeCloseTo(meshVolume(m), 5);
-        expect(out[k]![3]).toBe(0); // no boundary or non-manifold edge
+  it.skipIf(!hasVtk)(
+    `VTK (Python) reads VTP, STL and PLY as one closed surface of the same volume${hasVtk ? '' : ` [SKIPPED: ${PYTHON} lacks vtk (Debian python3-vtk9)]`}`,
+    async () => {
+      const { dir, cleanup } = await tempDir('rhizoct-mesh-');
+      try {
+        writeFileSync(join(dir, 'm.vtp'), encodeVtp(m));
+        writeFileSync(join(dir, 'm.stl'), encodeStl(m));
+        writeFileSync(join(dir, 'm.ply'), encodePly(m));
+        const script = [
+          'import sys, json, vtk',
+          'out = {}',
+          'for name, cls in [("vtp", vtk.vtkXMLPolyDataReader), ("stl", vtk.vtkSTLReader), ("ply", vtk.vtkPLYReader)]:',
+          '    r = cls(); r.SetFileName(sys.argv[1] + "/m." + name); r.Update(); o = r.GetOutput()',
+          '    mp = vtk.vtkMassProperties(); mp.SetInputData(o); mp.Update()',
+          '    fe = vtk.vtkFeatureEdges(); fe.SetInputData(o); fe.BoundaryEdgesOn(); fe.NonManifoldEdgesOn(); fe.FeatureEdgesOff(); fe.ManifoldEdgesOff(); fe.Update()',
+          '    out[name] = [o.GetNumberOfPoints(), o.GetNumberOfCells(), mp.GetVolume(), fe.GetOutput().GetNumberOfCells()]',
+          'print(json.dumps(out))',
+        ].join('\n');
+        const res = spawnSync(PYTHON, ['-c', script, dir], { encoding: 'utf8' });
+        expect(res.status, res.stderr).toBe(0);
+        const out = JSON.parse(res.stdout) as Record<string, [number, number, number, number]>;
+        for (const k of ['vtp', 'stl', 'ply']) {
+          expect(out[k]![0]).toBe(m.positions.length / 3);
+          expect(out[k]![1]).toBe(m.triangles.length / 3);
+          expect(out[k]![2]).toBeCloseTo(meshVolume(m), 5);
+          expect(out[k]![3]).toBe(0); // no boundary or non-manifold edge
+        }
+      } finally {
+        await cleanup();
       }
-    } finally {
-      await cleanup();
-    }
-  });
+    },
+  );
 });

@@ -39,15 +39,18 @@ describe('RSML', () => {
     }
   });
 
-  it.skipIf(!HAS_LXML)(`validates against the RSML structure (lxml + test/analysis/rsml.xsd)${HAS_LXML ? '' : ' [SKIPPED: /usr/bin/python3 lacks lxml]'}`, async () => {
-    const { dir, cleanup } = await tempDir('rhizoct-rsml-');
-    try {
-      expect(validate(text, dir)).toBe('');
-      // The schema has teeth: a polyline of one point, and a sample without a value, are refused.
-      expect(validate(text.replace(/(<polyline>\s*<point[^>]*\/>)(\s*<point[^>]*\/>)+/, '$1'), dir)).not.toBe('');
-      expect(validate(text.replace(/<sample value="[^"]*"\/>/, '<sample>1</sample>'), dir)).not.toBe('');
-    } finally {
-      await cleanup();
-    }
-  });
+  it.skipIf(!HAS_LXML)(
+    `validates against the RSML structure (lxml + test/analysis/rsml.xsd)${HAS_LXML ? '' : ' [SKIPPED: /usr/bin/python3 lacks lxml]'}`,
+    async () => {
+      const { dir, cleanup } = await tempDir('rhizoct-rsml-');
+      try {
+        expect(validate(text, dir)).toBe('');
+        // The schema has teeth: a polyline of one point, and a sample without a value, are refused.
+        expect(validate(text.replace(/(<polyline>\s*<point[^>]*\/>)(\s*<point[^>]*\/>)+/, '$1'), dir)).not.toBe('');
+        expect(validate(text.replace(/<sample value="[^"]*"\/>/, '<sample>1</sample>'), dir)).not.toBe('');
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 });

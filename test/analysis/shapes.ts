@@ -14,14 +14,24 @@ export function blobs(shape: Vec3, seed: number, passes = 2, level = 0.55): Mask
   let a = new Float32Array(nz * ny * nx);
   for (let i = 0; i < a.length; i++) a[i] = r();
   for (let p = 0; p < passes; p++) {
-    for (const [stride, n] of [[1, nx], [nx, ny], [nx * ny, nz]] as const) {
+    for (const [stride, n] of [
+      [1, nx],
+      [nx, ny],
+      [nx * ny, nz],
+    ] as const) {
       const b = new Float32Array(a.length);
       for (let i = 0; i < a.length; i++) {
         const c = Math.floor(i / stride) % n;
         let s = a[i]!;
         let k = 1;
-        if (c > 0) { s += a[i - stride]!; k++; }
-        if (c < n - 1) { s += a[i + stride]!; k++; }
+        if (c > 0) {
+          s += a[i - stride]!;
+          k++;
+        }
+        if (c < n - 1) {
+          s += a[i + stride]!;
+          k++;
+        }
         b[i] = s / k;
       }
       a = b;
@@ -30,7 +40,10 @@ export function blobs(shape: Vec3, seed: number, passes = 2, level = 0.55): Mask
   // Rescale to [0, 1] so `level` means the same for any number of passes.
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of a) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  for (const v of a) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   const data = new Uint8Array(a.length);
   for (let i = 0; i < a.length; i++) data[i] = (a[i]! - lo) / (hi - lo || 1) > level ? 1 : 0;
   return { data, shape };

@@ -9,7 +9,7 @@ import { blobs, countOnes, drawTubes, type Mask, randomTubes } from './shapes.js
 
 function diffCount(a: Uint8Array, b: Uint8Array): number {
   let n = 0;
-  for (let i = 0; i < a.length; i++) if ((a[i]! > 0) !== (b[i]! > 0)) n++;
+  for (let i = 0; i < a.length; i++) if (a[i]! > 0 !== b[i]! > 0) n++;
   return n;
 }
 
@@ -63,11 +63,14 @@ describe('skeletonize3d', () => {
         name: 'branching tubes 48×40×40',
         rootLike: true,
         m: () =>
-          drawTubes([48, 40, 40], [
-            { a: [2, 20, 20], b: [45, 22, 18], r: 3.5 },
-            { a: [15, 21, 19], b: [30, 5, 36], r: 2.2 },
-            { a: [28, 22, 19], b: [40, 35, 6], r: 1.8 },
-          ]),
+          drawTubes(
+            [48, 40, 40],
+            [
+              { a: [2, 20, 20], b: [45, 22, 18], r: 3.5 },
+              { a: [15, 21, 19], b: [30, 5, 36], r: 2.2 },
+              { a: [28, 22, 19], b: [40, 35, 6], r: 1.8 },
+            ],
+          ),
       },
       { name: 'single slice 1×40×40', m: () => blobs([1, 40, 40], 4, 2, 0.5) },
     ];
@@ -80,12 +83,18 @@ describe('skeletonize3d', () => {
         const nOurs = countOnes(ours);
         const nTheirs = countOnes(theirs);
         expect(nOurs).toBeGreaterThan(0);
-        expect({ case: c.name, nOurs, nTheirs, differ: diffCount(ours, theirs) }).toEqual({ case: c.name, nOurs: nTheirs, nTheirs, differ: 0 });
+        expect({ case: c.name, nOurs, nTheirs, differ: diffCount(ours, theirs) }).toEqual({
+          case: c.name,
+          nOurs: nTheirs,
+          nTheirs,
+          differ: 0,
+        });
         // The default (fixed) thinning: within a few percent of scikit-image's voxel count, and
         // every component of the mask keeps skeleton voxels.
         const nFixed = countOnes(fixed);
         figures.push({ case: c.name, skimage: nTheirs, compatible: nOurs, fixed: nFixed, fixedDiffers: diffCount(fixed, theirs) });
-        if (c.rootLike) expect(Math.abs(nFixed - nTheirs)).toBeLessThanOrEqual(Math.max(2, 0.1 * nTheirs)); // tips scikit-image erodes
+        if (c.rootLike)
+          expect(Math.abs(nFixed - nTheirs)).toBeLessThanOrEqual(Math.max(2, 0.1 * nTheirs)); // tips scikit-image erodes
         else expect(nFixed).toBeGreaterThanOrEqual(nTheirs);
         const lab = labelComponents(m.data, m.shape, 26);
         const has = new Set<number>();
@@ -95,18 +104,21 @@ describe('skeletonize3d', () => {
     }
   });
 
-  it.skipIf(!HAS_SKIMAGE)(`a tube of radius 2.5 voxels: scikit-image's bug #3757 erases it, ours keeps its centreline${SKIP_NOTE}`, async () => {
-    const { dir, cleanup } = await tempDir('rhizoct-skel-');
-    try {
-      const m = drawTubes([60, 30, 30], [{ a: [10, 15.3, 14.8], b: [50, 15.3, 14.8], r: 2.5 }]);
-      expect(countOnes(new Uint8Array(peer('skeleton', m, dir)))).toBe(0);
-      expect(countOnes(skeletonize3d(m.data, m.shape, { skimageCompatible: true }))).toBe(0);
-      const ours = skeletonize3d(m.data, m.shape);
-      expect(countOnes(ours)).toBeGreaterThanOrEqual(38);
-    } finally {
-      await cleanup();
-    }
-  });
+  it.skipIf(!HAS_SKIMAGE)(
+    `a tube of radius 2.5 voxels: scikit-image's bug #3757 erases it, ours keeps its centreline${SKIP_NOTE}`,
+    async () => {
+      const { dir, cleanup } = await tempDir('rhizoct-skel-');
+      try {
+        const m = drawTubes([60, 30, 30], [{ a: [10, 15.3, 14.8], b: [50, 15.3, 14.8], r: 2.5 }]);
+        expect(countOnes(new Uint8Array(peer('skeleton', m, dir)))).toBe(0);
+        expect(countOnes(skeletonize3d(m.data, m.shape, { skimageCompatible: true }))).toBe(0);
+        const ours = skeletonize3d(m.data, m.shape);
+        expect(countOnes(ours)).toBeGreaterThanOrEqual(38);
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 
   it('on a block with a halo, the write part matches the whole-volume skeleton closely', () => {
     const shape: Vec3 = [64, 48, 48];
@@ -117,7 +129,10 @@ describe('skeletonize3d', () => {
     const whole = skeletonize3d(m.data, shape);
     // Two blocks split at z = 32, halo 8.
     let differ = 0;
-    for (const [w0, w1] of [[0, 32], [32, 64]] as const) {
+    for (const [w0, w1] of [
+      [0, 32],
+      [32, 64],
+    ] as const) {
       const r0 = Math.max(0, w0 - 8);
       const r1 = Math.min(64, w1 + 8);
       const read = m.data.subarray(r0 * 48 * 48, r1 * 48 * 48);

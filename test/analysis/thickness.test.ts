@@ -11,7 +11,9 @@ const BOUNDS = [1, 2, 4];
 function tube(r: number, dy: number, dx: number, shape: Vec3 = [12, 32, 32]): Uint8Array {
   const [D, H, W] = shape;
   const m = new Uint8Array(D * H * W);
-  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if ((y - H / 2 - dy) ** 2 + (x - W / 2 - dx) ** 2 < r * r) m[(z * H + y) * W + x] = 1;
+  for (let z = 0; z < D; z++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) if ((y - H / 2 - dy) ** 2 + (x - W / 2 - dx) ** 2 < r * r) m[(z * H + y) * W + x] = 1;
   return m;
 }
 
@@ -20,18 +22,25 @@ function openingReference(mask: Uint8Array, shape: Vec3, t: number): Uint8Array 
   const [D, H, W] = shape;
   const k = Math.floor(t);
   const offsets: Vec3[] = [];
-  for (let z = -k; z <= k; z++) for (let y = -k; y <= k; y++) for (let x = -k; x <= k; x++) if (z * z + y * y + x * x <= t * t) offsets.push([z, y, x]);
+  for (let z = -k; z <= k; z++)
+    for (let y = -k; y <= k; y++) for (let x = -k; x <= k; x++) if (z * z + y * y + x * x <= t * t) offsets.push([z, y, x]);
   const inside = (z: number, y: number, x: number): boolean => z >= 0 && z < D && y >= 0 && y < H && x >= 0 && x < W;
   const eroded = new Uint8Array(mask.length);
-  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    // Outside the array is not background (as the distance transform): only voxels inside count.
-    eroded[(z * H + y) * W + x] = offsets.every(([a, b, c]) => !inside(z + a, y + b, x + c) || mask[((z + a) * H + y + b) * W + x + c]) ? 1 : 0;
-  }
+  for (let z = 0; z < D; z++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        // Outside the array is not background (as the distance transform): only voxels inside count.
+        eroded[(z * H + y) * W + x] = offsets.every(([a, b, c]) => !inside(z + a, y + b, x + c) || mask[((z + a) * H + y + b) * W + x + c])
+          ? 1
+          : 0;
+      }
   const out = new Uint8Array(mask.length);
-  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    if (!eroded[(z * H + y) * W + x]) continue;
-    for (const [a, b, c] of offsets) if (inside(z + a, y + b, x + c)) out[((z + a) * H + y + b) * W + x + c] = 1;
-  }
+  for (let z = 0; z < D; z++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        if (!eroded[(z * H + y) * W + x]) continue;
+        for (const [a, b, c] of offsets) if (inside(z + a, y + b, x + c)) out[((z + a) * H + y + b) * W + x + c] = 1;
+      }
   return out;
 }
 
@@ -50,7 +59,12 @@ describe(`radiusClasses (seed ${seed})`, () => {
   });
 
   it('puts most of a tube of radius r in the class holding r, over 25 placements of its axis on the grid', () => {
-    for (const [radius, cls, share] of [[0.7, 1, 1], [1.5, 2, 0.65], [3, 3, 0.75], [7, 4, 0.9]] as const) {
+    for (const [radius, cls, share] of [
+      [0.7, 1, 1],
+      [1.5, 2, 0.65],
+      [3, 3, 0.75],
+      [7, 4, 0.9],
+    ] as const) {
       let n = 0;
       let hit = 0;
       for (let a = 0; a < 5; a++) {
@@ -78,12 +92,16 @@ describe(`radiusClasses (seed ${seed})`, () => {
     const read: Vec3 = [size[0] + h, size[1], size[2] + 2 * h];
     const sub = new Uint8Array(read[0] * read[1] * read[2]);
     const at = (z: number, y: number, x: number, s: Vec3): number => (z * s[1] + y) * s[2] + x;
-    for (let z = 0; z < read[0]; z++) for (let y = 0; y < read[1]; y++) for (let x = 0; x < read[2]; x++) sub[at(z, y, x, read)] = m[at(lo[0] - h + z, lo[1] + y, lo[2] - h + x, shape)]!;
+    for (let z = 0; z < read[0]; z++)
+      for (let y = 0; y < read[1]; y++)
+        for (let x = 0; x < read[2]; x++) sub[at(z, y, x, read)] = m[at(lo[0] - h + z, lo[1] + y, lo[2] - h + x, shape)]!;
     const part = radiusClasses(sub, read, BOUNDS);
     // The y range runs to the volume's faces, so it needs no halo there; z keeps its far face too.
-    for (let z = h; z < read[0]; z++) for (let y = 0; y < read[1]; y++) for (let x = h; x < h + size[2]; x++) {
-      expect(part[at(z, y, x, read)]).toBe(whole[at(lo[0] - h + z, lo[1] + y, lo[2] - h + x, shape)]);
-    }
+    for (let z = h; z < read[0]; z++)
+      for (let y = 0; y < read[1]; y++)
+        for (let x = h; x < h + size[2]; x++) {
+          expect(part[at(z, y, x, read)]).toBe(whole[at(lo[0] - h + z, lo[1] + y, lo[2] - h + x, shape)]);
+        }
   });
 
   it('sees, through its halo, a hole 2·t beyond the block that decides a voxel at its edge', () => {
@@ -97,7 +115,9 @@ describe(`radiusClasses (seed ${seed})`, () => {
     const c = 7;
     const end = 20; // write box x in [0, end): v = (c, c, end - 1)
     const m = new Uint8Array(D * H * W);
-    for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = end - 1; x < W; x++) if ((z - c) ** 2 + (y - c) ** 2 <= (t + 0.5) ** 2) m[(z * H + y) * W + x] = 1;
+    for (let z = 0; z < D; z++)
+      for (let y = 0; y < H; y++)
+        for (let x = end - 1; x < W; x++) if ((z - c) ** 2 + (y - c) ** 2 <= (t + 0.5) ** 2) m[(z * H + y) * W + x] = 1;
     const hole = end - 1 + 2 * t;
     m[(c * H + c) * W + hole] = 0;
     const v = (c * H + c) * W + end - 1;
@@ -106,7 +126,8 @@ describe(`radiusClasses (seed ${seed})`, () => {
     const classOfV = (halo: number): number => {
       const rw = Math.min(W, end + halo);
       const sub = new Uint8Array(D * H * rw);
-      for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < rw; x++) sub[(z * H + y) * rw + x] = m[(z * H + y) * W + x]!;
+      for (let z = 0; z < D; z++)
+        for (let y = 0; y < H; y++) for (let x = 0; x < rw; x++) sub[(z * H + y) * rw + x] = m[(z * H + y) * W + x]!;
       return radiusClasses(sub, [D, H, rw], BOUNDS)[(c * H + c) * rw + end - 1]!;
     };
     expect(classOfV(2 * t - 1)).toBe(BOUNDS.length + 1); // the case bites: too short a halo misses the hole

@@ -77,7 +77,9 @@ describe('traits against drawn tubes (exact length and volume)', () => {
       expect(r.branchPoints).toBe(0);
       expect(Math.abs(r.meanDiameter / (2 * c.t.r) - 1)).toBeLessThan(0.12);
     }
-    console.log(`single tubes vs truth: ${JSON.stringify(out.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(4))]))))}`);
+    console.log(
+      `single tubes vs truth: ${JSON.stringify(out.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(4))]))))}`,
+    );
   });
 
   it('a branched system in physical units: length, volume, tips, branch points and branching angles', () => {
@@ -89,7 +91,10 @@ describe('traits against drawn tubes (exact length and volume)', () => {
     // Truth: the main root plus each lateral from the main's surface (its base inside the main is not root).
     const truthLength = (len(s.tubes[0]!) + s.tubes.slice(1).reduce((a, tb) => a + len(tb) - s.mainR, 0)) * vs;
     const truthVolume = unionVolume(s.shape, s.tubes) * vs ** 3;
-    const angles = r.roots.filter((x) => x.branchAngle !== undefined).map((x) => x.branchAngle!).sort((a, b) => a - b);
+    const angles = r.roots
+      .filter((x) => x.branchAngle !== undefined)
+      .map((x) => x.branchAngle!)
+      .sort((a, b) => a - b);
     const fig = {
       length: t.totalLength,
       truthLength,
@@ -122,7 +127,14 @@ describe('traits against drawn tubes (exact length and volume)', () => {
   it('tubes cut by the faces at grazing angles, radius 1.5–4 voxels: two cut ends, no tips, no branch points', () => {
     const shape: Vec3 = [40, 30, 80];
     const out: string[] = [];
-    for (const [r, slope] of [[1.5, 0.1], [2, 0.1], [2, 0.2], [3, 0.1], [3, 0.3], [4, 0.15]] as const) {
+    for (const [r, slope] of [
+      [1.5, 0.1],
+      [2, 0.1],
+      [2, 0.2],
+      [3, 0.1],
+      [3, 0.3],
+      [4, 0.15],
+    ] as const) {
       // Enters through the x = 0 face, leaves through the bottom face 10 voxels before x = 80.
       const t: Tube = { a: [39 - slope * 90, 15, -6], b: [39 + slope * 10, 15, 84], r };
       const m = drawTubes(shape, [t]);
@@ -138,7 +150,12 @@ describe('traits against drawn tubes (exact length and volume)', () => {
     const shape: Vec3 = [80, 60, 60];
     const main: Tube = { a: [8, 30, 30], b: [70, 30, 30], r: 3 };
     expect(loops(shape, [main, { a: [20, 30, 30], b: [40, 30, 52], r: 2 }])).toBe(0); // a lateral: a tree
-    expect(loops(shape, [{ a: [40, 30, 4], b: [40, 30, 56], r: 2 }, { a: [40, 4, 30], b: [40, 56, 30], r: 2 }])).toBe(0); // X of two roots
+    expect(
+      loops(shape, [
+        { a: [40, 30, 4], b: [40, 30, 56], r: 2 },
+        { a: [40, 4, 30], b: [40, 56, 30], r: 2 },
+      ]),
+    ).toBe(0); // X of two roots
     // A lateral from the main root bends back and its tip lies against the main root lower down.
     const out: Tube = { a: [20, 30, 30], b: [35, 30, 48], r: 2 };
     const back: Tube = { a: [35, 30, 48], b: [55, 30, 33.5], r: 2 };

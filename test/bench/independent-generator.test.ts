@@ -21,7 +21,9 @@ function generate(out: string, seed: number): void {
   if (r.status !== 0) throw new Error(`generate.py failed (${r.status}): ${r.stderr}`);
 }
 
-async function readAll(path: string): Promise<{ shape: readonly number[]; voxelSize: readonly number[]; unit: string; dtype: string; data: VoxelArray }> {
+async function readAll(
+  path: string,
+): Promise<{ shape: readonly number[]; voxelSize: readonly number[]; unit: string; dtype: string; data: VoxelArray }> {
   const v = await openVolume(path);
   try {
     return { shape: v.shape, voxelSize: v.voxelSize, unit: v.unit, dtype: v.dtype, data: await v.readBox(wholeBox(v.shape)) };

@@ -87,7 +87,11 @@ const NUMERIC: [string, string, string[]][] = [
   ['segment', '--batch', ['abc', '0', '1025']],
   ['segment', '--stop-after', ['abc', '-1']],
   ['segment', '--tile', ['abc', '0', '-32', '16.5']],
-  ['segment', '--region', ['abc', '', '0:4,0:4', '0:4,0:4,4:4', '0:4,0:4,5:4', '0:4,0:4,-1:3', '0:4,0:4,0:1.5', '0:4,0:4,0:4,0:4', '0-4,0:4,0:4']],
+  [
+    'segment',
+    '--region',
+    ['abc', '', '0:4,0:4', '0:4,0:4,4:4', '0:4,0:4,5:4', '0:4,0:4,-1:3', '0:4,0:4,0:1.5', '0:4,0:4,0:4,0:4', '0-4,0:4,0:4'],
+  ],
   ['eval', '--bands', ['abc', '0', '2.5']],
   ['eval', '--radii', ['abc', '2,1', '0,1']],
   ['traits', '--level', ['abc', '-1']],
@@ -105,13 +109,40 @@ const NUMERIC: [string, string, string[]][] = [
 
 /** Options that take a value that is not a number: paths, names, free text. */
 const NOT_NUMERIC = new Set([
-  'info --raw', 'convert --raw', 'segment --raw', 'eval --raw', 'traits --raw',
-  'convert --label', 'convert --unit',
-  'synth --unit', 'synth --container', 'synth --primaries', 'synth --set', 'synth --rsml', 'synth --preview',
-  'train --data', 'train --val', 'train --out', 'train --arch', 'train --from', 'train --optimizer', 'train --log', 'train --device',
-  'segment --model', 'segment --nifti', 'segment --device',
-  'eval --save', 'traits --out', 'traits --label', 'traits --mesh',
-  'view --seg', 'view --traits', 'view --host', 'view --model', 'view --models', 'gpu --adapter',
+  'info --raw',
+  'convert --raw',
+  'segment --raw',
+  'eval --raw',
+  'traits --raw',
+  'convert --label',
+  'convert --unit',
+  'synth --unit',
+  'synth --container',
+  'synth --primaries',
+  'synth --set',
+  'synth --rsml',
+  'synth --preview',
+  'train --data',
+  'train --val',
+  'train --out',
+  'train --arch',
+  'train --from',
+  'train --optimizer',
+  'train --log',
+  'train --device',
+  'segment --model',
+  'segment --nifti',
+  'segment --device',
+  'eval --save',
+  'traits --out',
+  'traits --label',
+  'traits --mesh',
+  'view --seg',
+  'view --traits',
+  'view --host',
+  'view --model',
+  'view --models',
+  'gpu --adapter',
 ]);
 
 describe('every numeric option of every command', () => {
@@ -134,11 +165,25 @@ describe('every numeric option of every command', () => {
     it(`${cmd} ${opt} refuses ${bad.map((b) => JSON.stringify(b)).join(', ')}, naming the option, and writes nothing`, async () => {
       const before = readdirSync(dir).length;
       for (const value of bad) {
-        const args = ['node', 'rhizoct', cmd, ...POSITIONAL[cmd]!.map((a) => (a.includes('.') || a === 'm' || a === 'o' || a === 'in' ? join(dir, a) : a)), opt, value];
-        const err = await program().parseAsync(args).then(() => null, (e: Error) => e);
+        const args = [
+          'node',
+          'rhizoct',
+          cmd,
+          ...POSITIONAL[cmd]!.map((a) => (a.includes('.') || a === 'm' || a === 'o' || a === 'in' ? join(dir, a) : a)),
+          opt,
+          value,
+        ];
+        const err = await program()
+          .parseAsync(args)
+          .then(
+            () => null,
+            (e: Error) => e,
+          );
         expect(err, `${cmd} ${opt} ${JSON.stringify(value)} must be refused`).not.toBeNull();
         expect(err!.message, `${cmd} ${opt} ${JSON.stringify(value)}`).toContain(opt);
-        expect(err!.message, `${cmd} ${opt} ${JSON.stringify(value)}: says what is wrong`).toMatch(/must be|invalid|expected|Allowed choices/i);
+        expect(err!.message, `${cmd} ${opt} ${JSON.stringify(value)}: says what is wrong`).toMatch(
+          /must be|invalid|expected|Allowed choices/i,
+        );
       }
       expect(readdirSync(dir).length, 'nothing written').toBe(before);
     });
@@ -146,7 +191,9 @@ describe('every numeric option of every command', () => {
 
   it('segment --chunk abc leaves no OUT.partial, so the next, correct command is not refused for it', async () => {
     const out = join(dir, 'seg.zarr');
-    await expect(program().parseAsync(['node', 'rhizoct', 'segment', join(dir, 'scan.zarr'), out, '--chunk', 'abc'])).rejects.toThrow(/option '--chunk <n>' argument 'abc' is invalid\. must be a whole number from 1 to 1024, got "abc"/);
+    await expect(program().parseAsync(['node', 'rhizoct', 'segment', join(dir, 'scan.zarr'), out, '--chunk', 'abc'])).rejects.toThrow(
+      /option '--chunk <n>' argument 'abc' is invalid\. must be a whole number from 1 to 1024, got "abc"/,
+    );
     expect(existsSync(`${out}.partial`)).toBe(false);
     expect(existsSync(out)).toBe(false);
   });
@@ -154,16 +201,54 @@ describe('every numeric option of every command', () => {
   it('--overwrite with --shard is refused before anything is read or written', async () => {
     for (const cmd of ['segment', 'convert']) {
       const out = join(dir, `${cmd}-ow.zarr`);
-      await expect(program().parseAsync(['node', 'rhizoct', cmd, join(dir, 'missing.zarr'), out, '--shard', '0/2', '--overwrite'])).rejects.toThrow(/--overwrite cannot be used with --shard/);
+      await expect(
+        program().parseAsync(['node', 'rhizoct', cmd, join(dir, 'missing.zarr'), out, '--shard', '0/2', '--overwrite']),
+      ).rejects.toThrow(/--overwrite cannot be used with --shard/);
       expect(existsSync(`${out}.partial`) || existsSync(out)).toBe(false);
     }
   });
 
   it('convert checks --compression-level against the codec', async () => {
     const out = join(dir, 'c.zarr');
-    await expect(program().parseAsync(['node', 'rhizoct', 'convert', join(dir, 'missing.nii'), out, '--compression', 'blosc', '--compression-level', '12'])).rejects.toThrow(/from 0 to 9 for blosc, got 12/);
-    await expect(program().parseAsync(['node', 'rhizoct', 'convert', join(dir, 'missing.nii'), out, '--compression', 'zstd', '--compression-level', '0'])).rejects.toThrow(/from 1 to 22 for zstd/);
-    await expect(program().parseAsync(['node', 'rhizoct', 'convert', join(dir, 'missing.nii'), out, '--compression', 'none', '--compression-level', '3'])).rejects.toThrow(/none has no level/);
+    await expect(
+      program().parseAsync([
+        'node',
+        'rhizoct',
+        'convert',
+        join(dir, 'missing.nii'),
+        out,
+        '--compression',
+        'blosc',
+        '--compression-level',
+        '12',
+      ]),
+    ).rejects.toThrow(/from 0 to 9 for blosc, got 12/);
+    await expect(
+      program().parseAsync([
+        'node',
+        'rhizoct',
+        'convert',
+        join(dir, 'missing.nii'),
+        out,
+        '--compression',
+        'zstd',
+        '--compression-level',
+        '0',
+      ]),
+    ).rejects.toThrow(/from 1 to 22 for zstd/);
+    await expect(
+      program().parseAsync([
+        'node',
+        'rhizoct',
+        'convert',
+        join(dir, 'missing.nii'),
+        out,
+        '--compression',
+        'none',
+        '--compression-level',
+        '3',
+      ]),
+    ).rejects.toThrow(/none has no level/);
   });
 });
 
@@ -185,7 +270,9 @@ describe('the shared parsers', () => {
   it('refuse with a message saying what is allowed', () => {
     expect(() => parseNumber('abc', { min: 1, max: 4 }, true)).toThrow('must be a whole number from 1 to 4, got "abc"');
     expect(() => parseNumber('0', { min: 0, minExclusive: true })).toThrow('must be a number above 0, got "0"');
-    expect(() => parseNumber('1', { min: 0, max: 1, minExclusive: true, maxExclusive: true })).toThrow('must be a number above 0 and below 1, got "1"');
+    expect(() => parseNumber('1', { min: 0, max: 1, minExclusive: true, maxExclusive: true })).toThrow(
+      'must be a number above 0 and below 1, got "1"',
+    );
     expect(() => parseNumber('-1', { min: 0 })).toThrow('must be a number ≥ 0, got "-1"');
     expect(() => parseNumber('1e400')).toThrow(/must be a number/);
     expect(() => parseNumber('9007199254740993', {}, true)).toThrow(/whole number/);

@@ -15,7 +15,9 @@ describe('kernel parameters declared once by name (gpu/uniforms defineParams)', 
     const { bytes } = P.pack({ last: 7, scale: 0.25, count: 0xffffffff, offset: -3, n: 5 });
     expect(bytes.byteLength).toBe(32);
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    expect([v.getUint32(0, true), v.getInt32(4, true), v.getFloat32(8, true), v.getUint32(12, true), v.getUint32(16, true)]).toEqual([5, -3, 0.25, 0xffffffff, 7]);
+    expect([v.getUint32(0, true), v.getInt32(4, true), v.getFloat32(8, true), v.getUint32(12, true), v.getUint32(16, true)]).toEqual([
+      5, -3, 0.25, 0xffffffff, 7,
+    ]);
     expect([v.getUint32(20, true), v.getUint32(24, true), v.getUint32(28, true)]).toEqual([0, 0, 0]);
   });
 
@@ -40,7 +42,7 @@ describe('kernel parameters declared once by name (gpu/uniforms defineParams)', 
     expect(Q.wgsl).toContain('  _p0: u32,');
   });
 
-  it('reads a WGSL struct\'s fields in order, with the line it starts on, past comments and spacing', () => {
+  it("reads a WGSL struct's fields in order, with the line it starts on, past comments and spacing", () => {
     const code = [
       'override WG: u32 = 64;',
       '// struct Params { wrong: u32 }',
@@ -54,7 +56,10 @@ describe('kernel parameters declared once by name (gpu/uniforms defineParams)', 
       '}',
       'struct Params2 { z: u32 }',
     ].join('\n');
-    expect(wgslStructFields(code, 'Params')).toEqual({ fields: ['n: u32', 'offset: i32', 'scale: f32', 'count: u32', 'last: u32'], line: 6 });
+    expect(wgslStructFields(code, 'Params')).toEqual({
+      fields: ['n: u32', 'offset: i32', 'scale: f32', 'count: u32', 'last: u32'],
+      line: 6,
+    });
     expect(wgslStructFields(code, 'Params')!.fields).toEqual(P.fields);
     expect(wgslStructFields('struct Params { cout: u32, cin: u32 }', 'Params')).toEqual({ fields: ['cout: u32', 'cin: u32'], line: 1 });
     expect(wgslStructFields(code, 'Missing')).toBeUndefined();

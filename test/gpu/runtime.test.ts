@@ -26,7 +26,10 @@ describe('dispatch folding', () => {
         if (count > max ** 3) continue;
         const g = foldWorkgroups(count, max);
         const label = JSON.stringify({ count, max, g });
-        expect(g.every((v) => v <= max), label).toBe(true);
+        expect(
+          g.every((v) => v <= max),
+          label,
+        ).toBe(true);
         const cap = g[0] * g[1] * g[2];
         expect(cap >= count, label).toBe(true);
         // Slack below one row of the grid: so few idle groups that the shader's guard is cheap.
@@ -63,7 +66,9 @@ describe('buffer pool and pipeline cache', () => {
   });
 
   it('keys pipelines by shader, entry and sorted constants', async () => {
-    expect(kernelKey({ shader: 's', constants: { B: 1, A: true } })).toBe(kernelKey({ shader: 's', entry: 'main', constants: { A: 1, B: 1 } }));
+    expect(kernelKey({ shader: 's', constants: { B: 1, A: true } })).toBe(
+      kernelKey({ shader: 's', entry: 'main', constants: { A: 1, B: 1 } }),
+    );
     const p1 = await gpu.kernel({ shader: 'fill', constants: { WG: 64 } });
     const p2 = await gpu.kernel({ shader: 'fill', constants: { WG: 64 } });
     expect(p1).toBe(p2);
@@ -71,7 +76,9 @@ describe('buffer pool and pipeline cache', () => {
 
   it('reports a WGSL compile error naming the shader', async () => {
     const bad = await acquireGpu({ shaderSource: async () => 'fn main( {' });
-    await expect(bad.kernel({ shader: 'broken' })).rejects.toSatisfy((e: unknown) => isGpuError(e, 'shader') && /shaders\/broken\.wgsl/.test((e as Error).message));
+    await expect(bad.kernel({ shader: 'broken' })).rejects.toSatisfy(
+      (e: unknown) => isGpuError(e, 'shader') && /shaders\/broken\.wgsl/.test((e as Error).message),
+    );
     bad.destroy();
   });
 

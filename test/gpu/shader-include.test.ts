@@ -21,7 +21,12 @@ describe('WGSL includes', () => {
   it('replaces `// #include name` lines by the file, nested, each file once, and maps lines back to their file', async () => {
     const e = await expandIncludes('main', source);
     expect(e.code.split('\n')).toEqual(['alias T = f32;', 'fn b() {}', 'fn a() {}', 'fn main_fn() {}', '']);
-    expect([1, 2, 3, 4].map((n) => e.origin(n))).toEqual(['shaders/main.wgsl:1', 'shaders/b.wgsl:1', 'shaders/a.wgsl:2', 'shaders/main.wgsl:3']);
+    expect([1, 2, 3, 4].map((n) => e.origin(n))).toEqual([
+      'shaders/main.wgsl:1',
+      'shaders/b.wgsl:1',
+      'shaders/a.wgsl:2',
+      'shaders/main.wgsl:3',
+    ]);
   });
 
   it('refuses a file that includes itself, naming the chain', async () => {
@@ -30,12 +35,17 @@ describe('WGSL includes', () => {
 
   it('every include in shaders/ names a fragment that exists', async () => {
     const src = fileShaderSource();
-    const names = readdirSync(join(packageRoot(), 'shaders')).filter((f) => f.endsWith('.wgsl')).map((f) => f.slice(0, -5));
+    const names = readdirSync(join(packageRoot(), 'shaders'))
+      .filter((f) => f.endsWith('.wgsl'))
+      .map((f) => f.slice(0, -5));
     let included = 0;
     for (const k of names) {
       const raw = await src(k);
       const e = await expandIncludes(k, src);
-      expect(e.code.split('\n').some((l) => /^\s*\/\/\s*#include\s+\S+\s*$/.test(l)), k).toBe(false);
+      expect(
+        e.code.split('\n').some((l) => /^\s*\/\/\s*#include\s+\S+\s*$/.test(l)),
+        k,
+      ).toBe(false);
       if (e.code !== raw) included++;
     }
     expect(included).toBeGreaterThanOrEqual(11);

@@ -7,13 +7,30 @@ import { SilentProgress } from '../../src/pipeline/progress.js';
 import { type Box, wholeBox } from '../../src/volume/box.js';
 
 /** A crop of a real scan written as an OME-Zarr pyramid `dir/crop.zarr` (no voxel size, as the scans record none); its grey values. */
-export async function writeCropPyramid(scan: string, box: Box, dir: string, maxLevels?: number): Promise<{ path: string; grey: VoxelArray }> {
+export async function writeCropPyramid(
+  scan: string,
+  box: Box,
+  dir: string,
+  maxLevels?: number,
+): Promise<{ path: string; grey: VoxelArray }> {
   const src = await openVolume(scan);
   const grey = await src.readBox(box);
-  const meta = { shape: box.shape, dtype: src.dtype, voxelSize: [1, 1, 1] as [number, number, number], unit: '' as const, origin: [0, 0, 0] as [number, number, number] };
+  const meta = {
+    shape: box.shape,
+    dtype: src.dtype,
+    voxelSize: [1, 1, 1] as [number, number, number],
+    unit: '' as const,
+    origin: [0, 0, 0] as [number, number, number],
+  };
   await src.close();
   const raw = join(dir, 'raw.zarr');
-  const w = await OmeZarrWriter.create(raw, meta, { zarrFormat: 2, chunkShape: [64, 64, 64], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' });
+  const w = await OmeZarrWriter.create(raw, meta, {
+    zarrFormat: 2,
+    chunkShape: [64, 64, 64],
+    compression: { compression: 'blosc' },
+    levelCount: 1,
+    method: 'mean',
+  });
   await w.writeLevelBox(0, wholeBox(box.shape), grey);
   await w.finalize();
   const path = join(dir, 'crop.zarr');

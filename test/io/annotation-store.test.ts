@@ -16,12 +16,29 @@ const ORIGIN: Vec3 = [3, 2, 1];
 async function scanStore(path: string, zarrFormat: 2 | 3): Promise<void> {
   const meta = { shape: SHAPE, dtype: 'uint8' as const, voxelSize: VOXEL, unit: 'millimeter' as const, origin: ORIGIN };
   const n = SHAPE[0] * SHAPE[1] * SHAPE[2];
-  const img = await OmeZarrWriter.create(path, meta, { zarrFormat, chunkShape: CHUNK, compression: { compression: 'zstd' }, levelCount: 2, method: 'mean' });
-  await img.writeLevelBox(0, { offset: [0, 0, 0], shape: SHAPE }, Uint8Array.from({ length: n }, (_, i) => i % 251));
+  const img = await OmeZarrWriter.create(path, meta, {
+    zarrFormat,
+    chunkShape: CHUNK,
+    compression: { compression: 'zstd' },
+    levelCount: 2,
+    method: 'mean',
+  });
+  await img.writeLevelBox(
+    0,
+    { offset: [0, 0, 0], shape: SHAPE },
+    Uint8Array.from({ length: n }, (_, i) => i % 251),
+  );
   const s1 = img.levelShapes[1]!;
   await img.writeLevelBox(1, { offset: [0, 0, 0], shape: s1 }, new Uint8Array(s1[0] * s1[1] * s1[2]));
   await img.finalize();
-  const lab = await OmeZarrWriter.create(path, meta, { zarrFormat, chunkShape: CHUNK, compression: { compression: 'gzip' }, levelCount: 1, method: 'max', label: 'roots' });
+  const lab = await OmeZarrWriter.create(path, meta, {
+    zarrFormat,
+    chunkShape: CHUNK,
+    compression: { compression: 'gzip' },
+    levelCount: 1,
+    method: 'max',
+    label: 'roots',
+  });
   await lab.writeLevelBox(0, { offset: [0, 0, 0], shape: SHAPE }, new Uint8Array(n).fill(1));
   await lab.finalize();
 }
@@ -43,7 +60,10 @@ describe.each([2, 3] as const)('annotation store (Zarr v%i)', (zarrFormat) => {
   it('creates labels/annotations on the first write, beside labels/roots, with the scan geometry', async () => {
     const a = await AnnotationStore.open(path);
     expect(await a.exists()).toBe(false);
-    const r = await a.apply([{ value: ROOT, voxels: [0, 0, 0, 19, 26, 32] }, { value: NOT_ROOT, voxels: [9, 17, 20] }]);
+    const r = await a.apply([
+      { value: ROOT, voxels: [0, 0, 0, 19, 26, 32] },
+      { value: NOT_ROOT, voxels: [9, 17, 20] },
+    ]);
     expect(Array.from(r.previous)).toEqual([0, 0, 0]);
     expect(r.chunks).toBe(3);
     expect(await a.exists()).toBe(true);
@@ -73,7 +93,10 @@ describe.each([2, 3] as const)('annotation store (Zarr v%i)', (zarrFormat) => {
 
   it('a reopened store sees earlier strokes, returns previous values, and the last value of a voxel wins', async () => {
     const a = await AnnotationStore.open(path);
-    const r = await a.apply([{ value: NOT_ROOT, voxels: [0, 0, 0, 1, 1, 1] }, { value: 0, voxels: [0, 0, 0] }]);
+    const r = await a.apply([
+      { value: NOT_ROOT, voxels: [0, 0, 0, 1, 1, 1] },
+      { value: 0, voxels: [0, 0, 0] },
+    ]);
     expect(Array.from(r.previous)).toEqual([ROOT, 0, NOT_ROOT]);
     const src = await openZarr(path, { label: ANNOTATION_LABEL });
     const b = await src.readBox({ offset: [0, 0, 0], shape: [2, 2, 2] });
@@ -86,7 +109,9 @@ describe.each([2, 3] as const)('annotation store (Zarr v%i)', (zarrFormat) => {
     const b = await AnnotationStore.open(path);
     // Two store objects in one process share nothing but the files: each keeps its own lock, so
     // this test is about one store (the server holds one); the second checks it reads them back.
-    await Promise.all(Array.from({ length: 24 }, (_, i) => a.apply([{ value: 1 + (i % 2), voxels: [10 + (i % 6), 2 + Math.floor(i / 6), 3] }])));
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) => a.apply([{ value: 1 + (i % 2), voxels: [10 + (i % 6), 2 + Math.floor(i / 6), 3] }])),
+    );
     const src = await openZarr(path, { label: ANNOTATION_LABEL });
     const box = await src.readBox({ offset: [10, 2, 3], shape: [6, 4, 1] });
     expect(Array.from(box)).toEqual(Array.from({ length: 24 }, (_, k) => 1 + ((Math.floor(k / 4) + 6 * (k % 4)) % 2)));
@@ -97,7 +122,12 @@ describe.each([2, 3] as const)('annotation store (Zarr v%i)', (zarrFormat) => {
     const a = await AnnotationStore.open(path);
     const before = await files(path);
     await expect(a.apply([{ value: 3, voxels: [1, 1, 1] }])).rejects.toThrow(/value 3 is not 0/);
-    await expect(a.apply([{ value: 1, voxels: [1, 1, 1] }, { value: 1, voxels: [20, 0, 0] }])).rejects.toThrow(/edit 1: voxel \(z 20, y 0, x 0\) is outside the scan's 20×27×33/);
+    await expect(
+      a.apply([
+        { value: 1, voxels: [1, 1, 1] },
+        { value: 1, voxels: [20, 0, 0] },
+      ]),
+    ).rejects.toThrow(/edit 1: voxel \(z 20, y 0, x 0\) is outside the scan's 20×27×33/);
     await expect(a.apply([{ value: 1, voxels: [1, -1, 1] }])).rejects.toThrow(/outside/);
     await expect(a.apply([{ value: 1, voxels: [1, 1.5, 1] }])).rejects.toThrow(/outside/);
     await expect(a.apply([{ value: 1, voxels: [1, 1] }])).rejects.toThrow(/triples/);

@@ -70,7 +70,10 @@ describe('atomic whole-file writes', () => {
       await Promise.all(writers);
       const got = await readFile(p);
       expect(got.length).toBe(1 << 16);
-      expect(got.every((v) => v === got[0]), 'one writer whole, not a mix').toBe(true);
+      expect(
+        got.every((v) => v === got[0]),
+        'one writer whole, not a mix',
+      ).toBe(true);
       expect(await readdir(dir)).toEqual(['c.bin']);
     }));
 });

@@ -13,7 +13,8 @@ const hasCache = new Map<string, boolean>();
 export function pythonHas(...modules: string[]): boolean {
   const key = modules.join(',');
   if (!hasCache.has(key)) {
-    const ok = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', modules.map((m) => `import ${m}`).join('; ')], { encoding: 'utf8' }).status === 0;
+    const ok =
+      existsSync(PYTHON) && spawnSync(PYTHON, ['-c', modules.map((m) => `import ${m}`).join('; ')], { encoding: 'utf8' }).status === 0;
     hasCache.set(key, ok);
   }
   return hasCache.get(key)!;

@@ -154,34 +154,47 @@ async function writeOurs(path: string, meta: VolumeMeta, data: VoxelArray, compr
 }
 
 describe('MetaImage written by us', () => {
-  it.skipIf(!vtk)(`is read by VTK's vtkMetaImageReader with the same dimensions, spacing (mm), origin (LPS) and values${vtkNote}`, async () => {
-    const r = rng(seed + 2);
-    const shape: Vec3 = [5, 6, 7];
-    const written: { path: string; label: string; data: VoxelArray }[] = [];
-    for (const dtype of ['uint8', 'int16', 'uint16', 'float32'] as const) {
-      const data = voxels(dtype, 5 * 6 * 7, r);
-      for (const [name, compression] of [['a.mha', 'gzip'], ['b.mha', 'none'], ['c.mhd', 'gzip'], ['d.mhd', 'none']] as const) {
-        const path = join(dir, `ours-${dtype}-${name}`);
-        await writeOurs(path, metaFor(dtype, shape), data, compression);
-        written.push({ path, label: `${dtype} ${name}`, data });
+  it.skipIf(!vtk)(
+    `is read by VTK's vtkMetaImageReader with the same dimensions, spacing (mm), origin (LPS) and values${vtkNote}`,
+    async () => {
+      const r = rng(seed + 2);
+      const shape: Vec3 = [5, 6, 7];
+      const written: { path: string; label: string; data: VoxelArray }[] = [];
+      for (const dtype of ['uint8', 'int16', 'uint16', 'float32'] as const) {
+        const data = voxels(dtype, 5 * 6 * 7, r);
+        for (const [name, compression] of [
+          ['a.mha', 'gzip'],
+          ['b.mha', 'none'],
+          ['c.mhd', 'gzip'],
+          ['d.mhd', 'none'],
+        ] as const) {
+          const path = join(dir, `ours-${dtype}-${name}`);
+          await writeOurs(path, metaFor(dtype, shape), data, compression);
+          written.push({ path, label: `${dtype} ${name}`, data });
+        }
+        const files = await readdir(dir);
+        expect(files.filter((n) => n.startsWith(`ours-${dtype}-c.`)).sort()).toEqual([`ours-${dtype}-c.mhd`, `ours-${dtype}-c.zraw`]);
+        expect(files.filter((n) => n.startsWith(`ours-${dtype}-d.`)).sort()).toEqual([`ours-${dtype}-d.mhd`, `ours-${dtype}-d.raw`]);
       }
-      const files = await readdir(dir);
-      expect(files.filter((n) => n.startsWith(`ours-${dtype}-c.`)).sort()).toEqual([`ours-${dtype}-c.mhd`, `ours-${dtype}-c.zraw`]);
-      expect(files.filter((n) => n.startsWith(`ours-${dtype}-d.`)).sort()).toEqual([`ours-${dtype}-d.mhd`, `ours-${dtype}-d.raw`]);
-    }
-    const read = JSON.parse(runPython(VTK_READ, ...written.map((w) => w.path))) as { dims: number[]; spacing: number[]; origin: number[]; values: number[] }[];
-    for (const [k, { path, label, data }] of written.entries()) {
-      const j = read[k]!;
-      expect(j.dims, label).toEqual([7, 6, 5]);
-      expect(roundVec(j.spacing), label).toEqual([0.05, 0.02, 0.04]);
-      expect(roundVec(j.origin), label).toEqual([-0.1, 0.2, 0.3]);
-      expect(j.values, label).toEqual(Array.from(data));
-      const v = await openVolume(path);
-      expect(Array.from(await v.readBox(whole(shape))), label).toEqual(Array.from(data));
-      expect(roundVec(v.origin), label).toEqual([0.3, -0.2, 0.1]);
-      await v.close();
-    }
-  });
+      const read = JSON.parse(runPython(VTK_READ, ...written.map((w) => w.path))) as {
+        dims: number[];
+        spacing: number[];
+        origin: number[];
+        values: number[];
+      }[];
+      for (const [k, { path, label, data }] of written.entries()) {
+        const j = read[k]!;
+        expect(j.dims, label).toEqual([7, 6, 5]);
+        expect(roundVec(j.spacing), label).toEqual([0.05, 0.02, 0.04]);
+        expect(roundVec(j.origin), label).toEqual([-0.1, 0.2, 0.3]);
+        expect(j.values, label).toEqual(Array.from(data));
+        const v = await openVolume(path);
+        expect(Array.from(await v.readBox(whole(shape))), label).toEqual(Array.from(data));
+        expect(roundVec(v.origin), label).toEqual([0.3, -0.2, 0.1]);
+        await v.close();
+      }
+    },
+  );
 });
 
 /*
@@ -246,15 +259,27 @@ describe('MetaImage fields, hand-checked', () => {
 
   it('synonyms and defaults: ElementByteOrderMSB, Position, ElementSize, HeaderSize = -1, NDims = 2, no spacing', async () => {
     const data = Int16Array.from({ length: 12 }, (_, i) => i - 6);
-    await writeFile(join(dir, 'syn.raw'), Buffer.concat([Buffer.from('some header of unknown length'), Buffer.from(swapped(new Uint8Array(data.buffer), 2))]));
-    await writeFile(join(dir, 'syn.mhd'), 'NDims = 2\nDimSize = 4 3\nElementType = MET_SHORT\nElementByteOrderMSB = True\nPosition = 5 6\nElementSize = 0.1 0.2\nHeaderSize = -1\nElementDataFile = syn.raw\n');
+    await writeFile(
+      join(dir, 'syn.raw'),
+      Buffer.concat([Buffer.from('some header of unknown length'), Buffer.from(swapped(new Uint8Array(data.buffer), 2))]),
+    );
+    await writeFile(
+      join(dir, 'syn.mhd'),
+      'NDims = 2\nDimSize = 4 3\nElementType = MET_SHORT\nElementByteOrderMSB = True\nPosition = 5 6\nElementSize = 0.1 0.2\nHeaderSize = -1\nElementDataFile = syn.raw\n',
+    );
     const v = await openVolume(join(dir, 'syn.mhd'));
     expect(v.shape).toEqual([1, 3, 4]);
     expect(roundVec(v.voxelSize)).toEqual([1, 0.2, 0.1]);
     expect(roundVec(v.origin)).toEqual([0, -6, -5]);
     expect(Array.from(await v.readBox(whole(v.shape)))).toEqual(Array.from(data));
     await v.close();
-    await writeFile(join(dir, 'plain.mha'), Buffer.concat([Buffer.from('NDims = 3\nDimSize = 2 2 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n'), Buffer.from([1, 2, 3, 4])]));
+    await writeFile(
+      join(dir, 'plain.mha'),
+      Buffer.concat([
+        Buffer.from('NDims = 3\nDimSize = 2 2 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n'),
+        Buffer.from([1, 2, 3, 4]),
+      ]),
+    );
     const p = await openVolume(join(dir, 'plain.mha'));
     expect([p.unit, p.voxelSize, p.origin]).toEqual(['', [1, 1, 1], [0, 0, 0]]);
     expect(Array.from(await p.readBox(whole(p.shape)))).toEqual([1, 2, 3, 4]);
@@ -294,15 +319,48 @@ describe('bad MetaImage input: a clear error naming the file and the field, befo
 
   it('truncated data, a DimSize that lies, a type, channels, text data, a compressed size and a data file that are wrong', async () => {
     const cases: [string, string | Buffer, Parameters<typeof isVolumeIoError>[1], RegExp][] = [
-      ['trunc.mha', Buffer.concat([Buffer.from(head('ElementType = MET_USHORT\nElementDataFile = LOCAL\n')), Buffer.alloc(40)]), 'Truncated', /trunc\.mha.*DimSize = 4 3 2.*8 missing/],
-      ['lie.mhd', head('ElementType = MET_FLOAT\nElementDataFile = small.raw\n'), 'Truncated', /small\.raw.*DimSize = 4 3 2 with ElementType = MET_FLOAT.*lie\.mhd/],
+      [
+        'trunc.mha',
+        Buffer.concat([Buffer.from(head('ElementType = MET_USHORT\nElementDataFile = LOCAL\n')), Buffer.alloc(40)]),
+        'Truncated',
+        /trunc\.mha.*DimSize = 4 3 2.*8 missing/,
+      ],
+      [
+        'lie.mhd',
+        head('ElementType = MET_FLOAT\nElementDataFile = small.raw\n'),
+        'Truncated',
+        /small\.raw.*DimSize = 4 3 2 with ElementType = MET_FLOAT.*lie\.mhd/,
+      ],
       ['type.mha', head('ElementType = MET_STRING\nElementDataFile = LOCAL\n'), 'Unsupported', /type\.mha.*ElementType = MET_STRING/],
-      ['rgb.mha', head('ElementNumberOfChannels = 3\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n'), 'Unsupported', /rgb\.mha.*ElementNumberOfChannels = 3/],
-      ['text.mha', head('BinaryData = False\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n'), 'Unsupported', /text\.mha.*BinaryData = False/],
-      ['zsize.mha', Buffer.concat([Buffer.from(head('CompressedData = True\nCompressedDataSize = 500\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n')), deflateSync(Buffer.alloc(24))]), 'Truncated', /zsize\.mha.*CompressedDataSize/],
+      [
+        'rgb.mha',
+        head('ElementNumberOfChannels = 3\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n'),
+        'Unsupported',
+        /rgb\.mha.*ElementNumberOfChannels = 3/,
+      ],
+      [
+        'text.mha',
+        head('BinaryData = False\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n'),
+        'Unsupported',
+        /text\.mha.*BinaryData = False/,
+      ],
+      [
+        'zsize.mha',
+        Buffer.concat([
+          Buffer.from(head('CompressedData = True\nCompressedDataSize = 500\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n')),
+          deflateSync(Buffer.alloc(24)),
+        ]),
+        'Truncated',
+        /zsize\.mha.*CompressedDataSize/,
+      ],
       ['nofile.mhd', head('ElementType = MET_UCHAR\nElementDataFile = gone.raw\n'), 'NotFound', /gone\.raw.*ElementDataFile.*nofile\.mhd/],
       ['noend.mha', head('ElementType = MET_UCHAR\n'), 'InvalidMetadata', /noend\.mha.*ElementDataFile/],
-      ['dims.mha', head('ElementType = MET_UCHAR\nElementDataFile = LOCAL\n').replace('DimSize = 4 3 2', 'DimSize = 4 3'), 'InvalidMetadata', /dims\.mha.*DimSize.*3 numbers/],
+      [
+        'dims.mha',
+        head('ElementType = MET_UCHAR\nElementDataFile = LOCAL\n').replace('DimSize = 4 3 2', 'DimSize = 4 3'),
+        'InvalidMetadata',
+        /dims\.mha.*DimSize.*3 numbers/,
+      ],
     ];
     await writeFile(join(dir, 'small.raw'), Buffer.alloc(40));
     for (const [name, content, tag, pattern] of cases) {

@@ -65,17 +65,30 @@ print(nib.load(f'{out}/bigendian.nii').header.endianness)
         expect(v.shape, label).toEqual([5, 6, 7]);
         expect(v.dtype, label).toBe(dt);
         expect(v.compressed, label).toBe(ext === 'nii.gz');
-        expect(v.voxelSize.map((n) => Number(n.toFixed(5))), label).toEqual([2.5, 1.5, 0.4]);
+        expect(
+          v.voxelSize.map((n) => Number(n.toFixed(5))),
+          label,
+        ).toEqual([2.5, 1.5, 0.4]);
         expect(v.unit, label).toBe('millimeter');
-        expect(v.affine.map((r) => r.map((n) => Number(n.toFixed(5)))), label).toEqual([[0, 0, -2.5, 10], [0, 1.5, 0, -3], [0.4, 0, 0, 7], [0, 0, 0, 1]]);
+        expect(
+          v.affine.map((r) => r.map((n) => Number(n.toFixed(5)))),
+          label,
+        ).toEqual([
+          [0, 0, -2.5, 10],
+          [0, 1.5, 0, -3],
+          [0.4, 0, 0, 7],
+          [0, 0, 0, 1],
+        ]);
         const got = await v.readBox(makeBox([0, 0, 0], v.shape));
         expect(Array.from(got), label).toEqual(Array.from(dt === 'float32' ? Float32Array.from(want) : want));
         // A box in the middle matches the same voxels of the whole.
         const box = makeBox([1, 2, 3], [3, 3, 2]);
         const part = await v.readBox(box);
-        for (let z = 0; z < 3; z++) for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) {
-          expect(at(part, box.shape, z, y, x), label).toBe(at(got, v.shape, z + 1, y + 2, x + 3));
-        }
+        for (let z = 0; z < 3; z++)
+          for (let y = 0; y < 3; y++)
+            for (let x = 0; x < 2; x++) {
+              expect(at(part, box.shape, z, y, x), label).toBe(at(got, v.shape, z + 1, y + 2, x + 3));
+            }
         await v.close();
       }
     }
@@ -144,7 +157,12 @@ print(json.dumps({'shape': list(a.shape), 'dtype': str(a.dtype), 'affine': i.aff
       expect(r.dtype).toBe('uint16');
       expect(r.units).toBe('micron');
       expect(r.zooms).toEqual([0.25, 0.5, 2]);
-      expect(r.affine).toEqual([[0.25, 0, 0, 3], [0, 0.5, 0, 2], [0, 0, 2, -1], [0, 0, 0, 1]]);
+      expect(r.affine).toEqual([
+        [0.25, 0, 0, 3],
+        [0, 0.5, 0, 2],
+        [0, 0, 2, -1],
+        [0, 0, 0, 1],
+      ]);
       for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) expect(r.qform[i][j]).toBeCloseTo(r.affine[i][j], 6);
       expect(r.v).toBe(at(data, shape, 3, 4, 5));
       expect(r.sum).toBe(data.reduce((a, b) => a + b, 0));
@@ -152,7 +170,12 @@ print(json.dumps({'shape': list(a.shape), 'dtype': str(a.dtype), 'affine': i.aff
   });
 
   it('round-trips a rotated affine through our own reader', async () => {
-    const affine = [[0, 0, -2, 5], [0, 1.5, 0, 0], [0.5, 0, 0, -7], [0, 0, 0, 1]];
+    const affine = [
+      [0, 0, -2, 5],
+      [0, 1.5, 0, 0],
+      [0.5, 0, 0, -7],
+      [0, 0, 0, 1],
+    ];
     const shape: Vec3 = [3, 2, 4];
     const data = Float32Array.from({ length: 24 }, (_, i) => i / 3 - 2);
     const p = join(dir, 'rot.nii.gz');
@@ -183,9 +206,11 @@ describe('NIfTI box reads', () => {
         lastZ = off[0];
         const got = await v.readBox(makeBox(off, sh));
         const label = JSON.stringify({ seed, path, i, off, sh });
-        for (let z = 0; z < sh[0]; z++) for (let y = 0; y < sh[1]; y++) for (let x = 0; x < sh[2]; x++) {
-          expect(at(got, sh, z, y, x), label).toBe(at(data, shape, z + off[0], y + off[1], x + off[2]));
-        }
+        for (let z = 0; z < sh[0]; z++)
+          for (let y = 0; y < sh[1]; y++)
+            for (let x = 0; x < sh[2]; x++) {
+              expect(at(got, sh, z, y, x), label).toBe(at(data, shape, z + off[0], y + off[1], x + off[2]));
+            }
       }
       await v.close();
     }
@@ -274,7 +299,19 @@ describe('bad NIfTI input', () => {
   });
 
   it('the header writer refuses dims NIfTI-1 cannot hold', () => {
-    expect(() => writeNifti1Header({ dims: [40000, 1, 1], dtype: 'uint8', affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], unitCode: 0 })).toThrow(/32767/);
+    expect(() =>
+      writeNifti1Header({
+        dims: [40000, 1, 1],
+        dtype: 'uint8',
+        affine: [
+          [1, 0, 0, 0],
+          [0, 1, 0, 0],
+          [0, 0, 1, 0],
+          [0, 0, 0, 1],
+        ],
+        unitCode: 0,
+      }),
+    ).toThrow(/32767/);
   });
 
   it('copying a file keeps it readable (sanity of fixtures)', async () => {

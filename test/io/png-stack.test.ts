@@ -16,9 +16,11 @@ afterAll(() => cleanup());
 const seed = freshSeed();
 
 describe('PNG slice folders', () => {
-  it.skipIf(!pythonHas('PIL', 'numpy'))(`8- and 16-bit slices written by Pillow read back exactly${pythonSkipNote('PIL', 'numpy')}`, async () => {
-    runPython(
-      `
+  it.skipIf(!pythonHas('PIL', 'numpy'))(
+    `8- and 16-bit slices written by Pillow read back exactly${pythonSkipNote('PIL', 'numpy')}`,
+    async () => {
+      runPython(
+        `
 import sys, os, numpy as np
 from PIL import Image
 out = sys.argv[1]
@@ -31,20 +33,21 @@ for dt, mode in [('uint8', 'L'), ('uint16', 'I;16')]:
         Image.fromarray(a[z], mode=mode).save(os.path.join(d, f'slice_{z * 4 + 2}.png'))
     a.astype('<f8').tofile(d + '.f64')
 `,
-      dir,
-    );
-    for (const dt of ['uint8', 'uint16']) {
-      const v = await openVolume(join(dir, dt));
-      expect(v.format).toBe('png-stack');
-      expect(v.dtype).toBe(dt);
-      expect(v.shape).toEqual([4, 7, 9]);
-      const all = await v.readBox(makeBox([0, 0, 0], v.shape));
-      const { readFile } = await import('node:fs/promises');
-      const want = new Float64Array((await readFile(join(dir, `${dt}.f64`))).buffer.slice(0));
-      expect(Array.from(all)).toEqual(Array.from(want));
-      await v.close();
-    }
-  });
+        dir,
+      );
+      for (const dt of ['uint8', 'uint16']) {
+        const v = await openVolume(join(dir, dt));
+        expect(v.format).toBe('png-stack');
+        expect(v.dtype).toBe(dt);
+        expect(v.shape).toEqual([4, 7, 9]);
+        const all = await v.readBox(makeBox([0, 0, 0], v.shape));
+        const { readFile } = await import('node:fs/promises');
+        const want = new Float64Array((await readFile(join(dir, `${dt}.f64`))).buffer.slice(0));
+        expect(Array.from(all)).toEqual(Array.from(want));
+        await v.close();
+      }
+    },
+  );
 
   it(`grey stored as RGB is accepted, colour is refused, mixed sizes are refused (seed ${seed})`, async () => {
     const r = rng(seed);

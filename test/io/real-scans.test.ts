@@ -19,7 +19,12 @@ describe('real scans from ../shared/data', () => {
     expect(v.shape).toEqual([500, 500, 500]);
     expect(v.dtype).toBe('uint8');
     // Independent decode: uncompressed pixels start at byte 160 of each slice file.
-    for (const [z, y, x] of [[0, 0, 0], [123, 456, 78], [499, 499, 499], [250, 1, 498]] as const) {
+    for (const [z, y, x] of [
+      [0, 0, 0],
+      [123, 456, 78],
+      [499, 499, 499],
+      [250, 1, 498],
+    ] as const) {
       const fh = await open(join(bean, `bean_bucket_${String(z).padStart(4, '0')}.tif`), 'r');
       const b = Buffer.alloc(1);
       await fh.read(b, 0, 1, 160 + y * 500 + x);
@@ -39,7 +44,7 @@ describe('real scans from ../shared/data', () => {
     const z = 300;
     const png = await readFile(join(maize, `${String(z).padStart(4, '0')}.png`));
     const idat: Buffer[] = [];
-    for (let p = 8; p < png.length; ) {
+    for (let p = 8; p < png.length;) {
       const len = png.readUInt32BE(p);
       if (png.toString('latin1', p + 4, p + 8) === 'IDAT') idat.push(png.subarray(p + 8, p + 8 + len));
       p += 12 + len;
@@ -55,14 +60,22 @@ describe('real scans from ../shared/data', () => {
         const a = x > 0 ? line[x - 1]! : 0;
         const b = up[x]!;
         const c = x > 0 ? up[x - 1]! : 0;
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        const pa = Math.abs(b - c),
+          pb = Math.abs(a - c),
+          pc = Math.abs(a + b - 2 * c);
         const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
         line[x] = (line[x]! + pred) & 0xff;
       }
       rows.push(line);
     }
     const got = await v.readBox(makeBox([z, 0, 0], [1, 375, 375]));
-    for (const [y, x] of [[0, 0], [187, 187], [374, 374], [100, 250], [300, 20]] as const) {
+    for (const [y, x] of [
+      [0, 0],
+      [187, 187],
+      [374, 374],
+      [100, 250],
+      [300, 20],
+    ] as const) {
       expect(got[y * 375 + x], `voxel ${z},${y},${x}`).toBe(rows[y]![x]);
     }
     await v.close();

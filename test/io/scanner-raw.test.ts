@@ -173,17 +173,31 @@ describe('VGStudio .vgi + raw (fixture documented above)', () => {
     await mkdir(d);
     const f = sampleData('float32', 6 * 5 * 4, rng(seed + 3));
     await writeFile(join(d, 'f.vol'), f.bytes);
-    await writeFile(join(d, 'f.vgi'), VGI.replace(/Name = .*\n/, 'Name = f.vol\n').replace(/SkipHeader = 8/, 'SkipHeader = 0').replace(/[Dd]atatype = unsigned integer/g, 'Datatype = float').replace(/[Bb]its[Pp]er[Ee]lement = 16/g, 'BitsPerElement = 32').replace('resolution = 0.02 0.02 0.025', 'resolution = 0.05'));
+    await writeFile(
+      join(d, 'f.vgi'),
+      VGI.replace(/Name = .*\n/, 'Name = f.vol\n')
+        .replace(/SkipHeader = 8/, 'SkipHeader = 0')
+        .replace(/[Dd]atatype = unsigned integer/g, 'Datatype = float')
+        .replace(/[Bb]its[Pp]er[Ee]lement = 16/g, 'BitsPerElement = 32')
+        .replace('resolution = 0.02 0.02 0.025', 'resolution = 0.05'),
+    );
     const v = await openVolume(join(d, 'f.vgi'));
     expect([v.dtype, v.voxelSize]).toEqual(['float32', [0.05, 0.05, 0.05]]);
     expect(Array.from(await v.readBox(whole(v.shape)))).toEqual(f.values);
     await v.close();
     const s = sampleData('int16', 6 * 5 * 4, rng(seed + 4));
     await writeFile(join(d, 's.vol'), s.bytes);
-    await writeFile(join(d, 's.vgi'), VGI.replace(/Name = .*\n/, 'Name = s.vol\n').replace(/SkipHeader = 8/, 'SkipHeader = 0').replace(/[Dd]atatype = unsigned integer/g, 'Datatype = signed integer'));
+    await writeFile(
+      join(d, 's.vgi'),
+      VGI.replace(/Name = .*\n/, 'Name = s.vol\n')
+        .replace(/SkipHeader = 8/, 'SkipHeader = 0')
+        .replace(/[Dd]atatype = unsigned integer/g, 'Datatype = signed integer'),
+    );
     expect(await readAll(join(d, 's.vgi'))).toEqual(s.values);
     await writeFile(join(d, 'bad.vgi'), VGI.replace(/BitsPerElement = 16/, 'BitsPerElement = 12'));
-    expect((await errorOf(openVolume(join(d, 'bad.vgi')))).message).toMatch(/bad\.vgi: VGStudio Datatype = unsigned integer with BitsPerElement = 12/);
+    expect((await errorOf(openVolume(join(d, 'bad.vgi')))).message).toMatch(
+      /bad\.vgi: VGStudio Datatype = unsigned integer with BitsPerElement = 12/,
+    );
     await writeFile(join(d, 'tif.vgi'), VGI.replace('FileFormat = raw', 'FileFormat = tiff'));
     expect((await errorOf(openVolume(join(d, 'tif.vgi')))).message).toMatch(/tif\.vgi: VGStudio \[file1\] FileFormat = tiff/);
     await writeFile(join(d, 'gone.vgi'), VGI.replace(/Name = .*\n/, 'Name = elsewhere.vol\n'));
@@ -196,7 +210,12 @@ describe('VGStudio .vgi + raw (fixture documented above)', () => {
 describe('--raw for headerless files', () => {
   it('parses Z,Y,X,TYPE[,ENDIAN][,SKIP] and says what is wrong otherwise', () => {
     expect(parseRawSpec('4,5,6,uint16,little')).toEqual({ shape: [4, 5, 6], sampleType: 'uint16', littleEndian: true, offset: 0 });
-    expect(parseRawSpec('4, 5, 6, float32, big, 1024')).toEqual({ shape: [4, 5, 6], sampleType: 'float32', littleEndian: false, offset: 1024 });
+    expect(parseRawSpec('4, 5, 6, float32, big, 1024')).toEqual({
+      shape: [4, 5, 6],
+      sampleType: 'float32',
+      littleEndian: false,
+      offset: 1024,
+    });
     expect(parseRawSpec('4,5,6,uint8')).toEqual({ shape: [4, 5, 6], sampleType: 'uint8', littleEndian: true, offset: 0 });
     expect(() => parseRawSpec('4,5,6,uint16')).toThrow(/need the byte order/);
     expect(() => parseRawSpec('4,5,uint16,little')).toThrow(/Z,Y,X,TYPE/);
@@ -231,13 +250,20 @@ describe('--raw for headerless files', () => {
     expect(await readAll(p)).toEqual(values);
     const nrrd = join(dir, 'has-header.nrrd');
     await writeFile(nrrd, Buffer.concat([Buffer.from('NRRD0004\ntype: uchar\ndimension: 3\nsizes: 4 3 2\nencoding: raw\n\n'), bytes]));
-    await expect(useRawLayout(parseRawSpec('2,3,4,uint8'), [nrrd])).rejects.toThrow(/--raw describes headerless raw files, but .*has-header\.nrrd is a nrrd file, read from its own header/);
+    await expect(useRawLayout(parseRawSpec('2,3,4,uint8'), [nrrd])).rejects.toThrow(
+      /--raw describes headerless raw files, but .*has-header\.nrrd is a nrrd file, read from its own header/,
+    );
     await expect(openVolume(nrrd, { raw: parseRawSpec('2,3,4,uint8') })).rejects.toThrow(/is a nrrd file/);
   });
 });
 
 /** An uncompressed BMP of grey pixels given top row first: 8-bit with a grey palette, or 24-bit. */
-function bmp(pixels: number[], width: number, height: number, opts: { bits?: 8 | 24; topDown?: boolean; palette?: (i: number) => [number, number, number] } = {}): Buffer {
+function bmp(
+  pixels: number[],
+  width: number,
+  height: number,
+  opts: { bits?: 8 | 24; topDown?: boolean; palette?: (i: number) => [number, number, number] } = {},
+): Buffer {
   const bits = opts.bits ?? 8;
   const stride = Math.floor((bits * width + 31) / 32) * 4;
   const paletteBytes = bits === 8 ? 256 * 4 : 0;
@@ -320,7 +346,8 @@ describe('BMP slices and SkyScan reconstruction folders', () => {
     const d = join(dir, 'skyscan');
     await mkdir(d);
     const slices = [100, 101, 102, 103].map((k) => Array.from({ length: 15 }, (_, i) => (k * 7 + i * 3) % 256));
-    for (const [i, k] of [100, 101, 102, 103].entries()) await writeFile(join(d, `bean_rec${String(k).padStart(8, '0')}.bmp`), bmp(slices[i]!, 5, 3));
+    for (const [i, k] of [100, 101, 102, 103].entries())
+      await writeFile(join(d, `bean_rec${String(k).padStart(8, '0')}.bmp`), bmp(slices[i]!, 5, 3));
     await writeFile(join(d, 'bean__spr.bmp'), bmp(Array(15).fill(9), 5, 3));
     await writeFile(join(d, 'bean_rec.log'), SKYSCAN_LOG.replace(/\n/g, '\r\n'));
     const v = await openVolume(d);
@@ -345,7 +372,13 @@ describe('BMP slices and SkyScan reconstruction folders', () => {
     for (const [z, s] of data.entries()) await writeFile(join(d, `x_rec${String(z).padStart(4, '0')}.tif`), encodeTiffSlice(s, 4, 3));
     await writeFile(join(d, 'x_.log'), SKYSCAN_LOG.replace(/\[Reconstruction\][\s\S]*$/, ''));
     const v = await openVolume(d);
-    expect([v.format, v.shape, v.dtype, v.voxelSize, v.unit]).toEqual(['skyscan-tif', [3, 3, 4], 'uint16', [13.5, 13.5, 13.5], 'micrometer']);
+    expect([v.format, v.shape, v.dtype, v.voxelSize, v.unit]).toEqual([
+      'skyscan-tif',
+      [3, 3, 4],
+      'uint16',
+      [13.5, 13.5, 13.5],
+      'micrometer',
+    ]);
     expect(Array.from(await v.readBox(whole(v.shape)))).toEqual(data.flatMap((s) => Array.from(s)));
     await v.close();
   });
@@ -361,7 +394,9 @@ describe('rhizoct view on a scan that is not an OME-Zarr', () => {
     await writeFile(join(viewerDir, 'index.html'), '<!doctype html>');
     await writeFile(join(viewerDir, 'main.js'), '');
     const e = await errorOf(startViewServer({ scan: d, port: 0, viewerDir }));
-    expect(e.message).toBe(`${d} is tiff-stack (2×3×4), not an OME-Zarr; rhizoct view shows OME-Zarr pyramids: make one with \`rhizoct convert ${d} tiffs.zarr\` and view that`);
+    expect(e.message).toBe(
+      `${d} is tiff-stack (2×3×4), not an OME-Zarr; rhizoct view shows OME-Zarr pyramids: make one with \`rhizoct convert ${d} tiffs.zarr\` and view that`,
+    );
     // What is not a scan at all keeps its own error.
     const none = await errorOf(startViewServer({ scan: join(dir, 'viewer'), port: 0, viewerDir }));
     expect(none.message).toMatch(/holds no Zarr metadata/);

@@ -31,8 +31,10 @@ async function readAll(path: string): Promise<{ shape: Vec3; dtype: string; data
 }
 
 describe('TIFF stacks written by tifffile', () => {
-  it.skipIf(!tifffile)(`folders of slices and multi-page files, every type, both byte orders, deflate with predictor${pythonSkipNote('tifffile', 'numpy')}`, async () => {
-    const script = `
+  it.skipIf(!tifffile)(
+    `folders of slices and multi-page files, every type, both byte orders, deflate with predictor${pythonSkipNote('tifffile', 'numpy')}`,
+    async () => {
+      const script = `
 import sys, os, numpy as np, tifffile
 out = sys.argv[1]
 rng = np.random.default_rng(${seed})
@@ -59,31 +61,34 @@ tifffile.imwrite(os.path.join(out, 'tiled.tif'), t, tile=(16, 16), photometric='
 t.astype('<f8').tofile(os.path.join(out, 'tiled.f64'))
 print(' '.join(cases))
 `;
-    const cases = runPython(script, dir).trim().split(' ');
-    expect(cases.length).toBe(16);
-    for (const name of cases) {
-      const want = await expected(join(dir, `${name}.f64`));
-      for (const path of [join(dir, name), join(dir, `${name}.tif`)]) {
-        const got = await readAll(path);
-        expect(got.shape, path).toEqual([5, 9, 13]);
-        expect(got.dtype, path).toBe(name.split('_')[0]);
-        const w = got.dtype === 'float32' ? Float32Array.from(want) : want;
-        expect(Array.from(got.data), path).toEqual(Array.from(w));
+      const cases = runPython(script, dir).trim().split(' ');
+      expect(cases.length).toBe(16);
+      for (const name of cases) {
+        const want = await expected(join(dir, `${name}.f64`));
+        for (const path of [join(dir, name), join(dir, `${name}.tif`)]) {
+          const got = await readAll(path);
+          expect(got.shape, path).toEqual([5, 9, 13]);
+          expect(got.dtype, path).toBe(name.split('_')[0]);
+          const w = got.dtype === 'float32' ? Float32Array.from(want) : want;
+          expect(Array.from(got.data), path).toEqual(Array.from(w));
+        }
       }
-    }
-    const tiled = await readAll(join(dir, 'tiled.tif'));
-    expect(tiled.shape).toEqual([3, 40, 50]);
-    expect(Array.from(tiled.data)).toEqual(Array.from(await expected(join(dir, 'tiled.f64'))));
-  });
+      const tiled = await readAll(join(dir, 'tiled.tif'));
+      expect(tiled.shape).toEqual([3, 40, 50]);
+      expect(Array.from(tiled.data)).toEqual(Array.from(await expected(join(dir, 'tiled.f64'))));
+    },
+  );
 
   it.skipIf(!tifffile)(`box reads agree with the whole volume${pythonSkipNote('tifffile', 'numpy')}`, async () => {
     const v = await openTiffFolder(join(dir, 'uint16_be_zlib'));
     const all = await v.readBox(makeBox([0, 0, 0], v.shape));
     const box = makeBox([1, 3, 4], [3, 5, 7]);
     const part = await v.readBox(box);
-    for (let z = 0; z < 3; z++) for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) {
-      expect(part[(z * 5 + y) * 7 + x]).toBe(all[((z + 1) * 9 + y + 3) * 13 + x + 4]);
-    }
+    for (let z = 0; z < 3; z++)
+      for (let y = 0; y < 5; y++)
+        for (let x = 0; x < 7; x++) {
+          expect(part[(z * 5 + y) * 7 + x]).toBe(all[((z + 1) * 9 + y + 3) * 13 + x + 4]);
+        }
     await expect(v.readBox(makeBox([4, 0, 0], [2, 1, 1]))).rejects.toThrow(/does not fit/);
     await v.close();
   });
@@ -157,7 +162,16 @@ tifffile.imwrite(os.path.join(out, 'rgb', '0.tif'), np.zeros((8, 8, 3), 'uint8')
     b.writeUInt16LE(42, 2);
     b.writeUInt32LE(8, 4);
     b.writeUInt16LE(8, 8);
-    const tags: [number, number, number][] = [[256, 3, 4], [257, 3, 2], [258, 3, 8], [259, 3, 1], [262, 3, 1], [273, 4, 5000], [278, 3, 2], [279, 4, 8]];
+    const tags: [number, number, number][] = [
+      [256, 3, 4],
+      [257, 3, 2],
+      [258, 3, 8],
+      [259, 3, 1],
+      [262, 3, 1],
+      [273, 4, 5000],
+      [278, 3, 2],
+      [279, 4, 8],
+    ];
     tags.forEach(([tag, type, value], i) => {
       const o = 10 + 12 * i;
       b.writeUInt16LE(tag, o);
@@ -200,7 +214,14 @@ tifffile.imwrite(os.path.join(out, 'rgb', '0.tif'), np.zeros((8, 8, 3), 'uint8')
 describe('natural sort', () => {
   it('orders digit runs by value', () => {
     expect(naturalSort(['s10.tif', 's9.tif', 's1.tif', 'a100', 'a20b', 'a20a', 'x007', 'x7'])).toEqual([
-      'a20a', 'a20b', 'a100', 's1.tif', 's9.tif', 's10.tif', 'x7', 'x007',
+      'a20a',
+      'a20b',
+      'a100',
+      's1.tif',
+      's9.tif',
+      's10.tif',
+      'x7',
+      'x007',
     ]);
   });
 });

@@ -27,14 +27,33 @@ const zpy = pythonHas('zarr', 'numpy');
 function randomVoxels(dtype: DType, n: number, r: () => number): VoxelArray {
   const a = allocateVoxels(dtype, n);
   for (let i = 0; i < n; i++) {
-    a[i] = dtype === 'float32' ? (r() - 0.5) * 100 : dtype === 'int16' ? Math.floor(r() * 65536) - 32768 : Math.floor(r() * (dtype === 'uint8' ? 256 : 65536));
+    a[i] =
+      dtype === 'float32'
+        ? (r() - 0.5) * 100
+        : dtype === 'int16'
+          ? Math.floor(r() * 65536) - 32768
+          : Math.floor(r() * (dtype === 'uint8' ? 256 : 65536));
   }
   return a;
 }
 
 /** Writes a one-level image (no GPU needed) chunk row by chunk row. */
-async function writeImage(path: string, meta: VolumeMeta, data: VoxelArray, zarrFormat: 2 | 3, compression: Compression, chunk: Vec3): Promise<OmeZarrWriter> {
-  const w = await OmeZarrWriter.create(path, meta, { zarrFormat, chunkShape: chunk, compression: { compression }, levelCount: 1, method: 'mean', overwrite: true });
+async function writeImage(
+  path: string,
+  meta: VolumeMeta,
+  data: VoxelArray,
+  zarrFormat: 2 | 3,
+  compression: Compression,
+  chunk: Vec3,
+): Promise<OmeZarrWriter> {
+  const w = await OmeZarrWriter.create(path, meta, {
+    zarrFormat,
+    chunkShape: chunk,
+    compression: { compression },
+    levelCount: 1,
+    method: 'mean',
+    overwrite: true,
+  });
   const [nz, ny, nx] = meta.shape;
   for (let z = 0; z < nz; z += chunk[0]) {
     const d = Math.min(chunk[0], nz - z);
@@ -73,7 +92,10 @@ describe('OME-Zarr written and read by us', () => {
         await expect(stat(p)).rejects.toThrow();
         await w.finalize();
         const label = JSON.stringify({ seed, zarrFormat, compression, dtype, shape });
-        expect((await filesUnder(p)).filter((f) => f.includes('.tmp-')), label).toEqual([]);
+        expect(
+          (await filesUnder(p)).filter((f) => f.includes('.tmp-')),
+          label,
+        ).toEqual([]);
         const v = await openVolume(p);
         expect(v.format, label).toBe('ome-zarr');
         expect(v.shape, label).toEqual(shape);
@@ -86,9 +108,11 @@ describe('OME-Zarr written and read by us', () => {
         expect(Array.from(await v.readBox(makeBox([0, 0, 0], shape))), label).toEqual(Array.from(data));
         const box = makeBox([1, 2, 3], [3, 4, 5]);
         const part = await v.readBox(box);
-        for (let z = 0; z < 3; z++) for (let y = 0; y < 4; y++) for (let x = 0; x < 5; x++) {
-          expect(part[(z * 4 + y) * 5 + x], label).toBe(data[((z + 1) * shape[1] + y + 2) * shape[2] + x + 3]);
-        }
+        for (let z = 0; z < 3; z++)
+          for (let y = 0; y < 4; y++)
+            for (let x = 0; x < 5; x++) {
+              expect(part[(z * 4 + y) * 5 + x], label).toBe(data[((z + 1) * shape[1] + y + 2) * shape[2] + x + 3]);
+            }
         await v.close();
       }
     }
@@ -96,7 +120,13 @@ describe('OME-Zarr written and read by us', () => {
 
   it('refuses writes that are not made of whole chunks', async () => {
     const meta: VolumeMeta = { shape: [8, 8, 8], dtype: 'uint8', voxelSize: [1, 1, 1], unit: '', origin: [0, 0, 0] };
-    const w = await OmeZarrWriter.create(join(dir, 'aligned.zarr'), meta, { zarrFormat: 2, chunkShape: [4, 4, 4], compression: { compression: 'none' }, levelCount: 1, method: 'mean' });
+    const w = await OmeZarrWriter.create(join(dir, 'aligned.zarr'), meta, {
+      zarrFormat: 2,
+      chunkShape: [4, 4, 4],
+      compression: { compression: 'none' },
+      levelCount: 1,
+      method: 'mean',
+    });
     await expect(w.writeLevelBox(0, makeBox([2, 0, 0], [4, 8, 8]), new Uint8Array(256))).rejects.toThrow(/whole chunks/);
     await w.abort();
     await expect(stat(join(dir, 'aligned.zarr.partial'))).rejects.toThrow();
@@ -107,8 +137,12 @@ describe('OME-Zarr written and read by us', () => {
       const meta: VolumeMeta = { shape: [6, 5, 4], dtype: 'uint16', voxelSize: [1, 1, 1], unit: 'millimeter', origin: [0, 0, 0] };
       const p = join(dir, `withlabels-v${zarrFormat}.zarr`);
       await (await writeImage(p, meta, new Uint16Array(120).fill(9), zarrFormat, 'zstd', [4, 4, 4])).finalize();
-      const mask = Uint8Array.from({ length: 120 }, (_, i) => i % 3 === 0 ? 1 : 0);
-      const lw = await OmeZarrWriter.create(p, { ...meta, dtype: 'uint8' }, { zarrFormat, chunkShape: [4, 4, 4], compression: { compression: 'blosc' }, levelCount: 1, method: 'mode', label: 'roots' });
+      const mask = Uint8Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+      const lw = await OmeZarrWriter.create(
+        p,
+        { ...meta, dtype: 'uint8' },
+        { zarrFormat, chunkShape: [4, 4, 4], compression: { compression: 'blosc' }, levelCount: 1, method: 'mode', label: 'roots' },
+      );
       await lw.writeLevelBox(0, makeBox([0, 0, 0], [6, 5, 4]), mask);
       // Before finalize the label is not listed.
       expect((await openZarr(p)).labels).toEqual([]);
@@ -123,11 +157,19 @@ describe('OME-Zarr written and read by us', () => {
       expect(il.source.image).toBe('../../');
       expect(il.colors[0]['label-value']).toBe(1);
       // A second label keeps the first listed; a label whose shape differs from the image is refused.
-      const lw2 = await OmeZarrWriter.create(p, { ...meta, dtype: 'uint8' }, { zarrFormat, chunkShape: [4, 4, 4], compression: { compression: 'none' }, levelCount: 1, method: 'mode', label: 'pores' });
+      const lw2 = await OmeZarrWriter.create(
+        p,
+        { ...meta, dtype: 'uint8' },
+        { zarrFormat, chunkShape: [4, 4, 4], compression: { compression: 'none' }, levelCount: 1, method: 'mode', label: 'pores' },
+      );
       await lw2.writeLevelBox(0, makeBox([0, 0, 0], [6, 5, 4]), new Uint8Array(120));
       await lw2.finalize();
       expect((await openZarr(p)).labels).toEqual(['roots', 'pores']);
-      const bad = await OmeZarrWriter.create(p, { ...meta, shape: [6, 5, 5], dtype: 'uint8' }, { zarrFormat, chunkShape: [4, 4, 4], compression: { compression: 'none' }, levelCount: 1, method: 'mode', label: 'x' }).catch((e: unknown) => e);
+      const bad = await OmeZarrWriter.create(
+        p,
+        { ...meta, shape: [6, 5, 5], dtype: 'uint8' },
+        { zarrFormat, chunkShape: [4, 4, 4], compression: { compression: 'none' }, levelCount: 1, method: 'mode', label: 'x' },
+      ).catch((e: unknown) => e);
       expect(isVolumeIoError(bad, 'Inconsistent')).toBe(true);
     }
   });
@@ -166,9 +208,11 @@ print(json.dumps({'shape': list(a.shape), 'dtype': str(a.dtype), 'chunks': list(
     }
   });
 
-  it.skipIf(!zpy)(`we read zarr-python's default Blosc-LZ4 output, C and F order, '.' and '/' chunk keys${pythonSkipNote('zarr', 'numpy')}`, async () => {
-    runPython(
-      `
+  it.skipIf(!zpy)(
+    `we read zarr-python's default Blosc-LZ4 output, C and F order, '.' and '/' chunk keys${pythonSkipNote('zarr', 'numpy')}`,
+    async () => {
+      runPython(
+        `
 import sys, os, zarr, numpy as np
 out = sys.argv[1]
 rng = np.random.default_rng(${seed})
@@ -183,24 +227,29 @@ a.astype('<f8').tofile(os.path.join(out, 'py.f64'))
 np.asarray(zarr.open(os.path.join(out, 'plain.zarr'))[:]).astype('<f8').tofile(os.path.join(out, 'plain.f64'))
 print(zarr.open(os.path.join(out, 'py.zarr'))['0'].compressor)
 `,
-      dir,
-    );
-    const want = new Float64Array((await readFile(join(dir, 'py.f64'))).buffer.slice(0));
-    const l0 = await openZarr(join(dir, 'py.zarr'));
-    expect(l0.levels[0]!.compression).toBe('blosc(lz4, clevel 5)');
-    expect(l0.voxelSize).toEqual([0.5, 0.5, 0.5]);
-    expect(Array.from(await l0.readBox(makeBox([0, 0, 0], l0.shape)))).toEqual(Array.from(want));
-    const l1 = await openZarr(join(dir, 'py.zarr'), { level: 1 });
-    expect(l1.shape).toEqual([3, 5, 7]);
-    expect(l1.voxelSize).toEqual([1, 1, 1]);
-    const v1 = await l1.readBox(makeBox([0, 0, 0], l1.shape));
-    for (let z = 0; z < 3; z++) for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) {
-      expect(v1[(z * 5 + y) * 7 + x]).toBe(want[(2 * z * 10 + 2 * y) * 13 + 2 * x]);
-    }
-    const plain = await openVolume(join(dir, 'plain.zarr'));
-    expect(plain.format).toBe('zarr');
-    expect(Array.from(await plain.readBox(makeBox([0, 0, 0], plain.shape)))).toEqual(Array.from(Float32Array.from(new Float64Array((await readFile(join(dir, 'plain.f64'))).buffer.slice(0)))));
-  });
+        dir,
+      );
+      const want = new Float64Array((await readFile(join(dir, 'py.f64'))).buffer.slice(0));
+      const l0 = await openZarr(join(dir, 'py.zarr'));
+      expect(l0.levels[0]!.compression).toBe('blosc(lz4, clevel 5)');
+      expect(l0.voxelSize).toEqual([0.5, 0.5, 0.5]);
+      expect(Array.from(await l0.readBox(makeBox([0, 0, 0], l0.shape)))).toEqual(Array.from(want));
+      const l1 = await openZarr(join(dir, 'py.zarr'), { level: 1 });
+      expect(l1.shape).toEqual([3, 5, 7]);
+      expect(l1.voxelSize).toEqual([1, 1, 1]);
+      const v1 = await l1.readBox(makeBox([0, 0, 0], l1.shape));
+      for (let z = 0; z < 3; z++)
+        for (let y = 0; y < 5; y++)
+          for (let x = 0; x < 7; x++) {
+            expect(v1[(z * 5 + y) * 7 + x]).toBe(want[(2 * z * 10 + 2 * y) * 13 + 2 * x]);
+          }
+      const plain = await openVolume(join(dir, 'plain.zarr'));
+      expect(plain.format).toBe('zarr');
+      expect(Array.from(await plain.readBox(makeBox([0, 0, 0], plain.shape)))).toEqual(
+        Array.from(Float32Array.from(new Float64Array((await readFile(join(dir, 'plain.f64'))).buffer.slice(0)))),
+      );
+    },
+  );
 });
 
 describe('remote OME-Zarr over HTTP', () => {

@@ -17,7 +17,10 @@ const seed = freshSeed();
 const size = (s: Shape5): number => s.reduce((a, b) => a * b, 1);
 
 describe(`ReLU and sigmoid against float64 (seed ${seed})`, () => {
-  const shapes: Shape5[] = [[2, 3, 5, 7, 9], [1, 5, 3, 1, 13]];
+  const shapes: Shape5[] = [
+    [2, 3, 5, 7, 9],
+    [1, 5, 3, 1, 13],
+  ];
   for (const [k, s] of shapes.entries()) {
     for (const split of [false, true]) {
       it(`forward and backward ${JSON.stringify(s)}${split ? ', split into pieces of 2 planes' : ''}`, async () => {
@@ -33,16 +36,34 @@ describe(`ReLU and sigmoid against float64 (seed ${seed})`, () => {
         const label = `${JSON.stringify(s)} split ${split} seed ${seed}`;
 
         const yr = await relu(xt);
-        expectClose(await yr.toArray(), Array.from(x, (v) => Math.max(v, 0)), `relu ${label}`, 0, 0);
+        expectClose(
+          await yr.toArray(),
+          Array.from(x, (v) => Math.max(v, 0)),
+          `relu ${label}`,
+          0,
+          0,
+        );
         const dxr = await reluBackward(yr, dyt);
-        expectClose(await dxr.toArray(), Array.from(x, (v, i) => (v > 0 ? dy[i]! : 0)), `relu backward ${label}`, 0, 0);
+        expectClose(
+          await dxr.toArray(),
+          Array.from(x, (v, i) => (v > 0 ? dy[i]! : 0)),
+          `relu backward ${label}`,
+          0,
+          0,
+        );
 
         const ys = await sigmoid(xt);
         const want = Array.from(x, sigmoidRef);
         expectClose(await ys.toArray(), want, `sigmoid ${label}`, 1e-7, 1e-6);
         const dxs = await sigmoidBackward(ys, dyt);
         // From the saved f32 output, as the kernel computes it.
-        expectClose(await dxs.toArray(), Array.from(want, (v, i) => dy[i]! * v * (1 - v)), `sigmoid backward ${label}`, 1e-7, 1e-5);
+        expectClose(
+          await dxs.toArray(),
+          Array.from(want, (v, i) => dy[i]! * v * (1 - v)),
+          `sigmoid backward ${label}`,
+          1e-7,
+          1e-5,
+        );
         for (const t of [xt, dyt, yr, dxr, ys, dxs]) t.release();
       });
     }
@@ -54,7 +75,10 @@ describe(`ReLU and sigmoid against float64 (seed ${seed})`, () => {
     // Keep ReLU inputs away from its kink.
     const x = uniform(size(s), r).map((v) => (Math.abs(v) < 0.05 ? v + 0.1 : v));
     const up = uniform(size(s), r);
-    for (const [name, fwd, bwd] of [['relu', relu, reluBackward], ['sigmoid', sigmoid, sigmoidBackward]] as const) {
+    for (const [name, fwd, bwd] of [
+      ['relu', relu, reluBackward],
+      ['sigmoid', sigmoid, sigmoidBackward],
+    ] as const) {
       const forward = async ([xi]: Float32Array[]): Promise<Float32Array> => {
         const t = Tensor.fromArray(gpu, s, xi!);
         const y = await fwd(t);

@@ -1,7 +1,14 @@
 import { describe, it, beforeAll, expect } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { Tensor, type Shape5 } from '../../src/nn/tensor.js';
-import { batchNorm3dTrain, batchNorm3dBackward, batchNorm3dInference, foldBatchNorm3d, channelVectorShape, type BatchNorm3dParams } from '../../src/nn/ops/batchnorm.js';
+import {
+  batchNorm3dTrain,
+  batchNorm3dBackward,
+  batchNorm3dInference,
+  foldBatchNorm3d,
+  channelVectorShape,
+  type BatchNorm3dParams,
+} from '../../src/nn/ops/batchnorm.js';
 import { conv3d } from '../../src/nn/ops/conv3d.js';
 import { fill } from '../../src/nn/ops/fill.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -18,7 +25,12 @@ beforeAll(async () => {
 
 const seed = freshSeed();
 
-interface Host { gamma: Float32Array; beta: Float32Array; rm: Float32Array; rv: Float32Array }
+interface Host {
+  gamma: Float32Array;
+  beta: Float32Array;
+  rm: Float32Array;
+  rv: Float32Array;
+}
 
 function hostParams(c: number, r: () => number): Host {
   return { gamma: uniform(c, r, 0.5, 1.5), beta: uniform(c, r), rm: uniform(c, r), rv: uniform(c, r, 0.5, 2) };
@@ -75,8 +87,29 @@ describe(`batch norm 3D against float64 (seed ${seed})`, () => {
       expectClose(await grads.dbeta.toArray(), bref.dbeta, `dbeta ${label}`, 1e-4, 1e-5);
       // accumulate adds to what is there.
       const dx2 = await batchNorm3dBackward(dyt, xt, bn, saved, grads, true);
-      expectClose(await grads.dbeta.toArray(), bref.dbeta.map((v) => 2 * v), `dbeta accumulated ${label}`, 2e-4, 1e-5);
-      for (const t of [xt, y, saved.mean, saved.invstd, dyt, dx, dx2, grads.dgamma, grads.dbeta, bn.gamma, bn.beta, bn.runningMean, bn.runningVar]) t.release();
+      expectClose(
+        await grads.dbeta.toArray(),
+        bref.dbeta.map((v) => 2 * v),
+        `dbeta accumulated ${label}`,
+        2e-4,
+        1e-5,
+      );
+      for (const t of [
+        xt,
+        y,
+        saved.mean,
+        saved.invstd,
+        dyt,
+        dx,
+        dx2,
+        grads.dgamma,
+        grads.dbeta,
+        bn.gamma,
+        bn.beta,
+        bn.runningMean,
+        bn.runningVar,
+      ])
+        t.release();
     });
   }
 
@@ -131,14 +164,24 @@ describe(`batch norm 3D against float64 (seed ${seed})`, () => {
     const grads = { dgamma: await nanVector(c), dbeta: await nanVector(c) };
     const dx = await batchNorm3dBackward(Tensor.fromArray(gpu, xs, up), xt, bn, saved, grads);
     await gradCheck({
-      label: `batchnorm seed ${seed}`, inputs: [x, h.gamma, h.beta], forward, upstream: up,
-      analytic: [await dx.toArray(), await grads.dgamma.toArray(), await grads.dbeta.toArray()], rand: r, samples: 10, eps: 1e-2,
+      label: `batchnorm seed ${seed}`,
+      inputs: [x, h.gamma, h.beta],
+      forward,
+      upstream: up,
+      analytic: [await dx.toArray(), await grads.dgamma.toArray(), await grads.dbeta.toArray()],
+      rand: r,
+      samples: 10,
+      eps: 1e-2,
     });
   });
 
   it('rejects one value per channel in training and mismatched parameters', async () => {
     const r = rng(seed + 50);
-    await expect(batchNorm3dTrain(Tensor.fromArray(gpu, [1, 2, 1, 1, 1], new Float32Array(2)), upload(hostParams(2, r)))).rejects.toThrow(/more than one/);
-    await expect(batchNorm3dTrain(Tensor.fromArray(gpu, [1, 3, 2, 1, 1], new Float32Array(6)), upload(hostParams(2, r)))).rejects.toThrow(/gamma has 2 values/);
+    await expect(batchNorm3dTrain(Tensor.fromArray(gpu, [1, 2, 1, 1, 1], new Float32Array(2)), upload(hostParams(2, r)))).rejects.toThrow(
+      /more than one/,
+    );
+    await expect(batchNorm3dTrain(Tensor.fromArray(gpu, [1, 3, 2, 1, 1], new Float32Array(6)), upload(hostParams(2, r)))).rejects.toThrow(
+      /gamma has 2 values/,
+    );
   });
 });

@@ -64,8 +64,20 @@ describe(`BCE with logits against float64 (seed ${seed})`, () => {
     const w = uniform(36, r, 0, 2);
     const tt = Tensor.fromArray(gpu, s, t);
     const wt = Tensor.fromArray(gpu, s, w);
-    const forward = async ([zi]: Float32Array[]): Promise<number[]> => [(await bceWithLogits(Tensor.fromArray(gpu, s, zi!), tt, { weight: wt, normalize: 'weight', scale: 3 })).loss];
+    const forward = async ([zi]: Float32Array[]): Promise<number[]> => [
+      (await bceWithLogits(Tensor.fromArray(gpu, s, zi!), tt, { weight: wt, normalize: 'weight', scale: 3 })).loss,
+    ];
     const { grad } = await bceWithLogits(Tensor.fromArray(gpu, s, z), tt, { weight: wt, normalize: 'weight', scale: 3 });
-    await gradCheck({ label: `bce seed ${seed}`, inputs: [z], forward, upstream: [1], analytic: [await grad.toArray()], rand: r, samples: 12, eps: 1e-2, atol: 2e-4 });
+    await gradCheck({
+      label: `bce seed ${seed}`,
+      inputs: [z],
+      forward,
+      upstream: [1],
+      analytic: [await grad.toArray()],
+      rand: r,
+      samples: 12,
+      eps: 1e-2,
+      atol: 2e-4,
+    });
   });
 });

@@ -62,7 +62,10 @@ describe(`channelSums (seed ${seed})`, () => {
       const want = sumsRef(shape, a, b);
       const [ta, tb] = [Tensor.fromArray(gpu, shape, a), Tensor.fromArray(gpu, shape, b)];
       const out = gpu.createBuffer(shape[1] * 8);
-      for (const [times, accumulate] of [[1, false], [2, true]] as const) {
+      for (const [times, accumulate] of [
+        [1, false],
+        [2, true],
+      ] as const) {
         await channelSums(ta, tb, out, accumulate);
         const { err, what } = worstRelative(await gpu.readF32(out, 2 * shape[1]), want, times);
         expect(err, `${JSON.stringify({ seed, shape, accumulate })}: ${what}`).toBeLessThan(bound);

@@ -59,10 +59,18 @@ describe(`channel concat against float64 (seed ${seed})`, () => {
     const sb: S5 = [1, 3, 2, 3, 2];
     const a = uniform(size5(sa), r);
     const b = uniform(size5(sb), r);
-    const forward = async ([ai, bi]: Float32Array[]): Promise<Float32Array> => (await concatChannels([Tensor.fromArray(gpu, sa, ai!), Tensor.fromArray(gpu, sb, bi!)])).toArray();
+    const forward = async ([ai, bi]: Float32Array[]): Promise<Float32Array> =>
+      (await concatChannels([Tensor.fromArray(gpu, sa, ai!), Tensor.fromArray(gpu, sb, bi!)])).toArray();
     const up = uniform(a.length + b.length, r);
     const [da, db] = await concatChannelsBackward(Tensor.fromArray(gpu, [1, 5, 2, 3, 2], up), [2, 3]);
-    await gradCheck({ label: `concat seed ${seed}`, inputs: [a, b], forward, upstream: up, analytic: [await da!.toArray(), await db!.toArray()], rand: r });
+    await gradCheck({
+      label: `concat seed ${seed}`,
+      inputs: [a, b],
+      forward,
+      upstream: up,
+      analytic: [await da!.toArray(), await db!.toArray()],
+      rand: r,
+    });
   });
 
   it('rejects parts that differ outside the channel axis', async () => {

@@ -39,10 +39,13 @@ async function runPack(types: Record<string, ScalarType>, vals: Record<string, n
   }
 }
 
-const refused = (text: RegExp) => (e: unknown): boolean => isGpuError(e, 'shader') && text.test((e as Error).message);
+const refused =
+  (text: RegExp) =>
+  (e: unknown): boolean =>
+    isGpuError(e, 'shader') && text.test((e as Error).message);
 
-describe('the conv3d family\'s parameters are declared once on the host, by name, and checked against each shader', () => {
-  it('each shader of the family declares exactly its host\'s struct, and compiles', async () => {
+describe("the conv3d family's parameters are declared once on the host, by name, and checked against each shader", () => {
+  it("each shader of the family declares exactly its host's struct, and compiles", async () => {
     const specs = [
       { shader: 'conv3d', entry: 'forward', params: CONV_PARAMS },
       { shader: 'conv3d_tiled', entry: 'forward', params: CONV_PARAMS },
@@ -59,7 +62,9 @@ describe('the conv3d family\'s parameters are declared once on the host, by name
     // Declared the other way round, the values would land in each other's places: kk in cin's, cin in kk's.
     const swapped = { cout: 'u32', kk: 'u32', cin: 'u32', outerPad: 'u32', total: 'u32' } as const;
     await expect(runPack(swapped, values)).rejects.toSatisfy(
-      refused(/shader conv3d_pack: struct Params at shaders\/conv3d_pack\.wgsl:\d+ differs from its host's declaration at field 1: cin: u32 in the shader, kk: u32 on the host/),
+      refused(
+        /shader conv3d_pack: struct Params at shaders\/conv3d_pack\.wgsl:\d+ differs from its host's declaration at field 1: cin: u32 in the shader, kk: u32 on the host/,
+      ),
     );
     const reversed = Object.fromEntries(Object.entries(PACK_PARAMS.types).reverse());
     await expect(runPack(reversed, values)).rejects.toSatisfy(refused(/at field 0: cout: u32 in the shader, total: u32 on the host/));
@@ -69,11 +74,19 @@ describe('the conv3d family\'s parameters are declared once on the host, by name
     const t = PACK_PARAMS.types;
     const { outerPad: _, ...lacking } = t;
     const { outerPad: __, ...rest } = values;
-    await expect(runPack({ ...lacking, pad: 'u32' }, { ...rest, pad: outerPad })).rejects.toSatisfy(refused(/at field 3: outerPad: u32 in the shader, total: u32 on the host/));
-    await expect(runPack({ ...t, outerPad: 'i32' }, values)).rejects.toSatisfy(refused(/at field 3: outerPad: u32 in the shader, outerPad: i32 on the host/));
+    await expect(runPack({ ...lacking, pad: 'u32' }, { ...rest, pad: outerPad })).rejects.toSatisfy(
+      refused(/at field 3: outerPad: u32 in the shader, total: u32 on the host/),
+    );
+    await expect(runPack({ ...t, outerPad: 'i32' }, values)).rejects.toSatisfy(
+      refused(/at field 3: outerPad: u32 in the shader, outerPad: i32 on the host/),
+    );
     await expect(runPack(lacking, rest)).rejects.toSatisfy(refused(/at field 3: outerPad: u32 in the shader, total: u32 on the host/));
-    await expect(runPack({ ...t, spare: 'f32' }, { ...values, spare: 0 })).rejects.toSatisfy(refused(/at field 5: nothing in the shader, spare: f32 on the host/));
-    await expect(runPack({ ...t, spare: 'f32' }, { ...values, spare: 0 })).rejects.toSatisfy(refused(/the host declares:\nstruct Params \{\n {2}cout: u32,/));
+    await expect(runPack({ ...t, spare: 'f32' }, { ...values, spare: 0 })).rejects.toSatisfy(
+      refused(/at field 5: nothing in the shader, spare: f32 on the host/),
+    );
+    await expect(runPack({ ...t, spare: 'f32' }, { ...values, spare: 0 })).rejects.toSatisfy(
+      refused(/the host declares:\nstruct Params \{\n {2}cout: u32,/),
+    );
   });
 
   it('parameters packed with another layout, none bound, or packed for a spec that names none are refused', async () => {
@@ -83,11 +96,15 @@ describe('the conv3d family\'s parameters are declared once on the host, by name
       const spec = { shader: 'conv3d_pack', entry: 'forward', constants: { WG: 64 } };
       const other = defineParams('Params', { ...PACK_PARAMS.types, spare: 'u32' });
       await expect(gpu.run({ ...spec, params: PACK_PARAMS }, [src, dst, other.pack({ ...values, spare: 0 })], 1)).rejects.toSatisfy(
-        refused(/parameters packed as Params\{cout: u32, .*spare: u32\} but the kernel declares Params\{cout: u32, cin: u32, kk: u32, outerPad: u32, total: u32\}/),
+        refused(
+          /parameters packed as Params\{cout: u32, .*spare: u32\} but the kernel declares Params\{cout: u32, cin: u32, kk: u32, outerPad: u32, total: u32\}/,
+        ),
       );
       await expect(gpu.run(spec, [src, dst, PACK_PARAMS.pack(values)], 1)).rejects.toSatisfy(refused(/the kernel declares none/));
       const positional = new Uint8Array(new Uint32Array([cout, cin, kk, outerPad, total, 0, 0, 0]).buffer);
-      await expect(gpu.run({ ...spec, params: PACK_PARAMS }, [src, dst, positional], 1)).rejects.toSatisfy(refused(/declares parameters Params but none were bound/));
+      await expect(gpu.run({ ...spec, params: PACK_PARAMS }, [src, dst, positional], 1)).rejects.toSatisfy(
+        refused(/declares parameters Params but none were bound/),
+      );
     } finally {
       gpu.release(src);
       gpu.release(dst);

@@ -1,7 +1,14 @@
 import { describe, it, beforeAll } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { Tensor, type Shape5 } from '../../src/nn/tensor.js';
-import { conv3d, convTranspose3d, conv3dBackwardData, conv3dBackwardWeight, conv3dBackwardBias, convTransposeOutSize } from '../../src/nn/ops/conv3d.js';
+import {
+  conv3d,
+  convTranspose3d,
+  conv3dBackwardData,
+  conv3dBackwardWeight,
+  conv3dBackwardBias,
+  convTransposeOutSize,
+} from '../../src/nn/ops/conv3d.js';
 import { fill } from '../../src/nn/ops/fill.js';
 import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../helpers/random.js';
@@ -13,12 +20,24 @@ beforeAll(async () => {
   gpu = await testGpu();
 });
 
-interface Case { n: number; cin: number; cout: number; d: number; h: number; w: number; k: number; s: number; p: number; relu: boolean; bias: boolean }
+interface Case {
+  n: number;
+  cin: number;
+  cout: number;
+  d: number;
+  h: number;
+  w: number;
+  k: number;
+  s: number;
+  p: number;
+  relu: boolean;
+  bias: boolean;
+}
 
 /** Awkward sizes: odd extents, channel counts not multiples of 4, both strides and kernels. */
 function cases(seed: number, count: number): Case[] {
   const r = rng(seed);
-  const pick = <T,>(a: T[]): T => a[Math.floor(r() * a.length)]!;
+  const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
   const out: Case[] = [
     { n: 1, cin: 3, cout: 5, d: 7, h: 6, w: 9, k: 3, s: 1, p: 1, relu: false, bias: true },
     { n: 2, cin: 5, cout: 9, d: 5, h: 7, w: 11, k: 3, s: 2, p: 1, relu: true, bias: true },
@@ -27,7 +46,19 @@ function cases(seed: number, count: number): Case[] {
   ];
   while (out.length < count) {
     const k = pick([1, 3]);
-    out.push({ n: pick([1, 2]), cin: 1 + Math.floor(r() * 9), cout: 1 + Math.floor(r() * 11), d: 3 + Math.floor(r() * 6), h: 3 + Math.floor(r() * 6), w: 3 + Math.floor(r() * 12), k, s: pick([1, 2]), p: k === 3 ? pick([0, 1]) : 0, relu: r() < 0.3, bias: r() < 0.7 });
+    out.push({
+      n: pick([1, 2]),
+      cin: 1 + Math.floor(r() * 9),
+      cout: 1 + Math.floor(r() * 11),
+      d: 3 + Math.floor(r() * 6),
+      h: 3 + Math.floor(r() * 6),
+      w: 3 + Math.floor(r() * 12),
+      k,
+      s: pick([1, 2]),
+      p: k === 3 ? pick([0, 1]) : 0,
+      relu: r() < 0.3,
+      bias: r() < 0.7,
+    });
   }
   return out;
 }
@@ -40,7 +71,10 @@ describe(`conv3d against a float64 reference (seed ${seed})`, () => {
     it(`forward, backward-data, backward-weight, bias: ${JSON.stringify(c)}`, async () => {
       const r = rng(seed + i);
       const xs: S5 = [c.n, c.cin, c.d, c.h, c.w];
-      const x = uniform(xs.reduce((a, b) => a * b), r);
+      const x = uniform(
+        xs.reduce((a, b) => a * b),
+        r,
+      );
       const w = uniform(c.cout * c.cin * c.k ** 3, r);
       const b = uniform(c.cout, r);
       const xt = Tensor.fromArray(gpu, xs, x);
@@ -69,7 +103,8 @@ describe(`conv3d against a float64 reference (seed ${seed})`, () => {
       await conv3dBackwardBias(dyt, dbt);
       const dbRef = new Float64Array(c.cout);
       const sp = ref.ys[2] * ref.ys[3] * ref.ys[4];
-      for (let n = 0; n < c.n; n++) for (let co = 0; co < c.cout; co++) for (let j = 0; j < sp; j++) dbRef[co]! += dy[(n * c.cout + co) * sp + j]!;
+      for (let n = 0; n < c.n; n++)
+        for (let co = 0; co < c.cout; co++) for (let j = 0; j < sp; j++) dbRef[co]! += dy[(n * c.cout + co) * sp + j]!;
       expectClose(await dbt.toArray(), dbRef, `bias grad ${label}`, 1e-3);
       for (const t of [xt, wt, bt, y, dyt, dx, dwt, dbt]) t?.release();
     });
@@ -81,12 +116,20 @@ describe(`learned upsampling (transposed conv) forward (seed ${seed})`, () => {
     const r = rng(seed ^ 0x55);
     const xs: S5 = [2, 5, 3, 4, 5];
     const q = 6;
-    const x = uniform(xs.reduce((a, b) => a * b), r);
+    const x = uniform(
+      xs.reduce((a, b) => a * b),
+      r,
+    );
     const w = uniform(5 * q * 27, r);
     const b = uniform(q, r);
     const g = { kernel: 3, stride: 2, padding: 1, outputPadding: 1 };
     const out: [number, number, number] = [convTransposeOutSize(3, g, 1), convTransposeOutSize(4, g, 1), convTransposeOutSize(5, g, 1)];
-    const y = await convTranspose3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [5, q, 3, 3, 3], w), Tensor.fromArray(gpu, [1, 1, 1, 1, q], b), g);
+    const y = await convTranspose3d(
+      Tensor.fromArray(gpu, xs, x),
+      Tensor.fromArray(gpu, [5, q, 3, 3, 3], w),
+      Tensor.fromArray(gpu, [1, 1, 1, 1, q], b),
+      g,
+    );
     expectClose(await y.toArray(), convTranspose3dRef(x, xs, w, q, 3, 2, 1, out, b).y, `convTranspose seed ${seed}`);
   });
 });
@@ -95,9 +138,16 @@ describe('tensors split over several bindings', () => {
   it('convolves a tensor split into small pieces exactly as a whole one (forced 64 KiB pieces)', async () => {
     const r = rng(seed ^ 0x99);
     const xs: Shape5 = [1, 3, 9, 20, 21];
-    const x = uniform(xs.reduce((a, b) => a * b), r);
+    const x = uniform(
+      xs.reduce((a, b) => a * b),
+      r,
+    );
     const w = uniform(4 * 3 * 27, r);
-    const whole = await conv3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [4, 3, 3, 3, 3], w), null, { kernel: 3, stride: 1, padding: 1 });
+    const whole = await conv3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [4, 3, 3, 3, 3], w), null, {
+      kernel: 3,
+      stride: 1,
+      padding: 1,
+    });
     const split = Tensor.fromArray(gpu, xs, x, 4 * 20 * 21 * 5);
     if (split.pieces.length < 3) throw new Error('test setup: expected the input to be split');
     const ref = conv3dRef(x, [...xs] as S5, w, 4, 3, 1, 1);
@@ -113,11 +163,18 @@ describe(`conv3d gradients against central finite differences (seed ${seed})`, (
       const xs: Shape5 = [1, 3, 5, 4, 6];
       const cout = 5;
       const g = { kernel: 3, stride: s, padding: 1 };
-      const x = uniform(xs.reduce((a, b) => a * b), r);
+      const x = uniform(
+        xs.reduce((a, b) => a * b),
+        r,
+      );
       const w = uniform(cout * 3 * 27, r);
       const b = uniform(cout, r);
       const forward = async ([xi, wi, bi]: Float32Array[]): Promise<Float32Array> => {
-        const ts = [Tensor.fromArray(gpu, xs, xi!), Tensor.fromArray(gpu, [cout, 3, 3, 3, 3], wi!), Tensor.fromArray(gpu, [1, 1, 1, 1, cout], bi!)] as const;
+        const ts = [
+          Tensor.fromArray(gpu, xs, xi!),
+          Tensor.fromArray(gpu, [cout, 3, 3, 3, 3], wi!),
+          Tensor.fromArray(gpu, [1, 1, 1, 1, cout], bi!),
+        ] as const;
         const y = await conv3d(ts[0], ts[1], ts[2], g);
         const out = await y.toArray();
         for (const t of [...ts, y]) t.release();
@@ -134,7 +191,14 @@ describe(`conv3d gradients against central finite differences (seed ${seed})`, (
       const dbt = Tensor.empty(gpu, [1, 1, 1, 1, cout]);
       await conv3dBackwardBias(dyt, dbt);
       const { gradCheck } = await import('../helpers/gradcheck.js');
-      await gradCheck({ label: `conv3d stride ${s} seed ${seed}`, inputs: [x, w, b], forward, upstream: up, analytic: [dx, await dwt.toArray(), await dbt.toArray()], rand: r });
+      await gradCheck({
+        label: `conv3d stride ${s} seed ${seed}`,
+        inputs: [x, w, b],
+        forward,
+        upstream: up,
+        analytic: [dx, await dwt.toArray(), await dbt.toArray()],
+        rand: r,
+      });
     });
   }
 });
@@ -147,8 +211,18 @@ describe(`conv3d backward-weight over many output rows (seed ${seed})`, () => {
     const r = rng(seed);
     const xs: S5 = [2, 1, 32, 32, 32];
     const ys: S5 = [2, 3, 32, 32, 32];
-    const x = uniform(xs.reduce((a, b) => a * b), r, 0.999, 1.001);
-    const dy = uniform(ys.reduce((a, b) => a * b), r, 0.999, 1.001);
+    const x = uniform(
+      xs.reduce((a, b) => a * b),
+      r,
+      0.999,
+      1.001,
+    );
+    const dy = uniform(
+      ys.reduce((a, b) => a * b),
+      r,
+      0.999,
+      1.001,
+    );
     const [xt, dyt] = [Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, ys, dy)];
     const dwt = Tensor.empty(gpu, [3, 1, 1, 1, 1]);
     await conv3dBackwardWeight(xt, dyt, dwt, { kernel: 1, stride: 1, padding: 0 });
@@ -171,10 +245,18 @@ describe(`the workgroup-shared-tile forward kernel (conv3d_tiled.wgsl) against t
       try {
         const r = rng(seed ^ (c.w * 131 + c.cout));
         const xs: S5 = [c.n, c.cin, c.d, c.h, c.w];
-        const x = uniform(xs.reduce((a, b) => a * b), r);
+        const x = uniform(
+          xs.reduce((a, b) => a * b),
+          r,
+        );
         const w = uniform(c.cout * c.cin * 27, r);
         const b = uniform(c.cout, r);
-        const y = await conv3d(Tensor.fromArray(gpu, xs, x), Tensor.fromArray(gpu, [c.cout, c.cin, 3, 3, 3], w), Tensor.fromArray(gpu, [1, 1, 1, 1, c.cout], b), { kernel: 3, stride: 1, padding: 1, relu: true });
+        const y = await conv3d(
+          Tensor.fromArray(gpu, xs, x),
+          Tensor.fromArray(gpu, [c.cout, c.cin, 3, 3, 3], w),
+          Tensor.fromArray(gpu, [1, 1, 1, 1, c.cout], b),
+          { kernel: 3, stride: 1, padding: 1, relu: true },
+        );
         expectClose(await y.toArray(), conv3dRef(x, xs, w, c.cout, 3, 1, 1, b, true).y, `tiled ${JSON.stringify(c)} seed ${seed}`);
       } finally {
         convKernel.variant = before;

@@ -59,10 +59,19 @@ describe(`crop against float64 (seed ${seed})`, () => {
     const r = rng(seed + 6);
     const xs: S5 = [1, 2, 4, 3, 5];
     const x = uniform(size5(xs), r);
-    const forward = async ([xi]: Float32Array[]): Promise<Float32Array> => (await crop3d(Tensor.fromArray(gpu, xs, xi!), [1, 1, 2], [2, 2, 2])).toArray();
+    const forward = async ([xi]: Float32Array[]): Promise<Float32Array> =>
+      (await crop3d(Tensor.fromArray(gpu, xs, xi!), [1, 1, 2], [2, 2, 2])).toArray();
     const up = uniform(16, r);
     const dx = await crop3dBackward(Tensor.fromArray(gpu, [1, 2, 2, 2, 2], up), xs, [1, 1, 2]);
-    await gradCheck({ label: `crop seed ${seed}`, inputs: [x], forward, upstream: up, analytic: [await dx.toArray()], rand: r, samples: 24 });
+    await gradCheck({
+      label: `crop seed ${seed}`,
+      inputs: [x],
+      forward,
+      upstream: up,
+      analytic: [await dx.toArray()],
+      rand: r,
+      samples: 24,
+    });
   });
 
   it('rejects windows that do not fit', async () => {

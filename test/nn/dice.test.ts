@@ -44,9 +44,22 @@ describe(`soft Dice loss against float64 (seed ${seed})`, () => {
     const r = rng(seed + 30);
     const s: Shape5 = [1, 2, 3, 2, 3];
     const p = uniform(36, r, 0, 1);
-    const tt = Tensor.fromArray(gpu, s, uniform(36, r, 0, 1).map((v) => (v > 0.5 ? 1 : 0)));
+    const tt = Tensor.fromArray(
+      gpu,
+      s,
+      uniform(36, r, 0, 1).map((v) => (v > 0.5 ? 1 : 0)),
+    );
     const forward = async ([pi]: Float32Array[]): Promise<number[]> => [(await diceLoss(Tensor.fromArray(gpu, s, pi!), tt)).loss];
     const { grad } = await diceLoss(Tensor.fromArray(gpu, s, p), tt);
-    await gradCheck({ label: `dice seed ${seed}`, inputs: [p], forward, upstream: [1], analytic: [await grad.toArray()], rand: r, samples: 12, atol: 2e-4 });
+    await gradCheck({
+      label: `dice seed ${seed}`,
+      inputs: [p],
+      forward,
+      upstream: [1],
+      analytic: [await grad.toArray()],
+      rand: r,
+      samples: 12,
+      atol: 2e-4,
+    });
   });
 });

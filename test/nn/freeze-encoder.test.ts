@@ -27,7 +27,7 @@ function release(model: SegmentationModel): void {
 /** The module a layer sits in, down to `depth` dotted parts: 'high.enc0.0' → 'high.enc0' at 2. */
 const modules = (names: string[], depth: number): string[] => [...new Set(names.map((n) => n.split('.').slice(0, depth).join('.')))].sort();
 
-describe('--freeze-encoder freezes exactly both branches\' encoders', () => {
+describe("--freeze-encoder freezes exactly both branches' encoders", () => {
   it('dual: the encoder levels of the high- and low-resolution U-Nets; not their decoders, the heads or the fusion', () => {
     const model = buildModel(gpu, PRESETS.dual!);
     const { frozen, trained } = freezeAndList(model);
@@ -38,7 +38,7 @@ describe('--freeze-encoder freezes exactly both branches\' encoders', () => {
     release(model);
   });
 
-  it('mlmr: the low branch before its hourglass (bottlenecks and pools, 8× down) and the high branch\'s two bottlenecks before its hourglass', () => {
+  it("mlmr: the low branch before its hourglass (bottlenecks and pools, 8× down) and the high branch's two bottlenecks before its hourglass", () => {
     const model = buildModel(gpu, PRESETS.mlmr!);
     const { frozen, trained } = freezeAndList(model);
     // low: bottleneck 0, pool 1, bottleneck 2, pool 3, bottleneck 4, pool 5, bottleneck 6, hourglass 7 (pools have no parameters).

@@ -38,15 +38,29 @@ describe(`conv with batch norm and ReLU fused at inference, against float64 (see
       const geometry = { kernel: c.k, stride: 1, padding: (c.k - 1) / 2 };
       const conv = new Conv3dLayer(gpu, c.xs[1], c.cout, geometry, r, c.bias);
       const layers: Layer[] = [conv];
-      const host = { gamma: uniform(c.cout, r, 0.5, 1.5), beta: uniform(c.cout, r), rm: uniform(c.cout, r), rv: uniform(c.cout, r, 0.5, 2) };
+      const host = {
+        gamma: uniform(c.cout, r, 0.5, 1.5),
+        beta: uniform(c.cout, r),
+        rm: uniform(c.cout, r),
+        rv: uniform(c.cout, r, 0.5, 2),
+      };
       if (c.bn) {
         const bn = new BatchNorm3dLayer(gpu, c.cout);
-        for (const [t, a] of [[bn.gamma.value, host.gamma], [bn.beta.value, host.beta], [bn.runningMean, host.rm], [bn.runningVar, host.rv]] as const) gpu.upload(a, t.buffer);
+        for (const [t, a] of [
+          [bn.gamma.value, host.gamma],
+          [bn.beta.value, host.beta],
+          [bn.runningMean, host.rm],
+          [bn.runningVar, host.rv],
+        ] as const)
+          gpu.upload(a, t.buffer);
         layers.push(bn);
       }
       if (c.relu) layers.push(new ReLULayer());
       const seq = new Sequential(layers);
-      const x = uniform(c.xs.reduce((a, b) => a * b), r);
+      const x = uniform(
+        c.xs.reduce((a, b) => a * b),
+        r,
+      );
       const xt = Tensor.fromArray(gpu, c.xs, x);
       const y = await seq.forward(xt, 'eval');
       const w = await conv.weight.value.toArray();

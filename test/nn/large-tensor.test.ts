@@ -30,7 +30,11 @@ describe(`a tensor larger than one storage binding (seed ${seed})`, () => {
     const cout = 3;
     const w = uniform(cout * 2 * 27, r);
     const b = uniform(cout, r);
-    const y = await conv3d(xt, Tensor.fromArray(gpu, [cout, 2, 3, 3, 3], w), Tensor.fromArray(gpu, [1, 1, 1, 1, cout], b), { kernel: 3, stride: 1, padding: 1 });
+    const y = await conv3d(xt, Tensor.fromArray(gpu, [cout, 2, 3, 3, 3], w), Tensor.fromArray(gpu, [1, 1, 1, 1, cout], b), {
+      kernel: 3,
+      stride: 1,
+      padding: 1,
+    });
     expect(y.isSplit).toBe(true);
     const got = await y.toArray();
     const [, , D, H, W] = xs;
@@ -40,7 +44,9 @@ describe(`a tensor larger than one storage binding (seed ${seed})`, () => {
         for (let kd = 0; kd < 3; kd++)
           for (let kh = 0; kh < 3; kh++)
             for (let kw = 0; kw < 3; kw++) {
-              const iz = z - 1 + kd, iy = yy - 1 + kh, ix = xx - 1 + kw;
+              const iz = z - 1 + kd,
+                iy = yy - 1 + kh,
+                ix = xx - 1 + kw;
               if (iz < 0 || iy < 0 || ix < 0 || iz >= D || iy >= H || ix >= W) continue;
               s += x[((ci * D + iz) * H + iy) * W + ix]! * w[(((co * 2 + ci) * 3 + kd) * 3 + kh) * 3 + kw]!;
             }
@@ -50,10 +56,13 @@ describe(`a tensor larger than one storage binding (seed ${seed})`, () => {
     let checked = 0;
     for (let z = 0; z < D; z++) {
       for (let k = 0; k < 40; k++) {
-        const co = Math.floor(r() * cout), yy = k < 4 ? [0, H - 1, 1, 7][k]! : Math.floor(r() * H), xx = Math.floor(r() * W);
+        const co = Math.floor(r() * cout),
+          yy = k < 4 ? [0, H - 1, 1, 7][k]! : Math.floor(r() * H),
+          xx = Math.floor(r() * W);
         const v = got[((co * D + z) * H + yy) * W + xx]!;
         const want = direct(co, z, yy, xx);
-        if (!(Math.abs(v - want) <= 1e-4 * (1 + Math.abs(want)))) throw new Error(`y[${co},${z},${yy},${xx}] = ${v}, want ${want} (seed ${seed})`);
+        if (!(Math.abs(v - want) <= 1e-4 * (1 + Math.abs(want))))
+          throw new Error(`y[${co},${z},${yy},${xx}] = ${v}, want ${want} (seed ${seed})`);
         checked++;
       }
     }
@@ -69,7 +78,10 @@ describe(`ops on tensors split over bindings go sample by sample (seed ${seed})`
     const { conv3dBackwardWeight, conv3dBackwardBias } = await import('../../src/nn/ops/conv3d.js');
     const r = rng(seed ^ 0x77);
     const xs: Shape5 = [3, 5, 6, 9, 10];
-    const x = uniform(xs.reduce((a, b) => a * b), r);
+    const x = uniform(
+      xs.reduce((a, b) => a * b),
+      r,
+    );
     const piece = 10 * 9 * 4 * 7; // 7 planes a piece: samples straddle pieces
     const whole = Tensor.fromArray(gpu, xs, x);
     const split = Tensor.fromArray(gpu, xs, x, piece);

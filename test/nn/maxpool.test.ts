@@ -27,7 +27,12 @@ function distinct(n: number, r: () => number): Float32Array {
 }
 
 describe(`max-pool 2× against float64 (seed ${seed})`, () => {
-  const shapes: S5[] = [[1, 3, 5, 7, 9], [2, 5, 4, 3, 6], [1, 2, 2, 2, 2], [1, 1, 3, 9, 2]];
+  const shapes: S5[] = [
+    [1, 3, 5, 7, 9],
+    [2, 5, 4, 3, 6],
+    [1, 2, 2, 2, 2],
+    [1, 1, 3, 9, 2],
+  ];
   for (const [k, xs] of shapes.entries()) {
     it(`forward, argmax and backward ${JSON.stringify(xs)}`, async () => {
       const r = rng(seed + k);
@@ -63,7 +68,16 @@ describe(`max-pool 2× against float64 (seed ${seed})`, () => {
     const { y, argmax } = await maxPool3d(Tensor.fromArray(gpu, xs, x));
     const up = uniform(y.size, r);
     const dx = await maxPool3dBackward(Tensor.fromArray(gpu, y.shape, up), argmax, xs);
-    await gradCheck({ label: `maxpool seed ${seed}`, inputs: [x], forward, upstream: up, analytic: [await dx.toArray()], rand: r, samples: 24, eps: 1e-3 });
+    await gradCheck({
+      label: `maxpool seed ${seed}`,
+      inputs: [x],
+      forward,
+      upstream: up,
+      analytic: [await dx.toArray()],
+      rand: r,
+      samples: 24,
+      eps: 1e-3,
+    });
   });
 
   it('rejects a tensor split over several bindings with a clear error', async () => {

@@ -56,7 +56,9 @@ async function randomiseState(model: SegmentationModel, r: () => number): Promis
  * the window's first maximum, (kd·2 + kh)·2 + kw). parity_check.py takes these branches in its
  * float64 step (see there why).
  */
-async function recordKinks<T>(f: () => Promise<T>): Promise<{ result: T; kinds: { kind: 'relu' | 'pool'; size: number }[]; bytes: Uint8Array }> {
+async function recordKinks<T>(
+  f: () => Promise<T>,
+): Promise<{ result: T; kinds: { kind: 'relu' | 'pool'; size: number }[]; bytes: Uint8Array }> {
   const kinds: { kind: 'relu' | 'pool'; size: number }[] = [];
   const chunks: Uint8Array[] = [];
   const relu = ReLULayer.prototype.forward;
@@ -107,8 +109,14 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
       const N = Number(process.env.PARITY_N ?? 2);
       const hs: Shape5 = [N, 1, g.highInput, g.highInput, g.highInput];
       const ls: Shape5 = [N, 1, g.lowInput, g.lowInput, g.lowInput];
-      const x = uniform(hs.reduce((a, b) => a * b), r);
-      const xl = uniform(ls.reduce((a, b) => a * b), r);
+      const x = uniform(
+        hs.reduce((a, b) => a * b),
+        r,
+      );
+      const xl = uniform(
+        ls.reduce((a, b) => a * b),
+        r,
+      );
       const out = await model.forward({ high: Tensor.fromArray(gpu, hs, x), low: Tensor.fromArray(gpu, ls, xl) }, 'eval');
       const shapes: Record<string, number[]> = { high: [...hs], low: [...ls] };
       const targets: Record<string, Float32Array> = {};
@@ -120,17 +128,31 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
       writeFileSync(join(dir, 'high.f32'), x);
       writeFileSync(join(dir, 'low.f32'), xl);
       writeFileSync(join(dir, 'shapes.json'), JSON.stringify(shapes));
-      const { result: train, kinds, bytes } = await recordKinks(() => model.forward({ high: Tensor.fromArray(gpu, hs, x), low: Tensor.fromArray(gpu, ls, xl) }, 'train'));
+      const {
+        result: train,
+        kinds,
+        bytes,
+      } = await recordKinks(() => model.forward({ high: Tensor.fromArray(gpu, hs, x), low: Tensor.fromArray(gpu, ls, xl) }, 'train'));
       writeFileSync(join(dir, 'kinks.json'), JSON.stringify(kinds));
       writeFileSync(join(dir, 'kinks.u8'), bytes);
       execFileSync('/usr/bin/python3', ['bench/reference/parity_check.py', dir], { stdio: 'inherit' });
       for (const k of ['low', 'high', 'fused'] as const) {
-        expectClose(sigmoid(await out[k].toArray()), sigmoid(f32(join(dir, `eval_${k}.f32`))), `${config.arch} eval ${k} probabilities seed ${seed}`, 1e-4, 0);
+        expectClose(
+          sigmoid(await out[k].toArray()),
+          sigmoid(f32(join(dir, `eval_${k}.f32`))),
+          `${config.arch} eval ${k} probabilities seed ${seed}`,
+          1e-4,
+          0,
+        );
       }
 
       const grads: Record<string, Tensor> = {};
       let loss = 0;
-      for (const [k, w] of [['low', 0.5], ['high', 1], ['fused', 1]] as const) {
+      for (const [k, w] of [
+        ['low', 0.5],
+        ['high', 1],
+        ['fused', 1],
+      ] as const) {
         const t = Tensor.fromArray(gpu, train[k].shape, targets[k]!);
         const res = await bceWithLogits(train[k], t, { scale: w });
         loss += res.loss;
@@ -175,11 +197,16 @@ describe.skipIf(!hasTorch)(`architectures match their PyTorch peers in bench/ref
         if (zero) {
           worstZero = Math.max(worstZero, err);
           zeroCount++;
-          expect(err, `${config.arch} grad ${name} (zero in exact arithmetic): max |got| / largest gradient (seed ${seed})`).toBeLessThan(1e-4);
+          expect(err, `${config.arch} grad ${name} (zero in exact arithmetic): max |got| / largest gradient (seed ${seed})`).toBeLessThan(
+            1e-4,
+          );
         } else {
           worst = Math.max(worst, err);
           const bound = Math.max(2e-3, 3 * peerErr);
-          expect(err, `${config.arch} grad ${name}: max |error| / scale, PyTorch float32's ${peerErr.toExponential(2)} (seed ${seed})`).toBeLessThan(bound);
+          expect(
+            err,
+            `${config.arch} grad ${name}: max |error| / scale, PyTorch float32's ${peerErr.toExponential(2)} (seed ${seed})`,
+          ).toBeLessThan(bound);
         }
         compared++;
       }

@@ -69,7 +69,8 @@ export function upsampleNearestRef(x: ArrayLike<number>, xs: S5, f: number): { y
     for (let c = 0; c < ys[1]; c++)
       for (let d = 0; d < ys[2]; d++)
         for (let h = 0; h < ys[3]; h++)
-          for (let w = 0; w < ys[4]; w++) y[at(ys, n, c, d, h, w)] = x[at(xs, n, c, Math.floor(d / f), Math.floor(h / f), Math.floor(w / f))]!;
+          for (let w = 0; w < ys[4]; w++)
+            y[at(ys, n, c, d, h, w)] = x[at(xs, n, c, Math.floor(d / f), Math.floor(h / f), Math.floor(w / f))]!;
   return { y, ys };
 }
 
@@ -80,7 +81,8 @@ export function upsampleNearestBackwardRef(dy: ArrayLike<number>, xs: S5, f: num
     for (let c = 0; c < ys[1]; c++)
       for (let d = 0; d < ys[2]; d++)
         for (let h = 0; h < ys[3]; h++)
-          for (let w = 0; w < ys[4]; w++) dx[at(xs, n, c, Math.floor(d / f), Math.floor(h / f), Math.floor(w / f))]! += dy[at(ys, n, c, d, h, w)]!;
+          for (let w = 0; w < ys[4]; w++)
+            dx[at(xs, n, c, Math.floor(d / f), Math.floor(h / f), Math.floor(w / f))]! += dy[at(ys, n, c, d, h, w)]!;
   return dx;
 }
 
@@ -96,9 +98,19 @@ function trilinearTaps(xs: S5, f: number, visit: (out: number, inp: number, weig
           for (let w = 0; w < ys[4]; w++) {
             const tw = linearTaps(w, xs[4], f);
             const o = at(ys, n, c, d, h, w);
-            for (const [id, ld] of [[td.i0, td.l0], [td.i1, td.l1]] as const)
-              for (const [ih, lh] of [[th.i0, th.l0], [th.i1, th.l1]] as const)
-                for (const [iw, lw] of [[tw.i0, tw.l0], [tw.i1, tw.l1]] as const) visit(o, at(xs, n, c, id, ih, iw), ld * lh * lw);
+            for (const [id, ld] of [
+              [td.i0, td.l0],
+              [td.i1, td.l1],
+            ] as const)
+              for (const [ih, lh] of [
+                [th.i0, th.l0],
+                [th.i1, th.l1],
+              ] as const)
+                for (const [iw, lw] of [
+                  [tw.i0, tw.l0],
+                  [tw.i1, tw.l1],
+                ] as const)
+                  visit(o, at(xs, n, c, id, ih, iw), ld * lh * lw);
           }
         }
       }
@@ -131,7 +143,16 @@ export interface BnRef {
 }
 
 /** BatchNorm3d in train mode, as PyTorch documents it (two-pass statistics in float64). */
-export function batchNormTrainRef(x: ArrayLike<number>, xs: S5, gamma: ArrayLike<number>, beta: ArrayLike<number>, rm: ArrayLike<number>, rv: ArrayLike<number>, eps: number, momentum: number): BnRef {
+export function batchNormTrainRef(
+  x: ArrayLike<number>,
+  xs: S5,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  rm: ArrayLike<number>,
+  rv: ArrayLike<number>,
+  eps: number,
+  momentum: number,
+): BnRef {
   const [N, C] = xs;
   const sp = xs[2] * xs[3] * xs[4];
   const cnt = N * sp;
@@ -150,17 +171,25 @@ export function batchNormTrainRef(x: ArrayLike<number>, xs: S5, gamma: ArrayLike
     mean[c] = m;
     invstd[c] = 1 / Math.sqrt(v + eps);
     runningMean[c] = (1 - momentum) * rm[c]! + momentum * m;
-    runningVar[c] = (1 - momentum) * rv[c]! + momentum * v * cnt / (cnt - 1);
-    for (let n = 0; n < N; n++) for (let j = 0; j < sp; j++) {
-      const i = (n * C + c) * sp + j;
-      y[i] = (x[i]! - m) * invstd[c]! * gamma[c]! + beta[c]!;
-    }
+    runningVar[c] = (1 - momentum) * rv[c]! + (momentum * v * cnt) / (cnt - 1);
+    for (let n = 0; n < N; n++)
+      for (let j = 0; j < sp; j++) {
+        const i = (n * C + c) * sp + j;
+        y[i] = (x[i]! - m) * invstd[c]! * gamma[c]! + beta[c]!;
+      }
   }
   return { y, mean, invstd, runningMean, runningVar };
 }
 
 /** dx = γ·invstd/N·(N·dy − Σdy − x̂·Σ(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy. */
-export function batchNormBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>, xs: S5, gamma: ArrayLike<number>, mean: ArrayLike<number>, invstd: ArrayLike<number>): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
+export function batchNormBackwardRef(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  xs: S5,
+  gamma: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  invstd: ArrayLike<number>,
+): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
   const [N, C] = xs;
   const sp = xs[2] * xs[3] * xs[4];
   const cnt = N * sp;
@@ -179,12 +208,20 @@ export function batchNormBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>
     }
     dgamma[c] = sdyx;
     dbeta[c] = sdy;
-    for (const i of idx) dx[i] = (gamma[c]! * invstd[c]! / cnt) * (cnt * dy[i]! - sdy - xhat(i) * sdyx);
+    for (const i of idx) dx[i] = ((gamma[c]! * invstd[c]!) / cnt) * (cnt * dy[i]! - sdy - xhat(i) * sdyx);
   }
   return { dx, dgamma, dbeta };
 }
 
-export function batchNormInferenceRef(x: ArrayLike<number>, xs: S5, gamma: ArrayLike<number>, beta: ArrayLike<number>, rm: ArrayLike<number>, rv: ArrayLike<number>, eps: number): Float64Array {
+export function batchNormInferenceRef(
+  x: ArrayLike<number>,
+  xs: S5,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  rm: ArrayLike<number>,
+  rv: ArrayLike<number>,
+  eps: number,
+): Float64Array {
   const C = xs[1];
   const sp = xs[2] * xs[3] * xs[4];
   const y = new Float64Array(size5(xs));
@@ -196,7 +233,16 @@ export function batchNormInferenceRef(x: ArrayLike<number>, xs: S5, gamma: Array
 }
 
 /** Any channel-range/offset copy by definition: dst[n, dc0 + c, p] = src[n, sc0 + c, p + shift] or 0. */
-export function regionCopyRef(src: ArrayLike<number>, ss: S5, dst: Float64Array, ds: S5, channels: number, sc0: number, dc0: number, shift: [number, number, number]): void {
+export function regionCopyRef(
+  src: ArrayLike<number>,
+  ss: S5,
+  dst: Float64Array,
+  ds: S5,
+  channels: number,
+  sc0: number,
+  dc0: number,
+  shift: [number, number, number],
+): void {
   for (let n = 0; n < ds[0]; n++)
     for (let c = 0; c < channels; c++)
       for (let d = 0; d < ds[2]; d++)

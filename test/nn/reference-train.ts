@@ -5,7 +5,13 @@ export function sigmoidRef(z: number): number {
 }
 
 /** BCE with logits, PyTorch's formula, weighted, mean over count or Σw; gradient of scale·loss. */
-export function bceRef(z: ArrayLike<number>, t: ArrayLike<number>, w: ArrayLike<number> | null, byWeight: boolean, scale: number): { loss: number; grad: Float64Array } {
+export function bceRef(
+  z: ArrayLike<number>,
+  t: ArrayLike<number>,
+  w: ArrayLike<number> | null,
+  byWeight: boolean,
+  scale: number,
+): { loss: number; grad: Float64Array } {
   let sl = 0;
   let sw = 0;
   const grad = new Float64Array(z.length);
@@ -38,7 +44,11 @@ export function diceRef(p: ArrayLike<number>, t: ArrayLike<number>, eps: number,
 
 /** torch.optim.Adam's single-tensor step (amsgrad off), or AdamW's with decoupled decay. */
 export function adamRef(
-  p: Float64Array, g: ArrayLike<number>, m: Float64Array, v: Float64Array, step: number,
+  p: Float64Array,
+  g: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  step: number,
   o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean },
 ): void {
   const bc1 = 1 - o.beta1 ** step;
@@ -56,7 +66,11 @@ export function adamRef(
 
 /** torch.optim.RMSprop's single-tensor step. */
 export function rmspropRef(
-  p: Float64Array, g: ArrayLike<number>, sq: Float64Array, buf: Float64Array, gavg: Float64Array,
+  p: Float64Array,
+  g: ArrayLike<number>,
+  sq: Float64Array,
+  buf: Float64Array,
+  gavg: Float64Array,
   o: { lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean },
 ): void {
   for (let i = 0; i < p.length; i++) {

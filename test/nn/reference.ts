@@ -7,7 +7,17 @@ export function outSize(n: number, k: number, s: number, p: number): number {
   return Math.floor((n + 2 * p - k) / s) + 1;
 }
 
-export function conv3dRef(x: ArrayLike<number>, xs: S5, w: ArrayLike<number>, cout: number, k: number, s: number, p: number, bias?: ArrayLike<number>, relu = false): { y: Float64Array; ys: S5 } {
+export function conv3dRef(
+  x: ArrayLike<number>,
+  xs: S5,
+  w: ArrayLike<number>,
+  cout: number,
+  k: number,
+  s: number,
+  p: number,
+  bias?: ArrayLike<number>,
+  relu = false,
+): { y: Float64Array; ys: S5 } {
   const ys: S5 = [xs[0], cout, outSize(xs[2], k, s, p), outSize(xs[3], k, s, p), outSize(xs[4], k, s, p)];
   const y = new Float64Array(ys.reduce((a, b) => a * b));
   const ws: S5 = [cout, xs[1], k, k, k];
@@ -37,10 +47,22 @@ export function conv3dRef(x: ArrayLike<number>, xs: S5, w: ArrayLike<number>, co
 }
 
 /** Transposed conv (scatter form, the plain definition): x [N,R,...], w [R,Q,k,k,k]. */
-export function convTranspose3dRef(x: ArrayLike<number>, xs: S5, w: ArrayLike<number>, q: number, k: number, s: number, p: number, outSpatial: [number, number, number], bias?: ArrayLike<number>): { y: Float64Array; ys: S5 } {
+export function convTranspose3dRef(
+  x: ArrayLike<number>,
+  xs: S5,
+  w: ArrayLike<number>,
+  q: number,
+  k: number,
+  s: number,
+  p: number,
+  outSpatial: [number, number, number],
+  bias?: ArrayLike<number>,
+): { y: Float64Array; ys: S5 } {
   const ys: S5 = [xs[0], q, outSpatial[0], outSpatial[1], outSpatial[2]];
   const y = new Float64Array(ys.reduce((a, b) => a * b));
-  if (bias) for (let n = 0; n < ys[0]; n++) for (let c = 0; c < q; c++) for (let i = 0; i < ys[2] * ys[3] * ys[4]; i++) y[(n * q + c) * ys[2] * ys[3] * ys[4] + i] = bias[c]!;
+  if (bias)
+    for (let n = 0; n < ys[0]; n++)
+      for (let c = 0; c < q; c++) for (let i = 0; i < ys[2] * ys[3] * ys[4]; i++) y[(n * q + c) * ys[2] * ys[3] * ys[4] + i] = bias[c]!;
   const ws: S5 = [xs[1], q, k, k, k];
   for (let n = 0; n < xs[0]; n++)
     for (let r = 0; r < xs[1]; r++)

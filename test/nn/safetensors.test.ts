@@ -40,14 +40,22 @@ describe('safetensors', () => {
     writeFileSync(path, encodeSafetensors(sample()));
     let out: string;
     try {
-      out = execFileSync('/usr/bin/python3', ['-c', `
+      out = execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import json, struct, sys
 b = open(sys.argv[1], 'rb').read()
 n = struct.unpack('<Q', b[:8])[0]
 h = json.loads(b[8:8 + n])
 e = h['conv.bias']; s, t = e['data_offsets']
 print(json.dumps(list(struct.unpack('<2f', b[8 + n + s:8 + n + t]))))
-`, path], { encoding: 'utf8' });
+`,
+          path,
+        ],
+        { encoding: 'utf8' },
+      );
     } catch {
       console.warn('skipped: /usr/bin/python3 not available');
       return;
@@ -62,9 +70,17 @@ print(json.dumps(list(struct.unpack('<2f', b[8 + n + s:8 + n + t]))))
     new DataView(huge.buffer).setBigUint64(0, 2n ** 40n, true);
     expect(() => decodeSafetensors(huge, f)).toThrow(/exceeds the .*limit/);
     expect(() => decodeSafetensors(withHeader('{not json'), f)).toThrow(/not valid UTF-8 JSON/);
-    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)), f)).toThrow(/needs 8 bytes/);
-    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), f)).toThrow(/unknown dtype/);
-    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,40]}}', new Uint8Array(4)), f)).toThrow(/outside/);
-    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), f)).toThrow(/contiguously/);
+    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)), f)).toThrow(
+      /needs 8 bytes/,
+    );
+    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), f)).toThrow(
+      /unknown dtype/,
+    );
+    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,40]}}', new Uint8Array(4)), f)).toThrow(
+      /outside/,
+    );
+    expect(() => decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), f)).toThrow(
+      /contiguously/,
+    );
   });
 });

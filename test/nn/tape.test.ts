@@ -48,7 +48,10 @@ describe(`the tape: reverse-mode gradients recorded during a training forward (s
       u.release();
       return y;
     };
-    const x = uniform(xs.reduce((p, q) => p * q), r);
+    const x = uniform(
+      xs.reduce((p, q) => p * q),
+      r,
+    );
     const xt = Tensor.fromArray(gpu, xs, x);
     const tape = new Tape();
     const y = await graph(xt, tape);
@@ -84,11 +87,21 @@ describe(`the tape: reverse-mode gradients recorded during a training forward (s
       const x = Tensor.fromArray(gpu, xs, uniform(60, r));
       const kept = x.retain();
       const y = await axpby(2, x, 0, x);
-      tape.record([x], y, async (dy) => [await axpby(2, dy, 0, dy)], () => (kept.release(), drops.used++));
+      tape.record(
+        [x],
+        y,
+        async (dy) => [await axpby(2, dy, 0, dy)],
+        () => (kept.release(), drops.used++),
+      );
       const z = await axpby(3, x, 0, x);
-      tape.record([x], z, async () => {
-        throw new Error('a backward whose output got no gradient ran');
-      }, () => drops.unused++);
+      tape.record(
+        [x],
+        z,
+        async () => {
+          throw new Error('a backward whose output got no gradient ran');
+        },
+        () => drops.unused++,
+      );
       z.release();
       const c = await tape.layer(conv, y);
       const relu = await tape.layer(new ReLULayer(), c);
@@ -120,7 +133,9 @@ describe(`the tape: reverse-mode gradients recorded during a training forward (s
 
   it('a backward with no recorded forward fails clearly, as does a seed the tape did not record', async () => {
     const t = Tensor.fromArray(gpu, [1, 1, 2, 2, 2], new Float32Array(8).fill(1));
-    await expect(new Tape().backward([[t, t]])).rejects.toThrow(/nothing was recorded on this tape \(backward needs a training forward first\)/);
+    await expect(new Tape().backward([[t, t]])).rejects.toThrow(
+      /nothing was recorded on this tape \(backward needs a training forward first\)/,
+    );
     const tape = new Tape();
     const y = await add(t, t, tape);
     await expect(tape.backward([[t, t]])).rejects.toThrow(/the seed \[1, 1, 2, 2, 2\] is not the output of an op recorded on this tape/);

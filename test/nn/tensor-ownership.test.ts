@@ -40,7 +40,12 @@ describe('tensor and buffer ownership', () => {
     expect(t.isReleased).toBe(false);
     t.release();
     expect(t.isReleased).toBe(true);
-    expect(isGpuError(thrown(() => t.release()), 'double-release')).toBe(true);
+    expect(
+      isGpuError(
+        thrown(() => t.release()),
+        'double-release',
+      ),
+    ).toBe(true);
   });
 
   it('a second release of a pooled buffer throws, and the pool never holds it twice', () => {
@@ -62,31 +67,40 @@ describe('tensor and buffer ownership', () => {
     const t = Tensor.empty(gpu, [1, 1, 8, 4, 4], 4 * 4 * 4 * 3); // three planes per piece
     expect(t.pieces.length).toBe(3);
     t.release();
-    expect(isGpuError(thrown(() => t.release()), 'double-release')).toBe(true);
+    expect(
+      isGpuError(
+        thrown(() => t.release()),
+        'double-release',
+      ),
+    ).toBe(true);
   });
 
-  it.each(SMALL_CONFIGS.map((c) => [c.arch, c] as const))('%s: a training forward, backward and clear() release nothing twice', async (_arch, config) => {
-    const model = buildModel(gpu, config, 3);
-    const g = model.geometry;
-    const filled = (side: number, v: number): Tensor => Tensor.fromArray(gpu, [1, 1, side, side, side], new Float32Array(side ** 3).fill(v));
-    const inputs = (): { high: Tensor; low: Tensor } => ({ high: filled(g.highInput, 0.3), low: filled(g.lowInput, 0.1) });
-    const x = inputs();
-    const out = await model.forward(x, 'train');
-    const like = (t: Tensor): Tensor => Tensor.fromArray(gpu, t.shape, new Float32Array(t.size).fill(1e-3));
-    const d = { low: like(out.low), high: like(out.high), fused: like(out.fused) };
-    await model.backward(d);
-    for (const t of [x.high, x.low, out.low, out.high, out.fused, d.low, d.high, d.fused]) t.release();
-    // A second forward whose backward never comes: clear() drops what it kept, once, and again is a no-op.
-    const y = inputs();
-    const again = await model.forward(y, 'train');
-    model.clear();
-    model.clear();
-    for (const t of [y.high, y.low, again.low, again.high, again.fused]) t.release();
-    for (const { item } of model.parameters()) {
-      item.grad?.release();
-      item.value.release();
-    }
-    for (const { item } of model.state()) item.release();
-    await gpu.sync();
-  });
+  it.each(SMALL_CONFIGS.map((c) => [c.arch, c] as const))(
+    '%s: a training forward, backward and clear() release nothing twice',
+    async (_arch, config) => {
+      const model = buildModel(gpu, config, 3);
+      const g = model.geometry;
+      const filled = (side: number, v: number): Tensor =>
+        Tensor.fromArray(gpu, [1, 1, side, side, side], new Float32Array(side ** 3).fill(v));
+      const inputs = (): { high: Tensor; low: Tensor } => ({ high: filled(g.highInput, 0.3), low: filled(g.lowInput, 0.1) });
+      const x = inputs();
+      const out = await model.forward(x, 'train');
+      const like = (t: Tensor): Tensor => Tensor.fromArray(gpu, t.shape, new Float32Array(t.size).fill(1e-3));
+      const d = { low: like(out.low), high: like(out.high), fused: like(out.fused) };
+      await model.backward(d);
+      for (const t of [x.high, x.low, out.low, out.high, out.fused, d.low, d.high, d.fused]) t.release();
+      // A second forward whose backward never comes: clear() drops what it kept, once, and again is a no-op.
+      const y = inputs();
+      const again = await model.forward(y, 'train');
+      model.clear();
+      model.clear();
+      for (const t of [y.high, y.low, again.low, again.high, again.fused]) t.release();
+      for (const { item } of model.parameters()) {
+        item.grad?.release();
+        item.value.release();
+      }
+      for (const { item } of model.state()) item.release();
+      await gpu.sync();
+    },
+  );
 });

@@ -73,12 +73,26 @@ describe.skipIf(!hasTorch)(`kernels match PyTorch 1.13 on the same data (seed ${
       });
     }
 
-    for (const bs of [[2, 5, 3, 4, 5], [3, 3, 1, 2, 3]] as Shape5[]) {
+    for (const bs of [
+      [2, 5, 3, 4, 5],
+      [3, 3, 1, 2, 3],
+    ] as Shape5[]) {
       const c = bs[1];
       const x = uniform(size(bs), r, -2, 2).map((v) => v + 3);
       const dy = uniform(size(bs), r);
       const h = { gamma: uniform(c, r, 0.5, 1.5), beta: uniform(c, r), rm: uniform(c, r), rv: uniform(c, r, 0.5, 2) };
-      cases.push({ op: 'batchnorm', shape: bs, eps: 1e-5, momentum: 0.1, x: list(x), dy: list(dy), gamma: list(h.gamma), beta: list(h.beta), rm: list(h.rm), rv: list(h.rv) });
+      cases.push({
+        op: 'batchnorm',
+        shape: bs,
+        eps: 1e-5,
+        momentum: 0.1,
+        x: list(x),
+        dy: list(dy),
+        gamma: list(h.gamma),
+        beta: list(h.beta),
+        rm: list(h.rm),
+        rv: list(h.rv),
+      });
       checks.push(async (res) => {
         const label = `batch norm ${JSON.stringify(bs)} vs torch, seed ${seed}`;
         const bn = { gamma: vec(h.gamma), beta: vec(h.beta), runningMean: vec(h.rm), runningVar: vec(h.rv), eps: 1e-5, momentum: 0.1 };
@@ -115,7 +129,9 @@ describe.skipIf(!hasTorch)(`kernels match PyTorch 1.13 on the same data (seed ${
       const w = uniform(size(bsh), r, 0, 2);
       cases.push({ op: 'bce', z: list(z), t: list(tg), w: list(w) });
       checks.push(async (res) => {
-        const { loss, grad } = await bceWithLogits(Tensor.fromArray(gpu, bsh, z), Tensor.fromArray(gpu, bsh, tg), { weight: Tensor.fromArray(gpu, bsh, w) });
+        const { loss, grad } = await bceWithLogits(Tensor.fromArray(gpu, bsh, z), Tensor.fromArray(gpu, bsh, tg), {
+          weight: Tensor.fromArray(gpu, bsh, w),
+        });
         expectClose([loss], [res.loss as number], `BCE loss vs torch, seed ${seed}`, 1e-6, 1e-5);
         expectClose(await grad.toArray(), res.grad as number[], `BCE grad vs torch, seed ${seed}`, 1e-9, 1e-5);
       });
@@ -137,9 +153,23 @@ describe.skipIf(!hasTorch)(`kernels match PyTorch 1.13 on the same data (seed ${
         if (o.kind === 'adam') {
           const st = await adamState(p);
           const [b1, b2] = oo.betas as number[];
-          for (const [i, g] of grads.entries()) await adamStep(p, Tensor.fromArray(gpu, os, g), st, i + 1, { lr: oo.lr as number, beta1: b1!, beta2: b2!, eps: oo.eps as number, weightDecay: oo.weight_decay as number });
+          for (const [i, g] of grads.entries())
+            await adamStep(p, Tensor.fromArray(gpu, os, g), st, i + 1, {
+              lr: oo.lr as number,
+              beta1: b1!,
+              beta2: b2!,
+              eps: oo.eps as number,
+              weightDecay: oo.weight_decay as number,
+            });
         } else {
-          const ro = { lr: oo.lr as number, alpha: oo.alpha as number, eps: oo.eps as number, weightDecay: oo.weight_decay as number, momentum: oo.momentum as number, centered: (oo.centered as boolean | undefined) ?? false };
+          const ro = {
+            lr: oo.lr as number,
+            alpha: oo.alpha as number,
+            eps: oo.eps as number,
+            weightDecay: oo.weight_decay as number,
+            momentum: oo.momentum as number,
+            centered: (oo.centered as boolean | undefined) ?? false,
+          };
           const st = await rmspropState(p, ro);
           for (const g of grads) await rmspropStep(p, Tensor.fromArray(gpu, os, g), st, ro);
         }

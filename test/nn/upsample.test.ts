@@ -6,7 +6,13 @@ import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
 import { gradCheck } from '../helpers/gradcheck.js';
-import { size5, upsampleNearestRef, upsampleNearestBackwardRef, upsampleTrilinearRef, upsampleTrilinearBackwardRef } from './reference-layers.js';
+import {
+  size5,
+  upsampleNearestRef,
+  upsampleNearestBackwardRef,
+  upsampleTrilinearRef,
+  upsampleTrilinearBackwardRef,
+} from './reference-layers.js';
 import type { S5 } from './reference.js';
 
 let gpu: Gpu;
@@ -54,10 +60,19 @@ describe(`upsampling against float64 (seed ${seed})`, () => {
       const r = rng(seed + 77);
       const xs: Shape5 = [1, 2, 3, 2, 3];
       const x = uniform(36, r);
-      const forward = async ([xi]: Float32Array[]): Promise<Float32Array> => (await upsample3d(Tensor.fromArray(gpu, xs, xi!), 2, mode)).toArray();
+      const forward = async ([xi]: Float32Array[]): Promise<Float32Array> =>
+        (await upsample3d(Tensor.fromArray(gpu, xs, xi!), 2, mode)).toArray();
       const up = uniform(36 * 8, r);
       const dx = await upsample3dBackward(Tensor.fromArray(gpu, [1, 2, 6, 4, 6], up), xs, 2, mode);
-      await gradCheck({ label: `${mode} seed ${seed}`, inputs: [x], forward, upstream: up, analytic: [await dx.toArray()], rand: r, samples: 12 });
+      await gradCheck({
+        label: `${mode} seed ${seed}`,
+        inputs: [x],
+        forward,
+        upstream: up,
+        analytic: [await dx.toArray()],
+        rand: r,
+        samples: 12,
+      });
     });
   }
 });

@@ -37,7 +37,21 @@ describe('the default model on the real bean scan', () => {
       // tap root is ~19 voxels across, the scale of the thick roots the model was trained on.
       const { path: pyr } = await writeCropPyramid(bean, BOX, t.dir, 5);
       const out = join(t.dir, 'seg.zarr');
-      const s = await segment({ input: pyr, output: out, model, threshold: 0.5, chunk: 64, tta: false, batch: 4, overwrite: false, level: 2, progress: new SilentProgress() }, gpu);
+      const s = await segment(
+        {
+          input: pyr,
+          output: out,
+          model,
+          threshold: 0.5,
+          chunk: 64,
+          tta: false,
+          batch: 4,
+          overwrite: false,
+          level: 2,
+          progress: new SilentProgress(),
+        },
+        gpu,
+      );
       expect(s.complete).toBe(true);
       const m = await openVolume(out, { label: 'roots' });
       const img = await openVolume(pyr, { level: 2 });
@@ -62,7 +76,9 @@ describe('the default model on the real bean scan', () => {
       // Bright sand grains (the top 10% of grey values) are not root.
       const called = brightCalledRoot(grey, mask);
       const recallInRoot = insideRoot / inside;
-      console.log(`bean (level 2): ${(100 * recallInRoot).toFixed(1)}% of the tap root's core called root, ${(100 * called.bright).toFixed(2)}% of bright sand voxels, ${(100 * called.all).toFixed(2)}% of the crop root`);
+      console.log(
+        `bean (level 2): ${(100 * recallInRoot).toFixed(1)}% of the tap root's core called root, ${(100 * called.bright).toFixed(2)}% of bright sand voxels, ${(100 * called.all).toFixed(2)}% of the crop root`,
+      );
       expect(recallInRoot, 'the tap root is found').toBeGreaterThan(0.6);
       expect(called.bright, 'sand grains are not called root').toBeLessThan(0.02);
       expect(called.all, 'most of the crop is soil').toBeLessThan(0.3);

@@ -70,7 +70,13 @@ describe('convert to an OME-Zarr pyramid', () => {
       await writeNifti(input, { shape: c.shape, dtype: 'uint16', voxelSize: [2, 1, 1], unit: 'micrometer', origin: [5, 6, 7] }, data);
       const out = join(dir, `out${k}.zarr`);
       const rec = recorder();
-      const res = await convertToOmeZarr(input, out, { chunkShape: c.chunk, zarrFormat: c.zarrFormat, compression: 'zstd', downsampler: ds, progress: rec.p });
+      const res = await convertToOmeZarr(input, out, {
+        chunkShape: c.chunk,
+        zarrFormat: c.zarrFormat,
+        compression: 'zstd',
+        downsampler: ds,
+        progress: rec.p,
+      });
       const label = JSON.stringify({ seed, ...c });
       expect(res.levels.length, label).toBe(3);
       expect(rec.state, label).toEqual({ total: data.length, advanced: data.length, unit: 'voxels', finished: 1 });
@@ -83,7 +89,11 @@ describe('convert to an OME-Zarr pyramid', () => {
         expect(v.origin, label).toEqual([5 + ((2 ** l - 1) / 2) * 2, 6 + (2 ** l - 1) / 2, 7 + (2 ** l - 1) / 2]);
         const got = await v.readBox(makeBox([0, 0, 0], shape));
         let bad = -1;
-        for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) { bad = i; break; }
+        for (let i = 0; i < got.length; i++)
+          if (got[i] !== want[i]) {
+            bad = i;
+            break;
+          }
         expect(bad, `${label} level ${l}: first differing voxel`).toBe(-1);
         want = downsampleOracle(want, shape, 'mean', true);
         shape = [Math.ceil(shape[0] / 2), Math.ceil(shape[1] / 2), Math.ceil(shape[2] / 2)];
@@ -100,11 +110,14 @@ describe('convert to an OME-Zarr pyramid', () => {
     for (let z = 0; z < shape[0]; z++) {
       const s = Uint16Array.from({ length: plane }, (_, i) => (z * 31 + i) % 4000);
       await writeFile(join(src, `slice${z}.tif`), encodeTiffSlice(s, shape[2], shape[1], { littleEndian: z % 2 === 0 }));
-      for (let i = 0; i < plane; i++) mask[z * plane + i] = (i % shape[2]) > 30 && (i % shape[2]) < 36 ? 1 : 0;
+      for (let i = 0; i < plane; i++) mask[z * plane + i] = i % shape[2] > 30 && i % shape[2] < 36 ? 1 : 0;
     }
     const out = join(dir, 'tifs.zarr');
     const res = await convertToOmeZarr(src, out, { downsampler: ds, voxelSize: [0.1, 0.1, 0.1], unit: 'millimeter' });
-    expect(res.levels).toEqual([[70, 66, 68], [35, 33, 34]]);
+    expect(res.levels).toEqual([
+      [70, 66, 68],
+      [35, 33, 34],
+    ]);
     const maskPath = join(dir, 'mask.nii');
     await writeNifti(maskPath, { shape, dtype: 'uint8', voxelSize: [0.1, 0.1, 0.1], unit: 'millimeter', origin: [0, 0, 0] }, mask);
     await convertToOmeZarr(maskPath, out, { label: 'roots', downsampler: ds });
@@ -150,7 +163,11 @@ describe('convert to an OME-Zarr pyramid', () => {
 
   it('refuses to overwrite unless asked', async () => {
     const p = join(dir, 'small.nii');
-    await writeNifti(p, { shape: [3, 4, 5], dtype: 'float32', voxelSize: [1, 1, 1], unit: '', origin: [0, 0, 0] }, new Float32Array(60).fill(1.5));
+    await writeNifti(
+      p,
+      { shape: [3, 4, 5], dtype: 'float32', voxelSize: [1, 1, 1], unit: '', origin: [0, 0, 0] },
+      new Float32Array(60).fill(1.5),
+    );
     await convertToOmeZarr(p, join(dir, 'small.zarr'));
     expect(isVolumeIoError(await convertToOmeZarr(p, join(dir, 'small.zarr')).catch((e: unknown) => e), 'OutputExists')).toBe(true);
     await convertToOmeZarr(p, join(dir, 'small.zarr'), { overwrite: true, zarrFormat: 3 });
@@ -215,7 +232,9 @@ describe('the info and convert commands', () => {
   it('bad input rejects with an error naming the file (main.ts turns it into exit code 1)', async () => {
     const bad = join(dir, 'bad.nii');
     await writeFile(bad, new Uint8Array(400));
-    await expect(program().parseAsync(['node', 'rhizoct', 'convert', bad, join(dir, 'bad.zarr'), '--quiet'])).rejects.toThrow(/bad\.nii: not a NIfTI file/);
+    await expect(program().parseAsync(['node', 'rhizoct', 'convert', bad, join(dir, 'bad.zarr'), '--quiet'])).rejects.toThrow(
+      /bad\.nii: not a NIfTI file/,
+    );
     await expect(program().parseAsync(['node', 'rhizoct', 'info', join(dir, 'missing')])).rejects.toThrow(/missing: no such file/);
     await expect(stat(join(dir, 'bad.zarr'))).rejects.toThrow();
   });

@@ -13,10 +13,21 @@ import { freshSeed, rng } from '../helpers/random.js';
 
 const seed = freshSeed();
 const shape = [23, 17, 19] as const;
-const meta = { shape: [...shape] as [number, number, number], voxelSize: [0.1, 0.1, 0.1] as [number, number, number], unit: 'millimeter' as const, origin: [5, 0, 0] as [number, number, number] };
+const meta = {
+  shape: [...shape] as [number, number, number],
+  voxelSize: [0.1, 0.1, 0.1] as [number, number, number],
+  unit: 'millimeter' as const,
+  origin: [5, 0, 0] as [number, number, number],
+};
 
 async function writeMaskZarr(path: string, mask: Uint8Array, withImage: boolean): Promise<void> {
-  const opts = { zarrFormat: 2 as const, chunkShape: [8, 8, 8] as [number, number, number], compression: { compression: 'gzip' as const }, levelCount: 1, method: 'mean' as const };
+  const opts = {
+    zarrFormat: 2 as const,
+    chunkShape: [8, 8, 8] as [number, number, number],
+    compression: { compression: 'gzip' as const },
+    levelCount: 1,
+    method: 'mean' as const,
+  };
   const img = await OmeZarrWriter.create(path, { ...meta, dtype: 'uint8' }, opts);
   await img.writeLevelBox(0, wholeBox(meta.shape), withImage ? mask.map((v) => v * 200) : new Uint8Array(mask.length).fill(7));
   await img.finalize();
@@ -35,7 +46,9 @@ describe(`eval (seed ${seed})`, () => {
     await writeMaskZarr(join(dir, 't.zarr'), truth, true);
     await writeMaskZarr(join(dir, 'p.zarr'), pred, false);
     const res = await evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), { bands: 4, progress: new SilentProgress() });
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     for (let i = 0; i < n; i++) {
       if (pred[i] && truth[i]) tp++;
       else if (pred[i]) fp++;
@@ -57,7 +70,8 @@ describe(`eval (seed ${seed})`, () => {
   it('centreline Dice is 1 for a perfect tube and drops the sensitivity when the prediction breaks it', async () => {
     const [D, H, W] = shape;
     const tube = new Uint8Array(D * H * W);
-    for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if ((y - 8) ** 2 + (x - 9) ** 2 <= 4) tube[(z * H + y) * W + x] = 1;
+    for (let z = 0; z < D; z++)
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if ((y - 8) ** 2 + (x - 9) ** 2 <= 4) tube[(z * H + y) * W + x] = 1;
     const broken = tube.map((v, i) => (Math.floor(i / (H * W)) >= 10 && Math.floor(i / (H * W)) < 14 ? 0 : v));
     const dir = mkdtempSync(join(tmpdir(), 'cldice-'));
     await writeMaskZarr(join(dir, 't.zarr'), tube, true);
@@ -80,8 +94,15 @@ describe(`eval (seed ${seed})`, () => {
     const pred = truth.map((v) => (r() < 0.3 ? 1 - v : v));
     const dir = mkdtempSync(join(tmpdir(), 'eval-radius-'));
     const m = { ...meta, shape: [...big] as [number, number, number] };
-    for (const [name, data] of [['t', truth], ['p', pred]] as const) {
-      const w = await OmeZarrWriter.create(join(dir, `${name}.zarr`), { ...m, dtype: 'uint8' }, { zarrFormat: 2, chunkShape: [8, 8, 8], compression: { compression: 'gzip' }, levelCount: 1, method: 'mode' });
+    for (const [name, data] of [
+      ['t', truth],
+      ['p', pred],
+    ] as const) {
+      const w = await OmeZarrWriter.create(
+        join(dir, `${name}.zarr`),
+        { ...m, dtype: 'uint8' },
+        { zarrFormat: 2, chunkShape: [8, 8, 8], compression: { compression: 'gzip' }, levelCount: 1, method: 'mode' },
+      );
       await w.writeLevelBox(0, wholeBox(m.shape), data);
       await w.finalize();
     }
@@ -98,13 +119,21 @@ describe(`eval (seed ${seed})`, () => {
     const p = await openVolume(join(dir, 'p.zarr'));
     const t = await openVolume(join(dir, 't.zarr'));
     const got = await recallByRadius(p, t, bounds, fp, 12);
-    expect(got.map((c) => [c.from, c.to, c.tp, c.fn])).toEqual([[0, 1, tp[0], fn[0]], [1, 2, tp[1], fn[1]], [2, 3, tp[2], fn[2]], [3, null, tp[3], fn[3]]]);
+    expect(got.map((c) => [c.from, c.to, c.tp, c.fn])).toEqual([
+      [0, 1, tp[0], fn[0]],
+      [1, 2, tp[1], fn[1]],
+      [2, 3, tp[2], fn[2]],
+      [3, null, tp[3], fn[3]],
+    ]);
     // Dice with truth roots thinner than 2 left out: their voxels count neither way.
     const tp2 = tp[2]! + tp[3]!;
     expect(got[2]!.diceFrom).toBeCloseTo((2 * tp2) / (2 * tp2 + fp + fn[2]! + fn[3]!), 12);
-    const all = await evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), { bands: 1, progress: new SilentProgress(), radiusBounds: bounds });
+    const all = await evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), {
+      bands: 1,
+      progress: new SilentProgress(),
+      radiusBounds: bounds,
+    });
     expect(all.radius!.map((c) => c.tp)).toEqual(tp);
     expect(all.radius![0]!.diceFrom).toBeCloseTo(all.scores.dice, 12);
   });
 });
-

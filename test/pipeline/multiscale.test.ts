@@ -57,7 +57,8 @@ describe('multi-scale inference', () => {
       let worst = 0;
       for (let z = 0; z < full[0]; z++)
         for (let y = 0; y < full[1]; y++)
-          for (let x = 0; x < full[2]; x++) worst = Math.max(worst, Math.abs(got[(z * full[1] + y) * full[2] + x]! - oracle(coarse, cs, f, [z, y, x])));
+          for (let x = 0; x < full[2]; x++)
+            worst = Math.max(worst, Math.abs(got[(z * full[1] + y) * full[2] + x]! - oracle(coarse, cs, f, [z, y, x])));
       expect(worst, `factor ${f}`).toBeLessThan(1e-6);
     }
   });
@@ -65,7 +66,12 @@ describe('multi-scale inference', () => {
   it('gives every voxel the same probability however the volume is cut into blocks, and reuses tiles', async () => {
     const shape: Vec3 = [70, 53, 61];
     // Level 0 with tiles smaller than the blocks and larger than them (shared between blocks).
-    for (const [level, out] of [[0, 8], [0, 32], [1, 8], [2, 8]] as const) {
+    for (const [level, out] of [
+      [0, 8],
+      [0, 32],
+      [1, 8],
+      [2, 8],
+    ] as const) {
       const calls = { tiles: 0 };
       const whole = await new ScaleLevel(level, shape, out, fakePredict(out, calls)).probabilities(makeBox([0, 0, 0], shape));
       const blocked = new Float32Array(whole.length);
@@ -79,7 +85,10 @@ describe('multi-scale inference', () => {
             const p = await lvl.probabilities(b);
             for (let k = 0; k < b.shape[0]; k++)
               for (let j = 0; j < b.shape[1]; j++)
-                blocked.set(p.subarray((k * b.shape[1] + j) * b.shape[2], (k * b.shape[1] + j + 1) * b.shape[2]), ((z + k) * shape[1] + y + j) * shape[2] + x);
+                blocked.set(
+                  p.subarray((k * b.shape[1] + j) * b.shape[2], (k * b.shape[1] + j + 1) * b.shape[2]),
+                  ((z + k) * shape[1] + y + j) * shape[2] + x,
+                );
           }
       expect(Buffer.from(blocked.buffer).equals(Buffer.from(whole.buffer)), `level ${level}, tile ${out}`).toBe(true);
       // With the cache each tile is predicted once.

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createProgress, formatCount, formatDuration, formatProgressLine, SilentProgress, TtyProgress } from '../../src/pipeline/progress.js';
+import {
+  createProgress,
+  formatCount,
+  formatDuration,
+  formatProgressLine,
+  SilentProgress,
+  TtyProgress,
+} from '../../src/pipeline/progress.js';
 
 describe('progress', () => {
   it('formats counts, durations and one line with done/total, rate and ETA', () => {

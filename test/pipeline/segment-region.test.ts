@@ -40,7 +40,11 @@ beforeAll(async () => {
   const r = rng(seed);
   const data = new Uint16Array(shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(10000 + 20000 * r() * r());
-  const w = await OmeZarrWriter.create(input, { shape, dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] }, { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 2, method: 'mean' });
+  const w = await OmeZarrWriter.create(
+    input,
+    { shape, dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] },
+    { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 2, method: 'mean' },
+  );
   await w.writeLevelBox(0, wholeBox(shape), data);
   await w.finalize();
   await writeTinyModel(gpu, model, seed);
@@ -48,7 +52,10 @@ beforeAll(async () => {
 
 const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, chunk: CHUNK, progress: new SilentProgress() };
 const run = (o: Partial<SegmentOptions> & { output: string }): ReturnType<typeof segment> => segment({ ...base, input, ...o }, gpu);
-const box = (ranges: [number, number][]): Box => ({ offset: ranges.map((r) => r[0]) as unknown as Vec3, shape: ranges.map((r) => r[1] - r[0]) as unknown as Vec3 });
+const box = (ranges: [number, number][]): Box => ({
+  offset: ranges.map((r) => r[0]) as unknown as Vec3,
+  shape: ranges.map((r) => r[1] - r[0]) as unknown as Vec3,
+});
 
 async function readOut(path: string): Promise<{ prob: Uint8Array; mask: Uint8Array }> {
   const p = await openVolume(path);
@@ -74,7 +81,8 @@ function chunkFiles(path: string): Map<string, { bytes: Buffer; mtimeMs: number 
 const grid = new ChunkGrid(shape, [CHUNK, CHUNK, CHUNK]);
 const chunksOf = (b: Box): Vec3[] => [...grid.chunksIn(b)];
 const key = (c: Vec3): string => c.join('/');
-const attrs = (path: string, file = '.zattrs'): { rhizoct: Record<string, unknown> } => JSON.parse(readFileSync(join(path, file), 'utf8')) as { rhizoct: Record<string, unknown> };
+const attrs = (path: string, file = '.zattrs'): { rhizoct: Record<string, unknown> } =>
+  JSON.parse(readFileSync(join(path, file), 'utf8')) as { rhizoct: Record<string, unknown> };
 
 /** True when voxel i (of the whole volume) lies in one of the chunks. */
 function inChunks(chunks: Vec3[]): (z: number, y: number, x: number) => boolean {
@@ -90,7 +98,10 @@ function expectRegionOf(got: { prob: Uint8Array; mask: Uint8Array }, ref: { prob
     for (let y = 0; y < shape[1]; y++)
       for (let x = 0; x < shape[2]; x++, i++) {
         const want = inside(z, y, x) ? [ref.prob[i]!, ref.mask[i]!] : [0, 0];
-        if (got.prob[i] !== want[0] || got.mask[i] !== want[1]) throw new Error(`voxel ${z},${y},${x} (${inside(z, y, x) ? 'segmented' : 'not segmented'}): probability ${got.prob[i]} mask ${got.mask[i]}, want ${want.join(', ')}`);
+        if (got.prob[i] !== want[0] || got.mask[i] !== want[1])
+          throw new Error(
+            `voxel ${z},${y},${x} (${inside(z, y, x) ? 'segmented' : 'not segmented'}): probability ${got.prob[i]} mask ${got.mask[i]}, want ${want.join(', ')}`,
+          );
         if (inside(z, y, x)) checked++;
       }
   expect(checked).toBeGreaterThan(0);
@@ -99,8 +110,16 @@ function expectRegionOf(got: { prob: Uint8Array; mask: Uint8Array }, ref: { prob
 describe(`segment --region (seed ${seed})`, () => {
   let ref: Awaited<ReturnType<typeof readOut>>;
   const out = join(dir, 'region.zarr');
-  const first = box([[5, 20], [10, 30], [0, 10]]); // meets chunks z 0–1, y 0–1, x 0: 4 chunks
-  const second = box([[33, 40], [33, 48], [33, 45]]); // the far corner: 1 chunk
+  const first = box([
+    [5, 20],
+    [10, 30],
+    [0, 10],
+  ]); // meets chunks z 0–1, y 0–1, x 0: 4 chunks
+  const second = box([
+    [33, 40],
+    [33, 48],
+    [33, 45],
+  ]); // the far corner: 1 chunk
   let afterFirst: Map<string, { bytes: Buffer; mtimeMs: number }>;
 
   it('a whole-scan reference', async () => {
@@ -115,21 +134,58 @@ describe(`segment --region (seed ${seed})`, () => {
     const want = chunksOf(first);
     expect(want.length).toBe(4);
     expect(s.complete).toBe(false);
-    expect(s.region).toEqual([[5, 20], [10, 30], [0, 10]]);
+    expect(s.region).toEqual([
+      [5, 20],
+      [10, 30],
+      [0, 10],
+    ]);
     expect(s.chunks).toEqual({ total: grid.chunkCount, thisShard: 4, skipped: 0, written: 4 });
-    expect(s.coverage).toMatchObject({ complete: false, regions: [[[5, 20], [10, 30], [0, 10]]], chunks: { segmented: 4, total: grid.chunkCount } });
+    expect(s.coverage).toMatchObject({
+      complete: false,
+      regions: [
+        [
+          [5, 20],
+          [10, 30],
+          [0, 10],
+        ],
+      ],
+      chunks: { segmented: 4, total: grid.chunkCount },
+    });
     expect(existsSync(`${out}.partial`), 'a region run works in OUT itself').toBe(false);
     afterFirst = chunkFiles(out);
     expect([...afterFirst.keys()].sort()).toEqual(want.flatMap((c) => [`0/${key(c)}`, `labels/roots/0/${key(c)}`]).sort());
     expectRegionOf(await readOut(out), ref, want);
     // The metadata says it is not complete, and which region it holds, in the image, the label and the job file.
     for (const file of ['.zattrs', 'labels/roots/.zattrs']) {
-      expect(attrs(out, file).rhizoct.coverage, file).toMatchObject({ complete: false, regions: [[[5, 20], [10, 30], [0, 10]]], chunks: { segmented: 4, total: grid.chunkCount } });
+      expect(attrs(out, file).rhizoct.coverage, file).toMatchObject({
+        complete: false,
+        regions: [
+          [
+            [5, 20],
+            [10, 30],
+            [0, 10],
+          ],
+        ],
+        chunks: { segmented: 4, total: grid.chunkCount },
+      });
       expect(String((attrs(out, file).rhizoct.coverage as { note: string }).note)).toMatch(/not segmented/);
     }
-    expect((JSON.parse(readFileSync(join(out, 'rhizoct-job.json'), 'utf8')) as { coverage: unknown }).coverage).toMatchObject({ complete: false, regions: [[[5, 20], [10, 30], [0, 10]]] });
+    expect((JSON.parse(readFileSync(join(out, 'rhizoct-job.json'), 'utf8')) as { coverage: unknown }).coverage).toMatchObject({
+      complete: false,
+      regions: [
+        [
+          [5, 20],
+          [10, 30],
+          [0, 10],
+        ],
+      ],
+    });
     expect(await SegmentationOutput.isComplete(out)).toBe(false);
-    expect(describeSegmentRun(s)).toMatch(new RegExp(`segmented --region 5:20,10:30,0:10: 4 chunks written, 0 already done; .*region\\.zarr holds 1 region \\(5:20,10:30,0:10\\), 4 of ${grid.chunkCount} chunks segmented; the rest is not segmented`));
+    expect(describeSegmentRun(s)).toMatch(
+      new RegExp(
+        `segmented --region 5:20,10:30,0:10: 4 chunks written, 0 already done; .*region\\.zarr holds 1 region \\(5:20,10:30,0:10\\), 4 of ${grid.chunkCount} chunks segmented; the rest is not segmented`,
+      ),
+    );
   });
 
   it('a second region updates the store in place: its chunks added, every other chunk file untouched', async () => {
@@ -144,8 +200,35 @@ describe(`segment --region (seed ${seed})`, () => {
     const both = [...chunksOf(first), ...chunksOf(second)];
     expect(now.size).toBe(2 * both.length);
     expectRegionOf(await readOut(out), ref, both);
-    expect(s.coverage).toMatchObject({ regions: [[[5, 20], [10, 30], [0, 10]], [[33, 40], [33, 48], [33, 45]]], chunks: { segmented: 5 } });
-    expect(attrs(out).rhizoct.coverage).toMatchObject({ regions: [[[5, 20], [10, 30], [0, 10]], [[33, 40], [33, 48], [33, 45]]] });
+    expect(s.coverage).toMatchObject({
+      regions: [
+        [
+          [5, 20],
+          [10, 30],
+          [0, 10],
+        ],
+        [
+          [33, 40],
+          [33, 48],
+          [33, 45],
+        ],
+      ],
+      chunks: { segmented: 5 },
+    });
+    expect(attrs(out).rhizoct.coverage).toMatchObject({
+      regions: [
+        [
+          [5, 20],
+          [10, 30],
+          [0, 10],
+        ],
+        [
+          [33, 40],
+          [33, 48],
+          [33, 45],
+        ],
+      ],
+    });
   });
 
   it('the same region again has nothing to do', async () => {
@@ -163,7 +246,11 @@ describe(`segment --region (seed ${seed})`, () => {
 
   it('a region run stopped early lists only what it finished; run again, it resumes and lists the region', async () => {
     const o = join(dir, 'stopped.zarr');
-    const r = box([[0, 40], [0, 20], [0, 20]]); // 3 × 2 × 2 = 12 chunks
+    const r = box([
+      [0, 40],
+      [0, 20],
+      [0, 20],
+    ]); // 3 × 2 × 2 = 12 chunks
     const s = await run({ output: o, region: r, stopAfter: 3 });
     const done = s.chunks.written; // the chunk computed while the third was written is written too
     expect(done).toBeGreaterThanOrEqual(3);
@@ -171,12 +258,23 @@ describe(`segment --region (seed ${seed})`, () => {
     expect(attrs(o).rhizoct.coverage).toMatchObject({ complete: false, regions: [], chunks: { segmented: done } });
     const again = await run({ output: o, region: r });
     expect(again.chunks).toMatchObject({ written: 12 - done, skipped: done });
-    expect(attrs(o).rhizoct.coverage).toMatchObject({ regions: [[[0, 40], [0, 20], [0, 20]]], chunks: { segmented: 12 } });
+    expect(attrs(o).rhizoct.coverage).toMatchObject({
+      regions: [
+        [
+          [0, 40],
+          [0, 20],
+          [0, 20],
+        ],
+      ],
+      chunks: { segmented: 12 },
+    });
     expectRegionOf(await readOut(o), ref, chunksOf(r));
   });
 
   it('a run without a region completes the store in place, skipping what it holds, to the whole-scan bytes', async () => {
-    await expect(run({ output: out, shard: { index: 0, count: 2 } }), 'shards do not complete a region store').rejects.toThrow(/region\.zarr: holds only some regions of the scan .*run once without --shard/);
+    await expect(run({ output: out, shard: { index: 0, count: 2 } }), 'shards do not complete a region store').rejects.toThrow(
+      /region\.zarr: holds only some regions of the scan .*run once without --shard/,
+    );
     const s = await run({ output: out });
     expect(s.complete).toBe(true);
     expect(s.chunks.skipped).toBe(5);
@@ -214,11 +312,29 @@ describe(`segment --region (seed ${seed})`, () => {
     expect(attrs(o).rhizoct.threshold).toBe(0.6);
   });
 
-  it('refuses a region outside the scan, empty or malformed, another job\'s output, and --shard/--level/--nifti with it, writing nothing', async () => {
+  it("refuses a region outside the scan, empty or malformed, another job's output, and --shard/--level/--nifti with it, writing nothing", async () => {
     const o = join(dir, 'refused.zarr');
     const cases: [Partial<SegmentOptions>, RegExp][] = [
-      [{ region: box([[0, 40], [0, 50], [0, 46]]) }, /--region 0:40,0:50,0:46 of .*scan\.zarr \(shape 40×50×45\): x 0:46 ends past the scan's 45 voxels along x \(0:45\)/],
-      [{ region: box([[40, 41], [0, 1], [0, 1]]) }, /--region .*z 40:41 ends past the scan's 40 voxels/],
+      [
+        {
+          region: box([
+            [0, 40],
+            [0, 50],
+            [0, 46],
+          ]),
+        },
+        /--region 0:40,0:50,0:46 of .*scan\.zarr \(shape 40×50×45\): x 0:46 ends past the scan's 45 voxels along x \(0:45\)/,
+      ],
+      [
+        {
+          region: box([
+            [40, 41],
+            [0, 1],
+            [0, 1],
+          ]),
+        },
+        /--region .*z 40:41 ends past the scan's 40 voxels/,
+      ],
       [{ region: { offset: [0, 0, 0], shape: [4, 0, 4] } }, /--region y 0:0 is empty/],
       [{ region: { offset: [-1, 0, 0], shape: [4, 4, 4] } }, /--region z starts at -1/],
       [{ region: { offset: [0, 0, 0.5], shape: [4, 4, 4] } }, /--region x .* must be whole numbers/],
@@ -230,7 +346,9 @@ describe(`segment --region (seed ${seed})`, () => {
     expect(existsSync(o) || existsSync(`${o}.partial`) || existsSync(`${o}.input.zarr`), 'nothing written').toBe(false);
     // Another job's output (another threshold) is refused, naming the difference, and kept as it was.
     const before = chunkFiles(out);
-    await expect(run({ output: out, region: second, threshold: 0.7 })).rejects.toThrow(/region\.zarr: is the segmentation of another job: threshold 0\.5 in the output, 0\.7 now.*--overwrite/);
+    await expect(run({ output: out, region: second, threshold: 0.7 })).rejects.toThrow(
+      /region\.zarr: is the segmentation of another job: threshold 0\.5 in the output, 0\.7 now.*--overwrite/,
+    );
     expect(chunkFiles(out).size).toBe(before.size);
   });
 
@@ -242,16 +360,27 @@ describe(`segment --region (seed ${seed})`, () => {
       p.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }));
       return p;
     };
-    const cli = (...args: string[]): Promise<unknown> => program().parseAsync(['node', 'rhizoct', 'segment', input, o, '--model', model, '--quiet', ...args]);
-    await expect(cli('--region', '0:4,0:4')).rejects.toThrow(/option '--region <z0:z1,y0:y1,x0:x1>' argument '0:4,0:4' is invalid\. must be z0:z1,y0:y1,x0:x1/);
+    const cli = (...args: string[]): Promise<unknown> =>
+      program().parseAsync(['node', 'rhizoct', 'segment', input, o, '--model', model, '--quiet', ...args]);
+    await expect(cli('--region', '0:4,0:4')).rejects.toThrow(
+      /option '--region <z0:z1,y0:y1,x0:x1>' argument '0:4,0:4' is invalid\. must be z0:z1,y0:y1,x0:x1/,
+    );
     await expect(cli('--region', '0:4,4:4,0:4')).rejects.toThrow(/--region.*must not be empty: y range 4:4/);
     await expect(cli('--region', '0:4,0:4,0:x')).rejects.toThrow(/--region.*x range "0:x": bounds must be a whole number ≥ 0, got "x"/);
     await expect(cli('--region', '0:4,0:4,0:4', '--shard', '0/2')).rejects.toThrow(/--region 0:4,0:4,0:4 cannot be used with --shard/);
-    await expect(cli('--region', '0:41,0:4,0:4', '--chunk', '16')).rejects.toThrow(/--region 0:41,0:4,0:4 of .*: z 0:41 ends past the scan's 40 voxels/);
+    await expect(cli('--region', '0:41,0:4,0:4', '--chunk', '16')).rejects.toThrow(
+      /--region 0:41,0:4,0:4 of .*: z 0:41 ends past the scan's 40 voxels/,
+    );
     expect(existsSync(o) || existsSync(`${o}.partial`)).toBe(false);
-    const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/cli/main.ts', 'segment', input, o, '--model', model, '--chunk', '16', '--region', '5:20,10:30,0:10'], { encoding: 'utf8' });
+    const r = spawnSync(
+      join('node_modules', '.bin', 'tsx'),
+      ['src/cli/main.ts', 'segment', input, o, '--model', model, '--chunk', '16', '--region', '5:20,10:30,0:10'],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/segmented --region 5:20,10:30,0:10: 4 chunks written, 0 already done; .*cli\.zarr holds 1 region \(5:20,10:30,0:10\), 4 of \d+ chunks segmented; the rest is not segmented/);
+    expect(r.stdout).toMatch(
+      /segmented --region 5:20,10:30,0:10: 4 chunks written, 0 already done; .*cli\.zarr holds 1 region \(5:20,10:30,0:10\), 4 of \d+ chunks segmented; the rest is not segmented/,
+    );
     expectRegionOf(await readOut(o), ref, chunksOf(first));
   });
 });
@@ -264,7 +393,11 @@ describe('segment --region with the default model on a synthetic scan', () => {
     const opts = { ...base, model: 'models/default', input: scan, chunk: 32 };
     const whole = await segment({ ...opts, output: join(dir, 'synth-whole.zarr') }, gpu);
     expect(whole.complete).toBe(true);
-    const region = box([[20, 30], [40, 64], [0, 20]]); // chunks z 0, y 1, x 0: 1 of 2 × 2 × 3
+    const region = box([
+      [20, 30],
+      [40, 64],
+      [0, 20],
+    ]); // chunks z 0, y 1, x 0: 1 of 2 × 2 × 3
     const part = await segment({ ...opts, output: join(dir, 'synth-region.zarr'), region }, gpu);
     expect(part.chunks.written).toBe(1);
     const a = await readOut(join(dir, 'synth-whole.zarr'));
@@ -274,9 +407,12 @@ describe('segment --region with the default model on a synthetic scan', () => {
       for (let y = 0; y < s[1]; y++)
         for (let x = 0; x < s[2]; x++, i++) {
           const inside = z < 32 && y >= 32 && x < 32;
-          if (b.prob[i] !== (inside ? a.prob[i] : 0) || b.mask[i] !== (inside ? a.mask[i] : 0)) throw new Error(`voxel ${z},${y},${x}: ${b.prob[i]}/${b.mask[i]} vs whole ${a.prob[i]}/${a.mask[i]}`);
+          if (b.prob[i] !== (inside ? a.prob[i] : 0) || b.mask[i] !== (inside ? a.mask[i] : 0))
+            throw new Error(`voxel ${z},${y},${x}: ${b.prob[i]}/${b.mask[i]} vs whole ${a.prob[i]}/${a.mask[i]}`);
           if (inside && a.mask[i]) roots++;
         }
-    console.log(`default model: ${roots} root voxels in the region's chunk, identical to the whole-scan run (${whole.seconds.toFixed(1)} s whole, ${part.seconds.toFixed(1)} s region)`);
+    console.log(
+      `default model: ${roots} root voxels in the region's chunk, identical to the whole-scan run (${whole.seconds.toFixed(1)} s whole, ${part.seconds.toFixed(1)} s region)`,
+    );
   }, 600_000);
 });

@@ -3,7 +3,11 @@ import { DUAL_DEFAULT, dualGeometry, dualGeometryFor } from '../../src/nn/models
 import type { SegmentationModel } from '../../src/nn/models/model.js';
 import { inferenceTile } from '../../src/pipeline/segment.js';
 
-const dual = { arch: 'dual', geometry: dualGeometry(DUAL_DEFAULT), inferenceGeometry: (p: number) => (p === DUAL_DEFAULT.patch ? dualGeometry(DUAL_DEFAULT) : dualGeometryFor(DUAL_DEFAULT, p)) } as unknown as SegmentationModel;
+const dual = {
+  arch: 'dual',
+  geometry: dualGeometry(DUAL_DEFAULT),
+  inferenceGeometry: (p: number) => (p === DUAL_DEFAULT.patch ? dualGeometry(DUAL_DEFAULT) : dualGeometryFor(DUAL_DEFAULT, p)),
+} as unknown as SegmentationModel;
 const fixed = { arch: 'mlmr', geometry: dualGeometry(DUAL_DEFAULT) } as unknown as SegmentationModel;
 
 describe('the tile inference runs on', () => {
@@ -13,7 +17,9 @@ describe('the tile inference runs on', () => {
     expect(geometry.highInput).toBe(80);
     // 24³ context around a 12³ centre at 4× → 32³ around a 20³ centre: 6 voxels each side either way.
     expect(geometry.lowInput).toBe(32);
-    expect((geometry.lowInput - geometry.highInput / geometry.lowScale) / 2).toBe((DUAL_DEFAULT.lowPatch - DUAL_DEFAULT.patch / DUAL_DEFAULT.lowScale) / 2);
+    expect((geometry.lowInput - geometry.highInput / geometry.lowScale) / 2).toBe(
+      (DUAL_DEFAULT.lowPatch - DUAL_DEFAULT.patch / DUAL_DEFAULT.lowScale) / 2,
+    );
   });
 
   it('keeps the trained tile on request, and for models without larger patches', () => {

@@ -30,12 +30,20 @@ beforeAll(async () => {
   const r = rng(seed);
   const data = new Uint16Array(shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(10000 + 20000 * r() * r());
-  const w = await OmeZarrWriter.create(input, { shape: [...shape], dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] }, { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' });
+  const w = await OmeZarrWriter.create(
+    input,
+    { shape: [...shape], dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] },
+    { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' },
+  );
   await w.writeLevelBox(0, wholeBox([...shape]), data);
   await w.finalize();
   const big = new Uint16Array(bigShape[0] * bigShape[1] * bigShape[2]);
   for (let i = 0; i < big.length; i++) big[i] = Math.floor(10000 + 20000 * r() * r());
-  const wb = await OmeZarrWriter.create(bigInput, { shape: [...bigShape], dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] }, { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' });
+  const wb = await OmeZarrWriter.create(
+    bigInput,
+    { shape: [...bigShape], dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] },
+    { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' },
+  );
   await wb.writeLevelBox(0, wholeBox([...bigShape]), big);
   await wb.finalize();
   const m = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 12, lowWidths: [3, 5] }, seed);
@@ -53,13 +61,20 @@ beforeAll(async () => {
   const logits = Array.from(probe, (v) => Math.log(v / (1 - v)));
   const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
   const sd = Math.sqrt(logits.reduce((a, b) => a + (b - mean) ** 2, 0) / logits.length);
-  gpu.upload(headW.map((v) => (v * 2) / sd), head.buffer);
+  gpu.upload(
+    headW.map((v) => (v * 2) / sd),
+    head.buffer,
+  );
   await saveModel(m, model, { normalisation: { offset: 10000, scale: 20000 } });
 });
 
 const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, progress: new SilentProgress() };
 
-async function readOut(path: string): Promise<{ prob: Uint8Array; mask: Uint8Array; meta: { shape: readonly number[]; voxelSize: readonly number[]; origin: readonly number[] } }> {
+async function readOut(path: string): Promise<{
+  prob: Uint8Array;
+  mask: Uint8Array;
+  meta: { shape: readonly number[]; voxelSize: readonly number[]; origin: readonly number[] };
+}> {
   const p = await openVolume(path);
   const m = await openVolume(path, { label: 'roots' });
   const prob = (await p.readBox(wholeBox(p.shape))) as Uint8Array;
@@ -94,7 +109,8 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     const distinct = new Set(reference.prob);
     expect(distinct.size, 'an untrained network still gives varied probabilities').toBeGreaterThan(5);
     for (let i = 0; i < reference.prob.length; i++) {
-      if ((reference.prob[i]! >= 128) !== (reference.mask[i] === 1) && Math.abs(reference.prob[i]! - 127.5) > 1) throw new Error(`mask disagrees with probability at ${i}`);
+      if (reference.prob[i]! >= 128 !== (reference.mask[i] === 1) && Math.abs(reference.prob[i]! - 127.5) > 1)
+        throw new Error(`mask disagrees with probability at ${i}`);
     }
   });
 
@@ -139,7 +155,8 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     const exit = new Promise((r) => p.on('exit', () => r((exited = true))));
     const done = join(`${out}.partial`, '.done');
     const t0 = Date.now();
-    while (!exited && !(existsSync(done) && readdirSync(done).length >= 3) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    while (!exited && !(existsSync(done) && readdirSync(done).length >= 3) && Date.now() - t0 < 60_000)
+      await new Promise((r) => setTimeout(r, 20));
     expect(exited, `the run ended before it could be killed: ${err}`).toBe(false);
     process.kill(-p.pid!, 'SIGKILL');
     await exit;
@@ -157,7 +174,9 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
 
   it('three shards as separate processes produce the single-process result', async () => {
     const out = join(dir, 's.zarr');
-    await Promise.all([0, 1, 2].map((i) => runCli(['segment', input, out, '--model', model, '--chunk', '16', '--shard', `${i}/3`, '--quiet'])));
+    await Promise.all(
+      [0, 1, 2].map((i) => runCli(['segment', input, out, '--model', model, '--chunk', '16', '--shard', `${i}/3`, '--quiet'])),
+    );
     const s = await readOut(out);
     expect(Buffer.compare(Buffer.from(s.prob), Buffer.from(reference.prob))).toBe(0);
   });
@@ -173,15 +192,23 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     }
     try {
       const out = join(mnt, 'full.zarr');
-      const err = await segment({ ...base, input, output: out, chunk: 16 }, gpu).then(() => null, (e: Error) => e);
+      const err = await segment({ ...base, input, output: out, chunk: 16 }, gpu).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err, 'the run must fail on a 48 KiB disk').not.toBeNull();
-      expect(err!.message).toMatch(/full\.zarr: writing chunk \d+\.\d+\.\d+ failed: the disk is full \(ENOSPC\)\. \d+ of 36 chunks are written and intact .*run the same command again to resume/);
+      expect(err!.message).toMatch(
+        /full\.zarr: writing chunk \d+\.\d+\.\d+ failed: the disk is full \(ENOSPC\)\. \d+ of 36 chunks are written and intact .*run the same command again to resume/,
+      );
       const done = readdirSync(join(`${out}.partial`, '.done')).length;
       expect(done, 'some chunks were written before the disk filled').toBeGreaterThan(0);
       expect(done).toBeLessThan(36);
       expect(err!.message).toContain(`${done} of 36`);
       expect(existsSync(out), 'no complete-looking output').toBe(false);
-      expect(readdirSync(join(`${out}.partial`, '0')).filter((f) => f.includes('.tmp-')), 'no temp files left behind').toEqual([]);
+      expect(
+        readdirSync(join(`${out}.partial`, '0')).filter((f) => f.includes('.tmp-')),
+        'no temp files left behind',
+      ).toEqual([]);
       expect(spawnSync('mount', ['-o', 'remount,size=8m', mnt]).status).toBe(0);
       const second = await segment({ ...base, input, output: out, chunk: 16 }, gpu);
       expect(second.complete).toBe(true);
@@ -204,7 +231,9 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     const out = join(dir, 'x.zarr');
     const first = await segment({ ...base, input, output: out, chunk: 16, stopAfter: 2 }, gpu);
     expect(first.complete).toBe(false);
-    await expect(segment({ ...base, input: bigInput, output: out, chunk: 16 }, gpu)).rejects.toThrow(/x\.zarr\.partial.*shape \[40, 50, 45\].*\[64, 112, 112\]/);
+    await expect(segment({ ...base, input: bigInput, output: out, chunk: 16 }, gpu)).rejects.toThrow(
+      /x\.zarr\.partial.*shape \[40, 50, 45\].*\[64, 112, 112\]/,
+    );
   });
 
   it('rejects a model card whose normalisation cannot be used, naming the card', async () => {
@@ -214,8 +243,12 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     copyFileSync(join(model, 'model.safetensors'), join(bad, 'model.safetensors'));
     const card = JSON.parse(readFileSync(join(model, 'card.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(bad, 'card.json'), JSON.stringify({ ...card, normalisation: { offset: 0, scale: -1 } }));
-    await expect(segment({ ...base, model: bad, input, output: join(dir, 'y.zarr'), chunk: 16 }, gpu)).rejects.toThrow(/bad-model\/card\.json.*normalisation/);
+    await expect(segment({ ...base, model: bad, input, output: join(dir, 'y.zarr'), chunk: 16 }, gpu)).rejects.toThrow(
+      /bad-model\/card\.json.*normalisation/,
+    );
     writeFileSync(join(bad, 'card.json'), JSON.stringify({ ...card, config: { ...(card.config as object), widths: [4, 7] } }));
-    await expect(segment({ ...base, model: bad, input, output: join(dir, 'z.zarr'), chunk: 16 }, gpu)).rejects.toThrow(/model\.safetensors.*shape/);
+    await expect(segment({ ...base, model: bad, input, output: join(dir, 'z.zarr'), chunk: 16 }, gpu)).rejects.toThrow(
+      /model\.safetensors.*shape/,
+    );
   });
 });

@@ -13,7 +13,11 @@ export async function writeRandomScan(path: string, shape: Vec3, seed: number): 
   const r = rng(seed);
   const data = new Uint16Array(shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(10000 + 20000 * r() * r());
-  const w = await OmeZarrWriter.create(path, { shape, dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] }, { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' });
+  const w = await OmeZarrWriter.create(
+    path,
+    { shape, dtype: 'uint16', voxelSize: [0.05, 0.04, 0.04], unit: 'millimeter', origin: [1, 2, 3] },
+    { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' },
+  );
   await w.writeLevelBox(0, wholeBox(shape), data);
   await w.finalize();
 }
@@ -36,7 +40,10 @@ export async function writeTinyModel(gpu: Gpu, dir: string, seed: number): Promi
   const logits = Array.from(probe, (v) => Math.log(v / (1 - v)));
   const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
   const sd = Math.sqrt(logits.reduce((a, b) => a + (b - mean) ** 2, 0) / logits.length) || 1;
-  gpu.upload(headW.map((v) => (v * 2) / sd), head.buffer);
+  gpu.upload(
+    headW.map((v) => (v * 2) / sd),
+    head.buffer,
+  );
   await saveModel(m, dir, { normalisation: { offset: 10000, scale: 20000 } });
 }
 
@@ -65,5 +72,7 @@ export function fileTree(root: string, rel = ''): Map<string, Buffer> {
 
 /** Paths present in only one tree or whose bytes differ (empty: identical trees). */
 export function treeDifferences(a: Map<string, Buffer>, b: Map<string, Buffer>, ignore: (path: string) => boolean = () => false): string[] {
-  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => !ignore(k) && (!a.has(k) || !b.has(k) || Buffer.compare(a.get(k)!, b.get(k)!) !== 0)).sort();
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .filter((k) => !ignore(k) && (!a.has(k) || !b.has(k) || Buffer.compare(a.get(k)!, b.get(k)!) !== 0))
+    .sort();
 }

@@ -44,7 +44,18 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-const base = (over: Partial<SegmentOptions>): SegmentOptions => ({ input: scan, output: '', model, threshold: 0.5, chunk: 16, tta: false, batch: 4, overwrite: false, progress: new SilentProgress(), ...over });
+const base = (over: Partial<SegmentOptions>): SegmentOptions => ({
+  input: scan,
+  output: '',
+  model,
+  threshold: 0.5,
+  chunk: 16,
+  tta: false,
+  batch: 4,
+  overwrite: false,
+  progress: new SilentProgress(),
+  ...over,
+});
 
 function same(a: { prob: Uint8Array; mask: Uint8Array }, b: { prob: Uint8Array; mask: Uint8Array }): boolean {
   return Buffer.compare(Buffer.from(a.prob), Buffer.from(b.prob)) === 0 && Buffer.compare(Buffer.from(a.mask), Buffer.from(b.mask)) === 0;
@@ -93,7 +104,9 @@ describe(`segment --shard is idempotent (seed ${seed})`, () => {
     const o = (i: number): SegmentOptions => base({ input: small, output: out, shard: { index: i, count: 5 } });
     const empty = await segment(o(3), gpu);
     expect(empty).toMatchObject({ complete: false, alreadyComplete: false, chunks: { total: 2, thisShard: 0, written: 0 } });
-    expect(describeSegmentRun(empty)).toMatch(/^shard 3\/5: nothing to do: this shard has no chunks \(the output has 2\); .*few\.zarr is not complete yet/);
+    expect(describeSegmentRun(empty)).toMatch(
+      /^shard 3\/5: nothing to do: this shard has no chunks \(the output has 2\); .*few\.zarr is not complete yet/,
+    );
     expect((await segment(o(0), gpu)).complete).toBe(false);
     const redo = await segment(o(0), gpu);
     expect(describeSegmentRun(redo)).toMatch(/^shard 0\/5: nothing to do: all 1 of its chunks were already done; .* is not complete yet/);
@@ -107,11 +120,17 @@ describe(`segment --shard is idempotent (seed ${seed})`, () => {
 
   it('a shard of another job refuses a finished output or a partial one, naming each difference', async () => {
     const out = join(dir, 'three.zarr');
-    await expect(segment(base({ output: out, threshold: 0.6, shard: { index: 0, count: 3 } }), gpu)).rejects.toThrow(/three\.zarr: is the finished segmentation of another job: threshold 0\.5 in the output, 0\.6 now/);
-    await expect(segment(base({ output: out, chunk: 32, tta: true, shard: { index: 0, count: 3 } }), gpu)).rejects.toThrow(/tta false in the output, true now; chunk \[16, 16, 16\] in the output, \[32, 32, 32\] now/);
+    await expect(segment(base({ output: out, threshold: 0.6, shard: { index: 0, count: 3 } }), gpu)).rejects.toThrow(
+      /three\.zarr: is the finished segmentation of another job: threshold 0\.5 in the output, 0\.6 now/,
+    );
+    await expect(segment(base({ output: out, chunk: 32, tta: true, shard: { index: 0, count: 3 } }), gpu)).rejects.toThrow(
+      /tta false in the output, true now; chunk \[16, 16, 16\] in the output, \[32, 32, 32\] now/,
+    );
     const part = join(dir, 'part.zarr');
     await segment(base({ output: part, shard: { index: 0, count: 3 } }), gpu);
-    await expect(segment(base({ output: part, threshold: 0.7, shard: { index: 1, count: 3 } }), gpu)).rejects.toThrow(/part\.zarr\.partial: partial output was started by another job \(threshold 0\.5 in the output, 0\.7 now\)/);
+    await expect(segment(base({ output: part, threshold: 0.7, shard: { index: 1, count: 3 } }), gpu)).rejects.toThrow(
+      /part\.zarr\.partial: partial output was started by another job \(threshold 0\.5 in the output, 0\.7 now\)/,
+    );
   });
 
   it('validates options before writing anything', async () => {
@@ -132,7 +151,13 @@ describe(`segment --shard is idempotent (seed ${seed})`, () => {
 
   it('finalisation happens once when shards finish at the same moment', async () => {
     const job: JobIdentity = { input: 'x', model: 'm', threshold: 0.5, tta: false, chunk: [8, 8, 8] };
-    const meta = { shape: [12, 8, 20] as Vec3, dtype: 'uint8' as const, voxelSize: [1, 1, 1] as Vec3, unit: 'micrometer' as const, origin: [0, 0, 0] as Vec3 };
+    const meta = {
+      shape: [12, 8, 20] as Vec3,
+      dtype: 'uint8' as const,
+      voxelSize: [1, 1, 1] as Vec3,
+      unit: 'micrometer' as const,
+      origin: [0, 0, 0] as Vec3,
+    };
     for (let trial = 0; trial < 4; trial++) {
       const out = join(dir, `race${trial}.zarr`);
       const outs = await Promise.all([0, 1, 2].map(() => SegmentationOutput.open(out, meta, job, { compression: 'blosc' }, false, true)));
@@ -151,7 +176,13 @@ describe(`segment --shard is idempotent (seed ${seed})`, () => {
 
   it('a finalising lock left by a killed process is broken once stale; a live one is waited for', async () => {
     const job: JobIdentity = { input: 'y', model: 'm', threshold: 0.5, tta: false, chunk: [8, 8, 8] };
-    const meta = { shape: [8, 8, 8] as Vec3, dtype: 'uint8' as const, voxelSize: [1, 1, 1] as Vec3, unit: 'micrometer' as const, origin: [0, 0, 0] as Vec3 };
+    const meta = {
+      shape: [8, 8, 8] as Vec3,
+      dtype: 'uint8' as const,
+      voxelSize: [1, 1, 1] as Vec3,
+      unit: 'micrometer' as const,
+      origin: [0, 0, 0] as Vec3,
+    };
     const out = join(dir, 'locked.zarr');
     const o = (await SegmentationOutput.open(out, meta, job, { compression: 'blosc' }, false, true))!;
     await o.writeChunk([0, 0, 0], new Uint8Array(512), new Uint8Array(512));
@@ -183,7 +214,9 @@ describe(`segment --shard is idempotent (seed ${seed})`, () => {
     }
     const other = await cli([...args(0).map((a) => (a === '16' ? '32' : a)), '--threshold', '0.4']);
     expect(other.code).toBe(1);
-    expect(other.err).toMatch(/four\.zarr: is the finished segmentation of another job: threshold 0\.5 in the output, 0\.4 now; chunk \[16, 16, 16\] in the output, \[32, 32, 32\] now/);
+    expect(other.err).toMatch(
+      /four\.zarr: is the finished segmentation of another job: threshold 0\.5 in the output, 0\.4 now; chunk \[16, 16, 16\] in the output, \[32, 32, 32\] now/,
+    );
   });
 });
 
@@ -191,8 +224,15 @@ describe(`convert --shard (seed ${seed})`, () => {
   const volume = async (name: string, s: Vec3): Promise<string> => {
     const r = rng(seed + s[0]);
     const p = join(dir, name);
-    const sink = await NiftiSink.create(p, { shape: s, dtype: 'uint16', voxelSize: [0.02, 0.02, 0.02], unit: 'millimeter', origin: [1, 2, 3] }, { overwrite: true });
-    await sink.writeBox(makeBox([0, 0, 0], s), Uint16Array.from({ length: s[0] * s[1] * s[2] }, () => Math.floor(r() * 65536)));
+    const sink = await NiftiSink.create(
+      p,
+      { shape: s, dtype: 'uint16', voxelSize: [0.02, 0.02, 0.02], unit: 'millimeter', origin: [1, 2, 3] },
+      { overwrite: true },
+    );
+    await sink.writeBox(
+      makeBox([0, 0, 0], s),
+      Uint16Array.from({ length: s[0] * s[1] * s[2] }, () => Math.floor(r() * 65536)),
+    );
     await sink.finalize();
     return p;
   };
@@ -200,14 +240,24 @@ describe(`convert --shard (seed ${seed})`, () => {
   it('N shards started together write the same bytes as one process, for Zarr v2 and v3, even and odd chunk depths', async () => {
     // 140 × 132 × 136: three levels, so the last shard builds level 2 from the shards' level 1.
     const input = await volume('vol.nii', [140, 132, 136]);
-    for (const [k, c] of ([{ chunk: [16, 32, 32], zarrFormat: 2, n: 4 }, { chunk: [5, 64, 48], zarrFormat: 3, n: 3 }] as { chunk: Vec3; zarrFormat: 2 | 3; n: number }[]).entries()) {
+    for (const [k, c] of (
+      [
+        { chunk: [16, 32, 32], zarrFormat: 2, n: 4 },
+        { chunk: [5, 64, 48], zarrFormat: 3, n: 3 },
+      ] as { chunk: Vec3; zarrFormat: 2 | 3; n: number }[]
+    ).entries()) {
       const o: ConvertOptions = { chunkShape: c.chunk, zarrFormat: c.zarrFormat, downsampler: ds };
       const single = join(dir, `vol-single${k}.zarr`);
       const res = await convertToOmeZarr(input, single, o);
       expect(res.levels).toHaveLength(3);
       const sharded = join(dir, `vol-sharded${k}.zarr`);
-      const runs = await Promise.all(Array.from({ length: c.n }, (_, i) => convertToOmeZarr(input, sharded, { ...o, shard: { index: i, count: c.n } })));
-      expect(runs.filter((r) => r.shard!.finalised), 'exactly one shard finalises').toHaveLength(1);
+      const runs = await Promise.all(
+        Array.from({ length: c.n }, (_, i) => convertToOmeZarr(input, sharded, { ...o, shard: { index: i, count: c.n } })),
+      );
+      expect(
+        runs.filter((r) => r.shard!.finalised),
+        'exactly one shard finalises',
+      ).toHaveLength(1);
       // Shards that finished before the last slab was done report the output pending; that is all.
       expect(runs.filter((r) => r.shard!.finalised)[0]!.shard!.complete).toBe(true);
       expect(treeDifferences(fileTree(single), fileTree(sharded)), JSON.stringify(c)).toEqual([]);
@@ -218,24 +268,40 @@ describe(`convert --shard (seed ${seed})`, () => {
   it('a shard with no slabs, a shard rerun, a shard after the end and a shard of another job', async () => {
     const input = await volume('vol2.nii', [40, 36, 30]);
     const out = join(dir, 'vol2.zarr');
-    const o = (i: number, over: Partial<ConvertOptions> = {}): ConvertOptions => ({ chunkShape: [8, 16, 16], maxLevels: 1, downsampler: ds, shard: { index: i, count: 7 }, ...over });
+    const o = (i: number, over: Partial<ConvertOptions> = {}): ConvertOptions => ({
+      chunkShape: [8, 16, 16],
+      maxLevels: 1,
+      downsampler: ds,
+      shard: { index: i, count: 7 },
+      ...over,
+    });
     // One level: a slab is one chunk row, 5 slabs for 7 shards.
     const none = await convertToOmeZarr(input, out, o(6));
     expect(none.shard).toMatchObject({ units: 5, mine: 0, complete: false });
-    expect(describeConvertShard(none)).toMatch(/^shard 6\/7: nothing to do: this shard has no slabs \(the volume has 5\); .* is not complete yet/);
+    expect(describeConvertShard(none)).toMatch(
+      /^shard 6\/7: nothing to do: this shard has no slabs \(the volume has 5\); .* is not complete yet/,
+    );
     await convertToOmeZarr(input, out, o(2));
-    expect(describeConvertShard(await convertToOmeZarr(input, out, o(2)))).toMatch(/^shard 2\/7: nothing to do: all 1 of its slabs were already done; .* is not complete yet/);
-    await expect(convertToOmeZarr(input, out, o(3, { chunkShape: [8, 8, 8] }))).rejects.toThrow(/vol2\.zarr\.partial: was started by another conversion: chunks: \[8,16,16\] in the output, \[8,8,8\] now \(0\/\.zarray\)/);
+    expect(describeConvertShard(await convertToOmeZarr(input, out, o(2)))).toMatch(
+      /^shard 2\/7: nothing to do: all 1 of its slabs were already done; .* is not complete yet/,
+    );
+    await expect(convertToOmeZarr(input, out, o(3, { chunkShape: [8, 8, 8] }))).rejects.toThrow(
+      /vol2\.zarr\.partial: was started by another conversion: chunks: \[8,16,16\] in the output, \[8,8,8\] now \(0\/\.zarray\)/,
+    );
     for (const i of [0, 1, 3]) expect((await convertToOmeZarr(input, out, o(i))).shard!.complete).toBe(false);
     const last = await convertToOmeZarr(input, out, o(4));
     expect(last.shard).toMatchObject({ complete: true, finalised: true });
     const again = await convertToOmeZarr(input, out, o(5));
     expect(describeConvertShard(again)).toMatch(/^shard 5\/7: nothing to do: .*vol2\.zarr is already complete, made by this same job$/);
-    await expect(convertToOmeZarr(input, out, o(0, { compression: 'zstd' }))).rejects.toThrow(/vol2\.zarr: is the finished conversion of another job: compressor\.id: "blosc" in the output, "zstd" now/);
+    await expect(convertToOmeZarr(input, out, o(0, { compression: 'zstd' }))).rejects.toThrow(
+      /vol2\.zarr: is the finished conversion of another job: compressor\.id: "blosc" in the output, "zstd" now/,
+    );
     const single = join(dir, 'vol2-single.zarr');
     await convertToOmeZarr(input, single, { chunkShape: [8, 16, 16], maxLevels: 1 });
     expect(treeDifferences(fileTree(single), fileTree(out))).toEqual([]);
-    await expect(convertToOmeZarr(input, join(dir, 'x.zarr'), o(0, { overwrite: true }))).rejects.toThrow(/--overwrite cannot be used with --shard/);
+    await expect(convertToOmeZarr(input, join(dir, 'x.zarr'), o(0, { overwrite: true }))).rejects.toThrow(
+      /--overwrite cannot be used with --shard/,
+    );
     expect(existsSync(join(dir, 'x.zarr.partial'))).toBe(false);
   });
 
@@ -251,7 +317,19 @@ describe(`convert --shard (seed ${seed})`, () => {
     const single = join(dir, 'tifs-single.zarr');
     await convertToOmeZarr(src, single, { chunkShape: [16, 32, 32], downsampler: ds, voxelSize: [0.1, 0.1, 0.1], unit: 'millimeter' });
     const out = join(dir, 'tifs.zarr');
-    const args = (i: number): string[] => ['convert', src, out, '--chunk', '16,32,32', '--voxel-size', '0.1', '--unit', 'mm', '--shard', `${i}/3`];
+    const args = (i: number): string[] => [
+      'convert',
+      src,
+      out,
+      '--chunk',
+      '16,32,32',
+      '--voxel-size',
+      '0.1',
+      '--unit',
+      'mm',
+      '--shard',
+      `${i}/3`,
+    ];
     const runs = await Promise.all([0, 1, 2].map((i) => cli(args(i))));
     for (const x of runs) expect(x.code, x.err).toBe(0);
     expect(runs.filter((x) => /this shard built the coarser levels and finished it/.test(x.out))).toHaveLength(1);

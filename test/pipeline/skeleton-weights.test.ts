@@ -21,7 +21,7 @@ describe('centreline weights for the skeleton loss term', () => {
   const label = tubes(n);
   const w = skeletonWeights(label, out, context);
 
-  it('lie inside the roots, near each tube\'s axis', () => {
+  it("lie inside the roots, near each tube's axis", () => {
     let thick = 0;
     let thin = 0;
     for (let z = 0; z < out; z++)
@@ -33,7 +33,8 @@ describe('centreline weights for the skeleton loss term', () => {
           if (Math.hypot(Z - 12, Y - 12) <= 5) {
             thick++;
             // Away from the cube's faces, where the thinning of a cut tube frays within a radius.
-            if (X >= 10 && X < n - 10) expect(Math.hypot(Z - 12, Y - 12), `thick tube weight off its axis at x ${X}`).toBeLessThanOrEqual(Math.SQRT2 + 1e-9);
+            if (X >= 10 && X < n - 10)
+              expect(Math.hypot(Z - 12, Y - 12), `thick tube weight off its axis at x ${X}`).toBeLessThanOrEqual(Math.SQRT2 + 1e-9);
           } else thin++;
         }
     expect(thick).toBeGreaterThan(0);
@@ -43,12 +44,16 @@ describe('centreline weights for the skeleton loss term', () => {
   it('count a thin root per unit length about as much as a thick one, unlike the mask', () => {
     const count = (pred: (z: number, y: number, x: number) => boolean, a: ArrayLike<number>): number => {
       let c = 0;
-      for (let z = 0; z < out; z++) for (let y = 0; y < out; y++) for (let x = 0; x < out; x++) if (a[(z * out + y) * out + x] && pred(z + context, y + context, x + context)) c++;
+      for (let z = 0; z < out; z++)
+        for (let y = 0; y < out; y++)
+          for (let x = 0; x < out; x++) if (a[(z * out + y) * out + x] && pred(z + context, y + context, x + context)) c++;
       return c;
     };
     const isThick = (z: number, y: number): boolean => Math.hypot(z - 12, y - 12) <= 5;
     const crop = new Float32Array(out ** 3);
-    for (let z = 0; z < out; z++) for (let y = 0; y < out; y++) for (let x = 0; x < out; x++) crop[(z * out + y) * out + x] = label[((z + context) * n + y + context) * n + x + context]!;
+    for (let z = 0; z < out; z++)
+      for (let y = 0; y < out; y++)
+        for (let x = 0; x < out; x++) crop[(z * out + y) * out + x] = label[((z + context) * n + y + context) * n + x + context]!;
     const maskRatio = count((z, y) => isThick(z, y), crop) / count((z, y) => !isThick(z, y), crop);
     const weightRatio = count((z, y) => isThick(z, y), w) / count((z, y) => !isThick(z, y), w);
     expect(maskRatio).toBeGreaterThan(10);

@@ -136,58 +136,75 @@ async function stopAll(): Promise<void> {
 async function startSlurm(): Promise<string | null> {
   const missing = PROGRAMS.filter((p) => !which(p));
   if (missing.length) return `${missing.join(', ')} not found: install Debian's slurm-wlm and munge (scripts/setup.sh --test does)`;
-  if (process.getuid?.() !== 0) return `slurmd must run as root to start jobs (this is uid ${process.getuid?.()}), so a one-node SLURM cannot be started here`;
+  if (process.getuid?.() !== 0)
+    return `slurmd must run as root to start jobs (this is uid ${process.getuid?.()}), so a one-node SLURM cannot be started here`;
   for (const d of ['state', 'spool', 'munge', 'log']) await mkdir(join(dir, d), { recursive: true });
   const key = join(dir, 'munge', 'munge.key');
   writeFileSync(key, randomBytes(1024));
   chmodSync(key, 0o400);
   chmodSync(join(dir, 'munge'), 0o700);
   const socket = join(dir, 'munge', 'munge.socket');
-  startDaemon('munged', ['--foreground', '--force', `--key-file=${key}`, `--socket=${socket}`, `--pid-file=${join(dir, 'munge', 'munged.pid')}`, `--seed-file=${join(dir, 'munge', 'seed')}`, `--log-file=${join(dir, 'log', 'munged.log')}`], '');
+  startDaemon(
+    'munged',
+    [
+      '--foreground',
+      '--force',
+      `--key-file=${key}`,
+      `--socket=${socket}`,
+      `--pid-file=${join(dir, 'munge', 'munged.pid')}`,
+      `--seed-file=${join(dir, 'munge', 'seed')}`,
+      `--log-file=${join(dir, 'log', 'munged.log')}`,
+    ],
+    '',
+  );
   try {
     await until('munged to create its socket', 10_000, () => existsSync(socket) || daemons[0]!.proc.exitCode !== null);
   } catch {
     return `munged did not start: ${tail(join(dir, 'log', 'munged.log'), 5)}`;
   }
-  if (daemons[0]!.proc.exitCode !== null) return `munged exited at once (${daemons[0]!.proc.exitCode}): ${tail(join(dir, 'log', 'munged.log'), 5)}`;
+  if (daemons[0]!.proc.exitCode !== null)
+    return `munged exited at once (${daemons[0]!.proc.exitCode}): ${tail(join(dir, 'log', 'munged.log'), 5)}`;
 
   const [ctldPort, dPort] = [await freePort(), await freePort()];
   const conf = join(dir, 'slurm.conf');
   const nodeCpus = Math.max(1, Math.min(2, cpus().length));
-  writeFileSync(conf, [
-    'ClusterName=rhizoct-test',
-    'SlurmctldHost=localhost',
-    `SlurmctldPort=${ctldPort}`,
-    `SlurmdPort=${dPort}`,
-    'SlurmUser=root',
-    'SlurmdUser=root',
-    'AuthType=auth/munge',
-    'CredType=cred/munge',
-    `AuthInfo=socket=${socket}`,
-    `StateSaveLocation=${join(dir, 'state')}`,
-    `SlurmdSpoolDir=${join(dir, 'spool')}`,
-    `SlurmctldPidFile=${join(dir, 'slurmctld.pid')}`,
-    `SlurmdPidFile=${join(dir, 'slurmd.pid')}`,
-    `SlurmctldLogFile=${join(dir, 'log', 'slurmctld.log')}`,
-    `SlurmdLogFile=${join(dir, 'log', 'slurmd.log')}`,
-    'ProctrackType=proctrack/linuxproc',
-    'TaskPlugin=task/none',
-    'SelectType=select/cons_tres',
-    'SelectTypeParameters=CR_Core',
-    'JobAcctGatherType=jobacct_gather/none',
-    'AccountingStorageType=accounting_storage/none',
-    'JobCompType=jobcomp/none',
-    'MpiDefault=none',
-    'SwitchType=switch/none',
-    'ReturnToService=2',
-    'SlurmdParameters=config_overrides',
-    'MinJobAge=600',
-    // Two stand-in GPUs, so the template's --gres=gpu:1 is scheduled as on a GPU cluster.
-    'GresTypes=gpu',
-    `NodeName=localhost CPUs=${nodeCpus} RealMemory=2000 Gres=gpu:2 State=UNKNOWN`,
-    'PartitionName=rhizoct Nodes=localhost Default=YES MaxTime=INFINITE State=UP',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'ClusterName=rhizoct-test',
+      'SlurmctldHost=localhost',
+      `SlurmctldPort=${ctldPort}`,
+      `SlurmdPort=${dPort}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      'AuthType=auth/munge',
+      'CredType=cred/munge',
+      `AuthInfo=socket=${socket}`,
+      `StateSaveLocation=${join(dir, 'state')}`,
+      `SlurmdSpoolDir=${join(dir, 'spool')}`,
+      `SlurmctldPidFile=${join(dir, 'slurmctld.pid')}`,
+      `SlurmdPidFile=${join(dir, 'slurmd.pid')}`,
+      `SlurmctldLogFile=${join(dir, 'log', 'slurmctld.log')}`,
+      `SlurmdLogFile=${join(dir, 'log', 'slurmd.log')}`,
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'JobAcctGatherType=jobacct_gather/none',
+      'AccountingStorageType=accounting_storage/none',
+      'JobCompType=jobcomp/none',
+      'MpiDefault=none',
+      'SwitchType=switch/none',
+      'ReturnToService=2',
+      'SlurmdParameters=config_overrides',
+      'MinJobAge=600',
+      // Two stand-in GPUs, so the template's --gres=gpu:1 is scheduled as on a GPU cluster.
+      'GresTypes=gpu',
+      `NodeName=localhost CPUs=${nodeCpus} RealMemory=2000 Gres=gpu:2 State=UNKNOWN`,
+      'PartitionName=rhizoct Nodes=localhost Default=YES MaxTime=INFINITE State=UP',
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'gres.conf'), 'NodeName=localhost Name=gpu File=/dev/null\nNodeName=localhost Name=gpu File=/dev/zero\n');
   env = { ...process.env, SLURM_CONF: conf };
   const ctld = startDaemon('slurmctld', ['-D', '-i', '-f', conf], '');
@@ -209,7 +226,11 @@ function taskStates(jobId: string): Map<number, { state: string; exit: string; r
   for (const line of run('scontrol', ['show', 'job', '-o', jobId]).out.split('\n')) {
     const task = /ArrayTaskId=(\d+)/.exec(line);
     if (!task) continue;
-    out.set(Number(task[1]), { state: /JobState=(\S+)/.exec(line)?.[1] ?? '?', exit: /ExitCode=(\S+)/.exec(line)?.[1] ?? '?', restarts: Number(/Restarts=(\d+)/.exec(line)?.[1] ?? 0) });
+    out.set(Number(task[1]), {
+      state: /JobState=(\S+)/.exec(line)?.[1] ?? '?',
+      exit: /ExitCode=(\S+)/.exec(line)?.[1] ?? '?',
+      restarts: Number(/Restarts=(\d+)/.exec(line)?.[1] ?? 0),
+    });
   }
   return out;
 }
@@ -245,10 +266,26 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
     }
     const out = join(dir, 'seg.zarr');
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    env = { ...env, SHARDS: String(SHARDS), SCAN: scan, OUT: out, MODEL: model, RHIZOCT: `${tsx} ${join(ROOT, 'src', 'cli', 'main.ts')}`, EXTRA: '--chunk 16 --batch 1' };
+    env = {
+      ...env,
+      SHARDS: String(SHARDS),
+      SCAN: scan,
+      OUT: out,
+      MODEL: model,
+      RHIZOCT: `${tsx} ${join(ROOT, 'src', 'cli', 'main.ts')}`,
+      EXTRA: '--chunk 16 --batch 1',
+    };
     // What a lab edits on the command line: the array size and resources for this small node.
     const submit = (): string => {
-      const r = run('sbatch', ['--parsable', `--chdir=${dir}`, `--array=0-${SHARDS - 1}`, '--cpus-per-task=1', '--mem=900M', '--time=00:10:00', TEMPLATE]);
+      const r = run('sbatch', [
+        '--parsable',
+        `--chdir=${dir}`,
+        `--array=0-${SHARDS - 1}`,
+        '--cpus-per-task=1',
+        '--mem=900M',
+        '--time=00:10:00',
+        TEMPLATE,
+      ]);
       expect(r.status, `sbatch: ${r.err}`).toBe(0);
       return r.out.trim().split(';')[0]!;
     };
@@ -274,7 +311,11 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
     await until(`task ${victim.task} to be pending again`, 20_000, () => taskStates(jobId).get(victim.task)?.state === 'PENDING');
     expect(run('scontrol', ['update', `JobId=${jobId}_${victim.task}`, 'StartTime=now']).status).toBe(0);
 
-    await until('the array to finish', 150_000, () => run('squeue', ['-h', '-j', jobId]).out.trim() === '' && taskStates(jobId).size === SHARDS);
+    await until(
+      'the array to finish',
+      150_000,
+      () => run('squeue', ['-h', '-j', jobId]).out.trim() === '' && taskStates(jobId).size === SHARDS,
+    );
     const states = taskStates(jobId);
     for (let i = 0; i < SHARDS; i++) {
       const log = join(dir, `rhizoct-segment-${jobId}_${i}.log`);
@@ -291,14 +332,31 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
     expect(existsSync(`${out}.partial`), 'finalised').toBe(false);
 
     const single = join(dir, 'single.zarr');
-    await segment({ input: scan, output: single, model, threshold: 0.5, chunk: 16, tta: false, batch: 4, overwrite: false, progress: new SilentProgress() }, gpu);
+    await segment(
+      {
+        input: scan,
+        output: single,
+        model,
+        threshold: 0.5,
+        chunk: 16,
+        tta: false,
+        batch: 4,
+        overwrite: false,
+        progress: new SilentProgress(),
+      },
+      gpu,
+    );
     const [a, b] = [await readSegmentation(out), await readSegmentation(single)];
     expect(Buffer.compare(Buffer.from(a.prob), Buffer.from(b.prob)), 'probabilities voxel for voxel').toBe(0);
     expect(Buffer.compare(Buffer.from(a.mask), Buffer.from(b.mask)), 'mask voxel for voxel').toBe(0);
 
     // The same array submitted twice (or every task requeued after the end): all exit 0.
     const again = submit();
-    await until('the second array to finish', 90_000, () => run('squeue', ['-h', '-j', again]).out.trim() === '' && taskStates(again).size === SHARDS);
+    await until(
+      'the second array to finish',
+      90_000,
+      () => run('squeue', ['-h', '-j', again]).out.trim() === '' && taskStates(again).size === SHARDS,
+    );
     for (const [i, s] of taskStates(again)) {
       const log = readFileSync(join(dir, `rhizoct-segment-${again}_${i}.log`), 'utf8');
       expect(s, log).toMatchObject({ state: 'COMPLETED', exit: '0:0' });
@@ -320,14 +378,28 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
     }
     const out = join(dir, 'converted.zarr');
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    env = { ...env, SHARDS: '3', SCAN: src, OUT: out, RHIZOCT: `${tsx} ${join(ROOT, 'src', 'cli', 'main.ts')}`, EXTRA: '--chunk 16,32,32 --voxel-size 0.05 --unit mm' };
+    env = {
+      ...env,
+      SHARDS: '3',
+      SCAN: src,
+      OUT: out,
+      RHIZOCT: `${tsx} ${join(ROOT, 'src', 'cli', 'main.ts')}`,
+      EXTRA: '--chunk 16,32,32 --voxel-size 0.05 --unit mm',
+    };
     const sub = run('sbatch', ['--parsable', `--chdir=${dir}`, '--array=0-2', '--cpus-per-task=1', '--mem=900M', CONVERT_TEMPLATE]);
     expect(sub.status, `sbatch: ${sub.err}`).toBe(0);
     const jobId = sub.out.trim().split(';')[0]!;
-    await until('the convert array to finish', 120_000, () => run('squeue', ['-h', '-j', jobId]).out.trim() === '' && taskStates(jobId).size === 3);
+    await until(
+      'the convert array to finish',
+      120_000,
+      () => run('squeue', ['-h', '-j', jobId]).out.trim() === '' && taskStates(jobId).size === 3,
+    );
     const logs = [0, 1, 2].map((i) => readFileSync(join(dir, `rhizoct-convert-${jobId}_${i}.log`), 'utf8'));
     for (const [i, s] of taskStates(jobId)) expect(s, logs[i]).toMatchObject({ state: 'COMPLETED', exit: '0:0' });
-    expect(logs.filter((l) => l.includes('this shard built the coarser levels and finished it')), logs.join('\n')).toHaveLength(1);
+    expect(
+      logs.filter((l) => l.includes('this shard built the coarser levels and finished it')),
+      logs.join('\n'),
+    ).toHaveLength(1);
     const single = join(dir, 'converted-single.zarr');
     await convertToOmeZarr(src, single, { chunkShape: [16, 32, 32], voxelSize: [0.05, 0.05, 0.05], unit: 'millimeter' });
     expect(treeDifferences(fileTree(single), fileTree(out))).toEqual([]);

@@ -21,7 +21,13 @@ let truth: Uint8Array;
 async function tubeScan(path: string, r: () => number, shape = n): Promise<Uint8Array> {
   const image = new Uint16Array(shape ** 3);
   const mask = new Uint8Array(shape ** 3);
-  const tubes = Array.from({ length: 4 }, () => ({ y: 6 + r() * (shape - 12), x: 6 + r() * (shape - 12), dy: (r() - 0.5) * 0.5, dx: (r() - 0.5) * 0.5, rad: 2 + r() }));
+  const tubes = Array.from({ length: 4 }, () => ({
+    y: 6 + r() * (shape - 12),
+    x: 6 + r() * (shape - 12),
+    dy: (r() - 0.5) * 0.5,
+    dx: (r() - 0.5) * 0.5,
+    rad: 2 + r(),
+  }));
   for (let z = 0; z < shape; z++)
     for (let y = 0; y < shape; y++)
       for (let x = 0; x < shape; x++) {
@@ -48,8 +54,24 @@ function strokes(mask: Uint8Array, z0: number, z1: number, every = 4, into = new
 
 const tiny = { patch: 16, widths: [4, 8], lowScale: 2, lowPatch: 16, lowWidths: [4, 8] };
 const common: Omit<TrainOptions, 'data' | 'out'> = {
-  val: [], arch: 'dual', config: tiny, optimizer: 'adam', lr: 0.01, batch: 2, stepsPerEpoch: 3, epochs: 2, rounds: 1, valPatches: 32,
-  diceWeight: 0, calibrationBatches: 1, augment: true, seed, resume: false, progress: new SilentProgress(), annotations: true, holdout: 0.3,
+  val: [],
+  arch: 'dual',
+  config: tiny,
+  optimizer: 'adam',
+  lr: 0.01,
+  batch: 2,
+  stepsPerEpoch: 3,
+  epochs: 2,
+  rounds: 1,
+  valPatches: 32,
+  diceWeight: 0,
+  calibrationBatches: 1,
+  augment: true,
+  seed,
+  resume: false,
+  progress: new SilentProgress(),
+  annotations: true,
+  holdout: 0.3,
 };
 
 beforeAll(async () => {
@@ -57,19 +79,41 @@ beforeAll(async () => {
   truth = await tubeScan(join(dir, 'a.zarr'), rng(seed));
   await writeStrokeLabels(join(dir, 'a.zarr'), strokes(truth, 2, n));
   // A base model to fine-tune from, trained briefly on the full labels.
-  await train({ ...common, annotations: false, holdout: undefined, data: [join(dir, 'a.zarr')], out: join(dir, 'base'), epochs: 1, stepsPerEpoch: 1, calibrationBatches: 0 }, gpu);
+  await train(
+    {
+      ...common,
+      annotations: false,
+      holdout: undefined,
+      data: [join(dir, 'a.zarr')],
+      out: join(dir, 'base'),
+      epochs: 1,
+      stepsPerEpoch: 1,
+      calibrationBatches: 0,
+    },
+    gpu,
+  );
 });
 
 describe(`rhizoct train --annotations (seed ${seed})`, () => {
   it('fine-tunes from a model on strokes; the card records the base model and the strokes used', async () => {
     const out = join(dir, 'ft');
-    const { card, history } = await train({ ...common, data: [join(dir, 'a.zarr')], out, from: join(dir, 'base'), patience: 0, log: join(dir, 'ft-log.json') }, gpu);
+    const { card, history } = await train(
+      { ...common, data: [join(dir, 'a.zarr')], out, from: join(dir, 'base'), patience: 0, log: join(dir, 'ft-log.json') },
+      gpu,
+    );
     expect(history).toHaveLength(2);
     expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'ft-log.json'))).toBe(true);
-    const t = card.training as { from: string; baseModel: unknown; annotations: { stores: { path: string; train: { root: number; notRoot: number }; heldOut: { root: number; notRoot: number } }[]; holdout: number } };
+    const t = card.training as {
+      from: string;
+      baseModel: unknown;
+      annotations: {
+        stores: { path: string; train: { root: number; notRoot: number }; heldOut: { root: number; notRoot: number } }[];
+        holdout: number;
+      };
+    };
     expect(t.from).toBe(join(dir, 'base'));
-    expect(t.baseModel, 'the base model\'s own training record').toHaveProperty('seed', seed);
+    expect(t.baseModel, "the base model's own training record").toHaveProperty('seed', seed);
     const written = strokes(truth, 2, n);
     const root = written.filter((v) => v === ROOT).length;
     const notRoot = written.filter((v) => v === NOT_ROOT).length;
@@ -80,7 +124,10 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
     expect(s!.heldOut.root + s!.heldOut.notRoot, 'some strokes held out').toBeGreaterThan(0);
     expect(s!.train.root + s!.train.notRoot, 'most strokes trained on').toBeGreaterThan(s!.heldOut.root + s!.heldOut.notRoot);
     expect(t.annotations.holdout).toBe(0.3);
-    expect(history.every((h) => (h.validationVoxels ?? 0) === s!.heldOut.root + s!.heldOut.notRoot), 'validation covers every held-out voxel once').toBe(true);
+    expect(
+      history.every((h) => (h.validationVoxels ?? 0) === s!.heldOut.root + s!.heldOut.notRoot),
+      'validation covers every held-out voxel once',
+    ).toBe(true);
     expect(Number.isFinite(history[0]!.val.dice)).toBe(true);
     const loaded = await loadModel(gpu, out);
     expect(loaded.card.validation).toHaveProperty('dice');
@@ -91,14 +138,23 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
     cpSync(join(dir, 'a.zarr'), path, { recursive: true });
     await writeStrokeLabels(path, strokes(truth, 2, 20));
     const seen: EpochRecord[] = [];
-    const { history } = await train({
-      ...common, data: [path], out: join(dir, 'grow'), from: join(dir, 'base'), epochs: 2, patience: 0,
-      onEpoch: async (e) => {
-        seen.push(e);
-        if (e.epoch === 0) await writeStrokeLabels(path, strokes(truth, 2, n));
+    const { history } = await train(
+      {
+        ...common,
+        data: [path],
+        out: join(dir, 'grow'),
+        from: join(dir, 'base'),
+        epochs: 2,
+        patience: 0,
+        onEpoch: async (e) => {
+          seen.push(e);
+          if (e.epoch === 0) await writeStrokeLabels(path, strokes(truth, 2, n));
+        },
       },
-    }, gpu);
-    const total = (h: EpochRecord): number => h.annotations!.reduce((a, u) => a + u.train.root + u.train.notRoot + u.heldOut.root + u.heldOut.notRoot, 0);
+      gpu,
+    );
+    const total = (h: EpochRecord): number =>
+      h.annotations!.reduce((a, u) => a + u.train.root + u.train.notRoot + u.heldOut.root + u.heldOut.notRoot, 0);
     expect(seen).toHaveLength(2);
     expect(total(history[1]!)).toBe(strokes(truth, 2, n).filter((v) => v > 0).length);
     expect(total(history[1]!)).toBeGreaterThan(total(history[0]!));
@@ -108,13 +164,23 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
     const ctl = new AbortController();
     const steps: number[] = [];
     const out = join(dir, 'stopped');
-    const { history } = await train({
-      ...common, data: [join(dir, 'a.zarr')], out, from: join(dir, 'base'), epochs: 5, stepsPerEpoch: 4, patience: 0, signal: ctl.signal,
-      onStep: (s) => {
-        steps.push(s.step);
-        if (steps.length === 2) ctl.abort();
+    const { history } = await train(
+      {
+        ...common,
+        data: [join(dir, 'a.zarr')],
+        out,
+        from: join(dir, 'base'),
+        epochs: 5,
+        stepsPerEpoch: 4,
+        patience: 0,
+        signal: ctl.signal,
+        onStep: (s) => {
+          steps.push(s.step);
+          if (steps.length === 2) ctl.abort();
+        },
       },
-    }, gpu);
+      gpu,
+    );
     expect(steps).toHaveLength(2);
     expect(history).toHaveLength(1);
     expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
@@ -123,7 +189,8 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
   it('refuses with a clear message: no labels/annotations, another shape, no annotated voxels, options that need full labels', async () => {
     const none = join(dir, 'none.zarr');
     await tubeScan(none, rng(seed + 1));
-    const run = (data: string, extra: Partial<TrainOptions> = {}): Promise<unknown> => train({ ...common, data: [data], out: join(dir, 'x'), ...extra }, gpu);
+    const run = (data: string, extra: Partial<TrainOptions> = {}): Promise<unknown> =>
+      train({ ...common, data: [data], out: join(dir, 'x'), ...extra }, gpu);
     await expect(run(none)).rejects.toThrow(`${none}: no labels/annotations`);
     await writeStrokeLabels(none, new Uint8Array(n ** 3));
     await expect(run(none)).rejects.toThrow(/holds no annotated voxels/);
@@ -143,7 +210,8 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
     const labels = await readStrokeLabels(join(dir, 'a.zarr'), [n, n, n]);
     const written = strokes(truth, 2, n);
     let same = 0;
-    for (let z = 0; z < n; z++) for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) if (labels.get([z, y, x]) === written[(z * n + y) * n + x]) same++;
+    for (let z = 0; z < n; z++)
+      for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) if (labels.get([z, y, x]) === written[(z * n + y) * n + x]) same++;
     expect(same).toBe(n ** 3);
     expect(labels.annotatedCells().length).toBeLessThanOrEqual((n / CELL) ** 3);
   });

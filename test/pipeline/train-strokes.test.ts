@@ -54,9 +54,39 @@ describe('fine-tuning on strokes: best model and early stop', () => {
     const model = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 8, lowWidths: [3, 5] }, 1);
     const { trainer, optimizer } = scripted([0.5, 0.7, 0.6, 0.65, 0.9, 0.95], model);
     const out = join(dir, 'best');
-    const opts = { data: [join(dir, 's.zarr')], val: [], out, optimizer: 'adam', lr: 0.001, batch: 2, stepsPerEpoch: 2, epochs: 6, rounds: 1, valPatches: 8, diceWeight: 0, calibrationBatches: 0, augment: false, seed: 3, resume: false, progress: new SilentProgress(), annotations: true, patience: 2 } satisfies TrainOptions;
+    const opts = {
+      data: [join(dir, 's.zarr')],
+      val: [],
+      out,
+      optimizer: 'adam',
+      lr: 0.001,
+      batch: 2,
+      stepsPerEpoch: 2,
+      epochs: 6,
+      rounds: 1,
+      valPatches: 8,
+      diceWeight: 0,
+      calibrationBatches: 0,
+      augment: false,
+      seed: 3,
+      resume: false,
+      progress: new SilentProgress(),
+      annotations: true,
+      patience: 2,
+    } satisfies TrainOptions;
     const images = [await VolumePatches.open(join(dir, 's.zarr'), DEFAULT_NORMALISATION, null)];
-    const { card, history } = await trainOnStrokes({ opts, gpu, model, optimizer, trainer, images, norm: DEFAULT_NORMALISATION, lrAt: () => 0, trainingCard: (h, extra) => ({ epochs: h.length, ...extra }), writeLog: async () => {} });
+    const { card, history } = await trainOnStrokes({
+      opts,
+      gpu,
+      model,
+      optimizer,
+      trainer,
+      images,
+      norm: DEFAULT_NORMALISATION,
+      lrAt: () => 0,
+      trainingCard: (h, extra) => ({ epochs: h.length, ...extra }),
+      writeLog: async () => {},
+    });
     await images[0]!.close();
     expect(history.map((h) => h.best)).toEqual([true, true, false, false]);
     expect(history.map((h) => h.step)).toEqual([2, 4, 6, 8]);

@@ -18,7 +18,13 @@ const n = 32;
 async function tubeScan(path: string, r: () => number): Promise<void> {
   const image = new Uint16Array(n ** 3);
   const mask = new Uint8Array(n ** 3);
-  const tubes = Array.from({ length: 3 }, () => ({ y: 6 + r() * (n - 12), x: 6 + r() * (n - 12), dy: (r() - 0.5) * 0.5, dx: (r() - 0.5) * 0.5, rad: 2 + r() }));
+  const tubes = Array.from({ length: 3 }, () => ({
+    y: 6 + r() * (n - 12),
+    x: 6 + r() * (n - 12),
+    dy: (r() - 0.5) * 0.5,
+    dx: (r() - 0.5) * 0.5,
+    rad: 2 + r(),
+  }));
   for (let z = 0; z < n; z++)
     for (let y = 0; y < n; y++)
       for (let x = 0; x < n; x++) {
@@ -31,7 +37,20 @@ async function tubeScan(path: string, r: () => number): Promise<void> {
 }
 
 const tiny = { patch: 16, widths: [4, 8], lowScale: 2, lowPatch: 16, lowWidths: [4, 8] };
-const common = { arch: 'dual', config: tiny, optimizer: 'adam' as const, lr: 0.01, batch: 2, stepsPerEpoch: 4, valPatches: 4, diceWeight: 0.5, calibrationBatches: 2, augment: true, seed, progress: new SilentProgress() };
+const common = {
+  arch: 'dual',
+  config: tiny,
+  optimizer: 'adam' as const,
+  lr: 0.01,
+  batch: 2,
+  stepsPerEpoch: 4,
+  valPatches: 4,
+  diceWeight: 0.5,
+  calibrationBatches: 2,
+  augment: true,
+  seed,
+  progress: new SilentProgress(),
+};
 
 beforeAll(async () => {
   gpu = await testGpu();
@@ -43,11 +62,26 @@ beforeAll(async () => {
 describe(`rhizoct train (seed ${seed})`, () => {
   it('trains, mines hard regions between rounds, checkpoints, and resumes where it stopped', async () => {
     const out = join(dir, 'm1');
-    const first = await train({ ...common, data: [join(dir, 'a.zarr')], val: [join(dir, 'v.zarr')], out, epochs: 1, rounds: 1, resume: false, log: join(dir, 'log.json') }, gpu);
+    const first = await train(
+      {
+        ...common,
+        data: [join(dir, 'a.zarr')],
+        val: [join(dir, 'v.zarr')],
+        out,
+        epochs: 1,
+        rounds: 1,
+        resume: false,
+        log: join(dir, 'log.json'),
+      },
+      gpu,
+    );
     expect(first.history).toHaveLength(1);
     expect(existsSync(join(out, 'model.checkpoint.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'log.json'))).toBe(true);
-    const second = await train({ ...common, data: [join(dir, 'a.zarr')], val: [join(dir, 'v.zarr')], out, epochs: 1, rounds: 3, resume: true }, gpu);
+    const second = await train(
+      { ...common, data: [join(dir, 'a.zarr')], val: [join(dir, 'v.zarr')], out, epochs: 1, rounds: 3, resume: true },
+      gpu,
+    );
     expect(second.history.map((h) => h.round)).toEqual([0, 1, 2]);
     expect(second.history[2]!.hardRegions, 'hard regions mined after round 2 feed round 3').toBeGreaterThan(0);
     expect((second.card.training as { steps: number }).steps).toBe(12);
@@ -60,10 +94,28 @@ describe(`rhizoct train (seed ${seed})`, () => {
   it('fine-tunes from a model with a frozen encoder: encoder weights stay, the rest moves', async () => {
     const base = join(dir, 'm1');
     const out = join(dir, 'm2');
-    await train({ ...common, data: [join(dir, 'v.zarr')], val: [], out, from: base, freezeEncoder: true, lr: 0.001, epochs: 1, rounds: 1, resume: false }, gpu);
+    await train(
+      {
+        ...common,
+        data: [join(dir, 'v.zarr')],
+        val: [],
+        out,
+        from: base,
+        freezeEncoder: true,
+        lr: 0.001,
+        epochs: 1,
+        rounds: 1,
+        resume: false,
+      },
+      gpu,
+    );
     const a = await loadModel(gpu, base);
     const b = await loadModel(gpu, out);
-    const get = async (m: typeof a, name: string): Promise<Float32Array> => m.model.parameters().find((p) => p.name === name)!.item.value.toArray();
+    const get = async (m: typeof a, name: string): Promise<Float32Array> =>
+      m.model
+        .parameters()
+        .find((p) => p.name === name)!
+        .item.value.toArray();
     expect([...(await get(a, 'high.enc0.0.weight'))]).toEqual([...(await get(b, 'high.enc0.0.weight'))]);
     const d1 = await get(a, 'high.dec0.0.weight');
     const d2 = await get(b, 'high.dec0.0.weight');
@@ -72,7 +124,10 @@ describe(`rhizoct train (seed ${seed})`, () => {
     expect([...(await get(a, 'low.enc0.0.weight'))]).toEqual([...(await get(b, 'low.enc0.0.weight'))]);
     const l1 = await get(a, 'low.dec0.0.weight');
     const l2 = await get(b, 'low.dec0.0.weight');
-    expect(l1.some((v, i) => v !== l2[i]), 'the low-resolution decoder is trained').toBe(true);
+    expect(
+      l1.some((v, i) => v !== l2[i]),
+      'the low-resolution decoder is trained',
+    ).toBe(true);
     expect(b.card.normalisation).toEqual(a.card.normalisation);
   });
 });

@@ -39,7 +39,15 @@ describe('rhizoct traits on a segmentation', () => {
     const r = await measureTraits(seg, { out: join(dir, 'blocks'), block: 32, halo: 12, meshFormats: [] });
     const w = measureMask(sys.data, sys.shape, { spacing: [VS, VS, VS], unit: 'mm', minVoxels: 64 }).traits;
     const t = r.traits;
-    const fig = { blocks: r.streaming.blocks, lengthBlocks: t.totalLength, lengthWhole: w.totalLength, skeletonBlocks: t.skeletonVoxels, skeletonWhole: w.skeletonVoxels, tips: [t.tips, w.tips], branch: [t.branchPoints, w.branchPoints] };
+    const fig = {
+      blocks: r.streaming.blocks,
+      lengthBlocks: t.totalLength,
+      lengthWhole: w.totalLength,
+      skeletonBlocks: t.skeletonVoxels,
+      skeletonWhole: w.skeletonVoxels,
+      tips: [t.tips, w.tips],
+      branch: [t.branchPoints, w.branchPoints],
+    };
     console.log(`streamed vs whole: ${JSON.stringify(fig)}`);
     expect(r.streaming.blocks).toBe(27);
     expect(t.volume).toBe(w.volume);
@@ -186,7 +194,7 @@ describe('rhizoct traits on bad input', () => {
  * their parent left out) and its free tips as `classifyTips` (src/synth/tips.ts) counts them:
  * what a mask can show as tips.
  */
-describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () => {
+describe("rhizoct traits on synthetic scans, against the generator's RSML", () => {
   const N = 128;
   const OV = [
     'architecture.primaries=1,1',
@@ -216,7 +224,15 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
     let tips = 0;
     let truthTips = 0;
     for (const seed of [2, 3]) {
-      const r = await synthesize(join(dir, `synth-${seed}.zarr`), { seed, shape: [N, N, N], voxelSize: [VS, VS, VS], difficulty: 'easy', chunkShape: [64, 64, 64], overrides: OV, gpu });
+      const r = await synthesize(join(dir, `synth-${seed}.zarr`), {
+        seed,
+        shape: [N, N, N],
+        voxelSize: [VS, VS, VS],
+        difficulty: 'easy',
+        chunkShape: [64, 64, 64],
+        overrides: OV,
+        gpu,
+      });
       const t = await measureTraits(r.output, { out: join(dir, `synth-${seed}`), meshFormats: ['vtp'] });
       const truth = readRsml(await readFile(r.rsml, 'utf8'));
       const tipsIn = classifyTips(truth.roots, [N * VS, N * VS, N * VS], VS).free;
@@ -240,12 +256,15 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
       expect(ours.roots.reduce((s, x) => s + polylineLength(x.points), 0)).toBeCloseTo(t.traits.centrelineLength, 4);
       if (pythonHas('lxml')) {
         const xsd = join(REPO_ROOT, 'test', 'analysis', 'rsml.xsd');
-        const script = 'import sys\nfrom lxml import etree\ns = etree.XMLSchema(etree.parse(sys.argv[1]))\nd = etree.parse(sys.argv[2])\nprint("valid" if s.validate(d) else str(s.error_log))';
+        const script =
+          'import sys\nfrom lxml import etree\ns = etree.XMLSchema(etree.parse(sys.argv[1]))\nd = etree.parse(sys.argv[2])\nprint("valid" if s.validate(d) else str(s.error_log))';
         const v = spawnSync(PYTHON, ['-c', script, xsd, join(dir, `synth-${seed}`, 'roots.rsml')], { encoding: 'utf8' });
         expect(v.stdout.trim()).toBe('valid');
       }
     }
-    console.log(`synthetic scans vs generator: ${JSON.stringify(rows.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(4))]))))}`);
+    console.log(
+      `synthetic scans vs generator: ${JSON.stringify(rows.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(4))]))))}`,
+    );
     expect(Math.abs(tips / truthTips - 1)).toBeLessThanOrEqual(0.1);
   });
   it('dense systems (medium and hard presets): tips within 10% of the free tips, length and volume within 5%, mesh volume within 1% of the mask', async (ctx) => {
@@ -255,11 +274,30 @@ describe('rhizoct traits on synthetic scans, against the generator\'s RSML', () 
     }
     const M = 160;
     const rows: Record<string, number | string>[] = [];
-    for (const [difficulty, seed] of [['medium', 3], ['hard', 5]] as const) {
-      const r = await synthesize(join(dir, `dense-${seed}.zarr`), { seed, shape: [M, M, M], voxelSize: [VS, VS, VS], difficulty, chunkShape: [64, 64, 64], gpu });
+    for (const [difficulty, seed] of [
+      ['medium', 3],
+      ['hard', 5],
+    ] as const) {
+      const r = await synthesize(join(dir, `dense-${seed}.zarr`), {
+        seed,
+        shape: [M, M, M],
+        voxelSize: [VS, VS, VS],
+        difficulty,
+        chunkShape: [64, 64, 64],
+        gpu,
+      });
       const t = await measureTraits(r.output, { out: join(dir, `dense-${seed}`), meshFormats: ['ply'] });
       const truth = classifyTips(readRsml(await readFile(r.rsml, 'utf8')).roots, [M * VS, M * VS, M * VS], VS);
-      rows.push({ difficulty, seed, tips: t.traits.tips, freeTips: truth.free, touchingTips: truth.touching, length: t.traits.totalLength / r.stats.lengthInViewMm, volume: t.traits.volume / r.stats.rsmlVolumeMm3, meshVolume: t.mesh!.volume / t.traits.volume });
+      rows.push({
+        difficulty,
+        seed,
+        tips: t.traits.tips,
+        freeTips: truth.free,
+        touchingTips: truth.touching,
+        length: t.traits.totalLength / r.stats.lengthInViewMm,
+        volume: t.traits.volume / r.stats.rsmlVolumeMm3,
+        meshVolume: t.mesh!.volume / t.traits.volume,
+      });
       expect(truth.free).toBeGreaterThan(25);
       expect(Math.abs(t.traits.tips / truth.free - 1)).toBeLessThanOrEqual(0.1);
       expect(Math.abs(t.traits.totalLength / r.stats.lengthInViewMm - 1)).toBeLessThan(0.05);

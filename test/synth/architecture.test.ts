@@ -65,7 +65,10 @@ describe('root architecture', () => {
       expect(Math.min(...roots.flatMap((r) => r.radii)) * 2, label).toBeLessThan(VS[0]);
       // Some root leaves the field of view (through the top or bottom or across the rim).
       const outside = (q: V3): boolean => q.some((v, a) => v < fov.lo[a]! || v > fov.hi[a]!);
-      expect(roots.some((r) => r.points.some(outside) && r.points.some((q) => !outside(q))), label).toBe(true);
+      expect(
+        roots.some((r) => r.points.some(outside) && r.points.some((q) => !outside(q))),
+        label,
+      ).toBe(true);
     }
   });
 
@@ -74,7 +77,9 @@ describe('root architecture', () => {
       const s = buildScene(seed, SHAPE, VS, presetParams('hard'));
       const R = s.roots.roots;
       const emerging = (r: (typeof R)[number], k: number): boolean =>
-        r.parent >= 0 && Math.hypot(...(sub(r.points[k]!, r.points[0]!) as [number, number, number])) <= R[r.parent]!.radii[r.branchPoint]! + r.radii[k]! + 1e-3;
+        r.parent >= 0 &&
+        Math.hypot(...(sub(r.points[k]!, r.points[0]!) as [number, number, number])) <=
+          R[r.parent]!.radii[r.branchPoint]! + r.radii[k]! + 1e-3;
       let worst = 0;
       let touching = 0;
       for (let i = 0; i < R.length; i++) {
@@ -151,7 +156,11 @@ describe('RSML', () => {
 
 describe('parameters', () => {
   it('applies overrides by path and rejects unknown or malformed ones', () => {
-    const p = applyOverrides(presetParams('medium'), ['soil.grainSize=0.5', 'architecture.primaries=2,2', 'architecture.order.1.spacing=2']);
+    const p = applyOverrides(presetParams('medium'), [
+      'soil.grainSize=0.5',
+      'architecture.primaries=2,2',
+      'architecture.order.1.spacing=2',
+    ]);
     expect(p.soil.grainSize).toBe(0.5);
     expect(p.architecture.primaries).toEqual([2, 2]);
     expect(p.architecture.order[1]!.spacing).toBe(2);
@@ -168,7 +177,14 @@ describe('truth geometry', () => {
   it('measures a straight root exactly: frustum volume, clipped length, Monte-Carlo union', async () => {
     const { tubeStats, unionVolumeMC, sweptDistance } = await import('../../src/synth/truth.js');
     const r = 0.3;
-    const tube = { points: [[1, 1, -1], [1, 1, 0.5], [1, 1, 3]] as V3[], radii: [r, r, r] };
+    const tube = {
+      points: [
+        [1, 1, -1],
+        [1, 1, 0.5],
+        [1, 1, 3],
+      ] as V3[],
+      radii: [r, r, r],
+    };
     const lo: V3 = [0, 0, 0];
     const hi: V3 = [2, 2, 2];
     const s = tubeStats([tube], lo, hi);
@@ -180,7 +196,13 @@ describe('truth geometry', () => {
     const mc = unionVolumeMC([tube], lo, hi, 200_000, 3);
     expect(Math.abs(mc.volume - Math.PI * r * r * 2)).toBeLessThan(4 * mc.stderr);
     // A lone segment is a capsule: its volume includes the two hemispherical caps.
-    const cap = { points: [[1, 1, 0.6], [1, 1, 1.4]] as V3[], radii: [r, r] };
+    const cap = {
+      points: [
+        [1, 1, 0.6],
+        [1, 1, 1.4],
+      ] as V3[],
+      radii: [r, r],
+    };
     const mc2 = unionVolumeMC([cap], lo, hi, 200_000, 4);
     expect(Math.abs(mc2.volume - (Math.PI * r * r * 0.8 + (4 / 3) * Math.PI * r ** 3))).toBeLessThan(4 * mc2.stderr);
     // The swept-sphere distance of a cone: inside, on and outside the surface.

@@ -70,7 +70,9 @@ describe('rhizoct synth output', () => {
     }
     expect(n).toBe(r.stats.maskVoxels);
     expect(n).toBeGreaterThan(0);
-    const attrs = JSON.parse(await readFile(join(r.output, '.zattrs'), 'utf8')) as { rhizoct: { synth: { seed: number; rsml: string; stats: { maskVoxels: number } } } };
+    const attrs = JSON.parse(await readFile(join(r.output, '.zattrs'), 'utf8')) as {
+      rhizoct: { synth: { seed: number; rsml: string; stats: { maskVoxels: number } } };
+    };
     expect(attrs.rhizoct.synth.seed).toBe(21);
     expect(attrs.rhizoct.synth.rsml).toBe(RSML_NAME);
     expect(attrs.rhizoct.synth.stats.maskVoxels).toBe(n);
@@ -80,7 +82,10 @@ describe('rhizoct synth output', () => {
   });
 
   it('agrees with its RSML: root volume, length and centrelines', async () => {
-    for (const [name, seed, d] of [['b.zarr', 3, 'medium'], ['c.zarr', 4, 'hard']] as const) {
+    for (const [name, seed, d] of [
+      ['b.zarr', 3, 'medium'],
+      ['c.zarr', 4, 'hard'],
+    ] as const) {
       const r = await run(name, seed, d);
       const rs = readRsml(await readFile(r.rsml, 'utf8'), r.rsml);
       expect(rs.roots.length).toBe(r.stats.roots);
@@ -97,7 +102,9 @@ describe('rhizoct synth output', () => {
       //    the mask adds a voxel line for roots thinner than a voxel (so it is a little larger).
       const ts = tubeStats(tubes, lo, hi);
       const maskVol = r.stats.maskVoxels * VS ** 3;
-      expect(Math.abs(maskVol / ts.volume - 1), `${name}: mask ${maskVol.toFixed(4)} mm³ vs RSML ${ts.volume.toFixed(4)} mm³`).toBeLessThan(0.08);
+      expect(Math.abs(maskVol / ts.volume - 1), `${name}: mask ${maskVol.toFixed(4)} mm³ vs RSML ${ts.volume.toFixed(4)} mm³`).toBeLessThan(
+        0.08,
+      );
       // 3. Every RSML point in the field of view lies in a root voxel.
       const mask = await (await openZarr(r.output, { label: 'roots' })).readBox({ offset: [0, 0, 0], shape: SHAPE });
       let inView = 0;
@@ -140,14 +147,40 @@ describe('rhizoct synth output', () => {
     const out = join(dir, 'cli.zarr');
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      await make().parseAsync(['node', 'rhizoct', 'synth', out, '--shape', '24,28,32', '--voxel-size', '80', '--unit', 'um', '--seed', '5', '--difficulty', 'easy', '--noise', '0.05', '--container', 'none', '--set', 'architecture.orders=2', '--levels', '1', '--json']);
+      await make().parseAsync([
+        'node',
+        'rhizoct',
+        'synth',
+        out,
+        '--shape',
+        '24,28,32',
+        '--voxel-size',
+        '80',
+        '--unit',
+        'um',
+        '--seed',
+        '5',
+        '--difficulty',
+        'easy',
+        '--noise',
+        '0.05',
+        '--container',
+        'none',
+        '--set',
+        'architecture.orders=2',
+        '--levels',
+        '1',
+        '--json',
+      ]);
       const printed = JSON.parse(log.mock.calls.map((c) => String(c[0])).join('\n')) as SynthResult;
       expect(printed.shape).toEqual([24, 28, 32]);
       expect(printed.voxelSize[0]).toBeCloseTo(0.08, 12);
       expect(printed.levels.length).toBe(1);
       const img = await openZarr(out);
       expect(img.shape).toEqual([24, 28, 32]);
-      const attrs = JSON.parse(await readFile(join(out, '.zattrs'), 'utf8')) as { rhizoct: { synth: { params: { scan: { noise: number }; container: { diameter: number } } } } };
+      const attrs = JSON.parse(await readFile(join(out, '.zattrs'), 'utf8')) as {
+        rhizoct: { synth: { params: { scan: { noise: number }; container: { diameter: number } } } };
+      };
       expect(attrs.rhizoct.synth.params.scan.noise).toBe(0.05);
       expect(attrs.rhizoct.synth.params.container.diameter).toBe(-1);
     } finally {
@@ -156,6 +189,8 @@ describe('rhizoct synth output', () => {
     await expect(make().parseAsync(['node', 'rhizoct', 'synth', out, '--shape', '8', '--quiet'])).rejects.toThrow(/already exists/);
     await expect(make().parseAsync(['node', 'rhizoct', 'synth', out, '--shape', '8,8'])).rejects.toThrow(/--shape/);
     await expect(make().parseAsync(['node', 'rhizoct', 'synth', out, '--difficulty', 'insane'])).rejects.toThrow(/difficulty/);
-    await expect(make().parseAsync(['node', 'rhizoct', 'synth', join(dir, 'x.zarr'), '--shape', '8', '--set', 'soil.bogus=1'])).rejects.toThrow(/soil.bogus/);
+    await expect(
+      make().parseAsync(['node', 'rhizoct', 'synth', join(dir, 'x.zarr'), '--shape', '8', '--set', 'soil.bogus=1']),
+    ).rejects.toThrow(/soil.bogus/);
   });
 });

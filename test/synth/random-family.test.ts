@@ -62,7 +62,18 @@ describe('the random synth family', () => {
     for (const seed of [1, 2, 3, 4, 5, 6]) {
       const { params, draw } = randomParams(seed, 0.05);
       // Noise-free, unblurred and linear, so the contrast measured is the drawn one.
-      const clean = applyOverrides(params, ['scan.noise=0', 'scan.correlatedNoise=0', 'scan.psfSigma=0', 'scan.rings=0', 'scan.cupping=0', 'scan.bias=0', 'scan.gamma=1', 'scan.maxValue=65535', 'scan.gain=10000', 'scan.offset=10000']);
+      const clean = applyOverrides(params, [
+        'scan.noise=0',
+        'scan.correlatedNoise=0',
+        'scan.psfSigma=0',
+        'scan.rings=0',
+        'scan.cupping=0',
+        'scan.bias=0',
+        'scan.gamma=1',
+        'scan.maxValue=65535',
+        'scan.gain=10000',
+        'scan.offset=10000',
+      ]);
       const r = await render(seed, clean, shape, 0.05);
       const rootVals: number[] = [];
       for (let i = 0; i < r.mask.length; i++) if (r.mask[i]) rootVals.push(r.image[i]!);
@@ -105,7 +116,8 @@ describe('scanner parameters reach the renderer', () => {
     expect(spread).toBeGreaterThan(0.05);
     // Neighbouring voxels along x see nearly the same gain: at most bias·2π·voxel/scale = 0.031 apart, plus rounding.
     let jump = 0;
-    for (let i = 1; i < ratio.length; i++) if (i % shape[2] !== 0 && a.image[i]! > 6000 && a.image[i - 1]! > 6000) jump = Math.max(jump, Math.abs(ratio[i]! - ratio[i - 1]!));
+    for (let i = 1; i < ratio.length; i++)
+      if (i % shape[2] !== 0 && a.image[i]! > 6000 && a.image[i - 1]! > 6000) jump = Math.max(jump, Math.abs(ratio[i]! - ratio[i - 1]!));
     expect(jump).toBeLessThan(0.04);
   });
 });

@@ -111,13 +111,22 @@ describe('synthetic scan rendering', () => {
       }
       if (near.length === 0) continue;
       let k = 0;
-      for (let sz = 0; sz < S; sz++) for (let sy = 0; sy < S; sy++) for (let sx = 0; sx < S; sx++) {
-        const q: V3 = [pc[0] + ((sx + 0.5) / S - 0.5) * vsXyz[0], pc[1] + ((sy + 0.5) / S - 0.5) * vsXyz[1], pc[2] + ((sz + 0.5) / S - 0.5) * vsXyz[2]];
-        if (near.some((i) => {
-          const g = seg(i);
-          return sweptDistance(q, g.a, g.b, g.ra, g.rb) < 0;
-        })) k++;
-      }
+      for (let sz = 0; sz < S; sz++)
+        for (let sy = 0; sy < S; sy++)
+          for (let sx = 0; sx < S; sx++) {
+            const q: V3 = [
+              pc[0] + ((sx + 0.5) / S - 0.5) * vsXyz[0],
+              pc[1] + ((sy + 0.5) / S - 0.5) * vsXyz[1],
+              pc[2] + ((sz + 0.5) / S - 0.5) * vsXyz[2],
+            ];
+            if (
+              near.some((i) => {
+                const g = seg(i);
+                return sweptDistance(q, g.a, g.b, g.ra, g.rb) < 0;
+              })
+            )
+              k++;
+          }
       const lo: V3 = [pc[0] - vsXyz[0] / 2, pc[1] - vsXyz[1] / 2, pc[2] - vsXyz[2] / 2];
       const hi: V3 = [pc[0] + vsXyz[0] / 2, pc[1] + vsXyz[1] / 2, pc[2] + vsXyz[2] / 2];
       const centre = near.some((i) => hitsBox(seg(i).a, seg(i).b, lo, hi));

@@ -28,7 +28,9 @@ async function thresholdDice(d: Difficulty): Promise<{ dice: number; band: numbe
     s.dispose();
     const f = scene.frame;
     const region = new Uint8Array(N ** 3);
-    for (let z = 0; z < N; z++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) region[(z * N + y) * N + x] = Math.hypot(x * VS - f.axis[0], y * VS - f.axis[1]) < f.rin ? 1 : 0;
+    for (let z = 0; z < N; z++)
+      for (let y = 0; y < N; y++)
+        for (let x = 0; x < N; x++) region[(z * N + y) * N + x] = Math.hypot(x * VS - f.axis[0], y * VS - f.axis[1]) < f.rin ? 1 : 0;
     hist.add(r.image, r.mask, region);
     roots += r.maskVoxels;
     voxels += region.reduce((a, v) => a + v, 0);
@@ -42,7 +44,9 @@ describe('grey-value overlap of roots and soil', () => {
     const res = {} as Record<Difficulty, { dice: number; band: number; rootFraction: number }>;
     for (const d of DIFFICULTIES) {
       res[d] = await thresholdDice(d);
-      console.log(`${d.padEnd(6)} best global threshold Dice ${res[d].dice.toFixed(3)}, best band ${res[d].band.toFixed(3)} (roots ${(100 * res[d].rootFraction).toFixed(1)}% of the column)`);
+      console.log(
+        `${d.padEnd(6)} best global threshold Dice ${res[d].dice.toFixed(3)}, best band ${res[d].band.toFixed(3)} (roots ${(100 * res[d].rootFraction).toFixed(1)}% of the column)`,
+      );
     }
     expect(res.hard.dice).toBeLessThan(0.5);
     expect(res.hard.band).toBeLessThan(0.5);
@@ -74,13 +78,21 @@ describe('best-threshold Dice', () => {
       const dice = (sel: (v: number) => boolean): number => {
         let tp = 0;
         let fp = 0;
-        for (let i = 0; i < n; i++) if (sel(img[i]!)) (mask[i] ? tp++ : fp++);
+        for (let i = 0; i < n; i++) if (sel(img[i]!)) mask[i] ? tp++ : fp++;
         return (2 * tp) / (R + tp + fp);
       };
       for (let k = 0; k <= 64; k++) {
         const t = k * 1024;
-        best = Math.max(best, dice((v) => v >= t), dice((v) => v < t));
-        for (let k2 = k + 1; k2 <= 64; k2++) bestBand = Math.max(bestBand, dice((v) => v >= t && v < k2 * 1024));
+        best = Math.max(
+          best,
+          dice((v) => v >= t),
+          dice((v) => v < t),
+        );
+        for (let k2 = k + 1; k2 <= 64; k2++)
+          bestBand = Math.max(
+            bestBand,
+            dice((v) => v >= t && v < k2 * 1024),
+          );
       }
       const label = JSON.stringify({ seed, trial });
       expect(got.dice, label).toBeCloseTo(best, 12);

@@ -26,7 +26,11 @@ const TRAIN_STEPS = 4;
 if (!haveChromium) console.warn(`test/viewer/annotate-e2e.test.ts: skipped: no Chromium at ${CHROMIUM}`);
 
 function view(args: string[]): Promise<{ child: ChildProcess; url: string; output: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/viewer/cli.ts'), 'view', ...args, '--port', '0', '--verbose'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'test/viewer/cli.ts'), 'view', ...args, '--port', '0', '--verbose'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const output: string[] = [];
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`rhizoct view did not start:\n${output.join('')}`)), 60_000);
@@ -91,7 +95,10 @@ describe.skipIf(!haveChromium)('annotating in Chromium: strokes → label → Tr
   const waitFor = async (what: string, test: () => Promise<boolean>, ms: number): Promise<void> => {
     const end = Date.now() + ms;
     while (!(await test())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; status: ${await page.locator('#job-status').textContent()}\n${served.output.join('').slice(-2000)}`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out waiting for ${what}; status: ${await page.locator('#job-status').textContent()}\n${served.output.join('').slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
@@ -133,7 +140,11 @@ describe.skipIf(!haveChromium)('annotating in Chromium: strokes → label → Tr
     await page.keyboard.up('Shift');
     await waitFor('the cursor', async () => key(await cursor()) === key([c0[0], 48, 30]), 10_000);
     const [kz, ky, kx] = await cursor();
-    await waitFor('slices at the cursor', () => ev<boolean>(`${annot}.planes.every((p, a) => p.k === ${annot}.cursor[a] && p.scan)`), 20_000);
+    await waitFor(
+      'slices at the cursor',
+      () => ev<boolean>(`${annot}.planes.every((p, a) => p.k === ${annot}.cursor[a] && p.scan)`),
+      20_000,
+    );
 
     // Radius 0 (two presses of '['): single-voxel lines, so the expected voxels are exact.
     await page.keyboard.press('[');
@@ -218,33 +229,57 @@ describe.skipIf(!haveChromium)('annotating in Chromium: strokes → label → Tr
 
     // Segment runs over the region in view by default; the fitted slices show the whole of this small scan.
     expect(await page.locator('#segment-scope').inputValue()).toBe('view');
-    expect(await page.locator('#segment-region').textContent()).toMatch(/^Region in view .*: z 0–63, y 0–95, x 0–111 \(64×96×112 voxels\); segments the 4 chunks of 64³ it meets/);
+    expect(await page.locator('#segment-region').textContent()).toMatch(
+      /^Region in view .*: z 0–63, y 0–95, x 0–111 \(64×96×112 voxels\); segments the 4 chunks of 64³ it meets/,
+    );
     await page.locator('#segment').click();
-    await waitFor('Segment with the base model', async () => /Segmented with base/.test((await page.locator('#job-status').textContent()) ?? ''), 240_000);
+    await waitFor(
+      'Segment with the base model',
+      async () => /Segmented with base/.test((await page.locator('#job-status').textContent()) ?? ''),
+      240_000,
+    );
     expect(await page.locator('#job-status').textContent()).toContain('Segmented with base (region z 0–63, y 0–95, x 0–111)');
     const before = await segRootAt(join(models, 'base.segmentation.zarr'));
 
     const name = await page.locator('#model-name').inputValue();
     expect(name).toMatch(/^scan-annotated-1$/);
     await page.locator('#train').click();
-    await waitFor('training to start', async () => /Train(ing|ed) scan-annotated-1/.test((await page.locator('#job-status').textContent()) ?? ''), 30_000);
+    await waitFor(
+      'training to start',
+      async () => /Train(ing|ed) scan-annotated-1/.test((await page.locator('#job-status').textContent()) ?? ''),
+      30_000,
+    );
     // Painting goes on while it trains.
     await drag(0, [await cursor().then((c) => c[0]), 80, 100], [await cursor().then((c) => c[0]), 80, 100]);
-    await waitFor('training to end', async () => /Trained scan-annotated-1/.test((await page.locator('#job-status').textContent()) ?? ''), 480_000);
+    await waitFor(
+      'training to end',
+      async () => /Trained scan-annotated-1/.test((await page.locator('#job-status').textContent()) ?? ''),
+      480_000,
+    );
     const status = (await page.locator('#job-status').textContent()) ?? '';
     expect(status).toMatch(new RegExp(`step ${TRAIN_STEPS}/${TRAIN_STEPS}, loss \\d\\.\\d{3}, held-out Dice \\d\\.\\d{3}`));
     expect(existsSync(join(models, name, 'model.safetensors'))).toBe(true);
     expect(existsSync(join(models, name, 'card.json'))).toBe(true);
 
     await page.locator('#segment').click();
-    await waitFor('Segment with the new model', async () => new RegExp(`Segmented with ${name}`).test((await page.locator('#job-status').textContent()) ?? ''), 240_000);
+    await waitFor(
+      'Segment with the new model',
+      async () => new RegExp(`Segmented with ${name}`).test((await page.locator('#job-status').textContent()) ?? ''),
+      240_000,
+    );
     const after = await segRootAt(join(models, name, 'segmentation.zarr'));
     // The page's overlay is the new segmentation: its slices show root on the stroked root.
-    await waitFor('the new overlay', () => ev<boolean>(`${annot}.planes[2].mask !== undefined && ${annot}.planes[2].mask.data.some((v) => v > 0)`), 30_000);
+    await waitFor(
+      'the new overlay',
+      () => ev<boolean>(`${annot}.planes[2].mask !== undefined && ${annot}.planes[2].mask.data.some((v) => v > 0)`),
+      30_000,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'annotate.png') });
     // The README's screenshot is refreshed on request only, so a test run leaves the checkout clean.
     if (process.env.RHIZOCT_FIGURES === '1') await copyFile(join(ARTIFACTS, 'annotate.png'), join(REPO, 'docs', 'figures', 'annotate.png'));
-    console.log(`root strokes called root: base ${before.rootOnRoot}, fine-tuned ${after.rootOnRoot} of ${strokes.filter((s) => s.value === 1).length}; not-root strokes called root: base ${before.rootOnNot}, fine-tuned ${after.rootOnNot}`);
+    console.log(
+      `root strokes called root: base ${before.rootOnRoot}, fine-tuned ${after.rootOnRoot} of ${strokes.filter((s) => s.value === 1).length}; not-root strokes called root: base ${before.rootOnNot}, fine-tuned ${after.rootOnNot}`,
+    );
     expect(after.rootOnRoot).toBeGreaterThan(before.rootOnRoot);
     expect(problems).toEqual([]);
   }, 900_000);

@@ -24,7 +24,11 @@ interface Reply {
 }
 
 /** One request; a refusal may arrive while the body is still going out, so a reset after the answer is not an error. */
-function send(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
+function send(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Reply> {
   return new Promise((ok, fail) => {
     let status = 0;
     const parts: Buffer[] = [];
@@ -91,7 +95,12 @@ describe('rhizoct view: painting annotations', () => {
   });
 
   it('writes strokes into labels/annotations at the voxels sent; GET serves them read-only', async () => {
-    const r = await good({ edits: [{ value: 1, voxels: [5, 6, 7, 63, 95, 111] }, { value: 2, voxels: [40, 50, 60] }] });
+    const r = await good({
+      edits: [
+        { value: 1, voxels: [5, 6, 7, 63, 95, 111] },
+        { value: 2, voxels: [40, 50, 60] },
+      ],
+    });
     expect(r.status, r.body).toBe(200);
     expect(r.json()).toEqual({ previous: [0, 0, 0], chunks: 3 });
     const src = await openZarr(fx.scan, { label: ANNOTATION_LABEL });
@@ -103,7 +112,11 @@ describe('rhizoct view: painting annotations', () => {
     expect(await at(5, 6, 8)).toBe(0);
     const chunk = await send(server.port, '/data/scan/labels/annotations/0/0/0/0', { method: 'GET' });
     expect(chunk.status).toBe(200);
-    const put = await send(server.port, '/data/scan/labels/annotations/0/0/0/0', { method: 'PUT', headers: { Origin: `http://127.0.0.1:${server.port}`, 'X-Rhizoct-Token': token }, body: 'x' });
+    const put = await send(server.port, '/data/scan/labels/annotations/0/0/0/0', {
+      method: 'PUT',
+      headers: { Origin: `http://127.0.0.1:${server.port}`, 'X-Rhizoct-Token': token },
+      body: 'x',
+    });
     expect(put.status).toBe(405);
   });
 
@@ -115,7 +128,10 @@ describe('rhizoct view: painting annotations', () => {
     expect(cross.json().error).toMatch(/cross-origin write refused: Origin http:\/\/evil\.example/);
     expect((await good(body, { Origin: `http://127.0.0.1:${server.port + 1}` })).status).toBe(403);
     expect((await good(body, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
-    const noOrigin = await send(server.port, '/api/annotations', { headers: { 'Content-Type': 'application/json', 'X-Rhizoct-Token': token }, body: JSON.stringify(body) });
+    const noOrigin = await send(server.port, '/api/annotations', {
+      headers: { 'Content-Type': 'application/json', 'X-Rhizoct-Token': token },
+      body: JSON.stringify(body),
+    });
     expect(noOrigin.status).toBe(403);
     const rebound = await good(body, { Host: 'evil.example', Origin: 'http://evil.example' });
     expect(rebound.status).toBe(403);
@@ -145,7 +161,10 @@ describe('rhizoct view: painting annotations', () => {
     expect((await send(server.port, '/api/annotations/../roots', { headers, body })).status).toBe(404);
     expect((await send(server.port, '/api/annotations', { method: 'PUT', headers, body })).status).toBe(405);
     expect((await send(server.port, '/api/annotations', { method: 'GET' })).status).toBe(405);
-    const ro = await send(readOnly.port, '/api/annotations', { headers: { ...headers, Origin: `http://127.0.0.1:${readOnly.port}` }, body });
+    const ro = await send(readOnly.port, '/api/annotations', {
+      headers: { ...headers, Origin: `http://127.0.0.1:${readOnly.port}` },
+      body,
+    });
     expect(ro.status).toBe(404);
     expect(readOnly.config.annotate).toBeUndefined();
     expect(await annotationFiles(fx.labelled)).toEqual([]);
@@ -157,7 +176,18 @@ describe('rhizoct view: painting annotations', () => {
     expect(huge.status).toBe(413);
     const streamed = await new Promise<number>((ok, fail) => {
       const req = request(
-        { host: '127.0.0.1', port: server.port, path: '/api/annotations', method: 'POST', headers: { Origin: `http://127.0.0.1:${server.port}`, 'Content-Type': 'application/json', 'X-Rhizoct-Token': token, 'Transfer-Encoding': 'chunked' } },
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/api/annotations',
+          method: 'POST',
+          headers: {
+            Origin: `http://127.0.0.1:${server.port}`,
+            'Content-Type': 'application/json',
+            'X-Rhizoct-Token': token,
+            'Transfer-Encoding': 'chunked',
+          },
+        },
         (res) => {
           res.resume();
           ok(res.statusCode ?? 0);
@@ -203,7 +233,10 @@ describe('rhizoct view: painting annotations', () => {
   it('Train and Segment check their requests before starting anything', async () => {
     const origin = `http://127.0.0.1:${server.port}`;
     const post = (path: string, body: unknown, t = token): Promise<Reply> =>
-      send(server.port, path, { headers: { Origin: origin, 'Content-Type': 'application/json', 'X-Rhizoct-Token': t }, body: JSON.stringify(body) });
+      send(server.port, path, {
+        headers: { Origin: origin, 'Content-Type': 'application/json', 'X-Rhizoct-Token': t },
+        body: JSON.stringify(body),
+      });
     const jobs = await send(server.port, '/api/jobs', { method: 'GET' });
     expect(jobs.status).toBe(200);
     expect(jobs.json()).toEqual({ models: [], current: 'base' });
@@ -221,18 +254,32 @@ describe('rhizoct view: painting annotations', () => {
   it('two tabs writing the same chunk at once: every stroke lands', async () => {
     // Two "tabs" paint interleaved voxels of one chunk, many requests each, all in flight at once.
     const tab = (value: number, parity: number): Promise<Reply>[] =>
-      Array.from({ length: 16 }, (_, i) => good({ edits: [{ value, voxels: Array.from({ length: 32 }, (_, x) => (x % 2 === parity ? [20 + (i % 8), 40 + Math.floor(i / 8), x] : [])).flat() }] }));
+      Array.from({ length: 16 }, (_, i) =>
+        good({
+          edits: [
+            {
+              value,
+              voxels: Array.from({ length: 32 }, (_, x) => (x % 2 === parity ? [20 + (i % 8), 40 + Math.floor(i / 8), x] : [])).flat(),
+            },
+          ],
+        }),
+      );
     const replies = await Promise.all([...tab(1, 0), ...tab(2, 1)]);
     for (const r of replies) expect(r.status, r.body).toBe(200);
     const src = await openZarr(fx.scan, { label: ANNOTATION_LABEL, missingChunks: 'error' });
     const box = await src.readBox({ offset: [20, 40, 0], shape: [8, 2, 32] });
-    for (let z = 0; z < 8; z++) for (let y = 0; y < 2; y++) for (let x = 0; x < 32; x++) expect(box[(z * 2 + y) * 32 + x], `z ${20 + z} y ${40 + y} x ${x}`).toBe(x % 2 === 0 ? 1 : 2);
+    for (let z = 0; z < 8; z++)
+      for (let y = 0; y < 2; y++)
+        for (let x = 0; x < 32; x++) expect(box[(z * 2 + y) * 32 + x], `z ${20 + z} y ${40 + y} x ${x}`).toBe(x % 2 === 0 ? 1 : 2);
   });
 
   it('a write killed mid-way leaves the chunk as it was before or after, never torn', async () => {
     const scan = (await makeFixture(join(dir, 'killed'))).scan;
     for (let round = 0; round < 3; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/viewer/annotate-writer.ts'), scan, '32'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/viewer/annotate-writer.ts'), scan, '32'], {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const err: string[] = [];
       child.stderr!.on('data', (b: Buffer) => err.push(b.toString()));
       await new Promise<void>((ok, fail) => {

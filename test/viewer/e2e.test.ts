@@ -17,7 +17,8 @@ import { type Fixture, makeFixture, ROOTS } from './fixture.js';
 const REPO = resolve(import.meta.dirname, '..', '..');
 const ARTIFACTS = join(REPO, 'test-artifacts', 'viewer');
 
-if (!haveChromium) console.warn(`test/viewer/e2e.test.ts: skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set RHIZOCT_CHROMIUM)`);
+if (!haveChromium)
+  console.warn(`test/viewer/e2e.test.ts: skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set RHIZOCT_CHROMIUM)`);
 
 interface Served {
   child: ChildProcess;
@@ -27,7 +28,10 @@ interface Served {
 
 /** Starts `rhizoct view ARGS --port 0` and waits for the URL it prints. */
 function view(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/viewer/cli.ts'), 'view', ...args, '--port', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/viewer/cli.ts'), 'view', ...args, '--port', '0'], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`rhizoct view did not start:\n${output.join('')}`)), 60_000);
@@ -92,7 +96,9 @@ function differingPixels(a: Rgba, b: Rgba): number {
 
 /** Whether a root-coloured pixel lies within `r` pixels of (x, y). */
 function rootNear(img: Rgba, x: number, y: number, r = 3): boolean {
-  for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (isRootColour(img.at(Math.min(img.width - 1, Math.max(0, x + dx)), Math.min(img.height - 1, Math.max(0, y + dy))))) return true;
+  for (let dy = -r; dy <= r; dy++)
+    for (let dx = -r; dx <= r; dx++)
+      if (isRootColour(img.at(Math.min(img.width - 1, Math.max(0, x + dx)), Math.min(img.height - 1, Math.max(0, y + dy))))) return true;
   return false;
 }
 
@@ -111,7 +117,8 @@ describe.skipIf(!haveChromium)('rhizoct view in Chromium (SwiftShader WebGL2)', 
     await writeFile(join(ARTIFACTS, `${name}.png`), buf);
     return png(buf);
   };
-  const state = (p: Page = page) => p.evaluate(() => (window as unknown as { rhizoctViewer: { state(): Record<string, unknown> } }).rhizoctViewer.state());
+  const state = (p: Page = page) =>
+    p.evaluate(() => (window as unknown as { rhizoctViewer: { state(): Record<string, unknown> } }).rhizoctViewer.state());
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -160,7 +167,13 @@ describe.skipIf(!haveChromium)('rhizoct view in Chromium (SwiftShader WebGL2)', 
     await page.locator('[data-camera="front"]').click();
     const img = await shot('#view3d', 'surface-front');
     const toPixel = (p: [number, number, number]) =>
-      page.evaluate(([x, y, z]) => (window as unknown as { rhizoctViewer: { worldToPixel(x: number, y: number, z: number): [number, number] } }).rhizoctViewer.worldToPixel(x, y, z), p);
+      page.evaluate(
+        ([x, y, z]) =>
+          (
+            window as unknown as { rhizoctViewer: { worldToPixel(x: number, y: number, z: number): [number, number] } }
+          ).rhizoctViewer.worldToPixel(x, y, z),
+        p,
+      );
     for (const [i, r] of ROOTS.entries()) {
       for (const t of [0.15, 0.3, 0.5, 0.7, 0.85]) {
         const w: [number, number, number] = [0, 1, 2].map((k) => r.a[k]! + t * (r.b[k]! - r.a[k]!)) as [number, number, number];
@@ -244,7 +257,7 @@ describe.skipIf(!haveChromium)('rhizoct view in Chromium (SwiftShader WebGL2)', 
     await page.locator('#preset').selectOption('MIP');
     expect(((await state()).opacity as Pts).length).toBe(2);
     await page.locator('#preset').selectOption('CT soil');
-    expect(((await state()).opacity as Pts)).toEqual(before);
+    expect((await state()).opacity as Pts).toEqual(before);
   });
 
   it('saves a screenshot of the 3D view as PNG', async () => {
@@ -303,8 +316,14 @@ describe.skipIf(!haveChromium)('rhizoct view in Chromium (SwiftShader WebGL2)', 
     expect(s.maskLevel).toBe(0);
     expect(s.surfacePoints as number).toBeGreaterThan(1000);
     // Without the server's hint the page probes for Zarr v3 metadata first: that 404 is all.
-    expect(failed.every((u) => u.endsWith('/zarr.json')), failed.join(', ')).toBe(true);
-    expect(errors.every((e) => /404/.test(e)), errors.join('\n')).toBe(true);
+    expect(
+      failed.every((u) => u.endsWith('/zarr.json')),
+      failed.join(', '),
+    ).toBe(true);
+    expect(
+      errors.every((e) => /404/.test(e)),
+      errors.join('\n'),
+    ).toBe(true);
     await p2.screenshot({ path: join(ARTIFACTS, 'remote.png') });
     await p2.close();
   });

@@ -108,7 +108,12 @@ function halve(data: ArrayLike<number>, s: Vec3, mode: 'mean' | 'max'): { data: 
   return { data: out, shape: t };
 }
 
-async function writePyramid(w: OmeZarrWriter, level0: ArrayLike<number>, mode: 'mean' | 'max', make: (n: number) => Uint8Array | Uint16Array): Promise<void> {
+async function writePyramid(
+  w: OmeZarrWriter,
+  level0: ArrayLike<number>,
+  mode: 'mean' | 'max',
+  make: (n: number) => Uint8Array | Uint16Array,
+): Promise<void> {
   let cur: { data: ArrayLike<number>; shape: Vec3 } = { data: level0, shape: SHAPE };
   for (let l = 0; l < w.opts.levelCount; l++) {
     const arr = make(cur.data.length);
@@ -181,15 +186,33 @@ export interface Fixture {
 export async function makeFixture(dir: string): Promise<Fixture> {
   await mkdir(dir, { recursive: true });
   const { value, mask } = render();
-  const f: Fixture = { dir, scan: join(dir, 'scan.zarr'), seg: join(dir, 'seg.zarr'), labelled: join(dir, 'labelled.zarr'), traits: join(dir, 'traits') };
+  const f: Fixture = {
+    dir,
+    scan: join(dir, 'scan.zarr'),
+    seg: join(dir, 'seg.zarr'),
+    labelled: join(dir, 'labelled.zarr'),
+    traits: join(dir, 'traits'),
+  };
   const meta = (dtype: VolumeMeta['dtype']): VolumeMeta => ({ shape: SHAPE, dtype, voxelSize: VOXEL, unit: 'millimeter', origin: ORIGIN });
   const common = { zarrFormat: 2 as const, chunkShape: [32, 32, 32] as Vec3, overwrite: true };
 
   const scan16 = Float64Array.from(value, (v) => v * 40000 + 2000);
-  const scan = await OmeZarrWriter.create(f.scan, meta('uint16'), { ...common, compression: { compression: 'blosc' }, levelCount: 3, method: 'mean', name: 'scan' });
+  const scan = await OmeZarrWriter.create(f.scan, meta('uint16'), {
+    ...common,
+    compression: { compression: 'blosc' },
+    levelCount: 3,
+    method: 'mean',
+    name: 'scan',
+  });
   await writePyramid(scan, scan16, 'mean', (n) => new Uint16Array(n));
 
-  const seg = await SegmentationOutput.open(f.seg, meta('uint8'), { input: f.scan, model: 'fixture', threshold: 0.5, tta: false, chunk: [32, 32, 32] }, { compression: 'zstd' }, true);
+  const seg = await SegmentationOutput.open(
+    f.seg,
+    meta('uint8'),
+    { input: f.scan, model: 'fixture', threshold: 0.5, tta: false, chunk: [32, 32, 32] },
+    { compression: 'zstd' },
+    true,
+  );
   for (const c of seg.grid.chunksIn({ offset: [0, 0, 0], shape: SHAPE })) {
     const box = seg.grid.chunkBox(c);
     const n = box.shape[0] * box.shape[1] * box.shape[2];
@@ -209,9 +232,27 @@ export async function makeFixture(dir: string): Promise<Fixture> {
   }
   if (!(await seg.tryFinalize({ fixture: true }))) throw new Error('fixture segmentation did not finalise');
 
-  const lab = await OmeZarrWriter.create(f.labelled, meta('uint8'), { ...common, compression: { compression: 'gzip' }, levelCount: 2, method: 'mean', name: 'synthetic' });
-  await writePyramid(lab, Float64Array.from(value, (v) => v * 255), 'mean', (n) => new Uint8Array(n));
-  const labW = await OmeZarrWriter.create(f.labelled, meta('uint8'), { ...common, compression: { compression: 'gzip' }, levelCount: 2, method: 'max', label: 'roots', colors: [{ 'label-value': 1, rgba: [255, 128, 0, 255] }] });
+  const lab = await OmeZarrWriter.create(f.labelled, meta('uint8'), {
+    ...common,
+    compression: { compression: 'gzip' },
+    levelCount: 2,
+    method: 'mean',
+    name: 'synthetic',
+  });
+  await writePyramid(
+    lab,
+    Float64Array.from(value, (v) => v * 255),
+    'mean',
+    (n) => new Uint8Array(n),
+  );
+  const labW = await OmeZarrWriter.create(f.labelled, meta('uint8'), {
+    ...common,
+    compression: { compression: 'gzip' },
+    levelCount: 2,
+    method: 'max',
+    label: 'roots',
+    colors: [{ 'label-value': 1, rgba: [255, 128, 0, 255] }],
+  });
   await writePyramid(labW, mask, 'max', (n) => new Uint8Array(n));
 
   await mkdir(f.traits, { recursive: true });
@@ -220,7 +261,11 @@ export async function makeFixture(dir: string): Promise<Fixture> {
     join(f.traits, 'traits.json'),
     JSON.stringify(
       {
-        summary: { root_count: ROOTS.length, total_length_mm: lengths.reduce((a, b) => a + b, 0), max_depth_mm: Math.max(...ROOTS.map((r) => Math.max(r.a[2], r.b[2]))) - ORIGIN[0] },
+        summary: {
+          root_count: ROOTS.length,
+          total_length_mm: lengths.reduce((a, b) => a + b, 0),
+          max_depth_mm: Math.max(...ROOTS.map((r) => Math.max(r.a[2], r.b[2]))) - ORIGIN[0],
+        },
         roots: ROOTS.map((r, i) => ({ id: i, length_mm: lengths[i], diameter_mm: 2 * r.radius })),
       },
       null,

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { contentType, parseRange, splitRequestPath } from '../../src/pipeline/static-files.js';
 import { configFromParams } from '../../viewer/src/config.js';
-import { chooseLevels, chooseMaskLevel, formatLength, histogram, niceScaleBar, percentile, reducedShape, reductionFactor } from '../../viewer/src/levels.js';
+import {
+  chooseLevels,
+  chooseMaskLevel,
+  formatLength,
+  histogram,
+  niceScaleBar,
+  percentile,
+  reducedShape,
+  reductionFactor,
+} from '../../viewer/src/levels.js';
 import { PRESETS, sampleColorMap, toDataRange } from '../../viewer/src/presets.js';
 import { composeSlice, type Grid, nearestIndexMap, physicalToIndex } from '../../viewer/src/slices.js';
 import { maskBounds, prepareMask } from '../../viewer/src/surface-grid.js';
@@ -71,17 +80,50 @@ describe('viewer: lengths and scale bar', () => {
 describe('viewer: presets', () => {
   it('spread over the display range, opacity within [0, 1], colours interpolated', () => {
     for (const p of PRESETS) {
-      expect(p.opacity.every(([t, a]) => t >= 0 && t <= 1 && a >= 0 && a <= 1), p.name).toBe(true);
-      expect(p.colors.every(([t]) => t >= 0 && t <= 1), p.name).toBe(true);
+      expect(
+        p.opacity.every(([t, a]) => t >= 0 && t <= 1 && a >= 0 && a <= 1),
+        p.name,
+      ).toBe(true);
+      expect(
+        p.colors.every(([t]) => t >= 0 && t <= 1),
+        p.name,
+      ).toBe(true);
     }
-    expect(toDataRange([[0, 0], [0.5, 0.2], [1, 1]] as [number, number][], 100, 300)).toEqual([[100, 0], [200, 0.2], [300, 1]]);
-    expect(sampleColorMap([[0, 0, 0, 0], [1, 1, 0.5, 0]], 0.5)).toEqual([0.5, 0.25, 0]);
+    expect(
+      toDataRange(
+        [
+          [0, 0],
+          [0.5, 0.2],
+          [1, 1],
+        ] as [number, number][],
+        100,
+        300,
+      ),
+    ).toEqual([
+      [100, 0],
+      [200, 0.2],
+      [300, 1],
+    ]);
+    expect(
+      sampleColorMap(
+        [
+          [0, 0, 0, 0],
+          [1, 1, 0.5, 0],
+        ],
+        0.5,
+      ),
+    ).toEqual([0.5, 0.25, 0]);
   });
 });
 
 describe('viewer: slices with the mask overlaid', () => {
   // Scan 4×4×4 of voxel 1; mask 2×2×2 of voxel 2 (a coarser level), same physical box.
-  const scan: Grid = { data: Float32Array.from({ length: 64 }, (_, i) => i), shape: [4, 4, 4], spacing: [1, 1, 1], origin: [0.5, 0.5, 0.5] };
+  const scan: Grid = {
+    data: Float32Array.from({ length: 64 }, (_, i) => i),
+    shape: [4, 4, 4],
+    spacing: [1, 1, 1],
+    origin: [0.5, 0.5, 0.5],
+  };
   const maskData = new Uint8Array(8);
   maskData[1] = 1; // z 0, y 0, x 1 of the mask: scan x 2..3, y 0..1, z 0..1
   const mask: Grid = { data: maskData, shape: [2, 2, 2], spacing: [2, 2, 2], origin: [1, 1, 1] };
@@ -134,7 +176,12 @@ describe('viewer: mask prepared for marching cubes', () => {
 
 describe('viewer: traits panel and URL parameters', () => {
   it('lists traits.json as rows', () => {
-    const rows = traitRows({ scan: 'a', summary: { root_count: 3, total_length_mm: 12.345678, meanDiameter: 0.5 }, roots: [{}, {}], units: 'mm' });
+    const rows = traitRows({
+      scan: 'a',
+      summary: { root_count: 3, total_length_mm: 12.345678, meanDiameter: 0.5 },
+      roots: [{}, {}],
+      units: 'mm',
+    });
     expect(rows[0]).toEqual({ depth: 0, key: 'summary', value: '', heading: true });
     expect(rows).toContainEqual({ depth: 1, key: 'mean diameter', value: '0.5' });
     expect(rows).toContainEqual({ depth: 0, key: 'summary', value: '', heading: true });

@@ -64,7 +64,12 @@ describe('paint geometry: screen ↔ voxel on the three planes', () => {
           // Just inside the voxel's corners (a pixel is 3.7× a fitted pixel here).
           const hw = 0.49 * SPACING[c] * v.scale;
           const hh = 0.49 * SPACING[r] * v.scale;
-          for (const [dx, dy] of [[-hw, -hh], [hw, hh], [hw, -hh]]) expect(screenToVoxel(v, k, px + dx!, py + dy!)).toEqual(voxel);
+          for (const [dx, dy] of [
+            [-hw, -hh],
+            [hw, hh],
+            [hw, -hh],
+          ])
+            expect(screenToVoxel(v, k, px + dx!, py + dy!)).toEqual(voxel);
         }
       }
       const [x0, y0] = voxelToScreen(v, planeToVoxel(axis, k, 0, 0));

@@ -25,11 +25,32 @@ describe('Segment: the region in view', () => {
   it('where the view is wider than 128 voxels: the two 64-voxel chunks nearest the cursor along that axis, inside the scan', () => {
     // z: 150 lies in chunk 2 (128–191), nearer its start: chunks 1–2; y 100 in chunk 1, past its middle: chunks 1–2 (y ends at 200);
     // x 250 in chunk 3 (192–255), past its middle: chunks 3–4.
-    expect(regionInView(SHAPE, [150, 100, 250], fitted())).toEqual([[64, 192], [64, 192], [192, 320]]);
-    expect(regionInView(SHAPE, [0, 199, 499], fitted()), 'at the edges').toEqual([[0, 128], [128, 200], [384, 500]]);
-    expect(regionInView([40, 50, 60], [20, 20, 20], []), 'a small scan: all of it').toEqual([[0, 40], [0, 50], [0, 60]]);
-    expect(regionInView(SHAPE, [150, 100, 250], []), 'not annotating: the same cube around the cursor').toEqual([[64, 192], [64, 192], [192, 320]]);
-    for (const c of [[0, 0, 0], [299, 199, 499], [31, 32, 33], [160, 96, 255]] as Vec3[]) {
+    expect(regionInView(SHAPE, [150, 100, 250], fitted())).toEqual([
+      [64, 192],
+      [64, 192],
+      [192, 320],
+    ]);
+    expect(regionInView(SHAPE, [0, 199, 499], fitted()), 'at the edges').toEqual([
+      [0, 128],
+      [128, 200],
+      [384, 500],
+    ]);
+    expect(regionInView([40, 50, 60], [20, 20, 20], []), 'a small scan: all of it').toEqual([
+      [0, 40],
+      [0, 50],
+      [0, 60],
+    ]);
+    expect(regionInView(SHAPE, [150, 100, 250], []), 'not annotating: the same cube around the cursor').toEqual([
+      [64, 192],
+      [64, 192],
+      [192, 320],
+    ]);
+    for (const c of [
+      [0, 0, 0],
+      [299, 199, 499],
+      [31, 32, 33],
+      [160, 96, 255],
+    ] as Vec3[]) {
       const r = regionInView(SHAPE, c, fitted());
       expect(regionCost(r, SHAPE).chunks, JSON.stringify(c)).toBeLessThanOrEqual(8);
       for (let a = 0; a < 3; a++) expect(c[a]! >= r[a]![0] && c[a]! < r[a]![1], `cursor ${JSON.stringify(c)} inside along ${a}`).toBe(true);
@@ -40,11 +61,13 @@ describe('Segment: the region in view', () => {
     const views = fitted().map((v) => ({ ...v, view: zoomAt(v.view, W / 2, H / 2, 10) }));
     const r = regionInView(SHAPE, [150, 100, 250], views);
     for (let a = 0; a < 3; a++) {
-      const seen = views.filter((v) => v.axis !== a).map((v) => {
-        const vis = visibleRanges(v.view, W, H)!;
-        const rowAxis = v.axis === 0 ? 1 : 0;
-        return a === rowAxis ? vis.rows : vis.cols;
-      });
+      const seen = views
+        .filter((v) => v.axis !== a)
+        .map((v) => {
+          const vis = visibleRanges(v.view, W, H)!;
+          const rowAxis = v.axis === 0 ? 1 : 0;
+          return a === rowAxis ? vis.rows : vis.cols;
+        });
       expect(r[a]![0]).toBe(Math.min(...seen.map((s) => s[0])));
       expect(r[a]![1]).toBe(Math.max(...seen.map((s) => s[1])));
       expect(r[a]![1] - r[a]![0]).toBeLessThan(128);
@@ -52,24 +75,98 @@ describe('Segment: the region in view', () => {
   });
 
   it('costs the 64³ chunks it meets, and says so', () => {
-    expect(regionCost([[86, 214], [36, 164], [186, 314]], SHAPE)).toEqual({ voxels: 128 ** 3, chunks: 3 * 3 * 3, chunkVoxels: 192 * 192 * 192 });
-    expect(regionCost([[64, 192], [128, 200], [384, 500]], SHAPE)).toEqual({ voxels: 128 * 72 * 116, chunks: 8, chunkVoxels: 128 * 72 * 116 });
-    expect(regionCost([[0, 40], [0, 50], [0, 60]], [40, 50, 60])).toEqual({ voxels: 40 * 50 * 60, chunks: 1, chunkVoxels: 40 * 50 * 60 });
-    const text = describeRegion([[86, 214], [36, 164], [186, 314]], SHAPE, false);
-    expect(text).toContain('z 86–213, y 36–163, x 186–313 (128×128×128 voxels); segments the 27 chunks of 64³ it meets, 7.1 M voxels, 24% of the scan');
+    expect(
+      regionCost(
+        [
+          [86, 214],
+          [36, 164],
+          [186, 314],
+        ],
+        SHAPE,
+      ),
+    ).toEqual({ voxels: 128 ** 3, chunks: 3 * 3 * 3, chunkVoxels: 192 * 192 * 192 });
+    expect(
+      regionCost(
+        [
+          [64, 192],
+          [128, 200],
+          [384, 500],
+        ],
+        SHAPE,
+      ),
+    ).toEqual({ voxels: 128 * 72 * 116, chunks: 8, chunkVoxels: 128 * 72 * 116 });
+    expect(
+      regionCost(
+        [
+          [0, 40],
+          [0, 50],
+          [0, 60],
+        ],
+        [40, 50, 60],
+      ),
+    ).toEqual({ voxels: 40 * 50 * 60, chunks: 1, chunkVoxels: 40 * 50 * 60 });
+    const text = describeRegion(
+      [
+        [86, 214],
+        [36, 164],
+        [186, 314],
+      ],
+      SHAPE,
+      false,
+    );
+    expect(text).toContain(
+      'z 86–213, y 36–163, x 186–313 (128×128×128 voxels); segments the 27 chunks of 64³ it meets, 7.1 M voxels, 24% of the scan',
+    );
     expect(text).toMatch(/where that is over 128 voxels, the 128 around the cursor/);
-    expect(describeRegion([[0, 1], [0, 1], [0, 1]], SHAPE, true)).toBe('Whole scan: 300×200×500 voxels (30.0 M), as long as rhizoct segment takes.');
+    expect(
+      describeRegion(
+        [
+          [0, 1],
+          [0, 1],
+          [0, 1],
+        ],
+        SHAPE,
+        true,
+      ),
+    ).toBe('Whole scan: 300×200×500 voxels (30.0 M), as long as rhizoct segment takes.');
   });
 
   it('the job line names the region; an overlay of some regions says the rest is not segmented', () => {
     const text = describeJobs({
-      segment: { model: 'm1', region: [[0, 64], [10, 74], [20, 84]], phase: 'done', done: 1, total: 1, seconds: 5 },
+      segment: {
+        model: 'm1',
+        region: [
+          [0, 64],
+          [10, 74],
+          [20, 84],
+        ],
+        phase: 'done',
+        done: 1,
+        total: 1,
+        seconds: 5,
+      },
       models: ['m1'],
       current: 'm1',
-      overlay: { generation: 2, url: 'data/overlay/2', model: 'm1', coverage: { regions: [[[0, 64], [10, 74], [20, 84]]], chunks: { segmented: 8, total: 40 } } },
+      overlay: {
+        generation: 2,
+        url: 'data/overlay/2',
+        model: 'm1',
+        coverage: {
+          regions: [
+            [
+              [0, 64],
+              [10, 74],
+              [20, 84],
+            ],
+          ],
+          chunks: { segmented: 8, total: 40 },
+        },
+      },
     });
     expect(text).toContain('Segmented with m1 (region z 0–63, y 10–73, x 20–83): 100%, 0:05');
     expect(text).toContain('Overlay (m1) holds 1 region, 8 of 40 chunks; the rest of the scan is not segmented yet');
-    expect(describeJobs({ segment: { model: 'base', phase: 'running', done: 0, total: 0, seconds: 1 }, models: [], current: 'base' })).toContain('Segmenting with base (whole scan)');
+    expect(
+      describeJobs({ segment: { model: 'base', phase: 'running', done: 0, total: 0, seconds: 1 }, models: [], current: 'base' }),
+    ).toContain('Segmenting with base (whole scan)');
   });
 });

@@ -7,7 +7,11 @@ import { startViewServer, type ViewServer, ViewerNotBuiltError } from '../../src
 import { type Fixture, makeFixture } from './fixture.js';
 
 /** A raw HTTP request: the path goes out byte for byte (fetch would resolve "..", curl too). */
-function raw(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function raw(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((ok, fail) => {
     const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers ?? {} }, (res) => {
       const parts: Buffer[] = [];
@@ -161,7 +165,10 @@ describe('rhizoct view server', () => {
     const r = await raw(cors.port, '/data/scan/labels/roots/.zattrs');
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBe('*');
-    const pre = await raw(cors.port, '/data/scan/0/0/0/0', { method: 'OPTIONS', headers: { Origin: 'http://elsewhere', 'Access-Control-Request-Headers': 'range' } });
+    const pre = await raw(cors.port, '/data/scan/0/0/0/0', {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://elsewhere', 'Access-Control-Request-Headers': 'range' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-headers']).toMatch(/Range/);
     // A missing key must read as 404 from another origin too, not as a network error.
@@ -175,7 +182,9 @@ describe('rhizoct view server', () => {
     await expect(startViewServer({ scan: fx.scan, port: 0, viewerDir: join(dir, 'nowhere') })).rejects.toThrow(/npm run build:viewer/);
     await expect(startViewServer({ scan: join(dir, 'missing.zarr'), port: 0, viewerDir })).rejects.toThrow(/missing\.zarr: no such file/);
     await expect(startViewServer({ scan: fx.scan, seg: fx.scan, port: 0, viewerDir })).rejects.toThrow(/labels\/roots/);
-    await expect(startViewServer({ scan: fx.scan, traits: viewerDir, port: 0, viewerDir })).rejects.toThrow(/neither traits\.json nor roots\.vtp/);
+    await expect(startViewServer({ scan: fx.scan, traits: viewerDir, port: 0, viewerDir })).rejects.toThrow(
+      /neither traits\.json nor roots\.vtp/,
+    );
     await expect(startViewServer({ scan: fx.scan, port: server.port, viewerDir })).rejects.toThrow(/in use/);
     const s = await startViewServer({ scan: fx.scan, port: 0, viewerDir });
     expect(s.warnings.join()).toMatch(/no labels\/roots/);

@@ -73,7 +73,10 @@ describe('chunk grid', () => {
         k++;
       }
       expect(k, label).toBe(g.chunkCount);
-      expect(owner.every((o) => o >= 0), label).toBe(true);
+      expect(
+        owner.every((o) => o >= 0),
+        label,
+      ).toBe(true);
       const q = makeBox(vec(r, 0, 10), vec(r, 0, 7));
       const want = new Set<string>();
       for (const p of voxels(shape)) if (inBox(q, p)) want.add([0, 1, 2].map((a) => Math.floor(p[a]! / chunk[a]!)).join());
@@ -104,7 +107,8 @@ describe('blocks with halo', () => {
       const whole = makeBox([0, 0, 0], shape);
       for (const b of iterateBlocks(spec)) {
         expect(boxContains(whole, b.write), label).toBe(true);
-        for (const p of voxels(b.write.shape)) cover[((p[0] + b.write.offset[0]) * shape[1] + p[1] + b.write.offset[1]) * shape[2] + p[2] + b.write.offset[2]]!++;
+        for (const p of voxels(b.write.shape))
+          cover[((p[0] + b.write.offset[0]) * shape[1] + p[1] + b.write.offset[1]) * shape[2] + p[2] + b.write.offset[2]]!++;
         for (let a = 0; a < 3; a++) {
           if (edge === 'shrink') {
             expect(b.read.offset[a], label).toBe(Math.max(0, b.write.offset[a]! - halo[a]!));
@@ -127,7 +131,9 @@ describe('blocks with halo', () => {
   });
 
   it('refuses blocks that would split chunks', () => {
-    expect(() => [...iterateBlocks({ shape: [10, 10, 10], blockShape: [6, 8, 8], halo: [0, 0, 0], edge: 'shrink', chunkShape: [4, 4, 4] })]).toThrow(/multiple/);
+    expect(() => [
+      ...iterateBlocks({ shape: [10, 10, 10], blockShape: [6, 8, 8], halo: [0, 0, 0], edge: 'shrink', chunkShape: [4, 4, 4] }),
+    ]).toThrow(/multiple/);
   });
 });
 
@@ -157,7 +163,12 @@ describe('copy between boxes', () => {
 
 describe('pyramid levels and voxel sizes', () => {
   it('halves with rounding up until the smallest side is at most 64', () => {
-    expect(pyramidShapes([500, 500, 500])).toEqual([[500, 500, 500], [250, 250, 250], [125, 125, 125], [63, 63, 63]]);
+    expect(pyramidShapes([500, 500, 500])).toEqual([
+      [500, 500, 500],
+      [250, 250, 250],
+      [125, 125, 125],
+      [63, 63, 63],
+    ]);
     expect(pyramidShapes([1024, 1024, 1024]).length).toBe(5);
     expect(pyramidShapes([471, 375, 375]).at(-1)).toEqual([59, 47, 47]);
     expect(pyramidShapes([40, 2000, 2000])).toEqual([[40, 2000, 2000]]);

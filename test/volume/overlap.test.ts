@@ -35,7 +35,11 @@ describe(`overlap scores (seed ${seed})`, () => {
       { tp: 0, fp: 0, fn: 0 },
       { tp: 0, fp: 3, fn: 0 },
       { tp: 0, fp: 0, fn: 3 },
-      ...Array.from({ length: 100 }, () => ({ tp: Math.floor(r() * 3) * Math.floor(r() * 50), fp: Math.floor(r() * 2) * Math.floor(r() * 50), fn: Math.floor(r() * 2) * Math.floor(r() * 50) })),
+      ...Array.from({ length: 100 }, () => ({
+        tp: Math.floor(r() * 3) * Math.floor(r() * 50),
+        fp: Math.floor(r() * 2) * Math.floor(r() * 50),
+        fn: Math.floor(r() * 2) * Math.floor(r() * 50),
+      })),
     ];
     for (const c of cases) {
       const e = evalScores({ ...c, tn: 1000 });

@@ -18,13 +18,37 @@ export interface TrainUpdate {
 }
 
 export interface JobsState {
-  train?: { name: string; phase: 'running' | 'done' | 'failed'; step: number; steps: number; loss?: number; valDice?: number; bestDice?: number; epochs: TrainUpdate[]; seconds: number; error?: string };
+  train?: {
+    name: string;
+    phase: 'running' | 'done' | 'failed';
+    step: number;
+    steps: number;
+    loss?: number;
+    valDice?: number;
+    bestDice?: number;
+    epochs: TrainUpdate[];
+    seconds: number;
+    error?: string;
+  };
   /** `region`: the region being (or last) segmented, [[z0, z1], [y0, y1], [x0, x1]], end excluded; absent: the whole scan. */
-  segment?: { model: string; region?: Ranges; phase: 'running' | 'done' | 'failed'; done: number; total: number; seconds: number; error?: string };
+  segment?: {
+    model: string;
+    region?: Ranges;
+    phase: 'running' | 'done' | 'failed';
+    done: number;
+    total: number;
+    seconds: number;
+    error?: string;
+  };
   models: string[];
   current: string;
   /** `coverage`: set while the overlay holds some regions only; the rest of the scan is not segmented. */
-  overlay?: { generation: number; url: string; model: string; coverage?: { regions: Ranges[]; chunks: { segmented: number; total: number } } };
+  overlay?: {
+    generation: number;
+    url: string;
+    model: string;
+    coverage?: { regions: Ranges[]; chunks: { segmented: number; total: number } };
+  };
 }
 
 export class AnnotateApi {

@@ -37,20 +37,30 @@ export function describeJobs(j: JobsState): string {
     const head = t.phase === 'running' ? `Training ${t.name}` : t.phase === 'done' ? `Trained ${t.name}` : `Training ${t.name} failed`;
     const parts = [`step ${t.step}${t.steps ? `/${t.steps}` : ''}`];
     if (t.loss !== undefined) parts.push(`loss ${t.loss.toFixed(3)}`);
-    if (t.valDice !== undefined) parts.push(`held-out Dice ${t.valDice.toFixed(3)}${t.bestDice !== undefined ? ` (best ${t.bestDice.toFixed(3)})` : ''}`);
+    if (t.valDice !== undefined)
+      parts.push(`held-out Dice ${t.valDice.toFixed(3)}${t.bestDice !== undefined ? ` (best ${t.bestDice.toFixed(3)})` : ''}`);
     parts.push(fmtTime(t.seconds));
     lines.push(`${head}: ${parts.join(', ')}${t.error ? `\n${t.error}` : ''}`);
   }
   const s = j.segment;
   if (s) {
     const what = s.region ? ` (region ${formatRanges(s.region)})` : ' (whole scan)';
-    const head = s.phase === 'running' ? `Segmenting with ${s.model}${what}` : s.phase === 'done' ? `Segmented with ${s.model}${what}` : `Segmenting with ${s.model}${what} failed`;
-    lines.push(`${head}: ${s.total ? `${Math.round((100 * s.done) / s.total)}%, ` : ''}${fmtTime(s.seconds)}${s.error ? `\n${s.error}` : ''}`);
+    const head =
+      s.phase === 'running'
+        ? `Segmenting with ${s.model}${what}`
+        : s.phase === 'done'
+          ? `Segmented with ${s.model}${what}`
+          : `Segmenting with ${s.model}${what} failed`;
+    lines.push(
+      `${head}: ${s.total ? `${Math.round((100 * s.done) / s.total)}%, ` : ''}${fmtTime(s.seconds)}${s.error ? `\n${s.error}` : ''}`,
+    );
   }
   const c = j.overlay?.coverage;
   if (c) {
     const n = c.regions.length;
-    lines.push(`Overlay (${j.overlay!.model}) holds ${n} region${n === 1 ? '' : 's'}, ${c.chunks.segmented} of ${c.chunks.total} chunks; the rest of the scan is not segmented yet (no overlay there, which is not "no root")`);
+    lines.push(
+      `Overlay (${j.overlay!.model}) holds ${n} region${n === 1 ? '' : 's'}, ${c.chunks.segmented} of ${c.chunks.total} chunks; the rest of the scan is not segmented yet (no overlay there, which is not "no root")`,
+    );
   }
   lines.push(`Segment uses: ${j.current}${j.models.length ? ` · models: ${j.models.join(', ')}` : ''}`);
   return lines.join('\n');
@@ -106,7 +116,13 @@ export async function setupAnnotation(cfg: ViewerConfig, scan: OmeImage, hooks: 
 
   window.addEventListener('keydown', (e) => {
     const t = e.target as HTMLElement | null;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA') && (t as HTMLInputElement).type !== 'checkbox' && (t as HTMLInputElement).type !== 'range') return;
+    if (
+      t &&
+      (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA') &&
+      (t as HTMLInputElement).type !== 'checkbox' &&
+      (t as HTMLInputElement).type !== 'range'
+    )
+      return;
     const ctrl = e.ctrlKey || e.metaKey;
     const key = e.key.toLowerCase();
     if (ctrl && key === 'z') {
@@ -152,7 +168,15 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
   const shape = annotator.scan.levels[0]!.shape;
   const showRegion = (): void => {
     const r = segmentRegion(annotator, scope.value);
-    regionLine.textContent = describeRegion(r ?? [[0, shape[0]], [0, shape[1]], [0, shape[2]]], shape, r === undefined);
+    regionLine.textContent = describeRegion(
+      r ?? [
+        [0, shape[0]],
+        [0, shape[1]],
+        [0, shape[2]],
+      ],
+      shape,
+      r === undefined,
+    );
   };
   scope.addEventListener('change', showRegion);
   showRegion();
@@ -209,6 +233,11 @@ function testSteps(): number | undefined {
 }
 
 function nextName(title: string, models: string[]): string {
-  const base = `${title.replace(/\.(ome\.)?zarr$/i, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'model'}-annotated`;
+  const base = `${
+    title
+      .replace(/\.(ome\.)?zarr$/i, '')
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '') || 'model'
+  }-annotated`;
   for (let i = 1; ; i++) if (!models.includes(`${base}-${i}`)) return `${base}-${i}`;
 }

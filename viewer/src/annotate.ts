@@ -109,7 +109,8 @@ export class Annotator {
 
   /** Opens the annotation label (when it exists) and the overlay of `seg` (labels/roots), if given. */
   async open(seg: StoreRef | undefined): Promise<void> {
-    if (this.cfg.exists) this.annImage = await Ome.open({ ...this.scanRef, zarrFormat: this.scan.zarrFormat }, `labels/${this.cfg.label}`, true);
+    if (this.cfg.exists)
+      this.annImage = await Ome.open({ ...this.scanRef, zarrFormat: this.scan.zarrFormat }, `labels/${this.cfg.label}`, true);
     await this.setOverlay(seg);
   }
 
@@ -120,7 +121,11 @@ export class Annotator {
       const img = await Ome.open(seg, 'labels/roots', true);
       const s = img.levels[0]!.shape;
       if (s.join() === this.shape.join()) this.overlay = img;
-      else this.hooks.onStatus(`the segmentation's level 0 is ${s.join('×')}, the scan's ${this.shape.join('×')}: no overlay while annotating`, true);
+      else
+        this.hooks.onStatus(
+          `the segmentation's level 0 is ${s.join('×')}, the scan's ${this.shape.join('×')}: no overlay while annotating`,
+          true,
+        );
     }
     if (this.enabled) await Promise.all(this.planes.map((p) => this.load(p)));
   }
@@ -281,7 +286,8 @@ export class Annotator {
     };
     p.canvas.addEventListener('contextmenu', (e) => e.preventDefault());
     // The vtk.js view underneath listens on the same container and would take the pointer over.
-    for (const type of ['pointerdown', 'pointermove', 'pointerup', 'mousedown', 'mousemove', 'mouseup', 'wheel']) p.canvas.addEventListener(type, (e) => e.stopPropagation());
+    for (const type of ['pointerdown', 'pointermove', 'pointerup', 'mousedown', 'mousemove', 'mouseup', 'wheel'])
+      p.canvas.addEventListener(type, (e) => e.stopPropagation());
     p.canvas.addEventListener('pointerdown', (e) => {
       if (!p.view || !p.scan) return;
       p.canvas.setPointerCapture(e.pointerId);
@@ -344,7 +350,11 @@ export class Annotator {
   }
 
   /** Adds the brush's path from the stroke's last point to `at`: painted here at once, queued for the server. */
-  private extend(p: Plane, stroke: { value: number; last: [number, number]; cells: Set<number>; queued: number[] }, at: [number, number]): void {
+  private extend(
+    p: Plane,
+    stroke: { value: number; last: [number, number]; cells: Set<number>; queued: number[] },
+    at: [number, number],
+  ): void {
     const cells = brushLine(p.view!, stroke.last, at, this.radius);
     stroke.last = at;
     for (const c of cells) {
@@ -378,7 +388,8 @@ export class Annotator {
         if (!p.ann) continue;
         const [ra, ca] = planeAxes(p.axis);
         const cols = this.shape[ca];
-        for (let i = 0; i < e.voxels.length; i += 3) if (e.voxels[i + p.axis] === p.k) p.ann[e.voxels[i + ra]! * cols + e.voxels[i + ca]!] = e.value;
+        for (let i = 0; i < e.voxels.length; i += 3)
+          if (e.voxels[i + p.axis] === p.k) p.ann[e.voxels[i + ra]! * cols + e.voxels[i + ca]!] = e.value;
       }
     }
     for (const p of this.planes) this.draw(p);

@@ -74,7 +74,12 @@ export function chooseLevels(levels: readonly LevelShape[], max3d: number, maxVo
   }
   const c = levels[coarse]!;
   const factor = reductionFactor(c.shape, max3d, budget(c, maxVoxels));
-  return { coarse, fine: coarse, factor, reason: `even level ${coarse} (${c.shape.join('×')}) exceeds the limits: every ${factor}th voxel is shown` };
+  return {
+    coarse,
+    fine: coarse,
+    factor,
+    reason: `even level ${coarse} (${c.shape.join('×')}) exceeds the limits: every ${factor}th voxel is shown`,
+  };
 }
 
 /** The finest level of a label image with at most `maxVoxels` voxels, and the reduction needed when none has. */

@@ -1,6 +1,16 @@
 import type vtkPolyData from '@kitware/vtk.js/Common/DataModel/PolyData';
 import { loadConfig, type ViewerConfig } from './config.js';
-import { chooseLevels, chooseMaskLevel, DEFAULT_MAX_VOXELS, formatLength, formatVoxels, type Histogram, histogram, percentile, type Vec3 } from './levels.js';
+import {
+  chooseLevels,
+  chooseMaskLevel,
+  DEFAULT_MAX_VOXELS,
+  formatLength,
+  formatVoxels,
+  type Histogram,
+  histogram,
+  percentile,
+  type Vec3,
+} from './levels.js';
 import type { Annotator } from './annotate.js';
 import { setupAnnotation } from './annotate-panel.js';
 import { type LoadedLevel, OmeImage } from './ome.js';
@@ -51,7 +61,18 @@ interface State {
   errors: string[];
 }
 
-const state: State = { rootColor: DEFAULT_ROOT_COLOR, lo: 0, hi: 1, opacity: [], slicePos: [0, 0, 0], surfaces: {}, levelsShown: [], timings: {}, ready: false, errors: [] };
+const state: State = {
+  rootColor: DEFAULT_ROOT_COLOR,
+  lo: 0,
+  hi: 1,
+  opacity: [],
+  slicePos: [0, 0, 0],
+  surfaces: {},
+  levelsShown: [],
+  timings: {},
+  ready: false,
+  errors: [],
+};
 
 const view3d = new View3D($('#view3d'));
 const sliceViews = [new SliceView($('#view-z'), 0), new SliceView($('#view-y'), 1), new SliceView($('#view-x'), 2)] as const;
@@ -140,7 +161,12 @@ function updateSlice(axis: Axis): void {
     overlayOn.checked ? state.mask : undefined,
     axis,
     k,
-    { lo: Number(greyLo.value), hi: Number(greyHi.value), color: [c[0] * 255, c[1] * 255, c[2] * 255], alpha: Number(overlayOpacity.value) / 100 },
+    {
+      lo: Number(greyLo.value),
+      hi: Number(greyHi.value),
+      color: [c[0] * 255, c[1] * 255, c[2] * 255],
+      alpha: Number(overlayOpacity.value) / 100,
+    },
     state.maskMaps,
   );
   view3d.setSlice(axis, img);
@@ -158,7 +184,9 @@ let annotator: Annotator | undefined;
 /** The level-0 voxel at the sliders' physical position, for the full-resolution annotation slices. */
 function cursorVoxel(): [number, number, number] {
   const l0 = state.scan!.levels[0]!;
-  return [0, 1, 2].map((a) => Math.max(0, Math.min(l0.shape[a]! - 1, Math.round((state.slicePos[a]! - l0.origin[a]!) / l0.spacing[a]!)))) as [number, number, number];
+  return [0, 1, 2].map((a) =>
+    Math.max(0, Math.min(l0.shape[a]! - 1, Math.round((state.slicePos[a]! - l0.origin[a]!) / l0.spacing[a]!))),
+  ) as [number, number, number];
 }
 
 sliceInputs.forEach((input, a) => {
@@ -197,7 +225,10 @@ function showLevel(l: LoadedLevel): void {
     state.hi = percentile(h, 0.995);
     if (!(state.hi > state.lo)) [state.lo, state.hi] = [h.min, h.max > h.min ? h.max : h.min + 1];
     ramp.setDomain(h.min, h.max, h);
-    for (const [el, v] of [[greyLo, state.lo], [greyHi, state.hi]] as const) {
+    for (const [el, v] of [
+      [greyLo, state.lo],
+      [greyHi, state.hi],
+    ] as const) {
       el.min = String(h.min);
       el.max = String(h.max);
       el.step = String(l.data instanceof Float32Array ? (h.max - h.min) / 1000 : 1);
@@ -259,7 +290,9 @@ function applySurface(): void {
   view3d.surface.setVisibility(showSurface.checked && poly !== undefined);
   view3d.setSurface(poly, state.rootColor, { array: surfaceColor.value, map: COLOR_MAPS.viridis! });
   const n = poly?.getNumberOfPoints() ?? 0;
-  $('#surface-info').textContent = poly ? `${n.toLocaleString()} points, ${(poly.getNumberOfPolys?.() ?? 0).toLocaleString()} polygons` : 'no segmentation given';
+  $('#surface-info').textContent = poly
+    ? `${n.toLocaleString()} points, ${(poly.getNumberOfPolys?.() ?? 0).toLocaleString()} polygons`
+    : 'no segmentation given';
   view3d.render();
 }
 
@@ -299,11 +332,25 @@ window.addEventListener('resize', () => {
 
 // ---- loading ----
 
-async function readWithProgress(img: OmeImage, level: number, what: string, from: number, to: number, factor = 1, reduce: 'stride' | 'max' = 'stride'): Promise<LoadedLevel> {
+async function readWithProgress(
+  img: OmeImage,
+  level: number,
+  what: string,
+  from: number,
+  to: number,
+  factor = 1,
+  reduce: 'stride' | 'max' = 'stride',
+): Promise<LoadedLevel> {
   const l = img.levels[level]!;
   const text = `Loading ${what}: level ${level} (${l.shape.join('×')}${factor > 1 ? `, every ${factor}th voxel` : ''})`;
   setStatus(`${text}…`, from);
-  return img.read(level, (done, total) => setStatus(`${text}: ${done}/${total} chunks`, from + ((to - from) * done) / total), undefined, factor, reduce);
+  return img.read(
+    level,
+    (done, total) => setStatus(`${text}: ${done}/${total} chunks`, from + ((to - from) * done) / total),
+    undefined,
+    factor,
+    reduce,
+  );
 }
 
 async function loadMask(cfg: ViewerConfig, scan: OmeImage, fresh = false): Promise<void> {
@@ -320,7 +367,12 @@ async function loadMask(cfg: ViewerConfig, scan: OmeImage, fresh = false): Promi
   state.maskLevel = level;
   state.maskFactor = factor;
   state.maskMaps = state.grid ? [0, 1, 2].map((a) => nearestIndexMap(state.grid!, state.mask!, a as Axis)) : undefined;
-  info([['segmentation', `${mask.url}${cfg.seg ? '' : ' (labels/roots)'}, level ${level} ${shape.join('×')}${factor > 1 ? ` (block maxima of ${factor}³)` : ''}`]]);
+  info([
+    [
+      'segmentation',
+      `${mask.url}${cfg.seg ? '' : ' (labels/roots)'}, level ${level} ${shape.join('×')}${factor > 1 ? ` (block maxima of ${factor}³)` : ''}`,
+    ],
+  ]);
   updateAllSlices();
   setStatus('Extracting the root surface (marching cubes)…', 0.62);
   await new Promise((r) => setTimeout(r, 0));
@@ -425,7 +477,10 @@ async function run(): Promise<void> {
   mark('3d rendered');
   for (const v of sliceViews) v.renderNow();
   mark('ready');
-  setStatus(`Ready: level ${choice.fine} (${state.level!.level.shape.join('×')}${choice.factor > 1 ? `, every ${choice.factor}th voxel` : ''})${state.mask ? `, segmentation level ${state.maskLevel}` : ''} — ${((performance.now() - t0) / 1000).toFixed(1)} s`, 1);
+  setStatus(
+    `Ready: level ${choice.fine} (${state.level!.level.shape.join('×')}${choice.factor > 1 ? `, every ${choice.factor}th voxel` : ''})${state.mask ? `, segmentation level ${state.maskLevel}` : ''} — ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    1,
+  );
   state.ready = true;
 }
 
@@ -436,7 +491,10 @@ const ready = run().catch((err: unknown) => {
 
 /** For tests and the console: the page's state and a few handles. */
 (window as unknown as Record<string, unknown>).rhizoctViewer = {
-  ready: ready.then(() => true, () => false),
+  ready: ready.then(
+    () => true,
+    () => false,
+  ),
   state: () => ({
     ready: state.ready,
     errors: state.errors,

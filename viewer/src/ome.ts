@@ -83,8 +83,11 @@ export class OmeImage {
     const pick = (v: readonly number[]): Vec3 => [v[ms.spatial[0]]!, v[ms.spatial[1]]!, v[ms.spatial[2]]!];
     for (const [i, d] of ms.levels.entries()) {
       const aloc = loc.resolve(d.path);
-      const arr = (fmt === 2 ? await zarr.open.v2(aloc, { kind: 'array', attrs: false }) : await zarr.open.v3(aloc, { kind: 'array' })) as ZArray;
-      if (arr.shape.length !== ms.axes.length) throw new Error(`${where}/${d.path}: array has ${arr.shape.length} dimensions but multiscales lists ${ms.axes.length} axes`);
+      const arr = (
+        fmt === 2 ? await zarr.open.v2(aloc, { kind: 'array', attrs: false }) : await zarr.open.v3(aloc, { kind: 'array' })
+      ) as ZArray;
+      if (arr.shape.length !== ms.axes.length)
+        throw new Error(`${where}/${d.path}: array has ${arr.shape.length} dimensions but multiscales lists ${ms.axes.length} axes`);
       const bytes = BYTES[arr.dtype];
       if (bytes === undefined) throw new Error(`${where}/${d.path}: data type ${arr.dtype} cannot be shown`);
       arrays.push(arr);
@@ -104,7 +107,18 @@ export class OmeImage {
     const labelColor = Array.isArray(c) && c.length === 4 ? (c as [number, number, number, number]) : undefined;
     let labels = ref.labels;
     if (labels === undefined && !sub) labels = await listLabels(root, fmt);
-    return new OmeImage(url, ref.name ?? url.slice(url.lastIndexOf('/') + 1), ms.unit, levels, labels ?? [], labelColor, ms.name, fmt, arrays, ms.spatial);
+    return new OmeImage(
+      url,
+      ref.name ?? url.slice(url.lastIndexOf('/') + 1),
+      ms.unit,
+      levels,
+      labels ?? [],
+      labelColor,
+      ms.name,
+      fmt,
+      arrays,
+      ms.spatial,
+    );
   }
 
   /**
@@ -113,7 +127,13 @@ export class OmeImage {
    * maximum ('max', for masks, so thin roots survive), chunk by chunk: memory stays that of the
    * reduced level.
    */
-  async read(index: number, onChunk: (done: number, total: number) => void = () => {}, signal?: AbortSignal, factor = 1, reduce: 'stride' | 'max' = 'stride'): Promise<LoadedLevel> {
+  async read(
+    index: number,
+    onChunk: (done: number, total: number) => void = () => {},
+    signal?: AbortSignal,
+    factor = 1,
+    reduce: 'stride' | 'max' = 'stride',
+  ): Promise<LoadedLevel> {
     const full = this.levels[index];
     const arr = this.arrays[index];
     if (!full || !arr) throw new Error(`${this.url}: no level ${index}`);
@@ -151,7 +171,10 @@ export class OmeImage {
           chunk = await arr.getChunk(coords);
         } catch (err) {
           const cause = (err as Error).cause as Error | undefined;
-          throw new Error(`${this.url}/${level.path}: chunk ${coords.join('/')} could not be read (${(err as Error).message}${cause?.message ? `: ${cause.message}` : ''})`, { cause: err });
+          throw new Error(
+            `${this.url}/${level.path}: chunk ${coords.join('/')} could not be read (${(err as Error).message}${cause?.message ? `: ${cause.message}` : ''})`,
+            { cause: err },
+          );
         }
         if (f === 1) copyChunk(chunk, this.spatial, [iz * cz, iy * cy, ix * cx], level.shape, out);
         else reduceChunk(chunk, this.spatial, [iz * cz, iy * cy, ix * cx], full.shape, f, reduce, level.shape, out);
@@ -197,7 +220,10 @@ export interface SliceData {
 
 async function listLabels(root: zarr.Location<zarr.FetchStore>, fmt: 2 | 3): Promise<string[]> {
   try {
-    const g = fmt === 2 ? await zarr.open.v2(root.resolve('labels'), { kind: 'group' }) : await zarr.open.v3(root.resolve('labels'), { kind: 'group' });
+    const g =
+      fmt === 2
+        ? await zarr.open.v2(root.resolve('labels'), { kind: 'group' })
+        : await zarr.open.v3(root.resolve('labels'), { kind: 'group' });
     const a = g.attrs as Record<string, unknown>;
     const list = ((a.ome as Record<string, unknown> | undefined)?.labels ?? a.labels) as unknown;
     return Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : [];

@@ -26,7 +26,12 @@ export interface PlaneView {
   top: number;
 }
 
-export function rowsCols(v: Pick<PlaneView, 'axis' | 'shape' | 'spacing'>): { rows: number; cols: number; rowSize: number; colSize: number } {
+export function rowsCols(v: Pick<PlaneView, 'axis' | 'shape' | 'spacing'>): {
+  rows: number;
+  cols: number;
+  rowSize: number;
+  colSize: number;
+} {
   const [r, c] = planeAxes(v.axis);
   return { rows: v.shape[r], cols: v.shape[c], rowSize: v.spacing[r], colSize: v.spacing[c] };
 }
@@ -91,7 +96,12 @@ export function voxelToScreen(v: PlaneView, voxel: Vec3): [number, number] {
  * finer in-plane axis, round in physical space; radius 0 paints the voxels the line passes.
  * Returned as row * cols + col, each once, in the slice's bounds.
  */
-export function brushLine(v: Pick<PlaneView, 'axis' | 'shape' | 'spacing'>, a: [number, number], b: [number, number], radius: number): number[] {
+export function brushLine(
+  v: Pick<PlaneView, 'axis' | 'shape' | 'spacing'>,
+  a: [number, number],
+  b: [number, number],
+  radius: number,
+): number[] {
   const { rows, cols, rowSize, colSize } = rowsCols(v);
   const unit = Math.min(rowSize, colSize);
   const R = Math.max(0, radius) * unit;

@@ -42,12 +42,20 @@ const BACKGROUND: Rgb = [0.09, 0.1, 0.12];
 const SOFTWARE_SAMPLES = 160;
 
 /** vtkImageData from z, y, x voxels (x fastest, which is vtk's i). */
-export function imageData(data: ArrayLike<number> & { length: number }, shape: Vec3, spacing: Vec3, origin: Vec3, components = 1): vtkImageData {
+export function imageData(
+  data: ArrayLike<number> & { length: number },
+  shape: Vec3,
+  spacing: Vec3,
+  origin: Vec3,
+  components = 1,
+): vtkImageData {
   const img = vtkImageData.newInstance();
   img.setDimensions([shape[2], shape[1], shape[0]]);
   img.setSpacing([spacing[2], spacing[1], spacing[0]]);
   img.setOrigin([origin[2], origin[1], origin[0]]);
-  img.getPointData().setScalars(vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: components, values: data as unknown as number[] }));
+  img
+    .getPointData()
+    .setScalars(vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: components, values: data as unknown as number[] }));
   return img;
 }
 
@@ -86,7 +94,12 @@ export const CAMERAS: Record<string, { dop: Vec3; up: Vec3 }> = {
 /** The 2D views per axis: axial (z slice) x right y down; coronal (y) x right z down; sagittal (x) y right z down. */
 const SLICE_CAMERAS: { dop: Vec3; up: Vec3 }[] = [CAMERAS.top!, CAMERAS.front!, CAMERAS.side!];
 
-function placeCamera(ren: ReturnType<vtkGenericRenderWindow['getRenderer']>, dir: { dop: Vec3; up: Vec3 }, parallel: boolean, zoom: number): void {
+function placeCamera(
+  ren: ReturnType<vtkGenericRenderWindow['getRenderer']>,
+  dir: { dop: Vec3; up: Vec3 },
+  parallel: boolean,
+  zoom: number,
+): void {
   const cam = ren.getActiveCamera();
   const fp = cam.getFocalPoint();
   cam.setParallelProjection(parallel);
@@ -104,7 +117,7 @@ function unitsPerPixel(grw: vtkGenericRenderWindow): number {
   const h = grw.getContainer().clientHeight || 1;
   if (cam.getParallelProjection()) return (2 * cam.getParallelScale()) / h;
   const d = cam.getDistance();
-  return (2 * d * Math.tan(((cam.getViewAngle() * Math.PI) / 180) / 2)) / h;
+  return (2 * d * Math.tan((cam.getViewAngle() * Math.PI) / 180 / 2)) / h;
 }
 
 class ScaleBarOverlay {
@@ -143,7 +156,10 @@ abstract class BaseView {
     this.grw.setContainer(container);
     this.grw.resize();
     this.scaleBar = new ScaleBarOverlay(container);
-    this.grw.getRenderer().getActiveCamera().onModified(() => this.updateScaleBar());
+    this.grw
+      .getRenderer()
+      .getActiveCamera()
+      .onModified(() => this.updateScaleBar());
   }
 
   get renderer() {
@@ -279,7 +295,12 @@ export class View3D extends BaseView {
 
   private gl(): WebGL2RenderingContext | null {
     // The same attributes vtk.js asks for, so this returns its context rather than a different one.
-    return this.openGL.get3DContext({ preserveDrawingBuffer: false, depth: true, alpha: true, powerPreference: 'high-performance' }) as unknown as WebGL2RenderingContext | null;
+    return this.openGL.get3DContext({
+      preserveDrawingBuffer: false,
+      depth: true,
+      alpha: true,
+      powerPreference: 'high-performance',
+    }) as unknown as WebGL2RenderingContext | null;
   }
 
   /** The GPU as WebGL names it. */
@@ -362,7 +383,7 @@ export class View3D extends BaseView {
     if (!poly) {
       this.surface.setVisibility(false);
       this.scalarBar.setVisibility(false);
-    this.scalarBar.setDrawNanAnnotation(false);
+      this.scalarBar.setDrawNanAnnotation(false);
       return;
     }
     this.surfaceMapper.setInputData(poly);
@@ -376,7 +397,7 @@ export class View3D extends BaseView {
     if (!arr) {
       this.surfaceMapper.setScalarVisibility(false);
       this.scalarBar.setVisibility(false);
-    this.scalarBar.setDrawNanAnnotation(false);
+      this.scalarBar.setDrawNanAnnotation(false);
       return;
     }
     const [lo, hi] = arr.getRange(0);
@@ -419,7 +440,10 @@ export class SliceView extends BaseView {
   readonly slice = makeSliceActor();
   private placed = false;
 
-  constructor(container: HTMLElement, readonly axis: Axis) {
+  constructor(
+    container: HTMLElement,
+    readonly axis: Axis,
+  ) {
     super(container);
     this.renderer.addActor(this.slice.actor);
     // Pan with the left button, zoom with the right button or the wheel; no rotation in 2D.

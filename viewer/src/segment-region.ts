@@ -34,7 +34,13 @@ export function visibleRanges(v: PlaneView, width: number, height: number): { ro
  * takes the union of what the views having it show (the whole axis where none does); where that
  * is wider than `maxSide`, the `maxSide` voxels of whole chunks nearest the cursor, within it.
  */
-export function regionInView(shape: Vec3, cursor: Vec3, views: { axis: Axis; view: PlaneView; width: number; height: number }[], maxSide = REGION_MAX_SIDE, chunk = SEGMENT_CHUNK): Ranges {
+export function regionInView(
+  shape: Vec3,
+  cursor: Vec3,
+  views: { axis: Axis; view: PlaneView; width: number; height: number }[],
+  maxSide = REGION_MAX_SIDE,
+  chunk = SEGMENT_CHUNK,
+): Ranges {
   const seen: ([number, number] | undefined)[] = [undefined, undefined, undefined];
   const add = (a: Axis, r: [number, number]): void => {
     const s = seen[a];

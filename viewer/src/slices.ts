@@ -54,7 +54,14 @@ export interface SliceImage {
 }
 
 /** Composes slice `k` along `axis` of the scan (index in the scan's level). */
-export function composeSlice(scan: Grid, mask: Grid | undefined, axis: Axis, k: number, style: SliceStyle, maps?: Int32Array[]): SliceImage {
+export function composeSlice(
+  scan: Grid,
+  mask: Grid | undefined,
+  axis: Axis,
+  k: number,
+  style: SliceStyle,
+  maps?: Int32Array[],
+): SliceImage {
   const [nz, ny, nx] = scan.shape;
   const kk = Math.max(0, Math.min(scan.shape[axis] - 1, Math.round(k)));
   const zr = axis === 0 ? [kk, kk + 1] : [0, nz];
@@ -65,7 +72,9 @@ export function composeSlice(scan: Grid, mask: Grid | undefined, axis: Axis, k: 
   const span = style.hi - style.lo;
   const scale = span > 0 ? 255 / span : 0;
   const useMask = mask !== undefined && style.alpha > 0;
-  const m = useMask ? (maps ?? [nearestIndexMap(scan, mask, 0), nearestIndexMap(scan, mask, 1), nearestIndexMap(scan, mask, 2)]) : undefined;
+  const m = useMask
+    ? (maps ?? [nearestIndexMap(scan, mask, 0), nearestIndexMap(scan, mask, 1), nearestIndexMap(scan, mask, 2)])
+    : undefined;
   const [mz, my, mx] = m ?? [];
   const mny = mask?.shape[1] ?? 0;
   const mnx = mask?.shape[2] ?? 0;

@@ -35,7 +35,9 @@ interface ConvertFlags {
 export function describeConvertShard(r: ConvertResult): string {
   const s = r.shard!;
   const who = `shard ${s.index}/${s.count}`;
-  const state = s.complete ? `${r.output} is complete${s.finalised ? ' (this shard built the coarser levels and finished it)' : ''}` : `${r.output} is not complete yet (other shards pending)`;
+  const state = s.complete
+    ? `${r.output} is complete${s.finalised ? ' (this shard built the coarser levels and finished it)' : ''}`
+    : `${r.output} is not complete yet (other shards pending)`;
   if (s.alreadyComplete) return `${who}: nothing to do: ${r.output} is already complete, made by this same job`;
   if (s.mine === 0) return `${who}: nothing to do: this shard has no slabs (the volume has ${s.units}); ${state}`;
   if (s.written === 0) return `${who}: nothing to do: all ${s.mine} of its slabs were already done; ${state}`;
@@ -47,15 +49,24 @@ export function checkCompressionLevel(codec: Compression, level: number): void {
   const range: Partial<Record<Compression, [number, number]>> = { blosc: [0, 9], zstd: [1, 22], gzip: [0, 9] };
   const r = range[codec];
   if (!r) throw new InvalidArgumentError(`--compression-level: --compression ${codec} has no level`);
-  if (level < r[0] || level > r[1]) throw new InvalidArgumentError(`--compression-level must be from ${r[0]} to ${r[1]} for ${codec}, got ${level}`);
+  if (level < r[0] || level > r[1])
+    throw new InvalidArgumentError(`--compression-level must be from ${r[0]} to ${r[1]} for ${codec}, got ${level}`);
 }
 
 export function register(program: Command): void {
   program
     .command('convert')
-    .description('stream any readable scan (NIfTI, NRRD, MetaImage, Nikon .vol, raw, TIFF/PNG/BMP slices, multi-page TIFF, Zarr) into an OME-Zarr image pyramid, or, for an output named .nii/.nii.gz, .nrrd/.nhdr or .mha/.mhd, into that file')
-    .argument('<input>', 'volume to read: .nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, .xtekVolume/.vgi/.vol, folder of .tif/.png/.bmp slices, .tif, .zarr or an http(s) URL of one; a headerless file with --raw')
-    .argument('<output>', 'OME-Zarr folder to write (with --label: an existing OME-Zarr image); .nii/.nii.gz writes NIfTI-1, .nrrd/.nhdr NRRD, .mha/.mhd MetaImage (level 0 only; gzip-compressed unless --compression none)')
+    .description(
+      'stream any readable scan (NIfTI, NRRD, MetaImage, Nikon .vol, raw, TIFF/PNG/BMP slices, multi-page TIFF, Zarr) into an OME-Zarr image pyramid, or, for an output named .nii/.nii.gz, .nrrd/.nhdr or .mha/.mhd, into that file',
+    )
+    .argument(
+      '<input>',
+      'volume to read: .nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, .xtekVolume/.vgi/.vol, folder of .tif/.png/.bmp slices, .tif, .zarr or an http(s) URL of one; a headerless file with --raw',
+    )
+    .argument(
+      '<output>',
+      'OME-Zarr folder to write (with --label: an existing OME-Zarr image); .nii/.nii.gz writes NIfTI-1, .nrrd/.nhdr NRRD, .mha/.mhd MetaImage (level 0 only; gzip-compressed unless --compression none)',
+    )
     .option('--chunk <n|z,y,x>', 'chunk shape', vec3('--chunk', true), [64, 64, 64] as Vec3)
     .addOption(new Option('--compression <codec>', 'chunk compression').choices(COMPRESSIONS).default('blosc'))
     .option('--compression-level <n>', 'codec level (blosc 0-9, zstd 1-22, gzip 0-9)', integer(0, 22))
@@ -67,11 +78,18 @@ export function register(program: Command): void {
     .option('--unit <unit>', 'unit of the voxel size (um, mm, …)', unit)
     .option('--overwrite', 'replace an existing output')
     .option(RAW_FLAGS, RAW_HELP, rawOption)
-    .option('--shard <i/N>', 'convert only slabs i, i+N, i+2N… into the shared OUT.partial (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N); the last shard to finish builds the coarser levels; a shard with nothing left to do, or against an output this job finished, exits 0', parseShard)
+    .option(
+      '--shard <i/N>',
+      'convert only slabs i, i+N, i+2N… into the shared OUT.partial (SLURM array: --shard $SLURM_ARRAY_TASK_ID/N); the last shard to finish builds the coarser levels; a shard with nothing left to do, or against an output this job finished, exits 0',
+      parseShard,
+    )
     .option('-q, --quiet', 'no progress bar')
     .action(async (input: string, output: string, f: ConvertFlags) => {
       if (f.compressionLevel !== undefined) checkCompressionLevel(f.compression, f.compressionLevel);
-      if (f.shard && f.overwrite) throw new Error('--overwrite cannot be used with --shard (a shard started late would delete the work of the others); remove OUT and OUT.partial before submitting the shards');
+      if (f.shard && f.overwrite)
+        throw new Error(
+          '--overwrite cannot be used with --shard (a shard started late would delete the work of the others); remove OUT and OUT.partial before submitting the shards',
+        );
       if (f.shard && f.label !== undefined) throw new Error('--shard writes a new image; add a --label in a run of its own');
       await useRawLayout(f.raw, [input]);
       const progress = createProgress({ quiet: f.quiet ?? false });

@@ -12,11 +12,19 @@ export function register(program: Command): void {
       if (opts.json) {
         console.log(JSON.stringify(r, null, 2));
       } else {
-        console.log(`adapter     ${r.adapter.description || r.adapter.device} (${r.adapter.vendor}, ${r.adapter.backend}${r.adapter.isFallbackAdapter ? ', software' : ''})`);
-        console.log(`features    timestamp-query ${r.features.timestampQuery ? 'yes' : 'no'}, shader-f16 ${r.features.shaderF16 ? 'yes' : 'no'}`);
+        console.log(
+          `adapter     ${r.adapter.description || r.adapter.device} (${r.adapter.vendor}, ${r.adapter.backend}${r.adapter.isFallbackAdapter ? ', software' : ''})`,
+        );
+        console.log(
+          `features    timestamp-query ${r.features.timestampQuery ? 'yes' : 'no'}, shader-f16 ${r.features.shaderF16 ? 'yes' : 'no'}`,
+        );
         for (const [k, v] of Object.entries(r.limits)) console.log(`limit       ${k} = ${v}`);
-        console.log(`self-check  conv3d vs direct sum: max |error| ${r.selfCheck.conv3dMaxAbsError.toExponential(2)} → ${r.selfCheck.passed ? 'PASS' : 'FAIL'}`);
-        console.log(`speed       conv3d ${r.conv3dGflops.shape}: ${r.conv3dGflops.ms.toFixed(1)} ms, ${r.conv3dGflops.gflops.toFixed(2)} GFLOP/s`);
+        console.log(
+          `self-check  conv3d vs direct sum: max |error| ${r.selfCheck.conv3dMaxAbsError.toExponential(2)} → ${r.selfCheck.passed ? 'PASS' : 'FAIL'}`,
+        );
+        console.log(
+          `speed       conv3d ${r.conv3dGflops.shape}: ${r.conv3dGflops.ms.toFixed(1)} ms, ${r.conv3dGflops.gflops.toFixed(2)} GFLOP/s`,
+        );
       }
       if (!r.selfCheck.passed) process.exitCode = 1;
     });

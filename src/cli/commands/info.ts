@@ -29,13 +29,19 @@ export function formatInfo(i: VolumeInfo): string {
   for (const [n, note] of (i.notes ?? []).entries()) row(n === 0 ? 'read as' : '', note);
   if (i.levels) {
     for (const l of i.levels) {
-      row(l.level === 0 ? 'levels' : '', `${l.level}: ${l.shape.join('×')}  chunks ${l.chunkShape.join('×')}  voxel ${l.voxelSize.map(num).join('×')}  ${l.compression}`);
+      row(
+        l.level === 0 ? 'levels' : '',
+        `${l.level}: ${l.shape.join('×')}  chunks ${l.chunkShape.join('×')}  voxel ${l.voxelSize.map(num).join('×')}  ${l.compression}`,
+      );
     }
   }
   if (i.labels && i.labels.length) row('labels', i.labels.join(', '));
   const s = i.stats;
   if (s) {
-    row('values', `min ${num(s.min)}  max ${num(s.max)}  mean ${num(s.mean)}  std ${num(s.std)}${i.statsLevel ? `  (level ${i.statsLevel})` : ''}`);
+    row(
+      'values',
+      `min ${num(s.min)}  max ${num(s.max)}  mean ${num(s.mean)}  std ${num(s.std)}${i.statsLevel ? `  (level ${i.statsLevel})` : ''}`,
+    );
     row('percentiles', `1% ${num(s.p1)}  50% ${num(s.p50)}  99% ${num(s.p99)}`);
     const peak = Math.max(1, ...s.histogram.counts);
     s.histogram.counts.forEach((c, k) => {
@@ -52,7 +58,10 @@ export function register(program: Command): void {
   program
     .command('info')
     .description('describe a volume: format, shape, type, voxel size, chunks, pyramid levels and its values (streamed, never loaded whole)')
-    .argument('<path>', '.nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, Nikon .xtekVolume/.vgi (or its .vol), folder of .tif/.png/.bmp slices (SkyScan: with its .log), .tif, .zarr or an http(s) URL of an OME-Zarr')
+    .argument(
+      '<path>',
+      '.nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, Nikon .xtekVolume/.vgi (or its .vol), folder of .tif/.png/.bmp slices (SkyScan: with its .log), .tif, .zarr or an http(s) URL of an OME-Zarr',
+    )
     .option('--json', 'print JSON')
     .option('--level <n>', 'compute the value statistics on this pyramid level (faster)', integer(0, 30))
     .option('--no-stats', 'metadata only; do not read the voxels')

@@ -61,7 +61,8 @@ function flagOverrides(f: SynthFlags): string[] {
   }
   if (f.primaries !== undefined) {
     const p = f.primaries.split(',').map((t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : NaN));
-    if (!p.every((n) => Number.isInteger(n) && n >= 0) || p.length > 2 || (p.length === 2 && p[1]! < p[0]!)) throw new InvalidArgumentError(`--primaries must be n or min,max (whole numbers, min ≤ max), got "${f.primaries}"`);
+    if (!p.every((n) => Number.isInteger(n) && n >= 0) || p.length > 2 || (p.length === 2 && p[1]! < p[0]!))
+      throw new InvalidArgumentError(`--primaries must be n or min,max (whole numbers, min ≤ max), got "${f.primaries}"`);
     o.push(`architecture.primaries=${p[0]},${p[1] ?? p[0]}`);
   }
   if (f.orders !== undefined) o.push(`architecture.orders=${f.orders}`);
@@ -74,19 +75,42 @@ export function register(program: Command): void {
     .description('generate a synthetic soil-root X-ray CT scan with exact ground truth (OME-Zarr image + labels/roots + RSML)')
     .argument('<output>', 'OME-Zarr folder to write, e.g. scan.zarr')
     .option('--seed <n>', 'random seed: the same seed and options give the same bytes', integer(0, MAX_SEED), 1)
-    .addOption(new Option('--shape <n|z,y,x>', 'volume shape in voxels').argParser(vec3('--shape', true)).default([256, 256, 256] as Vec3, '256'))
-    .addOption(new Option('--voxel-size <s|z,y,x>', 'voxel size (in --unit)').argParser(vec3('--voxel-size', false)).default([0.05, 0.05, 0.05] as Vec3, '0.05'))
+    .addOption(
+      new Option('--shape <n|z,y,x>', 'volume shape in voxels').argParser(vec3('--shape', true)).default([256, 256, 256] as Vec3, '256'),
+    )
+    .addOption(
+      new Option('--voxel-size <s|z,y,x>', 'voxel size (in --unit)')
+        .argParser(vec3('--voxel-size', false))
+        .default([0.05, 0.05, 0.05] as Vec3, '0.05'),
+    )
     .option('--unit <unit>', 'unit of --voxel-size (mm, um, …)', 'mm')
-    .addOption(new Option('--difficulty <preset>', 'easy: compact fine soil, roots darkest; medium: sand like the bean scan; hard: wet sandy loam, organic debris, noise, rings, cupping; random: every seed draws its own soil, grey values, scale and scanner (for training models that generalise)').choices(FAMILIES).default('medium'))
-    .option('--noise <sd>', 'white noise sd in grey-value units (roots ≈ 0.35, grains ≈ 0.6), plus 1.5× that before the blur (correlated); overrides the preset', number({ min: 0 }))
+    .addOption(
+      new Option(
+        '--difficulty <preset>',
+        'easy: compact fine soil, roots darkest; medium: sand like the bean scan; hard: wet sandy loam, organic debris, noise, rings, cupping; random: every seed draws its own soil, grey values, scale and scanner (for training models that generalise)',
+      )
+        .choices(FAMILIES)
+        .default('medium'),
+    )
+    .option(
+      '--noise <sd>',
+      'white noise sd in grey-value units (roots ≈ 0.35, grains ≈ 0.6), plus 1.5× that before the blur (correlated); overrides the preset',
+      number({ min: 0 }),
+    )
     .option('--blur <sd>', 'point-spread function sd in voxels', number({ min: 0 }))
     .option('--rings <amp>', 'ring-artefact amplitude in grey-value units (0 = none)', number({ min: 0 }))
     .option('--cupping <f>', 'beam-hardening cupping: relative darkening of the centre (0 = none, at most 1)', number({ min: 0, max: 1 }))
     .option('--container <auto|none|mm>', 'container wall: auto (fits the field of view), none, or inner diameter in mm')
     .option('--primaries <n|min,max>', 'number of primary roots')
     .option('--orders <n>', 'root orders grown (1 = primaries only)', integer(1, 10))
-    .addOption(new Option('--set <path=value>', 'set any generator parameter, e.g. soil.grainSize=0.5 (repeatable; see src/synth/params.ts)').argParser(collect).default([] as string[], 'none'))
-    .addOption(new Option('--chunk <n|z,y,x>', 'chunk shape of the output').argParser(vec3('--chunk', true)).default([64, 64, 64] as Vec3, '64'))
+    .addOption(
+      new Option('--set <path=value>', 'set any generator parameter, e.g. soil.grainSize=0.5 (repeatable; see src/synth/params.ts)')
+        .argParser(collect)
+        .default([] as string[], 'none'),
+    )
+    .addOption(
+      new Option('--chunk <n|z,y,x>', 'chunk shape of the output').argParser(vec3('--chunk', true)).default([64, 64, 64] as Vec3, '64'),
+    )
     .addOption(new Option('--compression <codec>', 'chunk compression').choices(COMPRESSIONS).default('blosc'))
     .addOption(new Option('--zarr-version <v>', '2 writes OME-NGFF 0.4, 3 writes OME-NGFF 0.5').choices(['2', '3']).default('2'))
     .option('--levels <n>', 'most pyramid levels, level 0 included', integer(1, 30))
@@ -120,10 +144,18 @@ export function register(program: Command): void {
         return;
       }
       const s = r.stats;
-      console.log(`wrote       ${r.output} (${r.shape.join('×')} uint16, ${r.levels.length} level${r.levels.length > 1 ? 's' : ''}) + labels/roots + ${r.rsml}`);
-      console.log(`voxel size  ${r.voxelSize.map((v) => v.toPrecision(4)).join(' × ')} mm, field of view ${r.shape.map((n, i) => (n * r.voxelSize[i]!).toFixed(2)).join(' × ')} mm`);
-      console.log(`roots       ${s.roots} roots, ${s.lengthMm.toFixed(1)} mm in all, ${s.lengthInViewMm.toFixed(1)} mm in view${s.truncated ? ' (growth capped)' : ''}; ${s.objects} stones/organic fragments/biopores`);
-      console.log(`root volume ${s.coverageVolumeMm3.toFixed(3)} mm³ rendered, ${s.rsmlVolumeMm3.toFixed(3)} mm³ from RSML, mask ${formatCount(s.maskVoxels)} voxels (${s.maskVolumeMm3.toFixed(3)} mm³)`);
+      console.log(
+        `wrote       ${r.output} (${r.shape.join('×')} uint16, ${r.levels.length} level${r.levels.length > 1 ? 's' : ''}) + labels/roots + ${r.rsml}`,
+      );
+      console.log(
+        `voxel size  ${r.voxelSize.map((v) => v.toPrecision(4)).join(' × ')} mm, field of view ${r.shape.map((n, i) => (n * r.voxelSize[i]!).toFixed(2)).join(' × ')} mm`,
+      );
+      console.log(
+        `roots       ${s.roots} roots, ${s.lengthMm.toFixed(1)} mm in all, ${s.lengthInViewMm.toFixed(1)} mm in view${s.truncated ? ' (growth capped)' : ''}; ${s.objects} stones/organic fragments/biopores`,
+      );
+      console.log(
+        `root volume ${s.coverageVolumeMm3.toFixed(3)} mm³ rendered, ${s.rsmlVolumeMm3.toFixed(3)} mm³ from RSML, mask ${formatCount(s.maskVoxels)} voxels (${s.maskVolumeMm3.toFixed(3)} mm³)`,
+      );
       console.log(`time        ${formatDuration(r.seconds)} (${formatCount(r.voxelsPerSecond)} voxels/s)`);
     });
 }

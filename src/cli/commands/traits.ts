@@ -9,7 +9,9 @@ import { RAW_FLAGS, RAW_HELP, rawOption, useRawLayout } from '../raw.js';
 function meshList(text: string): MeshFormat[] {
   if (text === 'none') return [];
   const parts = text.split(',').map((s) => s.trim().toLowerCase());
-  for (const p of parts) if (!(MESH_FORMATS as readonly string[]).includes(p)) throw new InvalidArgumentError(`mesh formats are ${MESH_FORMATS.join(', ')} or none`);
+  for (const p of parts)
+    if (!(MESH_FORMATS as readonly string[]).includes(p))
+      throw new InvalidArgumentError(`mesh formats are ${MESH_FORMATS.join(', ')} or none`);
   return parts as MeshFormat[];
 }
 
@@ -63,7 +65,9 @@ export function formatTraits(r: TraitsReport): string {
 export function register(program: Command): void {
   program
     .command('traits')
-    .description('measure root traits from segmentations (streamed block by block): traits.json/.csv, RSML and a surface mesh (VTP, STL, PLY)')
+    .description(
+      'measure root traits from segmentations (streamed block by block): traits.json/.csv, RSML and a surface mesh (VTP, STL, PLY)',
+    )
     .argument('<inputs...>', 'segmentations: OME-Zarr from `rhizoct segment` (labels/roots is read) or any mask volume rhizoct reads')
     .requiredOption('-o, --out <dir>', 'output folder; with several inputs each scan goes in a subfolder and traits.csv has a row per scan')
     .option('--label <name>', 'label image to measure', 'roots')
@@ -72,11 +76,22 @@ export function register(program: Command): void {
     .option('--min-voxels <n>', 'components smaller than this are specks: dropped and reported', integer(1), 64)
     .option('--block <n>', 'block edge in voxels (rounded to whole chunks); memory grows with its cube', integer(16, 4096), 128)
     .option('--halo <n>', 'context around each block; should exceed the thickest root radius in voxels', integer(1, 1024), 16)
-    .addOption(new Option('--mesh <formats>', `mesh formats: comma-separated ${MESH_FORMATS.join(', ')}, or none`).argParser(meshList).default([...MESH_FORMATS]))
+    .addOption(
+      new Option('--mesh <formats>', `mesh formats: comma-separated ${MESH_FORMATS.join(', ')}, or none`)
+        .argParser(meshList)
+        .default([...MESH_FORMATS]),
+    )
     .option('--smooth <passes>', 'Taubin smoothing passes on the mesh', integer(0, 10_000), 0)
     .option('--decimate <voxels>', 'decimate the mesh by merging vertices within cubes of this many voxels', integer(0, 1024), 0)
-    .option('--raw-mesh', "keep marching cubes' mid-edge vertices (by default they move ≤ 0.35 voxel so the mesh encloses the mask's volume)")
-    .option('--depth-band <length>', 'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)', number({ min: 0, minExclusive: true }))
+    .option(
+      '--raw-mesh',
+      "keep marching cubes' mid-edge vertices (by default they move ≤ 0.35 voxel so the mesh encloses the mask's volume)",
+    )
+    .option(
+      '--depth-band <length>',
+      'depth band thickness for root length density, in mm (voxels when the scan has no voxel size)',
+      number({ min: 0, minExclusive: true }),
+    )
     .option('--diameter-bins <edges>', 'diameter histogram bin edges, e.g. 0,0.2,0.5,1,2 (mm)', edges)
     .option('--json', 'print the reports as JSON')
     .option(RAW_FLAGS, `${RAW_HELP} (applies to each input that is a headerless file)`, rawOption)

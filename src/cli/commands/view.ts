@@ -30,10 +30,14 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to bind; the default serves this computer only, 0.0.0.0 exposes it to the network', '127.0.0.1')
     .option('--open', 'open the page in the default browser')
     .option('--cors', 'let pages from other origins read the data (Access-Control-Allow-Origin: *)')
-    .option('--max-voxels <n>', 'largest volume the page loads into the GPU, in voxels (default: 2^27, half that for 16-bit data)', integer(1))
+    .option(
+      '--max-voxels <n>',
+      'largest volume the page loads into the GPU, in voxels (default: 2^27, half that for 16-bit data)',
+      integer(1),
+    )
     .option('--read-only', 'no painting, no Train or Segment: serve everything read-only (the default for an http(s) URL)')
     .option('--model <dir>', 'base model for Train and Segment (default: models/default of rhizoct)')
-    .option('--models <dir>', 'folder Train saves the models you name in (default: `models` beside the scan\'s store)')
+    .option('--models <dir>', "folder Train saves the models you name in (default: `models` beside the scan's store)")
     .option('--verbose', 'print each request')
     .action(async (path: string, f: ViewFlags) => {
       const server = await startViewServer({
@@ -52,7 +56,9 @@ export function register(program: Command): void {
       for (const line of server.summary) console.log(line);
       for (const w of server.warnings) console.error(`rhizoct view: warning: ${w}`);
       if (f.host !== '127.0.0.1' && f.host !== 'localhost' && f.host !== '::1') {
-        console.error(`rhizoct view: warning: listening on ${f.host}: anyone who can reach this address can read the data${server.config.annotate ? ' (writes still need this run\'s token, which only the page gets)' : ''}`);
+        console.error(
+          `rhizoct view: warning: listening on ${f.host}: anyone who can reach this address can read the data${server.config.annotate ? " (writes still need this run's token, which only the page gets)" : ''}`,
+        );
       }
       console.log(`viewer at ${server.url}  (Ctrl+C to stop)`);
       if (f.open) openInBrowser(server.url, (msg) => console.error(`rhizoct view: ${msg}`));

@@ -1,6 +1,12 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor } from '../tensor.js';
-import { batchNorm3dBackward, batchNorm3dInference, batchNorm3dTrain, type BatchNorm3dParams, type BatchNormSaved } from '../ops/batchnorm.js';
+import {
+  batchNorm3dBackward,
+  batchNorm3dInference,
+  batchNorm3dTrain,
+  type BatchNorm3dParams,
+  type BatchNormSaved,
+} from '../ops/batchnorm.js';
 import { fill } from '../ops/fill.js';
 import { drop, type Layer, type Mode, type Named, type Parameter } from './layer.js';
 
@@ -33,7 +39,12 @@ export class BatchNorm3dLayer implements Layer {
   /** Weight of the newest batch in the running statistics (PyTorch's momentum); calibration sets 1/k. */
   momentum: number;
 
-  constructor(readonly gpu: Gpu, readonly channels: number, readonly eps = 1e-5, momentum = 0.1) {
+  constructor(
+    readonly gpu: Gpu,
+    readonly channels: number,
+    readonly eps = 1e-5,
+    momentum = 0.1,
+  ) {
     this.momentum = momentum;
     const v = (value: number): Tensor => Tensor.fromArray(gpu, [1, 1, 1, 1, channels], new Float32Array(channels).fill(value));
     this.gamma = { value: v(1), grad: null, frozen: false };
@@ -43,7 +54,14 @@ export class BatchNorm3dLayer implements Layer {
   }
 
   get params(): BatchNorm3dParams {
-    return { gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean, runningVar: this.runningVar, eps: this.eps, momentum: this.momentum };
+    return {
+      gamma: this.gamma.value,
+      beta: this.beta.value,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      eps: this.eps,
+      momentum: this.momentum,
+    };
   }
 
   async forward(x: Tensor, mode: Mode): Promise<Tensor> {
@@ -65,8 +83,17 @@ export class BatchNorm3dLayer implements Layer {
     }
     const frozen = this.gamma.frozen && this.beta.frozen;
     // A frozen layer still passes dX; its dγ/dβ go to scratch tensors that are dropped.
-    const scratch = frozen ? { dgamma: Tensor.empty(this.gpu, this.gamma.value.shape), dbeta: Tensor.empty(this.gpu, this.beta.value.shape) } : null;
-    const dx = await batchNorm3dBackward(dy, this.x, this.params, this.saved, scratch ?? { dgamma: this.gamma.grad!, dbeta: this.beta.grad! }, !frozen);
+    const scratch = frozen
+      ? { dgamma: Tensor.empty(this.gpu, this.gamma.value.shape), dbeta: Tensor.empty(this.gpu, this.beta.value.shape) }
+      : null;
+    const dx = await batchNorm3dBackward(
+      dy,
+      this.x,
+      this.params,
+      this.saved,
+      scratch ?? { dgamma: this.gamma.grad!, dbeta: this.beta.grad! },
+      !frozen,
+    );
     scratch?.dgamma.release();
     scratch?.dbeta.release();
     this.clear();

@@ -12,7 +12,7 @@ export class Sequential implements Block {
 
   async forward(x: Tensor, pass: Pass): Promise<Tensor> {
     let h = x;
-    for (let i = 0; i < this.layers.length; ) {
+    for (let i = 0; i < this.layers.length;) {
       const l = this.layers[i]!;
       let next: Tensor;
       const fusable = pass === 'eval' && l instanceof Conv3dLayer ? fusedTail(this.layers, i + 1) : null;
@@ -51,7 +51,10 @@ function fusedTail(layers: (Layer | Block)[], i: number): { bn: BatchNorm3dLayer
 
 /** y = main(x) + skip(x), skip the identity when absent. */
 export class Residual implements Block {
-  constructor(readonly main: Layer | Block, readonly skip: Layer | Block | null) {}
+  constructor(
+    readonly main: Layer | Block,
+    readonly skip: Layer | Block | null,
+  ) {}
 
   async forward(x: Tensor, pass: Pass): Promise<Tensor> {
     const m = await apply(this.main, x, pass);
@@ -105,7 +108,13 @@ export class Hourglass implements Block {
   constructor(gpu: Gpu, depth: number, f: number, rand: () => number) {
     this.up = bottleneck(gpu, f, f, rand);
     const inner: Block = depth > 1 ? new Hourglass(gpu, depth - 1, f, rand) : bottleneck(gpu, f, f, rand);
-    this.low = new Sequential([new MaxPoolLayer(gpu), bottleneck(gpu, f, f, rand), inner, bottleneck(gpu, f, f, rand), new UpsampleLayer(2, 'nearest')]);
+    this.low = new Sequential([
+      new MaxPoolLayer(gpu),
+      bottleneck(gpu, f, f, rand),
+      inner,
+      bottleneck(gpu, f, f, rand),
+      new UpsampleLayer(2, 'nearest'),
+    ]);
   }
 
   async forward(x: Tensor, pass: Pass): Promise<Tensor> {

@@ -84,7 +84,10 @@ export class MaxPoolLayer extends Stateless {
 
 export class UpsampleLayer extends Stateless {
   private xShape: Shape5 | null = null;
-  constructor(readonly factor: number, readonly mode: UpsampleMode) {
+  constructor(
+    readonly factor: number,
+    readonly mode: UpsampleMode,
+  ) {
     super();
   }
   async forward(x: Tensor, mode: Mode): Promise<Tensor> {

@@ -30,7 +30,12 @@ async function backward(y: Tensor, dy: Tensor, act: Activation): Promise<Tensor>
   for (const r of alignedRuns(`${act} backward`, y, dy, dx)) {
     await y.gpu.run(
       { shader: 'activation', entry: 'backward', constants: { ACT: ACT[act], WG: EW_WG }, params: ACTIVATION_PARAMS },
-      [r.buffers[0]!, r.buffers[1]!, r.buffers[2]!, ACTIVATION_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: r.offsets[2]! })],
+      [
+        r.buffers[0]!,
+        r.buffers[1]!,
+        r.buffers[2]!,
+        ACTIVATION_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: r.offsets[2]! }),
+      ],
       groups(r.count, EW_WG),
       `${act} backward`,
     );

@@ -8,11 +8,26 @@ const OPT_WG = 256;
 
 /** adam.wgsl's parameters: offsets of param, grad, m and v in their bindings, then the step's constants. */
 const ADAM_PARAMS = defineParams('Params', {
-  count: 'u32', offP: 'u32', offG: 'u32', offM: 'u32',
-  offV: 'u32', _p0: 'u32', _p1: 'u32', _p2: 'u32',
-  beta1: 'f32', oneMinusBeta1: 'f32', beta2: 'f32', oneMinusBeta2: 'f32',
-  eps: 'f32', weightDecay: 'f32', decay: 'f32', stepSize: 'f32',
-  sqrtBc2: 'f32', _p3: 'f32', _p4: 'f32', _p5: 'f32',
+  count: 'u32',
+  offP: 'u32',
+  offG: 'u32',
+  offM: 'u32',
+  offV: 'u32',
+  _p0: 'u32',
+  _p1: 'u32',
+  _p2: 'u32',
+  beta1: 'f32',
+  oneMinusBeta1: 'f32',
+  beta2: 'f32',
+  oneMinusBeta2: 'f32',
+  eps: 'f32',
+  weightDecay: 'f32',
+  decay: 'f32',
+  stepSize: 'f32',
+  sqrtBc2: 'f32',
+  _p3: 'f32',
+  _p4: 'f32',
+  _p5: 'f32',
 });
 
 export interface AdamOptions {
@@ -54,11 +69,26 @@ export async function adamStep(param: Tensor, grad: Tensor, state: AdamState, st
   for (const r of alignedRuns('adamStep', param, grad, state.m, state.v)) {
     const [op, og, om, ov] = r.offsets;
     const u = ADAM_PARAMS.pack({
-      count: r.count, offP: op!, offG: og!, offM: om!, offV: ov!,
-      beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2,
-      eps: opts.eps ?? 1e-8, weightDecay: wd, decay: 1 - opts.lr * wd, stepSize: opts.lr / bc1,
+      count: r.count,
+      offP: op!,
+      offG: og!,
+      offM: om!,
+      offV: ov!,
+      beta1,
+      oneMinusBeta1: 1 - beta1,
+      beta2,
+      oneMinusBeta2: 1 - beta2,
+      eps: opts.eps ?? 1e-8,
+      weightDecay: wd,
+      decay: 1 - opts.lr * wd,
+      stepSize: opts.lr / bc1,
       sqrtBc2: Math.sqrt(bc2),
     });
-    await param.gpu.run({ shader: 'adam', constants: { WG: OPT_WG, DECOUPLED: opts.decoupled ?? false }, params: ADAM_PARAMS }, [...r.buffers, u], groups(r.count, OPT_WG), 'adam');
+    await param.gpu.run(
+      { shader: 'adam', constants: { WG: OPT_WG, DECOUPLED: opts.decoupled ?? false }, params: ADAM_PARAMS },
+      [...r.buffers, u],
+      groups(r.count, OPT_WG),
+      'adam',
+    );
   }
 }

@@ -14,7 +14,12 @@ export async function axpby(alpha: number, a: Tensor, beta: number, b: Tensor): 
   for (const r of alignedRuns('axpby', a, b, out)) {
     await a.gpu.run(
       { shader: 'axpby', entry: 'combine', constants: { WG: EW_WG }, params: AXPBY_PARAMS },
-      [r.buffers[0]!, r.buffers[1]!, r.buffers[2]!, AXPBY_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: r.offsets[2]!, alpha, beta })],
+      [
+        r.buffers[0]!,
+        r.buffers[1]!,
+        r.buffers[2]!,
+        AXPBY_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: r.offsets[2]!, alpha, beta }),
+      ],
       groups(r.count, EW_WG),
       'axpby',
     );
@@ -36,7 +41,11 @@ export async function accumulate(acc: Tensor, b: Tensor, alpha = 1): Promise<voi
   for (const r of alignedRuns('accumulate', acc, b)) {
     await acc.gpu.run(
       { shader: 'axpby', entry: 'accumulate', constants: { WG: EW_WG }, params: AXPBY_PARAMS },
-      [r.buffers[0]!, r.buffers[1]!, AXPBY_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: 0, alpha, beta: 0 })],
+      [
+        r.buffers[0]!,
+        r.buffers[1]!,
+        AXPBY_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: 0, alpha, beta: 0 }),
+      ],
       groups(r.count, EW_WG),
       'accumulate',
     );

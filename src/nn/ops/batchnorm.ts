@@ -35,16 +35,40 @@ function check(what: string, c: number, bn: BatchNorm3dParams): void {
 
 /** batchnorm.wgsl's parameters, shared by all its entries. */
 const BATCHNORM_PARAMS = defineParams('Params', {
-  c: 'u32', accumulate: 'u32', _p0: 'u32', _p1: 'u32',
-  invCount: 'f32', eps: 'f32', momentum: 'f32', unbias: 'f32',
+  c: 'u32',
+  accumulate: 'u32',
+  _p0: 'u32',
+  _p1: 'u32',
+  invCount: 'f32',
+  eps: 'f32',
+  momentum: 'f32',
+  unbias: 'f32',
 });
 
 function params(c: number, count: number, bn: BatchNorm3dParams, accumulate = false): PackedParams {
-  return BATCHNORM_PARAMS.pack({ c, accumulate: accumulate ? 1 : 0, invCount: 1 / count, eps: bn.eps ?? 1e-5, momentum: bn.momentum ?? 0.1, unbias: count > 1 ? count / (count - 1) : 0 });
+  return BATCHNORM_PARAMS.pack({
+    c,
+    accumulate: accumulate ? 1 : 0,
+    invCount: 1 / count,
+    eps: bn.eps ?? 1e-5,
+    momentum: bn.momentum ?? 0.1,
+    unbias: count > 1 ? count / (count - 1) : 0,
+  });
 }
 
-async function perChannel(gpu: Gpu, entry: string, c: number, bindings: (GPUBuffer | PackedParams)[], constants: Record<string, number | boolean> = {}): Promise<void> {
-  await gpu.run({ shader: 'batchnorm', entry, constants: { WG, ...constants }, params: BATCHNORM_PARAMS }, bindings, groups(c, WG), `batchnorm ${entry}`);
+async function perChannel(
+  gpu: Gpu,
+  entry: string,
+  c: number,
+  bindings: (GPUBuffer | PackedParams)[],
+  constants: Record<string, number | boolean> = {},
+): Promise<void> {
+  await gpu.run(
+    { shader: 'batchnorm', entry, constants: { WG, ...constants }, params: BATCHNORM_PARAMS },
+    bindings,
+    groups(c, WG),
+    `batchnorm ${entry}`,
+  );
 }
 
 /**
@@ -92,7 +116,8 @@ export async function batchNorm3dBackward(
   const gpu = x.gpu;
   const c = x.c;
   check('batchNorm3dBackward', c, bn);
-  if (dy.shape.some((v, i) => v !== x.shape[i])) throw new RangeError(`batchNorm3dBackward: dy ${shapeStr(dy.shape)} vs x ${shapeStr(x.shape)}`);
+  if (dy.shape.some((v, i) => v !== x.shape[i]))
+    throw new RangeError(`batchNorm3dBackward: dy ${shapeStr(dy.shape)} vs x ${shapeStr(x.shape)}`);
   if (grads.dgamma.size !== c || grads.dbeta.size !== c) throw new RangeError(`batchNorm3dBackward: dgamma/dbeta need ${c} values`);
   const count = x.n * x.d * x.h * x.w;
   const u = params(c, count, bn, accumulate);
@@ -103,7 +128,15 @@ export async function batchNorm3dBackward(
   await perChannel(gpu, 'shift_coef', c, [saved.mean.buffer, coef, u]);
   await channelAffine(x, coef, dx); // dx holds x − mean until the last step
   await channelSums(dy, dx, sums);
-  await perChannel(gpu, 'backward_coef', c, [sums, saved.invstd.buffer, bn.gamma.buffer, grads.dgamma.buffer, grads.dbeta.buffer, coef4, u]);
+  await perChannel(gpu, 'backward_coef', c, [
+    sums,
+    saved.invstd.buffer,
+    bn.gamma.buffer,
+    grads.dgamma.buffer,
+    grads.dbeta.buffer,
+    coef4,
+    u,
+  ]);
   await channelMixInPlace(dx, dy, coef4);
   for (const b of [coef, sums, coef4]) gpu.release(b);
   return dx;
@@ -111,7 +144,14 @@ export async function batchNorm3dBackward(
 
 async function inferenceCoef(gpu: Gpu, c: number, bn: BatchNorm3dParams): Promise<GPUBuffer> {
   const coef = gpu.createBuffer(c * 8);
-  await perChannel(gpu, 'inference_coef', c, [bn.gamma.buffer, bn.beta.buffer, bn.runningMean.buffer, bn.runningVar.buffer, coef, params(c, 1, bn)]);
+  await perChannel(gpu, 'inference_coef', c, [
+    bn.gamma.buffer,
+    bn.beta.buffer,
+    bn.runningMean.buffer,
+    bn.runningVar.buffer,
+    coef,
+    params(c, 1, bn),
+  ]);
   return coef;
 }
 
@@ -131,7 +171,11 @@ export async function batchNorm3dInference(x: Tensor, bn: BatchNorm3dParams): Pr
  * t = β − running_mean·s, BN(conv(x; W, b)) = conv(x; W·s, b·s + t) (s per output channel).
  * Returns new weight [Co, Ci, k, k, k] and bias (Co values) tensors.
  */
-export async function foldBatchNorm3d(weight: Tensor, bias: Tensor | null, bn: BatchNorm3dParams): Promise<{ weight: Tensor; bias: Tensor }> {
+export async function foldBatchNorm3d(
+  weight: Tensor,
+  bias: Tensor | null,
+  bn: BatchNorm3dParams,
+): Promise<{ weight: Tensor; bias: Tensor }> {
   const gpu = weight.gpu;
   const co = weight.shape[0];
   check('foldBatchNorm3d', co, bn);

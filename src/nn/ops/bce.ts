@@ -6,9 +6,18 @@ import { groups, WG } from './grid.js';
 
 /** bce_logits.wgsl's parameters: offsets of logits, targets, weights and gradient; where this run's partial sums start. */
 const BCE_PARAMS = defineParams('Params', {
-  count: 'u32', offZ: 'u32', offT: 'u32', offW: 'u32',
-  offG: 'u32', partBase: 'u32', chunks: 'u32', _p0: 'u32',
-  gradScale: 'f32', _p1: 'f32', _p2: 'f32', _p3: 'f32',
+  count: 'u32',
+  offZ: 'u32',
+  offT: 'u32',
+  offW: 'u32',
+  offG: 'u32',
+  partBase: 'u32',
+  chunks: 'u32',
+  _p0: 'u32',
+  gradScale: 'f32',
+  _p1: 'f32',
+  _p2: 'f32',
+  _p3: 'f32',
 });
 
 export interface BceOptions {
@@ -45,14 +54,33 @@ export async function bceWithLogits(logits: Tensor, target: Tensor, opts: BceOpt
   for (const [k, r] of runs.entries()) {
     const [z, t, g, w] = r.buffers;
     const [oz, ot, og, ow] = r.offsets;
-    const u = BCE_PARAMS.pack({ count: r.count, offZ: oz!, offT: ot!, offW: ow ?? 0, offG: og!, partBase: layout.bases[k]!, chunks: layout.chunks[k]!, gradScale });
-    await gpu.run({ shader: 'bce_logits', entry: 'partial', constants, params: BCE_PARAMS }, [z!, t!, w ?? z!, g!, part, u], groups(layout.chunks[k]!, WG), 'bce');
+    const u = BCE_PARAMS.pack({
+      count: r.count,
+      offZ: oz!,
+      offT: ot!,
+      offW: ow ?? 0,
+      offG: og!,
+      partBase: layout.bases[k]!,
+      chunks: layout.chunks[k]!,
+      gradScale,
+    });
+    await gpu.run(
+      { shader: 'bce_logits', entry: 'partial', constants, params: BCE_PARAMS },
+      [z!, t!, w ?? z!, g!, part, u],
+      groups(layout.chunks[k]!, WG),
+      'bce',
+    );
   }
   await finishLoss(gpu, part, layout.total, res, { loss: 0, normByWeight: byWeight, count: logits.size, scale });
   if (byWeight) {
     for (const r of runs) {
       const u = BCE_PARAMS.pack({ count: r.count, offZ: 0, offT: 0, offW: 0, offG: r.offsets[2]!, partBase: 0, chunks: 0, gradScale: 0 });
-      await gpu.run({ shader: 'bce_logits', entry: 'normalize', constants, params: BCE_PARAMS }, [res, r.buffers[2]!, u], groups(r.count, WG), 'bce normalize');
+      await gpu.run(
+        { shader: 'bce_logits', entry: 'normalize', constants, params: BCE_PARAMS },
+        [res, r.buffers[2]!, u],
+        groups(r.count, WG),
+        'bce normalize',
+      );
     }
   }
   const loss = (await gpu.readF32(res, 1, 2))[0]!;

@@ -27,15 +27,30 @@ function params(t: Tensor, l: ChannelLayout): PackedParams {
  * scaled per output channel is { c: Co, spatial: Ci·k³ }).
  */
 export async function channelAffine(x: Tensor, coef: GPUBuffer, out: Tensor, shift = true, layout = ncdhw(x)): Promise<void> {
-  await x.gpu.run({ shader: 'channel_affine', entry: 'apply', constants: { WG, SHIFT: shift }, params: CHANNEL_AFFINE_PARAMS }, [x.buffer, coef, out.buffer, params(x, layout)], groups(x.size, WG), 'channel affine');
+  await x.gpu.run(
+    { shader: 'channel_affine', entry: 'apply', constants: { WG, SHIFT: shift }, params: CHANNEL_AFFINE_PARAMS },
+    [x.buffer, coef, out.buffer, params(x, layout)],
+    groups(x.size, WG),
+    'channel affine',
+  );
 }
 
 /** y = y · coef[c].x + coef[c].y in place. */
 export async function channelAffineInPlace(y: Tensor, coef: GPUBuffer): Promise<void> {
-  await y.gpu.run({ shader: 'channel_affine', entry: 'apply_inplace', constants: { WG }, params: CHANNEL_AFFINE_PARAMS }, [y.buffer, coef, params(y, ncdhw(y))], groups(y.size, WG), 'channel affine');
+  await y.gpu.run(
+    { shader: 'channel_affine', entry: 'apply_inplace', constants: { WG }, params: CHANNEL_AFFINE_PARAMS },
+    [y.buffer, coef, params(y, ncdhw(y))],
+    groups(y.size, WG),
+    'channel affine',
+  );
 }
 
 /** out = coef[c].x · other + coef[c].y · out + coef[c].z in place, with a vec4 per channel. */
 export async function channelMixInPlace(out: Tensor, other: Tensor, coef4: GPUBuffer): Promise<void> {
-  await out.gpu.run({ shader: 'channel_affine', entry: 'mix_inplace', constants: { WG }, params: CHANNEL_AFFINE_PARAMS }, [other.buffer, coef4, out.buffer, params(out, ncdhw(out))], groups(out.size, WG), 'channel mix');
+  await out.gpu.run(
+    { shader: 'channel_affine', entry: 'mix_inplace', constants: { WG }, params: CHANNEL_AFFINE_PARAMS },
+    [other.buffer, coef4, out.buffer, params(out, ncdhw(out))],
+    groups(out.size, WG),
+    'channel mix',
+  );
 }

@@ -7,7 +7,16 @@ import { sampleOf } from './per-sample.js';
 const CHUNK = 4096;
 
 /** channel_reduce.wgsl's parameters (entries partial, finish and take_first, the last used by conv3d's bias gradient). */
-export const CHANNEL_REDUCE_PARAMS = defineParams('Params', { n: 'u32', c: 'u32', spatial: 'u32', chunks: 'u32', chunkLen: 'u32', accumulate: 'u32', _p0: 'u32', _p1: 'u32' });
+export const CHANNEL_REDUCE_PARAMS = defineParams('Params', {
+  n: 'u32',
+  c: 'u32',
+  spatial: 'u32',
+  chunks: 'u32',
+  chunkLen: 'u32',
+  accumulate: 'u32',
+  _p0: 'u32',
+  _p1: 'u32',
+});
 
 /**
  * Per-channel (Σa, Σa·b) over N and space for NCDHW tensors `a` and `b` of one shape, written as
@@ -34,7 +43,15 @@ export async function channelSums(a: Tensor, b: Tensor, out: GPUBuffer, accumula
   const chunkLen = Math.ceil(spatial / chunks);
   const u = CHANNEL_REDUCE_PARAMS.pack({ n, c, spatial, chunks, chunkLen, accumulate: accumulate ? 1 : 0 });
   const part = gpu.createBuffer(c * chunks * 8);
-  await gpu.run({ shader: 'channel_reduce', entry: 'partial', constants: { WG }, params: CHANNEL_REDUCE_PARAMS }, [a.buffer, b.buffer, part, u], groups(c * chunks, WG));
-  await gpu.run({ shader: 'channel_reduce', entry: 'finish', constants: { WG }, params: CHANNEL_REDUCE_PARAMS }, [part, out, u], groups(c, WG));
+  await gpu.run(
+    { shader: 'channel_reduce', entry: 'partial', constants: { WG }, params: CHANNEL_REDUCE_PARAMS },
+    [a.buffer, b.buffer, part, u],
+    groups(c * chunks, WG),
+  );
+  await gpu.run(
+    { shader: 'channel_reduce', entry: 'finish', constants: { WG }, params: CHANNEL_REDUCE_PARAMS },
+    [part, out, u],
+    groups(c, WG),
+  );
   gpu.release(part);
 }

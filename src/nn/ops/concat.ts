@@ -6,7 +6,8 @@ export async function concatChannels(parts: readonly Tensor[]): Promise<Tensor> 
   if (parts.length === 0) throw new RangeError('concatChannels: no parts');
   const [n, , d, h, w] = parts[0]!.shape;
   for (const p of parts) {
-    if (p.n !== n || p.d !== d || p.h !== h || p.w !== w) throw new RangeError(`concatChannels: part ${shapeStr(p.shape)} differs from ${shapeStr(parts[0]!.shape)} outside the channel axis`);
+    if (p.n !== n || p.d !== d || p.h !== h || p.w !== w)
+      throw new RangeError(`concatChannels: part ${shapeStr(p.shape)} differs from ${shapeStr(parts[0]!.shape)} outside the channel axis`);
   }
   const c = parts.reduce((s, p) => s + p.c, 0);
   const y = Tensor.empty(parts[0]!.gpu, [n, c, d, h, w]);

@@ -34,7 +34,7 @@ function checkGeometry(g: ConvGeometry): void {
  * (bench/RESULTS.md); RHIZOCT_CONV=tiled|register overrides it.
  */
 export const convKernel: { variant: 'register' | 'tiled' } = {
-  variant: (typeof process !== 'undefined' && process.env?.RHIZOCT_CONV === 'tiled') ? 'tiled' : 'register',
+  variant: typeof process !== 'undefined' && process.env?.RHIZOCT_CONV === 'tiled' ? 'tiled' : 'register',
 };
 
 const TILED = { TX: 4, WX: 8, WY: 8 };
@@ -52,18 +52,41 @@ function blocking(channels: number, width: number): { TX: number; CB: number } {
  * window starts at global depth `inD0`, the output window at `outD0`.
  */
 export const CONV_PARAMS = defineParams('Params', {
-  n: 'u32', cin: 'u32', cout: 'u32', coGroups: 'u32',
-  inD: 'u32', inH: 'u32', inW: 'u32', inD0: 'i32',
-  outD: 'u32', outH: 'u32', outW: 'u32', outD0: 'u32',
-  tilesX: 'u32', total: 'u32', relu: 'u32', coVec: 'u32',
+  n: 'u32',
+  cin: 'u32',
+  cout: 'u32',
+  coGroups: 'u32',
+  inD: 'u32',
+  inH: 'u32',
+  inW: 'u32',
+  inD0: 'i32',
+  outD: 'u32',
+  outH: 'u32',
+  outW: 'u32',
+  outD0: 'u32',
+  tilesX: 'u32',
+  total: 'u32',
+  relu: 'u32',
+  coVec: 'u32',
 });
 
 /** The parameters of conv3d_wgrad.wgsl (entries partial and reduce), checked against its `struct Params` likewise. */
 export const WGRAD_PARAMS = defineParams('Params', {
-  n: 'u32', cin: 'u32', cout: 'u32', coGroups: 'u32',
-  inD: 'u32', inH: 'u32', inW: 'u32', chunks: 'u32',
-  outD: 'u32', outH: 'u32', outW: 'u32', rowsPerChunk: 'u32',
-  total: 'u32', accumulate: 'u32', wcount: 'u32',
+  n: 'u32',
+  cin: 'u32',
+  cout: 'u32',
+  coGroups: 'u32',
+  inD: 'u32',
+  inH: 'u32',
+  inW: 'u32',
+  chunks: 'u32',
+  outD: 'u32',
+  outH: 'u32',
+  outW: 'u32',
+  rowsPerChunk: 'u32',
+  total: 'u32',
+  accumulate: 'u32',
+  wcount: 'u32',
 });
 
 /** The parameters of conv3d_pack.wgsl (checked likewise): `outerPad` is the padded fastest axis, `total` the values written. */
@@ -76,7 +99,11 @@ async function packForward(gpu: Gpu, weight: Tensor, cout: number, cin: number, 
   const total = cin * kk * padTo;
   const dst = gpu.createBuffer(total * 4);
   const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
-  await gpu.run({ shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG }, params: PACK_PARAMS }, [weight.buffer, dst, u], Math.ceil(total / PACK_WG));
+  await gpu.run(
+    { shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG }, params: PACK_PARAMS },
+    [weight.buffer, dst, u],
+    Math.ceil(total / PACK_WG),
+  );
   return dst;
 }
 
@@ -84,7 +111,11 @@ async function packTranspose(gpu: Gpu, weight: Tensor, cout: number, cin: number
   const total = cout * kk * padTo;
   const dst = gpu.createBuffer(total * 4);
   const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
-  await gpu.run({ shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG }, params: PACK_PARAMS }, [weight.buffer, dst, u], Math.ceil(total / PACK_WG));
+  await gpu.run(
+    { shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG }, params: PACK_PARAMS },
+    [weight.buffer, dst, u],
+    Math.ceil(total / PACK_WG),
+  );
   return dst;
 }
 
@@ -92,7 +123,11 @@ async function padBias(gpu: Gpu, bias: Tensor | null, count: number, padTo: numb
   const dst = gpu.createBuffer(padTo * 4);
   if (!bias) return dst; // unused: HAS_BIAS is false
   const u = PACK_PARAMS.pack({ cout: count, cin: 0, kk: 0, outerPad: padTo, total: padTo });
-  await gpu.run({ shader: 'conv3d_pack', entry: 'pad_bias', constants: { WG: PACK_WG }, params: PACK_PARAMS }, [bias.buffer, dst, u], Math.ceil(padTo / PACK_WG));
+  await gpu.run(
+    { shader: 'conv3d_pack', entry: 'pad_bias', constants: { WG: PACK_WG }, params: PACK_PARAMS },
+    [bias.buffer, dst, u],
+    Math.ceil(padTo / PACK_WG),
+  );
   return dst;
 }
 
@@ -123,7 +158,16 @@ function inputDepths(kind: 'conv' | 'transpose', d0: number, d1: number, g: Conv
   return [Math.max(0, a), Math.min(inD, b)];
 }
 
-async function dispatchWindow(gpu: Gpu, w: Windowed, xBuf: GPUBuffer, inD0: number, inD: number, yBuf: GPUBuffer, outD0: number, outD: number): Promise<void> {
+async function dispatchWindow(
+  gpu: Gpu,
+  w: Windowed,
+  xBuf: GPUBuffer,
+  inD0: number,
+  inD: number,
+  yBuf: GPUBuffer,
+  outD0: number,
+  outD: number,
+): Promise<void> {
   const [n, , , inH, inW] = w.x.shape;
   const [, , , outH, outW] = w.y.shape;
   const coVec = w.padTo / 4;
@@ -134,16 +178,37 @@ async function dispatchWindow(gpu: Gpu, w: Windowed, xBuf: GPUBuffer, inD0: numb
     const tilesX = Math.ceil(outW / (TILED.WX * TILED.TX));
     const workgroups = tilesX * Math.ceil(outH / TILED.WY) * outD * n * coGroups;
     const ut = CONV_PARAMS.pack({ ...shape, tilesX, total: workgroups });
-    await gpu.run({ shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, CB: w.CB, HAS_BIAS: w.hasBias }, params: CONV_PARAMS }, [xBuf, w.packed, w.bias, yBuf, ut], workgroups, 'conv3d');
+    await gpu.run(
+      { shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, CB: w.CB, HAS_BIAS: w.hasBias }, params: CONV_PARAMS },
+      [xBuf, w.packed, w.bias, yBuf, ut],
+      workgroups,
+      'conv3d',
+    );
     return;
   }
   const tilesX = Math.ceil(outW / w.TX);
   const total = tilesX * outH * outD * n * coGroups;
   const u = CONV_PARAMS.pack({ ...shape, tilesX, total });
-  const spec = w.kind === 'conv'
-    ? { shader: 'conv3d', entry: 'forward', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias }, params: CONV_PARAMS }
-    : { shader: 'conv3d_transpose', entry: 'main', constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias }, params: CONV_PARAMS };
-  await gpu.run(spec, [xBuf, w.packed, w.bias, yBuf, u], groups(total, WG), `${w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose'} k${g.kernel} ${w.cin}→${w.cout} @${outH}`);
+  const spec =
+    w.kind === 'conv'
+      ? {
+          shader: 'conv3d',
+          entry: 'forward',
+          constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias },
+          params: CONV_PARAMS,
+        }
+      : {
+          shader: 'conv3d_transpose',
+          entry: 'main',
+          constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias },
+          params: CONV_PARAMS,
+        };
+  await gpu.run(
+    spec,
+    [xBuf, w.packed, w.bias, yBuf, u],
+    groups(total, WG),
+    `${w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose'} k${g.kernel} ${w.cin}→${w.cout} @${outH}`,
+  );
 }
 
 /**
@@ -212,7 +277,21 @@ export async function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, g: 
   const packed = await packForward(gpu, weight, cout, cin, kk, padTo);
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const y = Tensor.empty(gpu, outShape);
-  await runWindowed(gpu, { kind: 'conv', x, y, cin, cout, geometry: g, packed, bias: biasBuf, hasBias: bias !== null, relu: g.relu ?? false, padTo, CB, TX });
+  await runWindowed(gpu, {
+    kind: 'conv',
+    x,
+    y,
+    cin,
+    cout,
+    geometry: g,
+    packed,
+    bias: biasBuf,
+    hasBias: bias !== null,
+    relu: g.relu ?? false,
+    padTo,
+    CB,
+    TX,
+  });
   gpu.release(packed);
   gpu.release(biasBuf);
   return y;
@@ -243,7 +322,21 @@ export async function convTranspose3d(
   const packed = await packTranspose(gpu, weight, r, q, g.kernel ** 3, padTo);
   const biasBuf = await padBias(gpu, bias, q, padTo);
   const y = Tensor.empty(gpu, outShape);
-  await runWindowed(gpu, { kind: 'transpose', x, y, cin: r, cout: q, geometry: g, packed, bias: biasBuf, hasBias: bias !== null, relu: g.relu ?? false, padTo, CB, TX });
+  await runWindowed(gpu, {
+    kind: 'transpose',
+    x,
+    y,
+    cin: r,
+    cout: q,
+    geometry: g,
+    packed,
+    bias: biasBuf,
+    hasBias: bias !== null,
+    relu: g.relu ?? false,
+    padTo,
+    CB,
+    TX,
+  });
   gpu.release(packed);
   gpu.release(biasBuf);
   return y;
@@ -290,10 +383,36 @@ export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g:
   const wcount = cout * cin * k ** 3;
   const total = usedChunks * perChunk;
   const part = gpu.createBuffer(usedChunks * wcount * 4);
-  const u = WGRAD_PARAMS.pack({ n, cin, cout, coGroups, inD, inH, inW, chunks: usedChunks, outD, outH, outW, rowsPerChunk, total, accumulate: accumulate ? 1 : 0, wcount });
+  const u = WGRAD_PARAMS.pack({
+    n,
+    cin,
+    cout,
+    coGroups,
+    inD,
+    inH,
+    inW,
+    chunks: usedChunks,
+    outD,
+    outH,
+    outW,
+    rowsPerChunk,
+    total,
+    accumulate: accumulate ? 1 : 0,
+    wcount,
+  });
   const constants = { K: k, S: g.stride, P: g.padding, WG };
-  await gpu.run({ shader: 'conv3d_wgrad', entry: 'partial', constants, params: WGRAD_PARAMS }, [x.buffer, dy.buffer, part, u], groups(total, WG), `conv3d_wgrad k${k} ${cin}→${cout} @${outH}`);
-  await gpu.run({ shader: 'conv3d_wgrad', entry: 'reduce', constants, params: WGRAD_PARAMS }, [part, dw.buffer, u], groups(wcount, WG), 'conv3d_wgrad');
+  await gpu.run(
+    { shader: 'conv3d_wgrad', entry: 'partial', constants, params: WGRAD_PARAMS },
+    [x.buffer, dy.buffer, part, u],
+    groups(total, WG),
+    `conv3d_wgrad k${k} ${cin}→${cout} @${outH}`,
+  );
+  await gpu.run(
+    { shader: 'conv3d_wgrad', entry: 'reduce', constants, params: WGRAD_PARAMS },
+    [part, dw.buffer, u],
+    groups(wcount, WG),
+    'conv3d_wgrad',
+  );
   gpu.release(part);
 }
 
@@ -304,6 +423,10 @@ export async function conv3dBackwardBias(dy: Tensor, db: Tensor, accumulate = fa
   const sums = gpu.createBuffer(c * 8);
   await channelSums(dy, dy, sums);
   const u = CHANNEL_REDUCE_PARAMS.pack({ n: 0, c, spatial: 0, chunks: 0, chunkLen: 0, accumulate: accumulate ? 1 : 0 });
-  await gpu.run({ shader: 'channel_reduce', entry: 'take_first', constants: { WG }, params: CHANNEL_REDUCE_PARAMS }, [sums, db.buffer, u], groups(c, WG));
+  await gpu.run(
+    { shader: 'channel_reduce', entry: 'take_first', constants: { WG }, params: CHANNEL_REDUCE_PARAMS },
+    [sums, db.buffer, u],
+    groups(c, WG),
+  );
   gpu.release(sums);
 }

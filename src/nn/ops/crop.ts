@@ -10,7 +10,13 @@ export function centreOffset(extent: Vec3, size: Vec3): [number, number, number]
 
 function checkWindow(what: string, s: Shape5, offset: Vec3, size: Vec3): void {
   for (let i = 0; i < 3; i++) {
-    if (!(Number.isInteger(offset[i]) && Number.isInteger(size[i]) && offset[i]! >= 0 && size[i]! >= 1 && offset[i]! + size[i]! <= s[i + 2]!)) {
+    if (!(
+      Number.isInteger(offset[i]) &&
+      Number.isInteger(size[i]) &&
+      offset[i]! >= 0 &&
+      size[i]! >= 1 &&
+      offset[i]! + size[i]! <= s[i + 2]!
+    )) {
       throw new RangeError(`${what}: window at [${offset.join(', ')}] of size [${size.join(', ')}] does not fit in ${shapeStr(s)}`);
     }
   }
@@ -27,7 +33,8 @@ export async function crop3d(x: Tensor, offset: Vec3, size: Vec3): Promise<Tenso
 /** The gradient of crop3d: dy placed at `offset` in zeros of the input shape. */
 export async function crop3dBackward(dy: Tensor, xShape: Shape5, offset: Vec3): Promise<Tensor> {
   checkWindow('crop3dBackward', xShape, offset, [dy.d, dy.h, dy.w]);
-  if (dy.n !== xShape[0] || dy.c !== xShape[1]) throw new RangeError(`crop3dBackward: dy ${shapeStr(dy.shape)} vs input ${shapeStr(xShape)}`);
+  if (dy.n !== xShape[0] || dy.c !== xShape[1])
+    throw new RangeError(`crop3dBackward: dy ${shapeStr(dy.shape)} vs input ${shapeStr(xShape)}`);
   const dx = Tensor.empty(dy.gpu, xShape);
   await regionCopy(dy, dx, { channels: dy.c, srcC0: 0, dstC0: 0, shift: [-offset[0], -offset[1], -offset[2]] });
   return dx;

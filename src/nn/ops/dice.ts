@@ -6,9 +6,18 @@ import { groups, WG } from './grid.js';
 
 /** dice.wgsl's parameters (entries partial and grad): offsets of probabilities, targets and gradient; where this run's partials start. */
 const DICE_PARAMS = defineParams('Params', {
-  count: 'u32', offP: 'u32', offT: 'u32', offG: 'u32',
-  partBase: 'u32', chunks: 'u32', _p0: 'u32', _p1: 'u32',
-  eps: 'f32', scale: 'f32', _p2: 'f32', _p3: 'f32',
+  count: 'u32',
+  offP: 'u32',
+  offT: 'u32',
+  offG: 'u32',
+  partBase: 'u32',
+  chunks: 'u32',
+  _p0: 'u32',
+  _p1: 'u32',
+  eps: 'f32',
+  scale: 'f32',
+  _p2: 'f32',
+  _p3: 'f32',
 });
 
 export interface DiceOptions {
@@ -34,14 +43,33 @@ export async function diceLoss(prob: Tensor, target: Tensor, opts: DiceOptions =
   const res = gpu.createBuffer(16);
   const params = (k: number): PackedParams => {
     const r = runs[k]!;
-    return DICE_PARAMS.pack({ count: r.count, offP: r.offsets[0]!, offT: r.offsets[1]!, offG: r.offsets[2]!, partBase: layout.bases[k]!, chunks: layout.chunks[k]!, eps, scale });
+    return DICE_PARAMS.pack({
+      count: r.count,
+      offP: r.offsets[0]!,
+      offT: r.offsets[1]!,
+      offG: r.offsets[2]!,
+      partBase: layout.bases[k]!,
+      chunks: layout.chunks[k]!,
+      eps,
+      scale,
+    });
   };
   for (const [k, r] of runs.entries()) {
-    await gpu.run({ shader: 'dice', entry: 'partial', constants: { WG }, params: DICE_PARAMS }, [r.buffers[0]!, r.buffers[1]!, part, params(k)], groups(layout.chunks[k]!, WG), 'dice');
+    await gpu.run(
+      { shader: 'dice', entry: 'partial', constants: { WG }, params: DICE_PARAMS },
+      [r.buffers[0]!, r.buffers[1]!, part, params(k)],
+      groups(layout.chunks[k]!, WG),
+      'dice',
+    );
   }
   await finishLoss(gpu, part, layout.total, res, { loss: 1, count: prob.size, eps, scale });
   for (const [k, r] of runs.entries()) {
-    await gpu.run({ shader: 'dice', entry: 'grad', constants: { WG }, params: DICE_PARAMS }, [res, r.buffers[1]!, r.buffers[2]!, params(k)], groups(r.count, WG), 'dice grad');
+    await gpu.run(
+      { shader: 'dice', entry: 'grad', constants: { WG }, params: DICE_PARAMS },
+      [res, r.buffers[1]!, r.buffers[2]!, params(k)],
+      groups(r.count, WG),
+      'dice grad',
+    );
   }
   const loss = (await gpu.readF32(res, 1, 2))[0]!;
   gpu.release(part);

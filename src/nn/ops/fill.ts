@@ -10,7 +10,11 @@ const FILL_PARAMS = defineParams('Params', { count: 'u32', value: 'f32' });
 
 /** Sets the first `count` f32 values of a buffer to `value`. */
 export async function fillBuffer(gpu: Gpu, buffer: GPUBuffer, count: number, value: number): Promise<void> {
-  await gpu.run({ shader: 'fill', constants: { WG: FILL_WG }, params: FILL_PARAMS }, [buffer, FILL_PARAMS.pack({ count, value })], groups(count, FILL_WG));
+  await gpu.run(
+    { shader: 'fill', constants: { WG: FILL_WG }, params: FILL_PARAMS },
+    [buffer, FILL_PARAMS.pack({ count, value })],
+    groups(count, FILL_WG),
+  );
 }
 
 /** Sets every element of a tensor (all its pieces) to `value`; NaN poisons outputs in tests. */

@@ -18,10 +18,28 @@ export function maxPoolOutShape(s: Shape5): Shape5 {
 }
 
 /** maxpool.wgsl's parameters (entries forward and backward): N·C planes, input and output extents, invocations. */
-const MAXPOOL_PARAMS = defineParams('Params', { planes: 'u32', inD: 'u32', inH: 'u32', inW: 'u32', outD: 'u32', outH: 'u32', outW: 'u32', total: 'u32' });
+const MAXPOOL_PARAMS = defineParams('Params', {
+  planes: 'u32',
+  inD: 'u32',
+  inH: 'u32',
+  inW: 'u32',
+  outD: 'u32',
+  outH: 'u32',
+  outW: 'u32',
+  total: 'u32',
+});
 
 function params(inShape: Shape5, outShape: Shape5, total: number): PackedParams {
-  return MAXPOOL_PARAMS.pack({ planes: inShape[0] * inShape[1], inD: inShape[2], inH: inShape[3], inW: inShape[4], outD: outShape[2], outH: outShape[3], outW: outShape[4], total });
+  return MAXPOOL_PARAMS.pack({
+    planes: inShape[0] * inShape[1],
+    inD: inShape[2],
+    inH: inShape[3],
+    inW: inShape[4],
+    outD: outShape[2],
+    outH: outShape[3],
+    outW: outShape[4],
+    total,
+  });
 }
 
 /**
@@ -50,14 +68,22 @@ export async function maxPool3d(x: Tensor): Promise<MaxPoolResult> {
   }
   const y = Tensor.empty(gpu, outShape);
   const argmax = gpu.createBuffer(y.size * 4, 'maxpool argmax');
-  await gpu.run({ shader: 'maxpool', entry: 'forward', constants: { WG }, params: MAXPOOL_PARAMS }, [x.buffer, y.buffer, argmax, params(x.shape, outShape, y.size)], groups(y.size, WG), 'maxpool');
+  await gpu.run(
+    { shader: 'maxpool', entry: 'forward', constants: { WG }, params: MAXPOOL_PARAMS },
+    [x.buffer, y.buffer, argmax, params(x.shape, outShape, y.size)],
+    groups(y.size, WG),
+    'maxpool',
+  );
   return { y, argmax };
 }
 
 /** Routes dy (the pooled shape) back to the input shape `xShape` by the recorded argmax. */
 export async function maxPool3dBackward(dy: Tensor, argmax: GPUBuffer, xShape: Shape5): Promise<Tensor> {
   const outShape = maxPoolOutShape(xShape);
-  if (dy.shape.some((v, i) => v !== outShape[i])) throw new RangeError(`maxPool3dBackward: dy ${shapeStr(dy.shape)} does not match the pooled shape ${shapeStr(outShape)} of ${shapeStr(xShape)}`);
+  if (dy.shape.some((v, i) => v !== outShape[i]))
+    throw new RangeError(
+      `maxPool3dBackward: dy ${shapeStr(dy.shape)} does not match the pooled shape ${shapeStr(outShape)} of ${shapeStr(xShape)}`,
+    );
   const gpu = dy.gpu;
   if (xShape[0] > 1 && (dy.isSplit || needsPerSample(gpu, xShape))) {
     const dx = Tensor.empty(gpu, xShape);
@@ -77,6 +103,11 @@ export async function maxPool3dBackward(dy: Tensor, argmax: GPUBuffer, xShape: S
     return dx;
   }
   const dx = Tensor.empty(gpu, xShape);
-  await gpu.run({ shader: 'maxpool', entry: 'backward', constants: { WG }, params: MAXPOOL_PARAMS }, [dy.buffer, argmax, dx.buffer, params(xShape, outShape, dx.size)], groups(dx.size, WG), 'maxpool backward');
+  await gpu.run(
+    { shader: 'maxpool', entry: 'backward', constants: { WG }, params: MAXPOOL_PARAMS },
+    [dy.buffer, argmax, dx.buffer, params(xShape, outShape, dx.size)],
+    groups(dx.size, WG),
+    'maxpool backward',
+  );
   return dx;
 }

@@ -11,7 +11,10 @@ export function sampleOf(t: Tensor, n: number): Tensor {
   const one = Tensor.empty(t.gpu, [1, c, d, h, w]);
   if (one.isSplit) {
     one.release();
-    throw new GpuError('too-large', `one sample of ${shapeStr(t.shape)} (${((c * d * h * w * 4) / 2 ** 20).toFixed(1)} MiB) exceeds one storage binding`);
+    throw new GpuError(
+      'too-large',
+      `one sample of ${shapeStr(t.shape)} (${((c * d * h * w * 4) / 2 ** 20).toFixed(1)} MiB) exceeds one storage binding`,
+    );
   }
   t.copyPlanesTo(n * c * d, c * d, one.buffer, 0);
   return one;

@@ -4,10 +4,22 @@ import { groups, WG } from './grid.js';
 
 /** region_copy.wgsl's parameters: channels copied, destination and source channel starts, both shapes, the shift. */
 const REGION_COPY_PARAMS = defineParams('Params', {
-  n: 'u32', channels: 'u32', dstC0: 'u32', srcC0: 'u32',
-  dstC: 'u32', dstD: 'u32', dstH: 'u32', dstW: 'u32',
-  srcC: 'u32', srcD: 'u32', srcH: 'u32', srcW: 'u32',
-  shiftD: 'i32', shiftH: 'i32', shiftW: 'i32', total: 'u32',
+  n: 'u32',
+  channels: 'u32',
+  dstC0: 'u32',
+  srcC0: 'u32',
+  dstC: 'u32',
+  dstD: 'u32',
+  dstH: 'u32',
+  dstW: 'u32',
+  srcC: 'u32',
+  srcD: 'u32',
+  srcH: 'u32',
+  srcW: 'u32',
+  shiftD: 'i32',
+  shiftH: 'i32',
+  shiftW: 'i32',
+  total: 'u32',
 });
 
 /** Which channels go where, and the spatial shift (source position = destination position + shift). */
@@ -31,10 +43,27 @@ export async function regionCopy(src: Tensor, dst: Tensor, r: RegionCopy): Promi
   const total = dst.n * r.channels * dst.d * dst.h * dst.w;
   const [sd, sh, sw] = r.shift;
   const u = REGION_COPY_PARAMS.pack({
-    n: dst.n, channels: r.channels, dstC0: r.dstC0, srcC0: r.srcC0,
-    dstC: dst.c, dstD: dst.d, dstH: dst.h, dstW: dst.w,
-    srcC: src.c, srcD: src.d, srcH: src.h, srcW: src.w,
-    shiftD: sd, shiftH: sh, shiftW: sw, total,
+    n: dst.n,
+    channels: r.channels,
+    dstC0: r.dstC0,
+    srcC0: r.srcC0,
+    dstC: dst.c,
+    dstD: dst.d,
+    dstH: dst.h,
+    dstW: dst.w,
+    srcC: src.c,
+    srcD: src.d,
+    srcH: src.h,
+    srcW: src.w,
+    shiftD: sd,
+    shiftH: sh,
+    shiftW: sw,
+    total,
   });
-  await src.gpu.run({ shader: 'region_copy', constants: { WG }, params: REGION_COPY_PARAMS }, [src.buffer, dst.buffer, u], groups(total, WG), 'region copy');
+  await src.gpu.run(
+    { shader: 'region_copy', constants: { WG }, params: REGION_COPY_PARAMS },
+    [src.buffer, dst.buffer, u],
+    groups(total, WG),
+    'region copy',
+  );
 }

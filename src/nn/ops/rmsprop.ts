@@ -8,10 +8,22 @@ const OPT_WG = 256;
 
 /** rmsprop.wgsl's parameters: offsets of param, grad, square average, momentum buffer and gradient average, then the step's constants. */
 const RMSPROP_PARAMS = defineParams('Params', {
-  count: 'u32', offP: 'u32', offG: 'u32', offS: 'u32',
-  offB: 'u32', offA: 'u32', _p0: 'u32', _p1: 'u32',
-  lr: 'f32', alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32',
-  weightDecay: 'f32', momentum: 'f32', _p2: 'f32', _p3: 'f32',
+  count: 'u32',
+  offP: 'u32',
+  offG: 'u32',
+  offS: 'u32',
+  offB: 'u32',
+  offA: 'u32',
+  _p0: 'u32',
+  _p1: 'u32',
+  lr: 'f32',
+  alpha: 'f32',
+  oneMinusAlpha: 'f32',
+  eps: 'f32',
+  weightDecay: 'f32',
+  momentum: 'f32',
+  _p2: 'f32',
+  _p3: 'f32',
 });
 
 export interface RmspropOptions {
@@ -75,11 +87,25 @@ export async function rmspropStep(param: Tensor, grad: Tensor, state: RmspropSta
     const aBuf = centered ? r.buffers[k] : unusedA;
     const aOff = centered ? r.offsets[k] : 0;
     const u = RMSPROP_PARAMS.pack({
-      count: r.count, offP: op!, offG: og!, offS: os!, offB: bOff!, offA: aOff!,
-      lr: opts.lr, alpha, oneMinusAlpha: 1 - alpha, eps: opts.eps ?? 1e-8,
-      weightDecay: opts.weightDecay ?? 0, momentum,
+      count: r.count,
+      offP: op!,
+      offG: og!,
+      offS: os!,
+      offB: bOff!,
+      offA: aOff!,
+      lr: opts.lr,
+      alpha,
+      oneMinusAlpha: 1 - alpha,
+      eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? 0,
+      momentum,
     });
-    await gpu.run({ shader: 'rmsprop', constants: { WG: OPT_WG, MOMENTUM: useMomentum, CENTERED: centered }, params: RMSPROP_PARAMS }, [bp!, bg!, bs!, bBuf!, aBuf!, u], groups(r.count, OPT_WG), 'rmsprop');
+    await gpu.run(
+      { shader: 'rmsprop', constants: { WG: OPT_WG, MOMENTUM: useMomentum, CENTERED: centered }, params: RMSPROP_PARAMS },
+      [bp!, bg!, bs!, bBuf!, aBuf!, u],
+      groups(r.count, OPT_WG),
+      'rmsprop',
+    );
   }
   for (const b of [unusedA, unusedB]) if (b) gpu.release(b);
 }

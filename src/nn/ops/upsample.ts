@@ -28,7 +28,12 @@ export async function upsample3d(x: Tensor, factor: number, mode: UpsampleMode):
   const gpu = x.gpu;
   const y = Tensor.empty(gpu, upsampleOutShape(x.shape, factor));
   const u = UPSAMPLE_PARAMS.pack({ planes: x.n * x.c, inD: x.d, inH: x.h, inW: x.w, total: y.size });
-  await gpu.run({ shader: shader(mode), entry: 'forward', constants: { F: factor, WG }, params: UPSAMPLE_PARAMS }, [x.buffer, y.buffer, u], groups(y.size, WG), `upsample ${mode}`);
+  await gpu.run(
+    { shader: shader(mode), entry: 'forward', constants: { F: factor, WG }, params: UPSAMPLE_PARAMS },
+    [x.buffer, y.buffer, u],
+    groups(y.size, WG),
+    `upsample ${mode}`,
+  );
   return y;
 }
 
@@ -36,12 +41,18 @@ export async function upsample3d(x: Tensor, factor: number, mode: UpsampleMode):
 export async function upsample3dBackward(dy: Tensor, xShape: Shape5, factor: number, mode: UpsampleMode): Promise<Tensor> {
   checkFactor(factor);
   const want = upsampleOutShape(xShape, factor);
-  if (dy.shape.some((v, i) => v !== want[i])) throw new RangeError(`upsample backward: dy ${shapeStr(dy.shape)} is not ${shapeStr(want)}, ${shapeStr(xShape)} upsampled ×${factor}`);
+  if (dy.shape.some((v, i) => v !== want[i]))
+    throw new RangeError(`upsample backward: dy ${shapeStr(dy.shape)} is not ${shapeStr(want)}, ${shapeStr(xShape)} upsampled ×${factor}`);
   const gpu = dy.gpu;
   if (mode === 'nearest') {
     const dx = Tensor.empty(gpu, xShape);
     const u = UPSAMPLE_PARAMS.pack({ planes: dx.n * dx.c, inD: dx.d, inH: dx.h, inW: dx.w, total: dx.size });
-    await gpu.run({ shader: 'upsample_nearest', entry: 'backward', constants: { F: factor, WG }, params: UPSAMPLE_PARAMS }, [dy.buffer, dx.buffer, u], groups(dx.size, WG), 'upsample nearest backward');
+    await gpu.run(
+      { shader: 'upsample_nearest', entry: 'backward', constants: { F: factor, WG }, params: UPSAMPLE_PARAMS },
+      [dy.buffer, dx.buffer, u],
+      groups(dx.size, WG),
+      'upsample nearest backward',
+    );
     return dx;
   }
   // Separable: transpose the 1D interpolation along W, then H, then D, each pass shrinking one axis.
@@ -56,7 +67,12 @@ export async function upsample3dBackward(dy: Tensor, xShape: Shape5, factor: num
   for (const s of steps) {
     const next = Tensor.empty(gpu, s.shape);
     const u = AXIS_PARAMS.pack({ outer: s.outer, n: s.len, inner: s.inner, total: next.size });
-    await gpu.run({ shader: 'upsample_trilinear', entry: 'backward_axis', constants: { F: factor, WG }, params: AXIS_PARAMS }, [cur.buffer, next.buffer, u], groups(next.size, WG), 'upsample trilinear backward');
+    await gpu.run(
+      { shader: 'upsample_trilinear', entry: 'backward_axis', constants: { F: factor, WG }, params: AXIS_PARAMS },
+      [cur.buffer, next.buffer, u],
+      groups(next.size, WG),
+      'upsample trilinear backward',
+    );
     if (cur !== dy) cur.release();
     cur = next;
   }

@@ -40,7 +40,10 @@ export class StrokeLabels {
   private readonly cells = new Map<number, Uint8Array>();
   private readonly grid: Point;
 
-  constructor(readonly name: string, readonly shape: Point) {
+  constructor(
+    readonly name: string,
+    readonly shape: Point,
+  ) {
     this.grid = shape.map((s) => Math.ceil(s / CELL)) as Point;
   }
 
@@ -53,7 +56,9 @@ export class StrokeLabels {
       if (v === UNLABELLED) continue;
       if (v !== ROOT && v !== NOT_ROOT) {
         const z = z0 + Math.floor(i / (H * W));
-        throw new RangeError(`${this.name}: voxel (z ${z}, y ${Math.floor(i / W) % H}, x ${i % W}) holds ${v}; annotations are 0 (unlabelled), 1 (root) or 2 (not root)`);
+        throw new RangeError(
+          `${this.name}: voxel (z ${z}, y ${Math.floor(i / W) % H}, x ${i % W}) holds ${v}; annotations are 0 (unlabelled), 1 (root) or 2 (not root)`,
+        );
       }
       this.set([z0 + Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W], v);
     }
@@ -124,7 +129,13 @@ export class StrokeLabels {
  * Cells in `trained` (trained on in an earlier epoch) are never held out: strokes painted later
  * can change which cells are annotated, but a voxel once trained on never becomes validation.
  */
-export function heldOutCells(labels: StrokeLabels, seed: number, volume: number, fraction: number, trained: ReadonlySet<number>): Set<number> {
+export function heldOutCells(
+  labels: StrokeLabels,
+  seed: number,
+  volume: number,
+  fraction: number,
+  trained: ReadonlySet<number>,
+): Set<number> {
   if (fraction <= 0) return new Set();
   const cells = labels.annotatedCells().map((k) => ({ k, h: cellHash(seed, volume, k) }));
   const held = new Set(cells.filter((c) => c.h < fraction && !trained.has(c.k)).map((c) => c.k));
@@ -155,7 +166,8 @@ export class AnnotatedVolume implements PatchVolume {
     readonly heldOut: ReadonlySet<number>,
     readonly split: Split,
   ) {
-    if (labels.shape.some((s, i) => s !== image.shape[i])) throw new RangeError(`${image.name}: annotations have shape [${labels.shape}] but the image has [${image.shape}]`);
+    if (labels.shape.some((s, i) => s !== image.shape[i]))
+      throw new RangeError(`${image.name}: annotations have shape [${labels.shape}] but the image has [${image.shape}]`);
   }
 
   get name(): string {

@@ -16,7 +16,8 @@ export class ArrayPatchVolume implements PatchVolume {
     private readonly pad = 0,
   ) {
     const n = shape[0] * shape[1] * shape[2];
-    if (image.length !== n || label.length !== n) throw new RangeError(`${name}: image/label sizes ${image.length}/${label.length} do not match shape ${shape}`);
+    if (image.length !== n || label.length !== n)
+      throw new RangeError(`${name}: image/label sizes ${image.length}/${label.length} do not match shape ${shape}`);
     this.scales.set(1, { image, label, shape });
   }
 
@@ -36,7 +37,9 @@ export class ArrayPatchVolume implements PatchVolume {
           for (let dz = 0; dz < s; dz++)
             for (let dy = 0; dy < s; dy++)
               for (let dx = 0; dx < s; dx++) {
-                const zz = z * s + dz, yy = y * s + dy, xx = x * s + dx;
+                const zz = z * s + dz,
+                  yy = y * s + dy,
+                  xx = x * s + dx;
                 const inside = zz < D && yy < H && xx < W;
                 const i = (zz * H + yy) * W + xx;
                 si += inside ? base.image[i]! : this.pad;
@@ -60,7 +63,9 @@ export class ArrayPatchVolume implements PatchVolume {
     for (let z = 0; z < n; z++)
       for (let y = 0; y < n; y++)
         for (let x = 0; x < n; x++) {
-          const zz = start[0]! + z, yy = start[1]! + y, xx = start[2]! + x;
+          const zz = start[0]! + z,
+            yy = start[1]! + y,
+            xx = start[2]! + x;
           const inside = zz >= 0 && yy >= 0 && xx >= 0 && zz < l.shape[0] && yy < l.shape[1] && xx < l.shape[2];
           out[(z * n + y) * n + x] = inside ? src[(zz * l.shape[1] + yy) * l.shape[2] + xx]! : fillValue;
         }

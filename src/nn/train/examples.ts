@@ -31,7 +31,13 @@ export function snapCentre(p: Point, g: ModelGeometry): Point {
   return p.map((c) => Math.round(c / s) * s) as Point;
 }
 
-export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeometry, aug: Augmentation | null, opts: { centrelines?: CentrelineWeights } = {}): Promise<Example> {
+export async function readExample(
+  vol: PatchVolume,
+  centre: Point,
+  g: ModelGeometry,
+  aug: Augmentation | null,
+  opts: { centrelines?: CentrelineWeights } = {},
+): Promise<Example> {
   const c = snapCentre(centre, g);
   const tf = (a: Float32Array, n: number): Float32Array => (aug ? transformCube(a, n, aug) : a);
   const high = tf(await vol.readImage(1, c, g.highInput), g.highInput);
@@ -49,7 +55,11 @@ export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeome
     const tHigh = tf(hi.target, g.highOutput);
     const wHigh = tf(hi.weight, g.highOutput);
     return {
-      high, low, tLow: tf(lo.target, lowN), tHigh, wSkeleton: null,
+      high,
+      low,
+      tLow: tf(lo.target, lowN),
+      tHigh,
+      wSkeleton: null,
       tFused: fu === hi ? tHigh : tf(fu.target, g.output),
       mask: { low: tf(lo.weight, lowN), high: wHigh, fused: fu === hi ? wHigh : tf(fu.weight, g.output) },
     };
@@ -57,7 +67,9 @@ export async function readExample(vol: PatchVolume, centre: Point, g: ModelGeome
   const tLow = tf(await vol.readLabel(g.lowTargetScale, c, lowN), lowN);
   const tHigh = tf(await vol.readLabel(1, c, g.highOutput), g.highOutput);
   const tFused = g.output === g.highOutput ? tHigh : tf(await vol.readLabel(1, c, g.output), g.output);
-  const wSkeleton = opts.centrelines ? tf(opts.centrelines(await vol.readLabel(1, c, g.output + 2 * SKELETON_CONTEXT), g.output, SKELETON_CONTEXT), g.output) : null;
+  const wSkeleton = opts.centrelines
+    ? tf(opts.centrelines(await vol.readLabel(1, c, g.output + 2 * SKELETON_CONTEXT), g.output, SKELETON_CONTEXT), g.output)
+    : null;
   return { high, low, tLow, tHigh, tFused, wSkeleton };
 }
 

@@ -37,9 +37,16 @@ export interface Targets {
 }
 
 /** The weighted loss and its gradients with respect to each head's logits (caller owns them). */
-export async function headLosses(logits: HeadLogits, targets: Targets, w: LossWeights): Promise<{ loss: number; parts: Record<string, number>; grads: HeadLogits }> {
+export async function headLosses(
+  logits: HeadLogits,
+  targets: Targets,
+  w: LossWeights,
+): Promise<{ loss: number; parts: Record<string, number>; grads: HeadLogits }> {
   const m = targets.mask;
-  if (m && (w.dice > 0 || w.skeleton > 0)) throw new RangeError('headLosses: the Dice and centreline terms need complete root labels; with annotation masks use BCE only (dice 0, skeleton 0)');
+  if (m && (w.dice > 0 || w.skeleton > 0))
+    throw new RangeError(
+      'headLosses: the Dice and centreline terms need complete root labels; with annotation masks use BCE only (dice 0, skeleton 0)',
+    );
   const masked = (t: Tensor | undefined): { weight?: Tensor; normalize?: 'weight' } => (t ? { weight: t, normalize: 'weight' } : {});
   const low = await bceWithLogits(logits.low, targets.low, { scale: w.low, ...masked(m?.low) });
   const high = await bceWithLogits(logits.high, targets.high, { scale: w.high, ...masked(m?.high) });

@@ -18,7 +18,10 @@ export class Optimizer {
   private readonly adam = new Map<string, AdamState>();
   private readonly rms = new Map<string, RmspropState>();
 
-  constructor(private readonly params: Named<Parameter>[], public config: OptimizerConfig) {}
+  constructor(
+    private readonly params: Named<Parameter>[],
+    public config: OptimizerConfig,
+  ) {}
 
   async zeroGrads(): Promise<void> {
     for (const { item } of this.params) if (item.grad) await fill(item.grad, 0);

@@ -73,7 +73,12 @@ export class PatchSampler {
       let t = r() * this.hardTotal;
       for (const h of this.hard) {
         t -= h.weight;
-        if (t <= 0) return { volume: h.volume, centre: this.clamp(h.volume, h.centre.map((c) => c + gaussian(r) * this.config.jitter) as Point), source: 'hard' };
+        if (t <= 0)
+          return {
+            volume: h.volume,
+            centre: this.clamp(h.volume, h.centre.map((c) => c + gaussian(r) * this.config.jitter) as Point),
+            source: 'hard',
+          };
       }
     }
     const volume = Math.floor(r() * this.volumes.length);

@@ -36,7 +36,8 @@ export class StrokeSampler {
       for (const p of v.root) this.pools.root.push({ volume, p });
       for (const p of v.notRoot) this.pools.notRoot.push({ volume, p });
     });
-    if (this.pools.root.length + this.pools.notRoot.length === 0) throw new RangeError('StrokeSampler: no annotated voxels to sample around');
+    if (this.pools.root.length + this.pools.notRoot.length === 0)
+      throw new RangeError('StrokeSampler: no annotated voxels to sample around');
   }
 
   next(): { volume: number; centre: Point; source: 'root' | 'not-root' } {

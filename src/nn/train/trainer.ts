@@ -41,7 +41,11 @@ export class Trainer {
     readonly weights: LossWeights,
   ) {}
 
-  private upload(examples: Example[]): { high: Tensor; low: Tensor | undefined; t: { low: Tensor; high: Tensor; fused: Tensor; skeleton?: Tensor; mask?: { low: Tensor; high: Tensor; fused: Tensor } } } {
+  private upload(examples: Example[]): {
+    high: Tensor;
+    low: Tensor | undefined;
+    t: { low: Tensor; high: Tensor; fused: Tensor; skeleton?: Tensor; mask?: { low: Tensor; high: Tensor; fused: Tensor } };
+  } {
     const g = this.model.geometry;
     const n = examples.length;
     const high = Tensor.fromArray(this.gpu, cube(n, g.highInput), stack(examples.map((e) => e.high)));
@@ -54,7 +58,9 @@ export class Trainer {
         low: Tensor.fromArray(this.gpu, cube(n, lowN), stack(examples.map((e) => e.tLow))),
         high: Tensor.fromArray(this.gpu, cube(n, g.highOutput), stack(examples.map((e) => e.tHigh))),
         fused: Tensor.fromArray(this.gpu, cube(n, g.output), stack(examples.map((e) => e.tFused))),
-        ...(examples[0]!.wSkeleton ? { skeleton: Tensor.fromArray(this.gpu, cube(n, g.output), stack(examples.map((e) => e.wSkeleton!))) } : {}),
+        ...(examples[0]!.wSkeleton
+          ? { skeleton: Tensor.fromArray(this.gpu, cube(n, g.output), stack(examples.map((e) => e.wSkeleton!))) }
+          : {}),
         ...(examples[0]!.mask ? { mask: this.uploadMask(examples, lowN) } : {}),
       },
     };
@@ -81,7 +87,8 @@ export class Trainer {
     high.release();
     low?.release();
     const { loss, parts, grads } = await headLosses(logits, t, this.weights);
-    for (const x of [logits.low, logits.high, logits.fused, t.low, t.high, t.fused, t.skeleton, t.mask?.low, t.mask?.high, t.mask?.fused]) x?.release();
+    for (const x of [logits.low, logits.high, logits.fused, t.low, t.high, t.fused, t.skeleton, t.mask?.low, t.mask?.high, t.mask?.fused])
+      x?.release();
     await this.model.backward(grads);
     for (const x of [grads.low, grads.high, grads.fused]) x.release();
     await this.optimizer.update();
@@ -103,7 +110,21 @@ export class Trainer {
         for (const b of bns) b.momentum = 1 / (k + 1);
         const { high, low, t } = this.upload(ex);
         const out = await this.model.forward(low ? { high, low } : { high }, 'train');
-        for (const x of [high, low, t.low, t.high, t.fused, t.skeleton, t.mask?.low, t.mask?.high, t.mask?.fused, out.low, out.high, out.fused]) x?.release();
+        for (const x of [
+          high,
+          low,
+          t.low,
+          t.high,
+          t.fused,
+          t.skeleton,
+          t.mask?.low,
+          t.mask?.high,
+          t.mask?.fused,
+          out.low,
+          out.high,
+          out.fused,
+        ])
+          x?.release();
         this.model.clear();
       }
       await this.gpu.sync();
@@ -114,11 +135,21 @@ export class Trainer {
 
   /** Fused-head probabilities for a batch, in eval mode. */
   async predict(examples: Example[]): Promise<Float32Array> {
-    return predictFused(this.gpu, this.model, examples.map((e) => e.high), examples.map((e) => e.low));
+    return predictFused(
+      this.gpu,
+      this.model,
+      examples.map((e) => e.high),
+      examples.map((e) => e.low),
+    );
   }
 
   /** Dice, precision and recall of the fused head over fixed validation patches. */
-  async validate(volumes: PatchVolume[], centres: { volume: number; centre: Point }[], batch: number, threshold = 0.5): Promise<Confusion & { dice: number; precision: number; recall: number }> {
+  async validate(
+    volumes: PatchVolume[],
+    centres: { volume: number; centre: Point }[],
+    batch: number,
+    threshold = 0.5,
+  ): Promise<Confusion & { dice: number; precision: number; recall: number }> {
     const total: Confusion = { tp: 0, fp: 0, fn: 0 };
     for (let i = 0; i < centres.length; i += batch) {
       const part = centres.slice(i, i + batch);
@@ -137,7 +168,12 @@ export class Trainer {
    * Dice, precision and recall of the fused head over the annotated voxels of the given output
    * tiles only (the examples' fused mask > 0): validation on held-out strokes.
    */
-  async validateAnnotated(volumes: PatchVolume[], tiles: { volume: number; centre: Point }[], batch: number, threshold = 0.5): Promise<Confusion & { dice: number; precision: number; recall: number; voxels: number }> {
+  async validateAnnotated(
+    volumes: PatchVolume[],
+    tiles: { volume: number; centre: Point }[],
+    batch: number,
+    threshold = 0.5,
+  ): Promise<Confusion & { dice: number; precision: number; recall: number; voxels: number }> {
     const total: Confusion = { tp: 0, fp: 0, fn: 0 };
     let voxels = 0;
     for (let i = 0; i < tiles.length; i += batch) {
@@ -145,10 +181,12 @@ export class Trainer {
       const ex = await Promise.all(part.map((c) => readExample(volumes[c.volume]!, c.centre, this.model.geometry, null)));
       const prob = await this.predict(ex);
       const truth = stack(ex.map((e) => e.tFused));
-      const mask = stack(ex.map((e) => {
-        if (!e.mask) throw new RangeError(`${volumes[0]!.name}: validateAnnotated needs annotation volumes`);
-        return e.mask.fused;
-      }));
+      const mask = stack(
+        ex.map((e) => {
+          if (!e.mask) throw new RangeError(`${volumes[0]!.name}: validateAnnotated needs annotation volumes`);
+          return e.mask.fused;
+        }),
+      );
       for (let k = 0; k < prob.length; k++) {
         if (!(mask[k]! > 0)) continue;
         voxels++;

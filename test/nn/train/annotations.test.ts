@@ -76,7 +76,11 @@ describe(`annotation strokes as training targets (seed ${seed})`, () => {
         const ex = await readExample(v, c, g, null);
         expect(ex.mask, 'annotation examples carry masks').toBeDefined();
         const sc: Point = c.map((x) => Math.round(x / 4) * 4) as Point;
-        for (const [head, scale, size] of [['low', 4, 8], ['high', 1, 16], ['fused', 1, 16]] as const) {
+        for (const [head, scale, size] of [
+          ['low', 4, 8],
+          ['high', 1, 16],
+          ['fused', 1, 16],
+        ] as const) {
           const ref = cubeAt(v, scale, sc, size);
           const t = head === 'low' ? ex.tLow : head === 'high' ? ex.tHigh : ex.tFused;
           expectClose(ex.mask![head], ref.weight, `${split} ${head} weight at ${c} seed ${seed}`, 1e-6, 1e-6);
@@ -154,14 +158,34 @@ describe(`annotation strokes as training targets (seed ${seed})`, () => {
     const small: Shape5 = [2, 1, 3, 3, 3];
     const sz = (x: Shape5): number => x.reduce((a, b) => a * b);
     const z = { low: uniform(sz(small), r, -4, 4), high: uniform(sz(s), r, -4, 4), fused: uniform(sz(s), r, -4, 4) };
-    const w = { low: Float32Array.from({ length: sz(small) }, () => (r() < 0.5 ? 0 : r())), high: Float32Array.from({ length: sz(s) }, () => (r() < 0.7 ? 0 : 1)), fused: new Float32Array(sz(s)) };
+    const w = {
+      low: Float32Array.from({ length: sz(small) }, () => (r() < 0.5 ? 0 : r())),
+      high: Float32Array.from({ length: sz(s) }, () => (r() < 0.7 ? 0 : 1)),
+      fused: new Float32Array(sz(s)),
+    };
     w.fused.set(w.high);
-    const tgt = { low: uniform(sz(small), r, 0, 1), high: Float32Array.from({ length: sz(s) }, () => (r() < 0.5 ? 1 : 0)), fused: new Float32Array(sz(s)) };
+    const tgt = {
+      low: uniform(sz(small), r, 0, 1),
+      high: Float32Array.from({ length: sz(s) }, () => (r() < 0.5 ? 1 : 0)),
+      fused: new Float32Array(sz(s)),
+    };
     tgt.fused.set(tgt.high);
     const run = async (t: typeof tgt): Promise<{ loss: number; grads: Record<'low' | 'high' | 'fused', Float32Array> }> => {
       const T = (shape: Shape5, a: Float32Array): Tensor => Tensor.fromArray(gpu, shape, a);
-      const out = await headLosses({ low: T(small, z.low), high: T(s, z.high), fused: T(s, z.fused) }, { low: T(small, t.low), high: T(s, t.high), fused: T(s, t.fused), mask: { low: T(small, w.low), high: T(s, w.high), fused: T(s, w.fused) } }, PAPER_LOSS);
-      return { loss: out.loss, grads: { low: await out.grads.low.toArray(), high: await out.grads.high.toArray(), fused: await out.grads.fused.toArray() } };
+      const out = await headLosses(
+        { low: T(small, z.low), high: T(s, z.high), fused: T(s, z.fused) },
+        {
+          low: T(small, t.low),
+          high: T(s, t.high),
+          fused: T(s, t.fused),
+          mask: { low: T(small, w.low), high: T(s, w.high), fused: T(s, w.fused) },
+        },
+        PAPER_LOSS,
+      );
+      return {
+        loss: out.loss,
+        grads: { low: await out.grads.low.toArray(), high: await out.grads.high.toArray(), fused: await out.grads.fused.toArray() },
+      };
     };
     const a = await run(tgt);
     let want = 0;
@@ -172,14 +196,34 @@ describe(`annotation strokes as training targets (seed ${seed})`, () => {
     }
     expect(Math.abs(a.loss - want)).toBeLessThan(1e-5 * (1 + want));
     // Other targets where nothing was painted: the same loss and gradients.
-    const other = { low: tgt.low.map((v, i) => (w.low[i] === 0 ? 1 - v : v)), high: tgt.high.map((v, i) => (w.high[i] === 0 ? 1 - v : v)), fused: tgt.fused.map((v, i) => (w.fused[i] === 0 ? 1 - v : v)) };
+    const other = {
+      low: tgt.low.map((v, i) => (w.low[i] === 0 ? 1 - v : v)),
+      high: tgt.high.map((v, i) => (w.high[i] === 0 ? 1 - v : v)),
+      fused: tgt.fused.map((v, i) => (w.fused[i] === 0 ? 1 - v : v)),
+    };
     const b = await run(other);
     expect(b.loss).toBe(a.loss);
-    for (const head of ['low', 'high', 'fused'] as const) expectClose(b.grads[head], a.grads[head], `${head} gradient with other unlabelled targets`, 1e-12, 0);
-    await expect(headLosses({ low: Tensor.fromArray(gpu, small, z.low), high: Tensor.fromArray(gpu, s, z.high), fused: Tensor.fromArray(gpu, s, z.fused) }, { low: Tensor.fromArray(gpu, small, tgt.low), high: Tensor.fromArray(gpu, s, tgt.high), fused: Tensor.fromArray(gpu, s, tgt.fused), mask: { low: Tensor.fromArray(gpu, small, w.low), high: Tensor.fromArray(gpu, s, w.high), fused: Tensor.fromArray(gpu, s, w.fused) } }, { ...PAPER_LOSS, dice: 0.5 })).rejects.toThrow(/Dice and centreline/);
+    for (const head of ['low', 'high', 'fused'] as const)
+      expectClose(b.grads[head], a.grads[head], `${head} gradient with other unlabelled targets`, 1e-12, 0);
+    await expect(
+      headLosses(
+        { low: Tensor.fromArray(gpu, small, z.low), high: Tensor.fromArray(gpu, s, z.high), fused: Tensor.fromArray(gpu, s, z.fused) },
+        {
+          low: Tensor.fromArray(gpu, small, tgt.low),
+          high: Tensor.fromArray(gpu, s, tgt.high),
+          fused: Tensor.fromArray(gpu, s, tgt.fused),
+          mask: {
+            low: Tensor.fromArray(gpu, small, w.low),
+            high: Tensor.fromArray(gpu, s, w.high),
+            fused: Tensor.fromArray(gpu, s, w.fused),
+          },
+        },
+        { ...PAPER_LOSS, dice: 0.5 },
+      ),
+    ).rejects.toThrow(/Dice and centreline/);
   });
 
-  it('the network\'s parameter gradients ignore targets at unlabelled voxels of every head, and follow them at labelled ones', async () => {
+  it("the network's parameter gradients ignore targets at unlabelled voxels of every head, and follow them at labelled ones", async () => {
     const cfg = { arch: 'dual' as const, patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 8, lowWidths: [3, 5] };
     const model = buildModel(gpu, cfg, seed);
     const geo = model.geometry;
@@ -190,24 +234,60 @@ describe(`annotation strokes as training targets (seed ${seed})`, () => {
     const ex = await Promise.all([pts.root[0]!, pts.notRoot[0]!].map((c) => readExample(v, c, geo, null)));
     const lowN = geo.lowTarget / geo.lowTargetScale;
     const grads = async (exs: Example[]): Promise<Float32Array[]> => {
-      for (const { item } of model.parameters()) if (item.grad) item.grad.release(), (item.grad = null);
+      for (const { item } of model.parameters()) if (item.grad) (item.grad.release(), (item.grad = null));
       const cube = (side: number): Shape5 => [exs.length, 1, side, side, side];
       const high = Tensor.fromArray(gpu, cube(geo.highInput), stack(exs.map((e) => e.high)));
       const low = Tensor.fromArray(gpu, cube(geo.lowInput), stack(exs.map((e) => e.low!)));
       const logits = await model.forward({ high, low }, 'train');
       const T = (side: number, a: Float32Array[]): Tensor => Tensor.fromArray(gpu, cube(side), stack(a));
-      const { grads: gr } = await headLosses(logits, {
-        low: T(lowN, exs.map((e) => e.tLow)), high: T(geo.highOutput, exs.map((e) => e.tHigh)), fused: T(geo.output, exs.map((e) => e.tFused)),
-        mask: { low: T(lowN, exs.map((e) => e.mask!.low)), high: T(geo.highOutput, exs.map((e) => e.mask!.high)), fused: T(geo.output, exs.map((e) => e.mask!.fused)) },
-      }, PAPER_LOSS);
+      const { grads: gr } = await headLosses(
+        logits,
+        {
+          low: T(
+            lowN,
+            exs.map((e) => e.tLow),
+          ),
+          high: T(
+            geo.highOutput,
+            exs.map((e) => e.tHigh),
+          ),
+          fused: T(
+            geo.output,
+            exs.map((e) => e.tFused),
+          ),
+          mask: {
+            low: T(
+              lowN,
+              exs.map((e) => e.mask!.low),
+            ),
+            high: T(
+              geo.highOutput,
+              exs.map((e) => e.mask!.high),
+            ),
+            fused: T(
+              geo.output,
+              exs.map((e) => e.mask!.fused),
+            ),
+          },
+        },
+        PAPER_LOSS,
+      );
       await model.backward(gr);
       return Promise.all(model.parameters().map((p) => p.item.grad!.toArray()));
     };
     const base = await grads(ex);
-    const flip = (t: Float32Array, m: Float32Array, where: (w: number) => boolean): Float32Array => t.map((x, i) => (where(m[i]!) ? 1 - x : x));
-    const unl = ex.map((e) => ({ ...e, tLow: flip(e.tLow, e.mask!.low, (w) => w === 0), tHigh: flip(e.tHigh, e.mask!.high, (w) => w === 0), tFused: flip(e.tFused, e.mask!.fused, (w) => w === 0) }));
+    const flip = (t: Float32Array, m: Float32Array, where: (w: number) => boolean): Float32Array =>
+      t.map((x, i) => (where(m[i]!) ? 1 - x : x));
+    const unl = ex.map((e) => ({
+      ...e,
+      tLow: flip(e.tLow, e.mask!.low, (w) => w === 0),
+      tHigh: flip(e.tHigh, e.mask!.high, (w) => w === 0),
+      tFused: flip(e.tFused, e.mask!.fused, (w) => w === 0),
+    }));
     const same = await grads(unl);
-    same.forEach((g, k) => expectClose(g, base[k]!, `parameter ${model.parameters()[k]!.name} gradient with other unlabelled targets`, 1e-7, 1e-5));
+    same.forEach((g, k) =>
+      expectClose(g, base[k]!, `parameter ${model.parameters()[k]!.name} gradient with other unlabelled targets`, 1e-7, 1e-5),
+    );
     for (const head of ['low', 'high', 'fused'] as const) {
       const key = head === 'low' ? 'tLow' : head === 'high' ? 'tHigh' : 'tFused';
       const lab = ex.map((e) => ({ ...e, [key]: flip(e[key], e.mask![head], (w) => w > 0) }));

@@ -22,13 +22,27 @@ async function step(config: ModelConfig): Promise<{ loss: number; grads: Map<str
   const g = model.geometry;
   const hs: Shape5 = [2, 1, g.highInput, g.highInput, g.highInput];
   const ls: Shape5 = [2, 1, g.lowInput, g.lowInput, g.lowInput];
-  const x = uniform(hs.reduce((a, b) => a * b), r);
-  const xl = uniform(ls.reduce((a, b) => a * b), r);
+  const x = uniform(
+    hs.reduce((a, b) => a * b),
+    r,
+  );
+  const xl = uniform(
+    ls.reduce((a, b) => a * b),
+    r,
+  );
   const out = await model.forward({ high: Tensor.fromArray(gpu, hs, x), low: Tensor.fromArray(gpu, ls, xl) }, 'train');
   const grads: Record<string, Tensor> = {};
   let loss = 0;
-  for (const [k, w] of [['low', 0.5], ['high', 1], ['fused', 1]] as const) {
-    const t = Tensor.fromArray(gpu, out[k].shape, Float32Array.from({ length: out[k].size }, () => (r() < 0.3 ? 1 : 0)));
+  for (const [k, w] of [
+    ['low', 0.5],
+    ['high', 1],
+    ['fused', 1],
+  ] as const) {
+    const t = Tensor.fromArray(
+      gpu,
+      out[k].shape,
+      Float32Array.from({ length: out[k].size }, () => (r() < 0.3 ? 1 : 0)),
+    );
     const res = await bceWithLogits(out[k], t, { scale: w });
     loss += res.loss;
     grads[k] = res.grad;
@@ -46,7 +60,10 @@ describe(`a training step is bit-reproducible (seed ${seed})`, () => {
       const b = await step(config);
       expect(b.loss).toBe(a.loss);
       expect([...b.grads.keys()]).toEqual([...a.grads.keys()]);
-      expect([...a.grads.values()].every((g) => g.some((v) => v !== 0)), 'every parameter receives a gradient').toBe(true);
+      expect(
+        [...a.grads.values()].every((g) => g.some((v) => v !== 0)),
+        'every parameter receives a gradient',
+      ).toBe(true);
       for (const [name, ga] of a.grads) {
         const gb = b.grads.get(name)!;
         const ua = new Uint32Array(ga.buffer, ga.byteOffset, ga.length);

@@ -15,7 +15,7 @@ beforeAll(async () => {
 const seed = freshSeed();
 
 describe(`head losses with the centreline term against float64 (seed ${seed})`, () => {
-  it('adds the fused head\'s BCE averaged over centreline voxels to the loss and its gradient', async () => {
+  it("adds the fused head's BCE averaged over centreline voxels to the loss and its gradient", async () => {
     const r = rng(seed);
     const s: Shape5 = [2, 1, 6, 7, 5];
     const n = s.reduce((a, b) => a * b);
@@ -37,15 +37,25 @@ describe(`head losses with the centreline term against float64 (seed ${seed})`, 
     const high = bceRef(zf, tf, null, false, weights.high);
     const fused = bceRef(zf, tf, null, false, weights.fused);
     const centre = bceRef(zf, tf, wk, true, weights.skeleton);
-    expect(Math.abs(parts.skeleton! - centre.loss), `centreline loss ${parts.skeleton} vs ${centre.loss}`).toBeLessThan(1e-5 * (1 + centre.loss));
+    expect(Math.abs(parts.skeleton! - centre.loss), `centreline loss ${parts.skeleton} vs ${centre.loss}`).toBeLessThan(
+      1e-5 * (1 + centre.loss),
+    );
     expect(Math.abs(loss - (low.loss + high.loss + fused.loss + centre.loss))).toBeLessThan(1e-5 * (1 + loss));
-    expectClose(await grads.fused.toArray(), fused.grad.map((g, i) => g + centre.grad[i]!), `fused gradient seed ${seed}`, 1e-6, 1e-5);
+    expectClose(
+      await grads.fused.toArray(),
+      fused.grad.map((g, i) => g + centre.grad[i]!),
+      `fused gradient seed ${seed}`,
+      1e-6,
+      1e-5,
+    );
     expectClose(await grads.high.toArray(), high.grad, `high gradient seed ${seed}`, 1e-6, 1e-5);
   });
 
   it('refuses a centreline weight without centreline targets', async () => {
     const s: Shape5 = [1, 1, 2, 2, 2];
     const z = Tensor.fromArray(gpu, s, new Float32Array(8));
-    await expect(headLosses({ low: z, high: z, fused: z }, { low: z, high: z, fused: z }, { ...PAPER_LOSS, skeleton: 1 })).rejects.toThrow(/Targets.skeleton/);
+    await expect(headLosses({ low: z, high: z, fused: z }, { low: z, high: z, fused: z }, { ...PAPER_LOSS, skeleton: 1 })).rejects.toThrow(
+      /Targets.skeleton/,
+    );
   });
 });
