@@ -41,7 +41,7 @@ const to8 = (u16: number, gain: number, offset: number): number => Math.max(0, M
 const N = 256;
 if (existsSync(beanDir)) {
   const bean = await openVolume(beanDir);
-  const [bz, by, bx] = bean.shape;
+  const [, by, bx] = bean.shape;
   const y0 = (by - N) >> 1;
   const x0 = (bx - N) >> 1;
   const zMid = 250;

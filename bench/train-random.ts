@@ -126,10 +126,9 @@ async function main(): Promise<void> {
     ...(stop < total ? ['--stop', String(stop)] : []),
   ]);
   const checkpoints = [...phase1.checkpoints];
-  let annealFrom: string | null = null;
   if (anneal > 0) {
     const reached = lr1 + (lr0 - lr1) * 0.5 * (1 + Math.cos((Math.PI * (stop - 1)) / total));
-    annealFrom = checkpoints.find((c) => c.steps === stop)?.dir ?? null;
+    const annealFrom = checkpoints.find((c) => c.steps === stop)?.dir ?? null;
     if (!annealFrom) throw new Error(`--anneal needs a checkpoint at step ${stop} in ${runDir}`);
     const phase2 = train(`${runDir}-stop${stop}-anneal${anneal}`, anneal, [
       '--init',

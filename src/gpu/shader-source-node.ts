@@ -23,7 +23,7 @@ export function fileShaderSource(dir = join(packageRoot(), 'shaders')): ShaderSo
     try {
       return await readFile(path, 'utf8');
     } catch (e) {
-      throw new Error(`shader ${name}: cannot read ${path}: ${(e as Error).message}`);
+      throw new Error(`shader ${name}: cannot read ${path}: ${(e as Error).message}`, { cause: e });
     }
   };
 }

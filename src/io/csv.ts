@@ -12,7 +12,13 @@ function csvCell(v: string | number): string {
 export function toCsv(rows: readonly Record<string, string | number>[]): string {
   const cols: string[] = [];
   const seen = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), cols.push(k));
+  for (const r of rows) {
+    for (const k of Object.keys(r)) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      cols.push(k);
+    }
+  }
   const lines = [cols.map(csvCell).join(',')];
   for (const r of rows) lines.push(cols.map((c) => csvCell(r[c] ?? '')).join(','));
   return `${lines.join('\n')}\n`;

@@ -189,11 +189,10 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
   const t0 = performance.now();
   const gpu = gpuIn ?? (await acquireGpu());
   let vol: VolumePatches | null = null;
-  let pyramid: string | null = null;
   try {
     const { model, card } = await loadModel(gpu, opts.model);
     const g = model.geometry;
-    pyramid = await inputPyramid(opts);
+    const pyramid = await inputPyramid(opts);
     vol = await VolumePatches.open(pyramid ?? opts.input, card.normalisation, null, opts.level ?? 0);
     const src = vol.source;
     if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { distanceTransform } from '../../src/analysis/distance.js';
 import { tempDir } from '../io/helpers.js';
 import { HAS_SKIMAGE, peer, SKIP_NOTE } from './peer.js';

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { radiusClasses, thicknessHalo } from '../../src/analysis/thickness.js';
 import type { Vec3 } from '../../src/volume/box.js';
 import { blobs } from './shapes.js';
-import { freshSeed, rng } from '../helpers/random.js';
+import { freshSeed } from '../helpers/random.js';
 
 const seed = freshSeed();
 const BOUNDS = [1, 2, 4];

@@ -73,7 +73,12 @@ describe(`the tape: reverse-mode gradients recorded during a training forward (s
     };
     const inputs = [x, await convA.weight.value.toArray(), await convB.bias!.value.toArray()];
     await gradCheck({ label: `tape seed ${seed}`, inputs, forward, upstream, analytic, rand: r, samples: 6 });
-    for (const l of [convA, convB]) for (const { item } of l.parameters()) (item.value.release(), item.grad?.release());
+    for (const l of [convA, convB]) {
+      for (const { item } of l.parameters()) {
+        item.value.release();
+        item.grad?.release();
+      }
+    }
   });
 
   it('gives back each gradient and what each op kept exactly once, after a backward or a clear(), leaking nothing', async () => {
@@ -118,7 +123,10 @@ describe(`the tape: reverse-mode gradients recorded during a training forward (s
     expect(drops, 'clear() after backward drops nothing again').toEqual({ used: 1, unused: 1 });
     await expect(conv.backward(dy), 'the conv gave back its input').rejects.toThrow(/without a training forward/);
     for (const t of [a.x, a.y, a.relu, dy, dx!]) t.release();
-    for (const { item } of conv.parameters()) (item.grad?.release(), (item.grad = null));
+    for (const { item } of conv.parameters()) {
+      item.grad?.release();
+      item.grad = null;
+    }
     expect(await liveBytes(), 'bytes held after the backward and every release').toBe(before);
 
     const second = new Tape();
@@ -173,7 +181,10 @@ describe(`the tape: reverse-mode gradients recorded during a training forward (s
     await model.backward(d);
     await expect(model.backward(d)).rejects.toThrow(/dual\.backward without a training forward \(or after its backward already ran\)/);
     for (const t of [x.high, x.low, out.low, out.high, out.fused, d.low, d.high, d.fused]) t.release();
-    for (const { item } of model.parameters()) (item.value.release(), item.grad?.release());
+    for (const { item } of model.parameters()) {
+      item.value.release();
+      item.grad?.release();
+    }
     for (const { item } of model.state()) item.release();
   });
 

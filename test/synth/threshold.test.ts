@@ -78,7 +78,11 @@ describe('best-threshold Dice', () => {
       const dice = (sel: (v: number) => boolean): number => {
         let tp = 0;
         let fp = 0;
-        for (let i = 0; i < n; i++) if (sel(img[i]!)) mask[i] ? tp++ : fp++;
+        for (let i = 0; i < n; i++) {
+          if (!sel(img[i]!)) continue;
+          if (mask[i]) tp++;
+          else fp++;
+        }
         return (2 * tp) / (R + tp + fp);
       };
       for (let k = 0; k <= 64; k++) {

@@ -1,5 +1,4 @@
 import type { Vec3 } from './levels.js';
-import type { Voxels } from './ome.js';
 
 /**
  * The three orthogonal slices, composed on the CPU: grey values through a display range, the

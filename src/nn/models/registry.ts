@@ -3,7 +3,6 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Gpu } from '../../gpu/gpu.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
-import { Tensor } from '../tensor.js';
 import { readSafetensors, writeSafetensors, WeightsError, type NamedArray } from '../safetensors.js';
 import { DualModel, DUAL_DEFAULT, type DualConfig } from './dual.js';
 import { MlmrModel, MLMR_PAPER, type MlmrConfig } from './mlmr.js';

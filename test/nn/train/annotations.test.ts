@@ -234,7 +234,11 @@ describe(`annotation strokes as training targets (seed ${seed})`, () => {
     const ex = await Promise.all([pts.root[0]!, pts.notRoot[0]!].map((c) => readExample(v, c, geo, null)));
     const lowN = geo.lowTarget / geo.lowTargetScale;
     const grads = async (exs: Example[]): Promise<Float32Array[]> => {
-      for (const { item } of model.parameters()) if (item.grad) (item.grad.release(), (item.grad = null));
+      for (const { item } of model.parameters()) {
+        if (!item.grad) continue;
+        item.grad.release();
+        item.grad = null;
+      }
       const cube = (side: number): Shape5 => [exs.length, 1, side, side, side];
       const high = Tensor.fromArray(gpu, cube(geo.highInput), stack(exs.map((e) => e.high)));
       const low = Tensor.fromArray(gpu, cube(geo.lowInput), stack(exs.map((e) => e.low!)));
