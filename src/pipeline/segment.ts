@@ -3,8 +3,8 @@ import { rm } from 'node:fs/promises';
 import { acquireGpu } from '../gpu/acquire.js';
 import { openVolume } from '../io/open.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { SegmentationOutput, type RegionCoverage } from '../io/segmentation-output.js';
-import { loadModel, modelPaths } from '../nn/models/registry.js';
+import { SegmentationOutput, type JobIdentity, type RegionCoverage } from '../io/segmentation-output.js';
+import { loadModel, modelPaths, type ModelCard } from '../nn/models/registry.js';
 import { predictFused } from '../nn/models/infer.js';
 import type { ModelGeometry, SegmentationModel } from '../nn/models/model.js';
 import type { Box, Point, Vec3 } from '../volume/box.js';
@@ -182,6 +182,10 @@ const FLIPS: Augmentation[] = [
  * atomically. Reads for the next block overlap the current block's GPU work, and its write overlaps
  * the next block. Blocks already done are skipped, so a killed run resumes; `shard` takes every
  * N-th chunk so N processes share the work.
+ *
+ * The phases: open the model and the input (`inputPyramid`), plan the tiles and chunks
+ * (`planInference`), open OUT and list its chunks (`openOutput`), the block loop (`BlockPredictor`,
+ * `runBlocks`), then finalise OUT (`finaliseOutput`).
  */
 export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<SegmentSummary> {
   validateSegmentOptions(opts);
@@ -191,57 +195,22 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
   let vol: VolumePatches | null = null;
   try {
     const { model, card } = await loadModel(gpu, opts.model);
-    const g = model.geometry;
     const pyramid = await inputPyramid(opts);
     vol = await VolumePatches.open(pyramid ?? opts.input, card.normalisation, null, opts.level ?? 0);
-    const src = vol.source;
-    if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);
-    const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
-    const modelOut = g.output - 2 * margin;
-    const snap = Math.max(g.lowScale, g.lowTargetScale);
-    if (modelOut < 1 || (Math.floor(modelOut / 2) % snap !== 0 && snap > 1))
-      throw new Error(
-        `model tile ${g.output} with margin ${margin} gives ${modelOut}, whose half is not a multiple of the low-resolution scale ${snap}`,
-      );
-    const { out, geometry: ig } = inferenceTile(model, modelOut, margin, opts.tile);
-    const batch = Math.max(1, Math.round((opts.batch * g.highInput ** 3) / ig.highInput ** 3));
-    const chunkSide = Math.ceil(opts.chunk / modelOut) * modelOut;
-    const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
-    const shape = src.shape as Vec3;
-    const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
-    const job = {
-      input: opts.level ? `${opts.input} level ${opts.level}` : opts.input,
-      model: modelPaths(opts.model).weights,
-      threshold: opts.threshold,
-      tta: opts.tta,
-      chunk,
-      ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }),
-      ...(out === modelOut ? {} : { tile: out }),
+    const plan = planInference(opts, model, vol.source);
+    const { output, all, mine } = await openOutput(opts, vol.source, plan);
+    const common = {
+      ...(opts.shard ? { shard: opts.shard } : {}),
+      ...(opts.region ? { region: regionRanges(opts.region) } : {}),
     };
-    const existing = opts.keepSameJob && opts.overwrite ? await SegmentationOutput.state(opts.output, src, job) : undefined;
-    const overwrite = opts.overwrite && existing?.kind !== 'complete' && existing?.kind !== 'regions';
-    const opened = opts.region
-      ? await SegmentationOutput.openRegion(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.region)
-      : existing?.kind === 'complete'
-        ? null
-        : await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.shard !== undefined);
-    const grid = new ChunkGrid(shape, shape.map((s, i) => Math.max(1, Math.min(s, chunk[i]!))) as unknown as Vec3);
-    const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
-    const mine = opts.region
-      ? [...grid.chunksIn(opts.region)]
-      : opts.shard
-        ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index)
-        : all;
-    const region = opts.region ? { region: regionRanges(opts.region) } : {};
-    if (!opened) {
+    if (!output) {
       // A shard (a requeued task, or the array submitted again) against an output this job already finished.
       return {
         output: opts.output,
         complete: true,
         alreadyComplete: true,
-        ...(opts.shard ? { shard: opts.shard } : {}),
-        ...region,
-        device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
+        ...common,
+        device: deviceName(gpu),
         chunks: { total: all.length, thisShard: mine.length, skipped: mine.length, written: 0 },
         voxels: 0,
         seconds: (performance.now() - t0) / 1000,
@@ -250,7 +219,6 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
         peakRssMiB: process.resourceUsage().maxRSS / 1024,
       };
     }
-    const output = opened;
     const todo: Vec3[] = [];
     for (const c of mine) if (!(await output.isDone(c))) todo.push(c);
     const voxelsOf = (c: Vec3): number => output.grid.chunkBox(c).shape.reduce((a, b) => a * b, 1);
@@ -259,162 +227,304 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       'voxels',
       'segment',
     );
-
-    // Tiles of pyramid level L are in that level's voxels; their inputs are read 2^L× coarser.
-    const readTile = async (t: Tile, level: number): Promise<TileInput> => {
-      const f = 2 ** level;
-      const centre = t.centre.map((c) => c * f) as unknown as Point;
-      const high = await vol!.readImage(f, centre, ig.highInput);
-      return { high, low: ig.lowScale === 1 ? null : await vol!.readImage(ig.lowScale * f, centre, ig.lowInput) };
-    };
-    // Full-resolution tiles of the next chunk, read while this chunk's GPU work runs.
-    const prefetched = new Map<string, Promise<TileInput>>();
-    const readInputs = async (tiles: Tile[], level: number): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> => {
-      const highs: Float32Array[] = [];
-      const lows: (Float32Array | null)[] = [];
-      for (const t of tiles) {
-        const k = level === 0 ? t.start.join(',') : null;
-        const early = k === null ? undefined : prefetched.get(k);
-        if (k !== null) prefetched.delete(k);
-        const { high, low } = await (early ?? readTile(t, level));
-        highs.push(high);
-        lows.push(low);
-      }
-      return { highs, lows };
-    };
-    const predictTiles = async (inp: { highs: Float32Array[]; lows: (Float32Array | null)[] }): Promise<Float32Array[]> => {
-      const res: Float32Array[] = [];
-      const n3 = ig.output ** 3;
-      for (let i = 0; i < inp.highs.length; i += batch) {
-        const hs = inp.highs.slice(i, i + batch);
-        const ls = inp.lows.slice(i, i + batch);
-        const sum = new Float32Array(n3 * hs.length);
-        const variants = opts.tta ? FLIPS : [IDENTITY];
-        for (const a of variants) {
-          const plain = a === IDENTITY;
-          const p = await predictFused(
-            gpu,
-            model,
-            plain ? hs : hs.map((h) => transformCube(h, ig.highInput, a)),
-            plain ? ls : ls.map((l) => (l ? transformCube(l, ig.lowInput, a) : null)),
-            ig,
-          );
-          for (let k = 0; k < hs.length; k++) {
-            const part = p.subarray(k * n3, (k + 1) * n3);
-            const back = plain ? part : transformCube(part, ig.output, a); // a flip is its own inverse
-            for (let j = 0; j < n3; j++) sum[k * n3 + j]! += back[j]!;
-          }
-        }
-        for (let k = 0; k < hs.length; k++) {
-          const cube = sum.subarray(k * n3, (k + 1) * n3);
-          for (let j = 0; j < n3; j++) cube[j]! /= variants.length;
-          res.push(margin === 0 ? cube.slice() : cropCentre(cube, ig.output, out));
-        }
-      }
-      return res;
-    };
-
-    const levels = scales.map((l) => new ScaleLevel(l, shape, out, async (tiles, level) => predictTiles(await readInputs(tiles, level))));
-    const full = levels.find((l) => l.level === 0);
-    // Tiles the current chunk shares with the next are left to the current chunk (then cached).
-    const prefetch = (c: Vec3, current: Box): void => {
-      if (!full) return;
-      const now = new Set(tilesFor({ out, shape }, current).map((t) => t.start.join(',')));
-      for (const t of full.missingTiles(output.grid.chunkBox(c))) {
-        const k = t.start.join(',');
-        if (prefetched.has(k) || now.has(k)) continue;
-        const read = readTile(t, 0);
-        read.catch(() => undefined); // awaited (and thrown) where the tile is predicted
-        prefetched.set(k, read);
-      }
-    };
-
-    let gpuNs = 0;
-    let hasGpuTime = gpu.hasTimestamps;
-    let written = 0;
-    let pendingWrite: Promise<void> = Promise.resolve();
-    if (todo.length > 0) prefetch(todo[0]!, { offset: [0, 0, 0], shape: [0, 0, 0] });
-    for (let i = 0; i < todo.length; i++) {
-      if (opts.stopAfter !== undefined && written >= opts.stopAfter) break;
-      const c = todo[i]!;
-      const box: Box = output.grid.chunkBox(c);
-      const probs = new Float32Array(box.shape[0] * box.shape[1] * box.shape[2]);
-      const timed = await gpu.timed(async () => {
-        for (const [k, level] of levels.entries()) {
-          const p = level.probabilities(box);
-          // Once this chunk's tiles are being read, the next chunk's reads can start.
-          if (k === 0 && i + 1 < todo.length) prefetch(todo[i + 1]!, box);
-          fuseMax(probs, await p);
-        }
-      });
-      if (timed.gpuNs === null) hasGpuTime = false;
-      else gpuNs += timed.gpuNs;
-      const p8 = new Uint8Array(probs.length);
-      const m8 = new Uint8Array(probs.length);
-      for (let j = 0; j < probs.length; j++) {
-        p8[j] = Math.round(Math.min(1, Math.max(0, probs[j]!)) * 255);
-        m8[j] = probs[j]! >= opts.threshold ? 1 : 0;
-      }
-      await pendingWrite;
-      pendingWrite = output.writeChunk(c, p8, m8).then(
-        () => {
-          written++;
-          opts.progress.advance(probs.length);
-        },
-        (err: NodeJS.ErrnoException) => {
-          throw writeFailure(err, opts.output, c, mine.length - todo.length + written, mine.length);
-        },
-      );
-      // Handled here so a failure while the next chunk computes is not an unhandled rejection; the
-      // next `await pendingWrite` still throws it.
-      pendingWrite.catch(() => undefined);
-    }
-    await pendingWrite;
-    await Promise.allSettled(prefetched.values());
+    const blocks = new BlockPredictor(gpu, model, vol, plan, opts.tta, output.grid);
+    const run = await runBlocks(opts, gpu, blocks, output, todo, mine.length);
+    await blocks.settle();
     opts.progress.done();
-    // Every chunk this run set out to do is written (not stopped early).
-    const ranToEnd = opts.stopAfter === undefined || written < opts.stopAfter;
-    const provenance = {
-      model: card.config,
-      normalisation: card.normalisation,
-      threshold: opts.threshold,
-      tta: opts.tta,
-      scales,
-      input: opts.input,
-    };
-    // In OUT itself the metadata is brought up to date either way (what is segmented so far).
-    const complete = output.inPlace
-      ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined)
-      : ranToEnd
-        ? await output.tryFinalize(provenance)
-        : false;
-    if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
+    const complete = await finaliseOutput(opts, output, card, plan.scales, run.written);
     if (complete && pyramid) {
       await vol.close();
       vol = null;
       await rm(pyramid, { recursive: true, force: true });
     }
     const seconds = (performance.now() - t0) / 1000;
-    const voxels = written > 0 ? todo.slice(0, written).reduce((a, c) => a + voxelsOf(c), 0) : 0;
+    const voxels = run.written > 0 ? todo.slice(0, run.written).reduce((a, c) => a + voxelsOf(c), 0) : 0;
     return {
       output: opts.output,
       complete,
       alreadyComplete: false,
-      ...(opts.shard ? { shard: opts.shard } : {}),
-      ...region,
+      ...common,
       ...(output.coverage ? { coverage: output.coverage } : {}),
-      device: `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`,
-      chunks: { total: all.length, thisShard: mine.length, skipped: mine.length - todo.length, written },
+      device: deviceName(gpu),
+      chunks: { total: all.length, thisShard: mine.length, skipped: mine.length - todo.length, written: run.written },
       voxels,
       seconds,
       voxelsPerSecond: voxels / seconds,
-      gpuSeconds: hasGpuTime ? gpuNs / 1e9 : null,
+      gpuSeconds: run.gpuSeconds,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
     await vol?.close();
     if (!gpuIn) gpu.destroy();
   }
+}
+
+function deviceName(gpu: Gpu): string {
+  return `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`;
+}
+
+/** How the network is run over the scan: tile, margins, batch, output chunks, levels, and the job OUT records. */
+interface InferencePlan {
+  /** Voxels of each patch's rim not kept. */
+  margin: number;
+  /** The tile one network patch predicts (a multiple of the model's own). */
+  out: number;
+  /** The model's geometry at that tile. */
+  geometry: ModelGeometry;
+  /** Tiles per GPU call, scaled from `opts.batch` (given for the model's own patch) by the patch's volume. */
+  batch: number;
+  chunk: Vec3;
+  shape: Vec3;
+  scales: number[];
+  job: JobIdentity & { tile?: number };
+}
+
+/** Checks the input is 3D and the model's tile fits the low-resolution scale, and derives the plan. */
+function planInference(opts: SegmentOptions, model: SegmentationModel, src: VolumePatches['source']): InferencePlan {
+  if (src.shape.length !== 3 || src.shape.some((s) => s < 1)) throw new Error(`${opts.input}: not a 3D volume (shape [${src.shape}])`);
+  const g = model.geometry;
+  const margin = opts.margin ?? (g.output === g.highInput ? Math.max(0, Math.min(8, Math.floor((g.output - 16) / 2))) : 0);
+  const modelOut = g.output - 2 * margin;
+  const snap = Math.max(g.lowScale, g.lowTargetScale);
+  if (modelOut < 1 || (Math.floor(modelOut / 2) % snap !== 0 && snap > 1))
+    throw new Error(
+      `model tile ${g.output} with margin ${margin} gives ${modelOut}, whose half is not a multiple of the low-resolution scale ${snap}`,
+    );
+  const { out, geometry } = inferenceTile(model, modelOut, margin, opts.tile);
+  const batch = Math.max(1, Math.round((opts.batch * g.highInput ** 3) / geometry.highInput ** 3));
+  const chunkSide = Math.ceil(opts.chunk / modelOut) * modelOut;
+  const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
+  const shape = src.shape as Vec3;
+  const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
+  const job = {
+    input: opts.level ? `${opts.input} level ${opts.level}` : opts.input,
+    model: modelPaths(opts.model).weights,
+    threshold: opts.threshold,
+    tta: opts.tta,
+    chunk,
+    ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }),
+    ...(out === modelOut ? {} : { tile: out }),
+  };
+  return { margin, out, geometry, batch, chunk, shape, scales, job };
+}
+
+/**
+ * Opens OUT (a region store, or OUT.partial; null when a shard finds OUT finished by this job, or
+ * `keepSameJob` finds it complete) and lists every chunk of the scan and those this run is for.
+ */
+async function openOutput(
+  opts: SegmentOptions,
+  src: VolumePatches['source'],
+  plan: InferencePlan,
+): Promise<{ output: SegmentationOutput | null; all: Vec3[]; mine: Vec3[] }> {
+  const { job, shape, chunk } = plan;
+  const existing = opts.keepSameJob && opts.overwrite ? await SegmentationOutput.state(opts.output, src, job) : undefined;
+  const overwrite = opts.overwrite && existing?.kind !== 'complete' && existing?.kind !== 'regions';
+  const output = opts.region
+    ? await SegmentationOutput.openRegion(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.region)
+    : existing?.kind === 'complete'
+      ? null
+      : await SegmentationOutput.open(opts.output, src, job, { compression: 'blosc' }, overwrite, opts.shard !== undefined);
+  const grid = new ChunkGrid(shape, shape.map((s, i) => Math.max(1, Math.min(s, chunk[i]!))) as unknown as Vec3);
+  const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
+  const mine = opts.region
+    ? [...grid.chunksIn(opts.region)]
+    : opts.shard
+      ? all.filter((_, i) => i % opts.shard!.count === opts.shard!.index)
+      : all;
+  return { output, all, mine };
+}
+
+/**
+ * One block's probabilities: reads each tile's inputs (full-resolution tiles of the next block
+ * read ahead while this one's GPU work runs), runs the network (with flips under `tta`) and fuses
+ * the pyramid levels by the maximum.
+ */
+class BlockPredictor {
+  /** Full-resolution tiles of the next chunk, read while this chunk's GPU work runs. */
+  private readonly prefetched = new Map<string, Promise<TileInput>>();
+  private readonly levels: ScaleLevel[];
+  private readonly full: ScaleLevel | undefined;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly model: SegmentationModel,
+    private readonly vol: VolumePatches,
+    private readonly plan: InferencePlan,
+    private readonly tta: boolean,
+    private readonly grid: SegmentationOutput['grid'],
+  ) {
+    this.levels = plan.scales.map(
+      (l) => new ScaleLevel(l, plan.shape, plan.out, async (tiles, level) => this.predictTiles(await this.readInputs(tiles, level))),
+    );
+    this.full = this.levels.find((l) => l.level === 0);
+  }
+
+  /**
+   * Adds `box`'s probabilities into `probs` level by level; once its tiles are being read, the
+   * reads of `next` (the chunk after it) start.
+   */
+  async predict(probs: Float32Array, box: Box, next: Vec3 | undefined): Promise<void> {
+    for (const [k, level] of this.levels.entries()) {
+      const p = level.probabilities(box);
+      if (k === 0 && next) this.prefetch(next, box);
+      fuseMax(probs, await p);
+    }
+  }
+
+  /** Tiles the current chunk shares with the next are left to the current chunk (then cached). */
+  prefetch(c: Vec3, current: Box): void {
+    if (!this.full) return;
+    const { out, shape } = this.plan;
+    const now = new Set(tilesFor({ out, shape }, current).map((t) => t.start.join(',')));
+    for (const t of this.full.missingTiles(this.grid.chunkBox(c))) {
+      const k = t.start.join(',');
+      if (this.prefetched.has(k) || now.has(k)) continue;
+      const read = this.readTile(t, 0);
+      read.catch(() => undefined); // awaited (and thrown) where the tile is predicted
+      this.prefetched.set(k, read);
+    }
+  }
+
+  /** Waits for reads started ahead and never used (a run stopped early). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.prefetched.values());
+  }
+
+  // Tiles of pyramid level L are in that level's voxels; their inputs are read 2^L× coarser.
+  private async readTile(t: Tile, level: number): Promise<TileInput> {
+    const ig = this.plan.geometry;
+    const f = 2 ** level;
+    const centre = t.centre.map((c) => c * f) as unknown as Point;
+    const high = await this.vol.readImage(f, centre, ig.highInput);
+    return { high, low: ig.lowScale === 1 ? null : await this.vol.readImage(ig.lowScale * f, centre, ig.lowInput) };
+  }
+
+  private async readInputs(tiles: Tile[], level: number): Promise<{ highs: Float32Array[]; lows: (Float32Array | null)[] }> {
+    const highs: Float32Array[] = [];
+    const lows: (Float32Array | null)[] = [];
+    for (const t of tiles) {
+      const k = level === 0 ? t.start.join(',') : null;
+      const early = k === null ? undefined : this.prefetched.get(k);
+      if (k !== null) this.prefetched.delete(k);
+      const { high, low } = await (early ?? this.readTile(t, level));
+      highs.push(high);
+      lows.push(low);
+    }
+    return { highs, lows };
+  }
+
+  private async predictTiles(inp: { highs: Float32Array[]; lows: (Float32Array | null)[] }): Promise<Float32Array[]> {
+    const { geometry: ig, batch, margin, out } = this.plan;
+    const res: Float32Array[] = [];
+    const n3 = ig.output ** 3;
+    for (let i = 0; i < inp.highs.length; i += batch) {
+      const hs = inp.highs.slice(i, i + batch);
+      const ls = inp.lows.slice(i, i + batch);
+      const sum = new Float32Array(n3 * hs.length);
+      const variants = this.tta ? FLIPS : [IDENTITY];
+      for (const a of variants) {
+        const plain = a === IDENTITY;
+        const p = await predictFused(
+          this.gpu,
+          this.model,
+          plain ? hs : hs.map((h) => transformCube(h, ig.highInput, a)),
+          plain ? ls : ls.map((l) => (l ? transformCube(l, ig.lowInput, a) : null)),
+          ig,
+        );
+        for (let k = 0; k < hs.length; k++) {
+          const part = p.subarray(k * n3, (k + 1) * n3);
+          const back = plain ? part : transformCube(part, ig.output, a); // a flip is its own inverse
+          for (let j = 0; j < n3; j++) sum[k * n3 + j]! += back[j]!;
+        }
+      }
+      for (let k = 0; k < hs.length; k++) {
+        const cube = sum.subarray(k * n3, (k + 1) * n3);
+        for (let j = 0; j < n3; j++) cube[j]! /= variants.length;
+        res.push(margin === 0 ? cube.slice() : cropCentre(cube, ig.output, out));
+      }
+    }
+    return res;
+  }
+}
+
+/**
+ * The block loop: predicts each chunk of `todo`, thresholds it and writes it while the next chunk
+ * computes; stops after `opts.stopAfter` chunks. `total` is the chunks this run is for, done or not.
+ */
+async function runBlocks(
+  opts: SegmentOptions,
+  gpu: Gpu,
+  blocks: BlockPredictor,
+  output: SegmentationOutput,
+  todo: Vec3[],
+  total: number,
+): Promise<{ written: number; gpuSeconds: number | null }> {
+  let gpuNs = 0;
+  let hasGpuTime = gpu.hasTimestamps;
+  let written = 0;
+  let pendingWrite: Promise<void> = Promise.resolve();
+  if (todo.length > 0) blocks.prefetch(todo[0]!, { offset: [0, 0, 0], shape: [0, 0, 0] });
+  for (let i = 0; i < todo.length; i++) {
+    if (opts.stopAfter !== undefined && written >= opts.stopAfter) break;
+    const c = todo[i]!;
+    const box: Box = output.grid.chunkBox(c);
+    const probs = new Float32Array(box.shape[0] * box.shape[1] * box.shape[2]);
+    const timed = await gpu.timed(() => blocks.predict(probs, box, todo[i + 1]));
+    if (timed.gpuNs === null) hasGpuTime = false;
+    else gpuNs += timed.gpuNs;
+    const p8 = new Uint8Array(probs.length);
+    const m8 = new Uint8Array(probs.length);
+    for (let j = 0; j < probs.length; j++) {
+      p8[j] = Math.round(Math.min(1, Math.max(0, probs[j]!)) * 255);
+      m8[j] = probs[j]! >= opts.threshold ? 1 : 0;
+    }
+    await pendingWrite;
+    pendingWrite = output.writeChunk(c, p8, m8).then(
+      () => {
+        written++;
+        opts.progress.advance(probs.length);
+      },
+      (err: NodeJS.ErrnoException) => {
+        throw writeFailure(err, opts.output, c, total - todo.length + written, total);
+      },
+    );
+    // Handled here so a failure while the next chunk computes is not an unhandled rejection; the
+    // next `await pendingWrite` still throws it.
+    pendingWrite.catch(() => undefined);
+  }
+  await pendingWrite;
+  return { written, gpuSeconds: hasGpuTime ? gpuNs / 1e9 : null };
+}
+
+/**
+ * Records the provenance and, where every chunk is written, makes OUT complete (true then); in OUT
+ * itself the metadata is brought up to date either way. --nifti exports a complete mask.
+ */
+async function finaliseOutput(
+  opts: SegmentOptions,
+  output: SegmentationOutput,
+  card: ModelCard,
+  scales: number[],
+  written: number,
+): Promise<boolean> {
+  // Every chunk this run set out to do is written (not stopped early).
+  const ranToEnd = opts.stopAfter === undefined || written < opts.stopAfter;
+  const provenance = {
+    model: card.config,
+    normalisation: card.normalisation,
+    threshold: opts.threshold,
+    tta: opts.tta,
+    scales,
+    input: opts.input,
+  };
+  const complete = output.inPlace
+    ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined)
+    : ranToEnd
+      ? await output.tryFinalize(provenance)
+      : false;
+  if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
+  return complete;
 }
 
 /** Refuses a region that does not lie inside the input's full-resolution voxels, before anything is written. */
