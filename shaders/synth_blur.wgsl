@@ -14,10 +14,11 @@ struct Params {
 @group(0) @binding(3) var<uniform> P: Params;
 
 override WG: u32 = 256;
+// #include linear_index
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let gid = linear(wid, nwg, lid);
   if (gid >= P.total) { return; }
   let x = gid % P.ox;
   let y = (gid / P.ox) % P.oy;

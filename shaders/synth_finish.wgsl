@@ -22,6 +22,7 @@ struct Params {
 @group(0) @binding(5) var<uniform> P: Params;
 
 override WG: u32 = 64;
+// #include linear_index
 
 var<workgroup> wgCover: atomic<u32>;
 var<workgroup> wgMask: atomic<u32>;
@@ -109,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     atomicStore(&wgMask, 0u);
   }
   workgroupBarrier();
-  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let gid = linear(wid, nwg, lid);
   var cover = 0u;
   var masked = 0u;
   if (gid < P.words) {

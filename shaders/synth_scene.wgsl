@@ -18,8 +18,8 @@ struct Params {
   ox: i32, oy: i32, oz: i32, total: u32,
   nx: u32, ny: u32, nz: u32, seed: u32,
   wx0: u32, wy0: u32, wz0: u32, binSize: u32,
-  wx: u32, wy: u32, wz: u32, pad0: u32,
-  bx: u32, by: u32, bz: u32, pad1: u32,
+  wx: u32, wy: u32, wz: u32, _pad0: u32,
+  bx: u32, by: u32, bz: u32, _pad1: u32,
   vsx: f32, vsy: f32, vsz: f32, corrNoise: f32,
   axisX: f32, axisY: f32, rin: f32, rout: f32,
   wallValue: f32, outsideValue: f32, rootGapThreshold: f32, rootGapWidth: f32,
@@ -32,7 +32,7 @@ struct Params {
   // Seeds of the random fields, stream(k) of the scan seed for k = 1..9 (set by the host).
   s1: u32, s2: u32, s3: u32, s4: u32,
   s5: u32, s6: u32, s7: u32, s8: u32,
-  s9: u32, pad3: u32, pad4: u32, pad5: u32,
+  s9: u32, _pad3: u32, _pad4: u32, _pad5: u32,
 }
 
 @group(0) @binding(0) var<storage, read> segs: array<vec4f>;
@@ -43,6 +43,7 @@ struct Params {
 @group(0) @binding(5) var<uniform> P: Params;
 
 override WG: u32 = 64;
+// #include linear_index
 // Supersampling per axis for root coverage (S^3 samples, at most 216 so the count fits 8 bits).
 override S: u32 = 4;
 // Root primitives kept per voxel for supersampling; a voxel near more falls back to all of its bin.
@@ -247,7 +248,7 @@ fn soil(p: vec3f, vmin: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + (wid.y + wid.z * nwg.y) * nwg.x) * WG + lid;
+  let gid = linear(wid, nwg, lid);
   if (gid >= P.total) { return; }
   let lx = gid % P.nx;
   let ly = (gid / P.nx) % P.ny;
