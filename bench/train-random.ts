@@ -11,10 +11,12 @@
  *
  *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
- *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001]
+ *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001] [--preset-examples N]
  * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
  * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
+ * --preset-examples N draws N more examples from the preset scans alone into a second bank pooled
+ * with the first, so the presets' share of training is not only their 4 of 52 scans.
  * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
  * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
  * the schedule had reached to the final rate (how the shipped model was made when time ran short).
@@ -72,6 +74,14 @@ async function main(): Promise<void> {
 
   const bank = join(work, `bank-${nRandom}r-${shape}-${count}`);
   await dumpExamples({ scans, config, count, seed: 7, centres: 'volume', skeleton: false }, bank);
+  const presetCount = Number(arg('--preset-examples', '0'));
+  const presetBank = join(work, `bank-presets-${shape}-${presetCount}`);
+  if (presetCount > 0)
+    await dumpExamples(
+      { scans: scans.slice(nRandom), config, count: presetCount, seed: 8, centres: 'volume', skeleton: false },
+      presetBank,
+    );
+  const banks = presetCount > 0 ? `${bank},${presetBank}` : bank;
   // Phase 1: a cosine schedule over the last of --steps, stopped early at --stop if given;
   // phase 2 (--anneal N): N more steps from the rate reached there down to the final rate.
   const lr0 = Number(arg('--lr', '0.002'));
@@ -82,7 +92,7 @@ async function main(): Promise<void> {
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
@@ -98,7 +108,7 @@ async function main(): Promise<void> {
         '/usr/bin/python3',
         [
           join(root, 'bench/reference/train_budget.py'),
-          bank,
+          banks,
           join(dir, 'card.base.json'),
           dir,
           '--batch',
@@ -170,6 +180,7 @@ async function main(): Promise<void> {
       presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })),
     },
     examples: count,
+    presetExamples: presetCount,
     init: init ? { model: init, card: JSON.parse(readFileSync(join(init, 'card.json'), 'utf8')).training?.command ?? null } : null,
     ignoreThinRadius: ignoreThin > 0 ? ignoreThin : null,
     sampling: 'PAPER_SAMPLING (70% near roots, jitter 8, 30% uniform)',

@@ -12,7 +12,8 @@ train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final
     [--init MODEL] (start from a saved model's weights instead of a fresh initialisation)
     [--stop N] (stop after step N of the schedule, which still runs to the last of --steps)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
-weights per example, f32 cubes).
+weights per example, f32 cubes). BANK may name several banks of the same sizes, comma-separated:
+their examples are pooled (e.g. a bank of preset scans beside a bank of the random family).
 Writes OUT_DIR/step-N/{model.safetensors,card.json} at each step count and OUT_DIR/log.json.
 """
 import json
@@ -52,15 +53,24 @@ def write_safetensors(path, state):
 
 
 class Bank:
-    def __init__(self, base):
-        meta = json.load(open(base + ".json"))
-        s = meta["sizes"]
+    def __init__(self, bases):
+        metas = [json.load(open(b + ".json")) for b in bases.split(",")]
+        s = metas[0]["sizes"]
+        if any(m["sizes"] != s for m in metas):
+            sys.exit(f"{bases}: the banks hold examples of different sizes")
         self.sizes = [s["high"], s["low"], s["tLow"], s["tHigh"]] + ([s["wSkeleton"]] if "wSkeleton" in s else [])
         per = sum(n**3 for n in self.sizes)
-        self.data = np.fromfile(base + ".f32", dtype="<f4").reshape(meta["count"], per)
-        self.count = meta["count"]
-        self.meta = meta
+        # Kept apart, not concatenated: a bank of 5000 examples is 5 GB.
+        self.parts = [np.fromfile(b + ".f32", dtype="<f4").reshape(m["count"], per) for b, m in zip(bases.split(","), metas)]
+        self.starts = np.cumsum([0] + [m["count"] for m in metas])
+        self.count = int(self.starts[-1])
+        self.meta = metas[0]
         self.weights = None  # per-example loss weights of the full-resolution target, when a diagnostic sets them
+
+    def row(self, i):
+        """Example i's cubes, flat (a view: writing to it changes the bank)."""
+        k = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.parts[k][i - self.starts[k]]
 
     def thin_only(self, radius):
         """Diagnostic: the full-resolution target keeps only roots thinner than `radius` voxels
@@ -84,11 +94,11 @@ class Bank:
         ball = zz * zz + yy * yy + xx * xx <= radius * radius
         weights = np.empty((self.count, n**3), dtype="<f4")
         for i in range(self.count):
-            t = self.data[i, at : at + n**3].reshape(n, n, n) > 0.5
+            t = self.row(i)[at : at + n**3].reshape(n, n, n) > 0.5
             thick = ndi.binary_opening(t, ball)
             if keep == "thin":
                 ignore = ndi.binary_dilation(thick, iterations=1)
-                self.data[i, at : at + n**3] = (t & ~ignore).reshape(-1)
+                self.row(i)[at : at + n**3] = (t & ~ignore).reshape(-1)
             else:
                 ignore = ndi.binary_dilation(t & ~thick, iterations=1) & ~thick
             weights[i] = (~ignore).reshape(-1)
@@ -97,7 +107,7 @@ class Bank:
     def batch(self, idx, rng, augment, jitter=0.1):
         outs = [[] for _ in range(len(self.sizes) + (self.weights is not None))]
         for i in idx:
-            row, at, cubes = self.data[i], 0, []
+            row, at, cubes = self.row(i), 0, []
             for n in self.sizes:
                 cubes.append(torch.from_numpy(row[at : at + n**3].reshape(n, n, n).copy()))
                 at += n**3
