@@ -10,6 +10,7 @@ import { StrokeSampler, STROKE_SAMPLING } from '../nn/train/stroke-sampler.js';
 import type { Trainer } from '../nn/train/trainer.js';
 import type { VolumePatches } from './patch-source.js';
 import { readStrokeLabels } from './stroke-labels.js';
+import { runEpochSteps } from './train-epoch.js';
 import type { EpochRecord, TrainOptions } from './train.js';
 
 /** What the card records of the strokes a model was trained with, per store. */
@@ -101,7 +102,6 @@ export async function trainOnStrokes(
   let best: { dice: number; use: StrokeUse[]; card: Omit<ModelCard, 'format' | 'version' | 'config'> } | null = null;
   let sinceBest = 0;
   for (let epoch = 0; epoch < opts.epochs && !opts.signal?.aborted; epoch++) {
-    const t0 = performance.now();
     const snap = await snapshot(opts, r.images, trained);
     snap.train.forEach((v, i) => {
       for (const k of v.labels.annotatedCells()) if (!v.heldOut.has(k)) trained[i]!.add(k);
@@ -111,42 +111,16 @@ export async function trainOnStrokes(
       STROKE_SAMPLING,
       rand,
     );
-    opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `epoch ${epoch + 1}/${opts.epochs}`);
-    let lossSum = 0;
-    let steps = 0;
-    const partSum: Record<string, number> = {};
-    for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
-      const ex = await Promise.all(
-        Array.from({ length: opts.batch }, () => {
-          const pick = sampler.next();
-          return readExample(snap.train[pick.volume]!, pick.centre, model.geometry, opts.augment ? randomAugmentation(rand) : null);
-        }),
+    const ran = await runEpochSteps(opts, optimizer, trainer, r.lrAt, epoch, `epoch ${epoch + 1}/${opts.epochs}`, (forTraining) => {
+      const pick = sampler.next();
+      return readExample(
+        snap.train[pick.volume]!,
+        pick.centre,
+        model.geometry,
+        forTraining && opts.augment ? randomAugmentation(rand) : null,
       );
-      optimizer.config.lr = r.lrAt(optimizer.step);
-      const { loss, parts } = await trainer.step(ex);
-      lossSum += loss;
-      steps++;
-      for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
-      opts.progress.advance(opts.batch);
-      opts.onStep?.({ epoch, step: optimizer.step, loss, seconds: (performance.now() - t0) / 1000 });
-    }
-    opts.progress.done();
-    if (steps === 0) break;
-    const seconds = (performance.now() - t0) / 1000;
-    if (opts.calibrationBatches > 0) {
-      const calib = [];
-      for (let b = 0; b < opts.calibrationBatches; b++) {
-        calib.push(
-          await Promise.all(
-            Array.from({ length: opts.batch }, () => {
-              const pick = sampler.next();
-              return readExample(snap.train[pick.volume]!, pick.centre, model.geometry, null);
-            }),
-          ),
-        );
-      }
-      await trainer.calibrateBatchNorm(calib);
-    }
+    });
+    if (!ran) break;
     const tiles = validationTiles(snap.val, model.geometry.output, opts.seed, Math.max(1, opts.valPatches));
     const v = tiles.length > 0 ? await trainer.validateAnnotated(snap.val, tiles, opts.batch) : null;
     const val = v && v.voxels > 0 ? { dice: v.dice, precision: v.precision, recall: v.recall } : { dice: NaN, precision: NaN, recall: NaN };
@@ -157,12 +131,12 @@ export async function trainOnStrokes(
       round: 0,
       epoch,
       step: optimizer.step,
-      loss: lossSum / steps,
-      parts: Object.fromEntries(Object.entries(partSum).map(([k, x]) => [k, x / steps])),
-      patchesPerSecond: (steps * opts.batch) / seconds,
+      loss: ran.loss,
+      parts: ran.parts,
+      patchesPerSecond: (ran.steps * opts.batch) / ran.seconds,
       val,
       hardRegions: 0,
-      seconds,
+      seconds: ran.seconds,
       annotations: snap.use,
       validationVoxels: v?.voxels ?? 0,
       best: improved,

@@ -27,6 +27,7 @@ import { Trainer } from '../nn/train/trainer.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
 import { skeletonWeights } from './skeleton-weights.js';
+import { runEpochSteps } from './train-epoch.js';
 import { trainOnStrokes, type StrokeUse } from './train-strokes.js';
 
 export interface TrainOptions {
@@ -318,61 +319,26 @@ async function resumeCheckpoint(
 async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<EpochRecord | null> {
   const { opts, model, sampler, trainVols } = r;
   const { optimizer, trainer } = r.run;
-  const t0 = performance.now();
-  opts.progress.start(opts.stepsPerEpoch * opts.batch, 'patches', `round ${round + 1}/${opts.rounds} epoch ${epoch + 1}/${opts.epochs}`);
-  let lossSum = 0;
-  let steps = 0;
-  const partSum: Record<string, number> = {};
-  for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
-    const ex = await Promise.all(
-      Array.from({ length: opts.batch }, () => {
-        const pick = sampler.next();
-        return readExample(
-          trainVols[pick.volume]!,
-          pick.centre,
-          model.geometry,
-          opts.augment ? randomAugmentation(r.rand) : null,
-          r.run.centrelines,
-        );
-      }),
-    );
-    optimizer.config.lr = r.run.lrAt(optimizer.step);
-    const { loss, parts } = await trainer.step(ex);
-    lossSum += loss;
-    steps++;
-    for (const [k, v] of Object.entries(parts)) partSum[k] = (partSum[k] ?? 0) + v;
-    opts.progress.advance(opts.batch);
-    opts.onStep?.({ epoch, step: optimizer.step, loss, seconds: (performance.now() - t0) / 1000 });
-  }
-  opts.progress.done();
-  if (steps === 0) return null;
-  const seconds = (performance.now() - t0) / 1000;
-  if (opts.calibrationBatches > 0) {
-    const calib = [];
-    for (let b = 0; b < opts.calibrationBatches; b++) {
-      calib.push(
-        await Promise.all(
-          Array.from({ length: opts.batch }, () => {
-            const pick = sampler.next();
-            return readExample(trainVols[pick.volume]!, pick.centre, model.geometry, null);
-          }),
-        ),
-      );
-    }
-    await trainer.calibrateBatchNorm(calib);
-  }
+  const label = `round ${round + 1}/${opts.rounds} epoch ${epoch + 1}/${opts.epochs}`;
+  const ran = await runEpochSteps(opts, optimizer, trainer, r.run.lrAt, epoch, label, (forTraining) => {
+    const pick = sampler.next();
+    const vol = trainVols[pick.volume]!;
+    if (!forTraining) return readExample(vol, pick.centre, model.geometry, null);
+    return readExample(vol, pick.centre, model.geometry, opts.augment ? randomAugmentation(r.rand) : null, r.run.centrelines);
+  });
+  if (!ran) return null;
   const val =
     r.valVols.length > 0 ? await trainer.validate(r.valVols, r.valCentres, opts.batch) : { dice: NaN, precision: NaN, recall: NaN };
   return {
     round,
     epoch,
     step: optimizer.step,
-    loss: lossSum / steps,
-    parts: Object.fromEntries(Object.entries(partSum).map(([k, v]) => [k, v / steps])),
-    patchesPerSecond: (steps * opts.batch) / seconds,
+    loss: ran.loss,
+    parts: ran.parts,
+    patchesPerSecond: (ran.steps * opts.batch) / ran.seconds,
     val: { dice: val.dice, precision: val.precision, recall: val.recall },
     hardRegions: sampler.hardRegionCount,
-    seconds,
+    seconds: ran.seconds,
   };
 }
 
