@@ -11,8 +11,29 @@ export class Sequential implements Block {
   constructor(readonly layers: (Layer | Block)[]) {}
 
   async forward(x: Tensor, pass: Pass): Promise<Tensor> {
+    return this.run(x, 0, pass);
+  }
+
+  /**
+   * Inference only: forward on the channel concatenation [a, b upsampled by nearest neighbour to
+   * a's extents] (a U-Net decoder's input), which the first conv, with the batch norm and ReLU after
+   * it folded in, reads directly (Conv3dLayer.forwardFusedConcatUpsampled) instead of both being
+   * materialised. The caller keeps a and b.
+   */
+  async forwardConcatUpsampled(a: Tensor, b: Tensor): Promise<Tensor> {
+    const first = this.layers[0];
+    if (!(first instanceof Conv3dLayer)) throw new Error('Sequential.forwardConcatUpsampled: the first layer is not a conv');
+    const tail = fusedTail(this.layers, 1);
+    const h = await first.forwardFusedConcatUpsampled(a, b, tail?.bn?.params ?? null, tail?.relu ?? false);
+    const y = await this.run(h, 1 + (tail?.length ?? 0), 'eval');
+    h.release();
+    return y;
+  }
+
+  /** The layers from `start` on, applied to x (which the caller keeps). */
+  private async run(x: Tensor, start: number, pass: Pass): Promise<Tensor> {
     let h = x;
-    for (let i = 0; i < this.layers.length;) {
+    for (let i = start; i < this.layers.length;) {
       const l = this.layers[i]!;
       let next: Tensor;
       const fusable = pass === 'eval' && l instanceof Conv3dLayer ? fusedTail(this.layers, i + 1) : null;

@@ -62,6 +62,14 @@ export class UNet implements Block {
       p.release();
     }
     for (let i = levels - 2; i >= 0; i--) {
+      if (pass === 'eval') {
+        // Inference: the decoder's first conv reads [skip, h upsampled] directly, neither materialised.
+        const next = await this.dec[i]!.forwardConcatUpsampled(skips[i]!, h);
+        h.release();
+        skips[i]!.release();
+        h = next;
+        continue;
+      }
       const up = await upsample(h, 2, 'nearest', pass);
       h.release();
       const cat = await concat([skips[i]!, up], pass);

@@ -21,7 +21,7 @@ export function convTransposeOutSize(n: number, g: ConvGeometry, outputPadding =
   return (n - 1) * g.stride - 2 * g.padding + g.kernel + outputPadding;
 }
 
-function checkGeometry(g: ConvGeometry): void {
+export function checkGeometry(g: ConvGeometry): void {
   if (!(g.kernel >= 1 && g.kernel <= 3 && g.stride >= 1 && g.stride <= 2 && g.padding >= 0 && g.padding < g.kernel)) {
     throw new RangeError(`unsupported conv geometry ${JSON.stringify(g)} (kernel 1..3, stride 1..2, 0 <= padding < kernel)`);
   }
@@ -40,7 +40,7 @@ export const convKernel: { variant: 'register' | 'tiled' } = {
 const TILED = { TX: 4, WX: 8, WY: 8 };
 
 /** Register-block shape per invocation: TX outputs along x × CB·4 channels. */
-function blocking(channels: number, width: number): { TX: number; CB: number } {
+export function blocking(channels: number, width: number): { TX: number; CB: number } {
   return { TX: width >= 8 ? 8 : width >= 4 ? 4 : 2, CB: channels > 4 ? 2 : 1 };
 }
 
@@ -95,7 +95,7 @@ export const PACK_PARAMS = defineParams('Params', { cout: 'u32', cin: 'u32', kk:
 const PACK_WG = 256;
 
 /** Packs W[co][ci][k³] for the forward kernel: [ci][k³][co padded to vec4·CB] (returns a pooled buffer). */
-async function packForward(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
+export async function packForward(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
   const total = cin * kk * padTo;
   const dst = gpu.createBuffer(total * 4);
   const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
@@ -119,7 +119,8 @@ async function packTranspose(gpu: Gpu, weight: Tensor, cout: number, cin: number
   return dst;
 }
 
-async function padBias(gpu: Gpu, bias: Tensor | null, count: number, padTo: number): Promise<GPUBuffer> {
+/** The bias padded to `padTo` values for the forward kernels (a pooled buffer; unused when `bias` is null). */
+export async function padBias(gpu: Gpu, bias: Tensor | null, count: number, padTo: number): Promise<GPUBuffer> {
   const dst = gpu.createBuffer(padTo * 4);
   if (!bias) return dst; // unused: HAS_BIAS is false
   const u = PACK_PARAMS.pack({ cout: count, cin: 0, kk: 0, outerPad: padTo, total: padTo });
@@ -251,7 +252,7 @@ async function runWindowed(gpu: Gpu, w: Windowed): Promise<void> {
   }
 }
 
-function checkWeight(weight: Tensor, cout: number, cin: number, k: number, what: string): void {
+export function checkWeight(weight: Tensor, cout: number, cin: number, k: number, what: string): void {
   const s = weight.shape;
   if (s[0] !== cout || s[1] !== cin || s[2] !== k || s[3] !== k || s[4] !== k) {
     throw new RangeError(`${what}: weight ${shapeStr(s)} does not match [${cout}, ${cin}, ${k}, ${k}, ${k}]`);
