@@ -7,7 +7,7 @@
  * scans of the same soil are segmented and scored.
  *
  *   node dist/bench/annotate-loop.js [--from models/default] [--size 96] [--rounds 5] [--strokes 30]
- *        [--seconds 285] [--train 601] [--val 971,972] [--lr 0.001] [--steps 15] [--patience 4]
+ *        [--seconds 285] [--train 601] [--val 971,972] [--lr 0.001] [--steps 15] [--patience 4] [--keep-base 0]
  *        [--set root.value=0.5 ...] [--out bench/out/annotate-loop] [--plot-only bench/out/annotate-loop]
  *
  * Writes OUT.json (per round: strokes, annotated voxels, training steps and seconds, held-out
@@ -141,6 +141,7 @@ async function main(): Promise<void> {
   const lr = arg('--lr', '0.001');
   const steps = arg('--steps', '15');
   const patience = arg('--patience', '4');
+  const keepBase = arg('--keep-base', '0');
   const length = Number(arg('--stroke-length', '12'));
   const soil = args('--set').length > 0 ? args('--set') : BRIGHT_ROOTS;
   const out = arg('--out', join(root, 'bench/out/annotate-loop'));
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
       lr,
       steps,
       patience,
+      keepBase: Number(keepBase),
       loadAverage: cpus(),
       rounds: history,
     });
@@ -210,6 +212,8 @@ async function main(): Promise<void> {
           steps,
           '--patience',
           patience,
+          '--keep-base',
+          keepBase,
           '--batch',
           '2',
           '--lr',

@@ -14,8 +14,8 @@ export interface EpochSteps {
 /**
  * An epoch's training steps (stopped early by `opts.signal`), then batch-norm calibration on
  * un-augmented examples. `draw(forTraining)` reads one example (augmented, when training asks for
- * it, only for a step); whole-mask and stroke training differ only in where it comes from. Null
- * when no step ran.
+ * it, only for a step); whole-mask and stroke training differ only in where it comes from.
+ * `prepare` may rewrite a training batch's targets before its step. Null when no step ran.
  */
 export async function runEpochSteps(
   opts: TrainOptions,
@@ -25,6 +25,7 @@ export async function runEpochSteps(
   epoch: number,
   label: string,
   draw: (forTraining: boolean) => Promise<Example>,
+  prepare?: (batch: Example[]) => Promise<void>,
 ): Promise<EpochSteps | null> {
   const t0 = performance.now();
   const batch = (forTraining: boolean): Promise<Example[]> => Promise.all(Array.from({ length: opts.batch }, () => draw(forTraining)));
@@ -34,6 +35,7 @@ export async function runEpochSteps(
   const partSum: Record<string, number> = {};
   for (let s = 0; s < opts.stepsPerEpoch && !opts.signal?.aborted; s++) {
     const ex = await batch(true);
+    await prepare?.(ex);
     optimizer.config.lr = lrAt(optimizer.step);
     const { loss, parts } = await trainer.step(ex);
     lossSum += loss;

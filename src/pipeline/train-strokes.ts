@@ -3,7 +3,8 @@ import type { SegmentationModel } from '../nn/models/model.js';
 import { saveModel, seededRandom, type ModelCard, type Normalisation } from '../nn/models/registry.js';
 import { AnnotatedVolume, CELL, cellHash, heldOutCells, type ClassCounts } from '../nn/train/annotations.js';
 import { randomAugmentation } from '../nn/train/augment.js';
-import { readExample } from '../nn/train/examples.js';
+import { readExample, type Example } from '../nn/train/examples.js';
+import { keepBaseAnswers } from '../nn/train/keep-base.js';
 import type { Optimizer } from '../nn/train/optimizer.js';
 import type { Point } from '../nn/train/sampler.js';
 import { StrokeSampler, STROKE_SAMPLING } from '../nn/train/stroke-sampler.js';
@@ -81,6 +82,8 @@ export interface StrokeRun {
   /** The card's training record, for the steps and history so far. */
   trainingCard: (history: EpochRecord[], extra: Record<string, unknown>) => Record<string, unknown>;
   writeLog: (history: EpochRecord[]) => Promise<void>;
+  /** The base model, frozen, whose confident answers in unpainted voxels weigh `weight` against the strokes. */
+  keepBase?: { model: SegmentationModel; weight: number };
 }
 
 /**
@@ -94,7 +97,7 @@ export interface StrokeRun {
 export async function trainOnStrokes(
   r: StrokeRun,
 ): Promise<{ card: Omit<ModelCard, 'format' | 'version' | 'config'>; history: EpochRecord[] }> {
-  const { opts, model, optimizer, trainer } = r;
+  const { opts, model, optimizer, trainer, keepBase: keep } = r;
   const rand = seededRandom(opts.seed);
   const patience = opts.patience ?? DEFAULT_PATIENCE;
   const trained = r.images.map(() => new Set<number>());
@@ -111,7 +114,7 @@ export async function trainOnStrokes(
       STROKE_SAMPLING,
       rand,
     );
-    const ran = await runEpochSteps(opts, optimizer, trainer, r.lrAt, epoch, `epoch ${epoch + 1}/${opts.epochs}`, (forTraining) => {
+    const draw = (forTraining: boolean): Promise<Example> => {
       const pick = sampler.next();
       return readExample(
         snap.train[pick.volume]!,
@@ -119,7 +122,9 @@ export async function trainOnStrokes(
         model.geometry,
         forTraining && opts.augment ? randomAugmentation(rand) : null,
       );
-    });
+    };
+    const prepare = keep ? (batch: Example[]): Promise<void> => keepBaseAnswers(r.gpu, keep.model, batch, keep.weight) : undefined;
+    const ran = await runEpochSteps(opts, optimizer, trainer, r.lrAt, epoch, `epoch ${epoch + 1}/${opts.epochs}`, draw, prepare);
     if (!ran) break;
     const tiles = validationTiles(snap.val, model.geometry.output, opts.seed, Math.max(1, opts.valPatches));
     const v = tiles.length > 0 ? await trainer.validateAnnotated(snap.val, tiles, opts.batch) : null;
@@ -146,7 +151,14 @@ export async function trainOnStrokes(
       const card = {
         normalisation: r.norm,
         training: r.trainingCard(history, {
-          annotations: { stores: snap.use, holdout: opts.holdout ?? DEFAULT_HOLDOUT, cell: CELL, epoch, patience },
+          annotations: {
+            stores: snap.use,
+            holdout: opts.holdout ?? DEFAULT_HOLDOUT,
+            cell: CELL,
+            epoch,
+            patience,
+            keepBase: keep?.weight ?? 0,
+          },
         }),
         validation: { heldOutVoxels: v?.voxels ?? 0, tiles: tiles.length, ...val },
       };

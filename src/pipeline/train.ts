@@ -73,6 +73,11 @@ export interface TrainOptions {
   holdout?: number;
   /** With annotations: stop after this many epochs without a better validation Dice (default 3; 0 = never). */
   patience?: number;
+  /**
+   * With annotations and `from`: weight of the base model's confident answers in unpainted voxels
+   * against the painted ones (nn/train/keep-base.ts; 0 = strokes alone).
+   */
+  keepBase?: number;
   /** Stops training after the step under way; the model (with annotations: the best so far) is saved. */
   signal?: AbortSignal;
 }
@@ -124,6 +129,8 @@ function checkAnnotationOptions(opts: TrainOptions): void {
   if (opts.holdout !== undefined && !(opts.holdout >= 0 && opts.holdout < 1)) bad(`--holdout must be in [0, 1), got ${opts.holdout}`);
   if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 0))
     bad(`--patience must be a whole number ≥ 0, got ${opts.patience}`);
+  if (opts.keepBase !== undefined && !(opts.keepBase >= 0)) bad(`--keep-base must be ≥ 0, got ${opts.keepBase}`);
+  if ((opts.keepBase ?? 0) > 0 && !opts.from) bad('--keep-base keeps the answers of the model trained from; it needs --from');
 }
 
 /** Trains (or fine-tunes) a model on annotated OME-Zarr volumes; see `rhizoct train --help`. */
@@ -156,6 +163,7 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
         lrAt: lrAtStrokes,
         trainingCard: run.trainingCard,
         writeLog: run.writeLog,
+        ...((opts.keepBase ?? 0) > 0 ? { keepBase: { model: (await loadModel(gpu, opts.from!)).model, weight: opts.keepBase! } } : {}),
       });
       return { card: JSON.parse(await readFile(outPaths.card, 'utf8')) as ModelCard, history };
     }

@@ -78,6 +78,7 @@ const NUMERIC: [string, string, string[]][] = [
   ['train', '--seed', ['abc', '-1', '4294967296']],
   ['train', '--holdout', ['abc', '-0.1', '1', '']],
   ['train', '--patience', ['abc', '-1', '1.5']],
+  ['train', '--keep-base', ['abc', '-1']],
   ['train', '--time-limit', ['abc', '-1']],
   ['segment', '--threshold', ['abc', '0', '1', '-0.5', '1.5', '']],
   ['segment', '--chunk', ['abc', '0', '1025', '16.5', '']],

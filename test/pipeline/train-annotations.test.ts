@@ -7,7 +7,7 @@ import { writeScanZarr } from '../helpers/scan-zarr.js';
 import { train, type EpochRecord, type TrainOptions } from '../../src/pipeline/train.js';
 import { writeStrokeLabels, readStrokeLabels } from '../../src/pipeline/stroke-labels.js';
 import { CELL, NOT_ROOT, ROOT } from '../../src/nn/train/annotations.js';
-import { loadModel } from '../../src/nn/models/registry.js';
+import { loadModel, saveModel, type ModelCard } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng } from '../helpers/random.js';
@@ -184,6 +184,45 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
     expect(steps).toHaveLength(2);
     expect(history).toHaveLength(1);
     expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
+  });
+
+  it("with --keep-base, the base model's confident answers join the loss from the first step, and the card says so", async () => {
+    // A base sure of its answers: the shared base with every head's bias lowered, so it says "not root" with p < 0.1 nearly everywhere.
+    const sure = join(dir, 'sure-base');
+    const loaded = await loadModel(gpu, join(dir, 'base'));
+    for (const { name, item } of loaded.model.parameters())
+      if (['high_head.bias', 'low_head.bias', 'fuse.3.bias'].includes(name))
+        gpu.upload(
+          (await item.value.toArray()).map((b) => b - 9),
+          item.value.buffer,
+        );
+    await saveModel(loaded.model, sure, { normalisation: loaded.card.normalisation, training: loaded.card.training });
+    const firstLoss = async (keepBase: number): Promise<{ loss: number; card: ModelCard }> => {
+      const losses: number[] = [];
+      const { card } = await train(
+        {
+          ...common,
+          data: [join(dir, 'a.zarr')],
+          out: join(dir, `keep-${keepBase}`),
+          from: sure,
+          epochs: 1,
+          stepsPerEpoch: 1,
+          patience: 0,
+          keepBase,
+          onStep: (s) => losses.push(s.loss),
+        },
+        gpu,
+      );
+      return { loss: losses[0]!, card };
+    };
+    const without = await firstLoss(0);
+    const kept = await firstLoss(1);
+    // The same seed draws the same first batch; only the targets of unpainted voxels differ.
+    expect(kept.loss).not.toBe(without.loss);
+    expect((kept.card.training as { annotations: { keepBase: number } }).annotations.keepBase).toBe(1);
+    await expect(train({ ...common, data: [join(dir, 'a.zarr')], out: join(dir, 'x'), keepBase: 1 }, gpu)).rejects.toThrow(
+      /--keep-base .*needs --from/,
+    );
   });
 
   it('refuses with a clear message: no labels/annotations, another shape, no annotated voxels, options that need full labels', async () => {

@@ -62,6 +62,12 @@ export function register(program: Command): void {
     )
     .option('--patience <n>', 'with --annotations: stop after N epochs without a better validation Dice (0: never)', integer(0), 3)
     .option(
+      '--keep-base <w>',
+      "with --annotations and --from: the base model's confident answers in unpainted voxels as targets, together weighing W times the painted voxels (0: strokes alone)",
+      number({ min: 0 }),
+      0,
+    )
+    .option(
       '--time-limit <s>',
       'stop cleanly after this many seconds (the step under way finishes; the model, with --annotations the best one, is saved)',
       number({ min: 0, minExclusive: true }),
@@ -84,9 +90,9 @@ export function register(program: Command): void {
       const quiet = Boolean(o.quiet);
       const annotations = Boolean(o.annotations);
       if (!annotations) {
-        for (const k of ['holdout', 'patience'] as const)
+        for (const k of ['holdout', 'patience', 'keepBase'] as const)
           if (program.commands.find((c) => c.name() === 'train')?.getOptionValueSource(k) === 'cli')
-            throw new Error(`--${k} applies only with --annotations`);
+            throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies only with --annotations`);
       }
       const gpu = await acquireGpu(typeof o.device === 'string' ? { adapterMatch: o.device } : {});
       const result = await train(
@@ -113,7 +119,7 @@ export function register(program: Command): void {
           augment: o.augment !== false,
           seed: num('seed'),
           resume: Boolean(o.resume),
-          ...(annotations ? { annotations, holdout: num('holdout'), patience: num('patience') } : {}),
+          ...(annotations ? { annotations, holdout: num('holdout'), patience: num('patience'), keepBase: num('keepBase') } : {}),
           ...(o.timeLimit !== undefined ? { signal: AbortSignal.timeout(num('timeLimit') * 1000) } : {}),
           log: o.log
             ? String(o.log)
