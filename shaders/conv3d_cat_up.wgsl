@@ -1,27 +1,33 @@
 // 3D convolution, NCDHW, f32, forward, over an input that is never materialised: the channel
-// concatenation [a, nearest-upsampled b] (torch.cat([a, upsample(b, F, 'nearest')], dim=1)), as a
-// U-Net decoder's first convolution reads it. Input channels [0, cinA) are a's, at the input's full
-// resolution (inD × inH × inW); channels [cinA, cinA + cinB) are b's, at F× lower resolution
-// (lowD × lowH × lowW with inD = F·lowD and so on), read at voxel i / F: the mapping
-// upsample_nearest.wgsl applies (output o reads input floor(o / F)).
+// concatenation [a, b upsampled] (torch.cat([a, upsample(b[window], F)], dim=1)), as a U-Net
+// decoder's first convolution (nearest, the whole of b) and the dual model's fusion head
+// (trilinear, b's centre) read it. Input channels [0, cinA) are a's, at the input's full resolution
+// (inD × inH × inW); channels [cinA, cinA + cinB) come from the window of b at [offD, offH, offW]
+// of extents lowD × lowH × lowW (inD = F·lowD and so on), upsampled by F:
+//   nearest (TRILINEAR false): voxel i reads window voxel i / F, as upsample_nearest.wgsl;
+//   trilinear (TRILINEAR true): PyTorch's align_corners=False taps within the window (clamped at
+//     the window's edges, as upsampling the cropped window is), combined in upsample_trilinear.wgsl's
+//     order.
 //
 // Otherwise as conv3d.wgsl's `forward`: each invocation owns TX consecutive outputs along x × CB·4
 // output channels, loads each input row segment once into registers for every kw tap and output
 // channel, and reads weights packed [ci][kd][kh][kw][co/4] with ci over the concatenation. Whole
-// tensors only (no depth windows): the host materialises the concatenation where a tensor is split.
+// tensors only (no depth windows).
 
 struct Params {
   n: u32, cinA: u32, cinB: u32, cout: u32,
   coGroups: u32, inD: u32, inH: u32, inW: u32,
   lowD: u32, lowH: u32, lowW: u32, outD: u32,
   outH: u32, outW: u32, tilesX: u32, total: u32,
-  relu: u32, coVec: u32,
+  relu: u32, coVec: u32, bD: u32, bH: u32,
+  bW: u32, offD: u32, offH: u32, offW: u32,
 }
 
 override K: u32 = 3;      // kernel size (cubic)
 override S: u32 = 1;      // stride
 override P: i32 = 1;      // zero padding
 override F: u32 = 2;      // b's upsampling factor
+override TRILINEAR: bool = false;
 override TX: u32 = 8;     // outputs along x per invocation (<= 8)
 override CB: u32 = 2;     // vec4 output-channel blocks per invocation (<= 2)
 override WG: u32 = 64;
@@ -52,6 +58,25 @@ fn taps(acc: ptr<function, Acc>, xs: ptr<function, Row>, ci: u32, kd: u32, kh: u
       }
     }
   }
+}
+
+struct LinTaps { i0: u32, i1: u32, l0: f32, l1: f32 }
+
+// Output o of an axis of n window voxels upsampled by F, align_corners=False: source position
+// s = (2o + 1 − F) / (2F) clamped below at 0, between i0 = floor(s) and i1 = min(i0 + 1, n − 1)
+// (upsample_trilinear.wgsl's taps()).
+fn lin_taps(o: u32, n: u32) -> LinTaps {
+  let num = i32(2u * o + 1u) - i32(F);
+  var t: LinTaps;
+  t.i0 = 0u;
+  t.l1 = 0.0;
+  if (num > 0) {
+    t.i0 = u32(num) / (2u * F);
+    t.l1 = f32(u32(num) % (2u * F)) / f32(2u * F);
+  }
+  t.i1 = min(t.i0 + 1u, n - 1u);
+  t.l0 = 1.0 - t.l1;
+  return t;
 }
 
 @compute @workgroup_size(WG)
@@ -95,21 +120,39 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     }
   }
 
-  // Channels of b: the full-resolution voxel i reads b's voxel i / F.
-  let lowPlane = p.lowH * p.lowW;
+  // Channels of b, upsampled from its window.
+  let bPlane = p.bH * p.bW;
   for (var cj = 0u; cj < p.cinB; cj++) {
-    let chanBase = (n * p.cinB + cj) * p.lowD;
+    let chanBase = (n * p.cinB + cj) * p.bD + p.offD;
     for (var kd = 0u; kd < K; kd++) {
       let id = gd + i32(kd);
       if (id < 0 || id >= i32(p.inD)) { continue; }
       for (var kh = 0u; kh < K; kh++) {
         let ih = gh + i32(kh);
         if (ih < 0 || ih >= i32(p.inH)) { continue; }
-        let row = (chanBase + u32(id) / F) * lowPlane + (u32(ih) / F) * p.lowW;
-        for (var j = 0u; j < rowLen; j++) {
-          let ix = ix0 + i32(j);
-          let inside = ix >= 0 && ix < i32(p.inW);
-          xs[j] = select(0.0, b[row + u32(select(0, ix, inside)) / F], inside);
+        if (TRILINEAR) {
+          let td = lin_taps(u32(id), p.lowD);
+          let th = lin_taps(u32(ih), p.lowH);
+          let r00 = (chanBase + td.i0) * bPlane + (p.offH + th.i0) * p.bW + p.offW;
+          let r01 = (chanBase + td.i0) * bPlane + (p.offH + th.i1) * p.bW + p.offW;
+          let r10 = (chanBase + td.i1) * bPlane + (p.offH + th.i0) * p.bW + p.offW;
+          let r11 = (chanBase + td.i1) * bPlane + (p.offH + th.i1) * p.bW + p.offW;
+          for (var j = 0u; j < rowLen; j++) {
+            let ix = ix0 + i32(j);
+            let inside = ix >= 0 && ix < i32(p.inW);
+            let tw = lin_taps(u32(select(0, ix, inside)), p.lowW);
+            let v0 = th.l0 * (tw.l0 * b[r00 + tw.i0] + tw.l1 * b[r00 + tw.i1]) + th.l1 * (tw.l0 * b[r01 + tw.i0] + tw.l1 * b[r01 + tw.i1]);
+            let v1 = th.l0 * (tw.l0 * b[r10 + tw.i0] + tw.l1 * b[r10 + tw.i1]) + th.l1 * (tw.l0 * b[r11 + tw.i0] + tw.l1 * b[r11 + tw.i1]);
+            xs[j] = select(0.0, td.l0 * v0 + td.l1 * v1, inside);
+          }
+        } else {
+          // Voxel i reads window voxel i / F.
+          let row = (chanBase + u32(id) / F) * bPlane + (p.offH + u32(ih) / F) * p.bW + p.offW;
+          for (var j = 0u; j < rowLen; j++) {
+            let ix = ix0 + i32(j);
+            let inside = ix >= 0 && ix < i32(p.inW);
+            xs[j] = select(0.0, b[row + u32(select(0, ix, inside)) / F], inside);
+          }
         }
         taps(&acc, &xs, p.cinA + cj, kd, kh, cg);
       }

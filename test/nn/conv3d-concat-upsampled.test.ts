@@ -10,7 +10,8 @@ import { ReLULayer } from '../../src/nn/layers/simple.js';
 import { testGpu } from '../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
-import { batchNormInferenceRef, size5, upsampleNearestRef } from './reference-layers.js';
+import type { UpsampleMode } from '../../src/nn/ops/upsample.js';
+import { batchNormInferenceRef, size5, upsampleNearestRef, upsampleTrilinearRef } from './reference-layers.js';
 import { conv3dRef, type S5 } from './reference.js';
 
 let gpu: Gpu;
@@ -20,9 +21,30 @@ beforeAll(async () => {
 
 const seed = freshSeed();
 
-/** torch.cat([a, upsample(b, f, 'nearest')], dim=1) in float64: the input the fused kernel never materialises. */
-function concatUpsampledRef(a: Float32Array, as: S5, b: Float32Array, bs: S5, f: number): { x: Float64Array; xs: S5 } {
-  const up = upsampleNearestRef(b, bs, f);
+/**
+ * torch.cat([a, upsample(b[window], f, mode)], dim=1) in float64: the input the fused kernel never
+ * materialises.
+ */
+function concatUpsampledRef(
+  a: Float32Array,
+  as: S5,
+  b: Float32Array,
+  bs: S5,
+  f: number,
+  mode: UpsampleMode,
+  offset: V3,
+  size: V3,
+): { x: Float64Array; xs: S5 } {
+  const ws: S5 = [bs[0], bs[1], ...size];
+  const win = new Float64Array(size5(ws));
+  for (let n = 0; n < bs[0]; n++)
+    for (let c = 0; c < bs[1]; c++)
+      for (let d = 0; d < size[0]; d++)
+        for (let h = 0; h < size[1]; h++)
+          for (let w = 0; w < size[2]; w++)
+            win[(((n * bs[1] + c) * size[0] + d) * size[1] + h) * size[2] + w] =
+              b[(((n * bs[1] + c) * bs[2] + offset[0] + d) * bs[3] + offset[1] + h) * bs[4] + offset[2] + w]!;
+  const up = (mode === 'nearest' ? upsampleNearestRef : upsampleTrilinearRef)(win, ws, f);
   const xs: S5 = [as[0], as[1] + bs[1], as[2], as[3], as[4]];
   const sp = as[2] * as[3] * as[4];
   const x = new Float64Array(size5(xs));
@@ -33,13 +55,21 @@ function concatUpsampledRef(a: Float32Array, as: S5, b: Float32Array, bs: S5, f:
   return { x, xs };
 }
 
+type V3 = [number, number, number];
+
 interface Case {
-  /** a: [n, ca, d, h, w] at full resolution; b: cb channels at (d, h, w) / f. */
+  /**
+   * a: [n, ca, d, h, w] at full resolution; b: cb channels of extents `b` (default `low`), read
+   * from the window at `offset` (default 0) of extents `low` = (d, h, w) / f, upsampled by `mode`.
+   */
   n: number;
   ca: number;
   cb: number;
   cout: number;
-  low: [number, number, number];
+  low: V3;
+  b?: V3;
+  offset?: V3;
+  mode?: UpsampleMode;
   f: number;
   k: number;
   bias: boolean;
@@ -60,15 +90,67 @@ const cases: Case[] = [
   { n: 1, ca: 1, cb: 7, cout: 13, low: [2, 3, 1], f: 2, k: 3, bias: true, bn: true, relu: false },
   { n: 2, ca: 5, cb: 2, cout: 3, low: [3, 2, 9], f: 2, k: 1, bias: true, bn: true, relu: true },
   { n: 1, ca: 4, cb: 3, cout: 6, low: [2, 3, 3], f: 3, k: 3, bias: false, bn: false, relu: false },
+  { n: 1, ca: 3, cb: 2, cout: 4, low: [2, 3, 2], b: [5, 4, 6], offset: [3, 0, 2], f: 2, k: 3, bias: true, bn: true, relu: true },
+  // The fusion head: 8 + 8 → 8, 1³, the low branch's centre upsampled ×4 trilinearly, at the
+  // trained (12 of 24) and inference (20 of 32) proportions, shrunk; then odd windows, a 1-voxel
+  // axis (both taps clamp to it), a 3³ kernel.
+  {
+    n: 2,
+    ca: 8,
+    cb: 8,
+    cout: 8,
+    low: [3, 3, 3],
+    b: [6, 6, 6],
+    offset: [1, 1, 1],
+    mode: 'trilinear',
+    f: 4,
+    k: 1,
+    bias: false,
+    bn: true,
+    relu: true,
+  },
+  {
+    n: 1,
+    ca: 8,
+    cb: 8,
+    cout: 8,
+    low: [5, 4, 5],
+    b: [8, 7, 8],
+    offset: [1, 1, 1],
+    mode: 'trilinear',
+    f: 4,
+    k: 1,
+    bias: false,
+    bn: true,
+    relu: true,
+  },
+  {
+    n: 1,
+    ca: 2,
+    cb: 5,
+    cout: 7,
+    low: [3, 1, 5],
+    b: [4, 3, 9],
+    offset: [0, 2, 3],
+    mode: 'trilinear',
+    f: 2,
+    k: 3,
+    bias: true,
+    bn: true,
+    relu: false,
+  },
+  { n: 2, ca: 1, cb: 3, cout: 2, low: [2, 3, 2], mode: 'trilinear', f: 3, k: 3, bias: true, bn: false, relu: true },
 ];
 
-describe(`conv3d over [a, nearest-upsampled b] with batch norm and ReLU folded, against float64 (seed ${seed})`, () => {
+describe(`conv3d over [a, upsampled b] with batch norm and ReLU folded, against float64 (seed ${seed})`, () => {
   for (const [i, c] of cases.entries()) {
     it(JSON.stringify(c), async () => {
       const r = rng(seed + i);
       const label = `${JSON.stringify(c)} seed ${seed}`;
       const as: S5 = [c.n, c.ca, c.low[0] * c.f, c.low[1] * c.f, c.low[2] * c.f];
-      const bs: S5 = [c.n, c.cb, ...c.low];
+      const bs: S5 = [c.n, c.cb, ...(c.b ?? c.low)];
+      const offset = c.offset ?? [0, 0, 0];
+      const mode = c.mode ?? 'nearest';
       const geometry = { kernel: c.k, stride: 1, padding: (c.k - 1) / 2 };
       const conv = new Conv3dLayer(gpu, c.ca + c.cb, c.cout, geometry, r, c.bias);
       const host = {
@@ -94,11 +176,11 @@ describe(`conv3d over [a, nearest-upsampled b] with batch norm and ReLU folded, 
       const bt = Tensor.fromArray(gpu, bs, b);
       // The output is a fresh pooled buffer, poisoned with NaN by the test device: a voxel or
       // channel the kernel forgets to write fails.
-      const y = await new Sequential(layers).forwardConcatUpsampled(at, bt);
+      const y = await new Sequential(layers).forwardConcatUpsampled(at, bt, { mode, window: { offset, size: c.low } });
 
       const w = await conv.weight.value.toArray();
       const bias = conv.bias ? await conv.bias.value.toArray() : undefined;
-      const { x, xs } = concatUpsampledRef(a, as, b, bs, c.f);
+      const { x, xs } = concatUpsampledRef(a, as, b, bs, c.f, mode, offset, c.low);
       const ref = conv3dRef(x, xs, w, c.cout, c.k, 1, geometry.padding, bias);
       let want = ref.y;
       if (c.bn) want = batchNormInferenceRef(want, ref.ys, host.gamma, host.beta, host.rm, host.rv, 1e-5);
@@ -123,13 +205,16 @@ describe(`conv3dConcatUpsampled, the op (seed ${seed})`, () => {
     for (const t of [split, bt, wt]) t.release();
   });
 
-  it('refuses a b whose upsampled extents are not a’s, and a weight of the wrong channel count', async () => {
+  it('refuses a b whose upsampled extents are not a’s, a window outside b, and a weight of the wrong channel count', async () => {
     const a = Tensor.empty(gpu, [1, 2, 6, 6, 6]);
     const odd = Tensor.empty(gpu, [1, 3, 3, 3, 2]);
     const b = Tensor.empty(gpu, [1, 3, 3, 3, 3]);
     const w = Tensor.empty(gpu, [4, 4, 3, 3, 3]);
     const g = { kernel: 3, stride: 1, padding: 1 };
     await expect(conv3dConcatUpsampled(a, odd, w, null, g)).rejects.toThrow(/does not match a \[1, 2, 6, 6, 6\]/);
+    await expect(conv3dConcatUpsampled(a, b, w, null, g, { window: { offset: [1, 0, 0], size: [3, 3, 3] } })).rejects.toThrow(
+      /window at \[1, 0, 0\] of \[3, 3, 3\] does not fit in b \[1, 3, 3, 3, 3\]/,
+    );
     await expect(conv3dConcatUpsampled(a, b, w, null, g)).rejects.toThrow(/weight \[4, 4, 3, 3, 3\] does not match \[4, 5, 3, 3, 3\]/);
     for (const t of [a, odd, b, w]) t.release();
   });

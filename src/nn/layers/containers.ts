@@ -1,4 +1,5 @@
 import type { Gpu } from '../../gpu/gpu.js';
+import type { UpsampledPart } from '../ops/conv3d-concat-upsampled.js';
 import type { Tensor } from '../tensor.js';
 import { add, type Pass } from '../tape.js';
 import { BatchNorm3dLayer } from './batchnorm.js';
@@ -15,16 +16,17 @@ export class Sequential implements Block {
   }
 
   /**
-   * Inference only: forward on the channel concatenation [a, b upsampled by nearest neighbour to
-   * a's extents] (a U-Net decoder's input), which the first conv, with the batch norm and ReLU after
-   * it folded in, reads directly (Conv3dLayer.forwardFusedConcatUpsampled) instead of both being
-   * materialised. The caller keeps a and b.
+   * Inference only: forward on the channel concatenation [a, b (or its window) upsampled to a's
+   * extents as `part` says: nearest by default] (a U-Net decoder's input, the fusion head's), which
+   * the first conv, with the batch norm and ReLU after it folded in, reads directly
+   * (Conv3dLayer.forwardFusedConcatUpsampled) instead of both being materialised. The caller keeps
+   * a and b.
    */
-  async forwardConcatUpsampled(a: Tensor, b: Tensor): Promise<Tensor> {
+  async forwardConcatUpsampled(a: Tensor, b: Tensor, part: UpsampledPart = {}): Promise<Tensor> {
     const first = this.layers[0];
     if (!(first instanceof Conv3dLayer)) throw new Error('Sequential.forwardConcatUpsampled: the first layer is not a conv');
     const tail = fusedTail(this.layers, 1);
-    const h = await first.forwardFusedConcatUpsampled(a, b, tail?.bn?.params ?? null, tail?.relu ?? false);
+    const h = await first.forwardFusedConcatUpsampled(a, b, tail?.bn?.params ?? null, tail?.relu ?? false, part);
     const y = await this.run(h, 1 + (tail?.length ?? 0), 'eval');
     h.release();
     return y;

@@ -1,7 +1,7 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import { Tensor } from '../tensor.js';
 import { foldBatchNorm3d, type BatchNorm3dParams } from '../ops/batchnorm.js';
-import { conv3dConcatUpsampled } from '../ops/conv3d-concat-upsampled.js';
+import { conv3dConcatUpsampled, type UpsampledPart } from '../ops/conv3d-concat-upsampled.js';
 import { conv3d, conv3dBackwardBias, conv3dBackwardData, conv3dBackwardWeight, type ConvGeometry } from '../ops/conv3d.js';
 import { fill } from '../ops/fill.js';
 import { drop, type Layer, type Mode, type Named, type Parameter } from './layer.js';
@@ -57,15 +57,22 @@ export class Conv3dLayer implements Layer {
   }
 
   /**
-   * Inference only: forwardFused on the channel concatenation [a, b upsampled by nearest neighbour
-   * to a's extents], read by the convolution as it runs instead of materialised
-   * (conv3dConcatUpsampled): a U-Net decoder's first conv–BN–ReLU on its skip and coarser input.
+   * Inference only: forwardFused on the channel concatenation [a, b (or its window) upsampled to
+   * a's extents as `part` says], read by the convolution as it runs instead of materialised
+   * (conv3dConcatUpsampled): a U-Net decoder's first conv–BN–ReLU on its skip and coarser input, or
+   * the fusion head's on the high branch and the low branch's centre.
    */
-  async forwardFusedConcatUpsampled(a: Tensor, b: Tensor, bn: BatchNorm3dParams | null, relu: boolean): Promise<Tensor> {
+  async forwardFusedConcatUpsampled(
+    a: Tensor,
+    b: Tensor,
+    bn: BatchNorm3dParams | null,
+    relu: boolean,
+    part: UpsampledPart = {},
+  ): Promise<Tensor> {
     const g = { ...this.geometry, relu };
-    if (!bn) return conv3dConcatUpsampled(a, b, this.weight.value, this.bias?.value ?? null, g);
+    if (!bn) return conv3dConcatUpsampled(a, b, this.weight.value, this.bias?.value ?? null, g, part);
     const folded = await foldBatchNorm3d(this.weight.value, this.bias?.value ?? null, bn);
-    const y = await conv3dConcatUpsampled(a, b, folded.weight, folded.bias, g);
+    const y = await conv3dConcatUpsampled(a, b, folded.weight, folded.bias, g, part);
     folded.weight.release();
     folded.bias.release();
     return y;

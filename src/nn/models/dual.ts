@@ -1,5 +1,6 @@
 import type { Gpu } from '../../gpu/gpu.js';
 import type { Tensor } from '../tensor.js';
+import { centreOffset } from '../ops/crop.js';
 import { concat, crop, upsample, type Pass } from '../tape.js';
 import { BatchNorm3dLayer } from '../layers/batchnorm.js';
 import { Sequential } from '../layers/containers.js';
@@ -150,6 +151,14 @@ export class DualModel extends TapedModel implements SegmentationModel {
     const high = await apply(this.highHead, hf, pass);
     const low = await apply(this.lowHead, lf, pass);
     const c = patch / lowScale;
+    if (pass === 'eval') {
+      // Inference: the fusion's first conv reads [hf, lf's centre upsampled] directly, neither materialised.
+      const window = { offset: centreOffset([lf.d, lf.h, lf.w], [c, c, c]), size: [c, c, c] as const };
+      const fused = await this.fuse.forwardConcatUpsampled(hf, lf, { mode: 'trilinear', window });
+      lf.release();
+      hf.release();
+      return { low, high, fused };
+    }
     const centre = await crop(lf, [c, c, c], pass);
     lf.release();
     const up = await upsample(centre, lowScale, 'trilinear', pass);

@@ -3,11 +3,13 @@ import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { blocking, checkGeometry, checkWeight, convOutSize, packForward, padBias, type ConvGeometry } from './conv3d.js';
 import { groups, WG } from './grid.js';
+import type { UpsampleMode } from './upsample.js';
 
 /**
  * The parameters of conv3d_cat_up.wgsl, declared once: packed by name, and the Gpu refuses the
  * kernel unless its `struct Params` lists exactly these fields in this order. a's channels are
- * `cinA` at the full-resolution input extents `in…`, b's are `cinB` at `low…` = in… / F.
+ * `cinA` at the full-resolution input extents `in…`; b's are `cinB`, of extents `b…`, read from the
+ * window at `off…` of extents `low…` = in… / F.
  */
 export const CONV_CAT_UP_PARAMS = defineParams('Params', {
   n: 'u32',
@@ -28,23 +30,59 @@ export const CONV_CAT_UP_PARAMS = defineParams('Params', {
   total: 'u32',
   relu: 'u32',
   coVec: 'u32',
+  bD: 'u32',
+  bH: 'u32',
+  bW: 'u32',
+  offD: 'u32',
+  offH: 'u32',
+  offW: 'u32',
 });
 
-/** The integer factor by which b's extents are a's (the nearest upsampling that makes them equal). */
-function upsamplingFactor(a: Tensor, b: Tensor): number {
-  const f = a.d / b.d;
-  if (a.n !== b.n || !Number.isInteger(f) || f < 1 || a.h !== b.h * f || a.w !== b.w * f) {
+type Vec3 = readonly [number, number, number];
+
+/**
+ * How b becomes a's extents: upsampled by `mode` (default nearest) from its window at `offset` of
+ * `size` voxels (default the whole of b); the window's edges clamp trilinear taps, as upsampling a
+ * cropped window does.
+ */
+export interface UpsampledPart {
+  mode?: UpsampleMode;
+  window?: { offset: Vec3; size: Vec3 };
+}
+
+/** The integer factor by which b's window is upsampled to a's extents. */
+function upsamplingFactor(a: Tensor, b: Tensor, size: Vec3): number {
+  const f = a.d / size[0];
+  if (a.n !== b.n || !Number.isInteger(f) || f < 1 || a.h !== size[1] * f || a.w !== size[2] * f) {
     throw new RangeError(
-      `conv3d of [a, upsampled b]: b ${shapeStr(b.shape)} upsampled by an integer factor does not match a ${shapeStr(a.shape)} outside the channel axis`,
+      `conv3d of [a, upsampled b]: b ${shapeStr(b.shape)}'s window of [${size.join(', ')}] upsampled by an integer factor does not match a ${shapeStr(a.shape)} outside the channel axis`,
     );
   }
   return f;
 }
 
+function checkWindow(b: Tensor, offset: Vec3, size: Vec3): void {
+  const extents = [b.d, b.h, b.w];
+  for (let i = 0; i < 3; i++) {
+    if (!(
+      Number.isInteger(offset[i]) &&
+      Number.isInteger(size[i]) &&
+      offset[i]! >= 0 &&
+      size[i]! >= 1 &&
+      offset[i]! + size[i]! <= extents[i]!
+    )) {
+      throw new RangeError(
+        `conv3d of [a, upsampled b]: window at [${offset.join(', ')}] of [${size.join(', ')}] does not fit in b ${shapeStr(b.shape)}`,
+      );
+    }
+  }
+}
+
 /**
- * conv3d over the channel concatenation [a, b upsampled to a's extents by nearest neighbour], the
- * input of a U-Net decoder, without materialising the upsampled b or the concatenation:
- * `conv3d(concat([a, upsample(b, F, 'nearest')]), weight, bias, g)` in one pass (inference only;
+ * conv3d over the channel concatenation [a, b (or its window) upsampled to a's extents], the input
+ * of a U-Net decoder (nearest) or of the dual model's fusion head (b's centre, trilinear), without
+ * materialising the upsampled b or the concatenation:
+ * `conv3d(concat([a, upsample(crop(b), F, mode)]), weight, bias, g)` in one pass (inference only;
  * it has no backward). weight is [Cout, Ca + Cb, K, K, K]; optional fused ReLU. Whole tensors only:
  * a, b or the output split over several bindings is refused (GpuError 'too-large'), as the
  * materialised concatenation refuses them.
@@ -55,10 +93,14 @@ export async function conv3dConcatUpsampled(
   weight: Tensor,
   bias: Tensor | null,
   g: ConvGeometry & { relu?: boolean },
+  part: UpsampledPart = {},
 ): Promise<Tensor> {
   checkGeometry(g);
   const gpu = a.gpu;
-  const factor = upsamplingFactor(a, b);
+  const mode = part.mode ?? 'nearest';
+  const { offset, size } = part.window ?? { offset: [0, 0, 0] as const, size: [b.d, b.h, b.w] as const };
+  checkWindow(b, offset, size);
+  const factor = upsamplingFactor(a, b, size);
   const [n, cinA, d, h, w] = a.shape;
   const cinB = b.c;
   const cin = cinA + cinB;
@@ -95,9 +137,9 @@ export async function conv3dConcatUpsampled(
     inD: d,
     inH: h,
     inW: w,
-    lowD: b.d,
-    lowH: b.h,
-    lowW: b.w,
+    lowD: size[0],
+    lowH: size[1],
+    lowW: size[2],
     outD,
     outH,
     outW,
@@ -105,17 +147,33 @@ export async function conv3dConcatUpsampled(
     total,
     relu: g.relu ? 1 : 0,
     coVec,
+    bD: b.d,
+    bH: b.h,
+    bW: b.w,
+    offD: offset[0],
+    offH: offset[1],
+    offW: offset[2],
   });
   await gpu.run(
     {
       shader: 'conv3d_cat_up',
       entry: 'forward',
-      constants: { K: g.kernel, S: g.stride, P: g.padding, F: factor, TX, CB, WG, HAS_BIAS: bias !== null },
+      constants: {
+        K: g.kernel,
+        S: g.stride,
+        P: g.padding,
+        F: factor,
+        TRILINEAR: mode === 'trilinear',
+        TX,
+        CB,
+        WG,
+        HAS_BIAS: bias !== null,
+      },
       params: CONV_CAT_UP_PARAMS,
     },
     [a.buffer, b.buffer, packed, biasBuf, y.buffer, u],
     groups(total, WG),
-    `conv3d [a, up b] k${g.kernel} ${cinA}+${cinB}→${cout} @${outH}`,
+    `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} @${outH}`,
   );
   gpu.release(packed);
   gpu.release(biasBuf);
