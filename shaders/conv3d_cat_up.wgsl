@@ -13,6 +13,13 @@
 // output channels, loads each input row segment once into registers for every kw tap and output
 // channel, and reads weights packed [ci][kd][kh][kw][co/4] with ci over the concatenation. Whole
 // tensors only (no depth windows).
+//
+// Entry `forward`: any K, S, P, F, either mode. Entry `forward_poly`: the decoders' case, K 3,
+// S 1, P 1, F 2, nearest. There an output of parity p along an axis reads, through the 3 taps of
+// that axis, only 2 voxels of b's window (p 0: m − 1 by tap 0 and m by taps 1, 2; p 1: m by taps
+// 0, 1 and m + 1 by tap 2, for output 2m + p), so b's channels take 2³ taps of weights summed per
+// output parity (`wpoly`, made by conv3d_pack.wgsl's `poly`) instead of 27: the same sums, in
+// another order.
 
 struct Params {
   n: u32, cinA: u32, cinB: u32, cout: u32,
@@ -44,6 +51,8 @@ const MAX_ROW = 20u;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
+// forward_poly only: [cj][parity pd·4 + ph·2 + pw][tap td·4 + th·2 + tw][co/4].
+@group(0) @binding(6) var<storage, read> wpoly: array<vec4f>;
 
 alias Row = array<f32, MAX_ROW>;
 
@@ -79,30 +88,31 @@ fn lin_taps(o: u32, n: u32) -> LinTaps {
   return t;
 }
 
-@compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let gid = linear(wid, nwg, lid);
-  if (gid >= p.total) { return; }
-  // x tiles fastest, the channel group slowest (neighbouring workgroups share weights), as conv3d.
+// The register block an invocation owns: x tiles fastest, the channel group slowest (neighbouring
+// workgroups share weights), as conv3d.
+struct Block { n: u32, od: u32, oh: u32, xt: u32, cg: u32 }
+
+fn block_of(gid: u32) -> Block {
   var t = gid;
-  let xt = t % p.tilesX; t = t / p.tilesX;
-  let oh = t % p.outH; t = t / p.outH;
-  let od = t % p.outD; t = t / p.outD;
-  let n = t % p.n;
-  let cg = t / p.n;
+  var k: Block;
+  k.xt = t % p.tilesX; t = t / p.tilesX;
+  k.oh = t % p.outH; t = t / p.outH;
+  k.od = t % p.outD; t = t / p.outD;
+  k.n = t % p.n;
+  k.cg = t / p.n;
+  return k;
+}
 
-  var acc = acc_init(cg);
-
+// a's channels, at full resolution.
+fn a_channels(acc: ptr<function, Acc>, k: Block) {
   let rowLen = (TX - 1u) * S + K;
-  let ix0 = i32(xt * TX * S) - P;
-  let gd = i32(od * S) - P;
-  let gh = i32(oh * S) - P;
-  var xs: Row;
-
-  // Channels of a, at full resolution.
+  let ix0 = i32(k.xt * TX * S) - P;
+  let gd = i32(k.od * S) - P;
+  let gh = i32(k.oh * S) - P;
   let plane = p.inH * p.inW;
+  var xs: Row;
   for (var ci = 0u; ci < p.cinA; ci++) {
-    let chanBase = (n * p.cinA + ci) * p.inD;
+    let chanBase = (k.n * p.cinA + ci) * p.inD;
     for (var kd = 0u; kd < K; kd++) {
       let id = gd + i32(kd);
       if (id < 0 || id >= i32(p.inD)) { continue; }
@@ -115,15 +125,29 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
           let inside = ix >= 0 && ix < i32(p.inW);
           xs[j] = select(0.0, a[row + u32(select(0, ix, inside))], inside);
         }
-        taps(&acc, &xs, ci, kd, kh, cg);
+        taps(acc, &xs, ci, kd, kh, k.cg);
       }
     }
   }
+}
 
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let gid = linear(wid, nwg, lid);
+  if (gid >= p.total) { return; }
+  let k = block_of(gid);
+  var acc = acc_init(k.cg);
+  a_channels(&acc, k);
+
+  let rowLen = (TX - 1u) * S + K;
+  let ix0 = i32(k.xt * TX * S) - P;
+  let gd = i32(k.od * S) - P;
+  let gh = i32(k.oh * S) - P;
+  var xs: Row;
   // Channels of b, upsampled from its window.
   let bPlane = p.bH * p.bW;
   for (var cj = 0u; cj < p.cinB; cj++) {
-    let chanBase = (n * p.cinB + cj) * p.bD + p.offD;
+    let chanBase = (k.n * p.cinB + cj) * p.bD + p.offD;
     for (var kd = 0u; kd < K; kd++) {
       let id = gd + i32(kd);
       if (id < 0 || id >= i32(p.inD)) { continue; }
@@ -154,10 +178,63 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
             xs[j] = select(0.0, b[row + u32(select(0, ix, inside)) / F], inside);
           }
         }
-        taps(&acc, &xs, p.cinA + cj, kd, kh, cg);
+        taps(&acc, &xs, p.cinA + cj, kd, kh, k.cg);
       }
     }
   }
 
-  acc_store(&acc, n, od, oh, xt * TX, cg);
+  acc_store(&acc, k.n, k.od, k.oh, k.xt * TX, k.cg);
+}
+
+@compute @workgroup_size(WG)
+fn forward_poly(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let gid = linear(wid, nwg, lid);
+  if (gid >= p.total) { return; }
+  let k = block_of(gid);
+  var acc = acc_init(k.cg);
+  a_channels(&acc, k);
+
+  // Output parities along depth and height are the invocation's; along x they alternate, even
+  // outputs first. b's window voxel of tap (td, th) is (od / 2 + pd − 1 + td, oh / 2 + ph − 1 + th);
+  // bs[j] holds window voxel xt·TX/2 − 1 + j along x, so even output 2q reads bs[q + tw] and odd
+  // output 2q + 1 reads bs[q + 1 + tw].
+  let pd = k.od & 1u;
+  let ph = k.oh & 1u;
+  let bd0 = i32(k.od >> 1u) + i32(pd) - 1;
+  let bh0 = i32(k.oh >> 1u) + i32(ph) - 1;
+  let half = TX / 2u;
+  let bx0 = i32(k.xt * half) - 1;
+  let parity = pd * 4u + ph * 2u;
+  let bPlane = p.bH * p.bW;
+  var bs: Row;
+  for (var cj = 0u; cj < p.cinB; cj++) {
+    let chanBase = (k.n * p.cinB + cj) * p.bD + p.offD;
+    for (var td = 0u; td < 2u; td++) {
+      let bd = bd0 + i32(td);
+      if (bd < 0 || bd >= i32(p.lowD)) { continue; }
+      for (var th = 0u; th < 2u; th++) {
+        let bh = bh0 + i32(th);
+        if (bh < 0 || bh >= i32(p.lowH)) { continue; }
+        let row = (chanBase + u32(bd)) * bPlane + (p.offH + u32(bh)) * p.bW + p.offW;
+        for (var j = 0u; j < half + 2u; j++) {
+          let bx = bx0 + i32(j);
+          let inside = bx >= 0 && bx < i32(p.lowW);
+          bs[j] = select(0.0, b[row + u32(select(0, bx, inside))], inside);
+        }
+        for (var tw = 0u; tw < 2u; tw++) {
+          let tap = td * 4u + th * 2u + tw;
+          for (var c = 0u; c < CB; c++) {
+            let we = wpoly[((cj * 8u + parity) * 8u + tap) * p.coVec + k.cg * CB + c];
+            let wo = wpoly[((cj * 8u + parity + 1u) * 8u + tap) * p.coVec + k.cg * CB + c];
+            for (var q = 0u; q < half; q++) {
+              acc[c * TX + 2u * q] = fma(vec4f(bs[q + tw]), we, acc[c * TX + 2u * q]);
+              acc[c * TX + 2u * q + 1u] = fma(vec4f(bs[q + 1u + tw]), wo, acc[c * TX + 2u * q + 1u]);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  acc_store(&acc, k.n, k.od, k.oh, k.xt * TX, k.cg);
 }

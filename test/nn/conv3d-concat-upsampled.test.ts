@@ -2,7 +2,7 @@ import { describe, it, beforeAll, expect } from 'vitest';
 import { isGpuError } from '../../src/gpu/errors.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { Tensor } from '../../src/nn/tensor.js';
-import { conv3dConcatUpsampled, CONV_CAT_UP_PARAMS } from '../../src/nn/ops/conv3d-concat-upsampled.js';
+import { conv3dConcatUpsampled, CONV_CAT_UP_PARAMS, POLY_PACK_PARAMS } from '../../src/nn/ops/conv3d-concat-upsampled.js';
 import { BatchNorm3dLayer } from '../../src/nn/layers/batchnorm.js';
 import { Sequential } from '../../src/nn/layers/containers.js';
 import { Conv3dLayer } from '../../src/nn/layers/conv.js';
@@ -219,7 +219,10 @@ describe(`conv3dConcatUpsampled, the op (seed ${seed})`, () => {
     for (const t of [a, odd, b, w]) t.release();
   });
 
-  it("the shader's struct is exactly the host's declaration", async () => {
-    await expect(gpu.kernel({ shader: 'conv3d_cat_up', entry: 'forward', params: CONV_CAT_UP_PARAMS })).resolves.toBeDefined();
+  it("the shaders' structs are exactly the host's declarations", async () => {
+    for (const entry of ['forward', 'forward_poly']) {
+      await expect(gpu.kernel({ shader: 'conv3d_cat_up', entry, params: CONV_CAT_UP_PARAMS }), entry).resolves.toBeDefined();
+    }
+    await expect(gpu.kernel({ shader: 'conv3d_pack', entry: 'poly', params: POLY_PACK_PARAMS })).resolves.toBeDefined();
   });
 });

@@ -1,4 +1,5 @@
 import { GpuError } from '../../gpu/errors.js';
+import type { Gpu } from '../../gpu/gpu.js';
 import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { blocking, checkGeometry, checkWeight, convOutSize, packForward, padBias, type ConvGeometry } from './conv3d.js';
@@ -37,6 +38,23 @@ export const CONV_CAT_UP_PARAMS = defineParams('Params', {
   offH: 'u32',
   offW: 'u32',
 });
+
+/** conv3d_pack.wgsl's entry `poly` (checked against its `struct PolyParams`): b's summed weights for `forward_poly`. */
+export const POLY_PACK_PARAMS = defineParams('PolyParams', { cout: 'u32', cin: 'u32', cinA: 'u32', outerPad: 'u32', total: 'u32' });
+
+const PACK_WG = 256;
+
+/** b's weights summed per output parity and tap of b (conv3d_pack.wgsl's `poly`): a pooled buffer of cinB·8·8·padTo values. */
+async function packPoly(gpu: Gpu, weight: Tensor, cout: number, cin: number, cinA: number, padTo: number): Promise<GPUBuffer> {
+  const total = (cin - cinA) * 64 * padTo;
+  const dst = gpu.createBuffer(total * 4);
+  await gpu.run(
+    { shader: 'conv3d_pack', entry: 'poly', constants: { WG: PACK_WG }, params: POLY_PACK_PARAMS },
+    [weight.buffer, dst, POLY_PACK_PARAMS.pack({ cout, cin, cinA, outerPad: padTo, total })],
+    Math.ceil(total / PACK_WG),
+  );
+  return dst;
+}
 
 type Vec3 = readonly [number, number, number];
 
@@ -121,7 +139,10 @@ export async function conv3dConcatUpsampled(
   }
   const { TX, CB } = blocking(cout, outShape[4]);
   const padTo = Math.ceil(cout / (4 * CB)) * 4 * CB;
+  // The decoders' case: b's channels through 2³ summed taps per output parity instead of 3³.
+  const poly = mode === 'nearest' && factor === 2 && g.kernel === 3 && g.stride === 1 && g.padding === 1;
   const packed = await packForward(gpu, weight, cout, cin, g.kernel ** 3, padTo);
+  const polyW = poly ? await packPoly(gpu, weight, cout, cin, cinA, padTo) : null;
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const coVec = padTo / 4;
   const coGroups = coVec / CB;
@@ -157,7 +178,7 @@ export async function conv3dConcatUpsampled(
   await gpu.run(
     {
       shader: 'conv3d_cat_up',
-      entry: 'forward',
+      entry: poly ? 'forward_poly' : 'forward',
       constants: {
         K: g.kernel,
         S: g.stride,
@@ -171,11 +192,12 @@ export async function conv3dConcatUpsampled(
       },
       params: CONV_CAT_UP_PARAMS,
     },
-    [a.buffer, b.buffer, packed, biasBuf, y.buffer, u],
+    [a.buffer, b.buffer, packed, biasBuf, y.buffer, u, ...(polyW ? [polyW] : [])],
     groups(total, WG),
     `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} @${outH}`,
   );
   gpu.release(packed);
   gpu.release(biasBuf);
+  if (polyW) gpu.release(polyW);
   return y;
 }
