@@ -4,6 +4,7 @@ import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
 import { blocking, checkGeometry, checkWeight, convOutSize, packForward, padBias, type ConvGeometry } from './conv3d.js';
 import { groups, WG } from './grid.js';
+import { checkWindow } from './crop.js';
 import type { UpsampleMode } from './upsample.js';
 
 /**
@@ -79,23 +80,6 @@ function upsamplingFactor(a: Tensor, b: Tensor, size: Vec3): number {
   return f;
 }
 
-function checkWindow(b: Tensor, offset: Vec3, size: Vec3): void {
-  const extents = [b.d, b.h, b.w];
-  for (let i = 0; i < 3; i++) {
-    if (!(
-      Number.isInteger(offset[i]) &&
-      Number.isInteger(size[i]) &&
-      offset[i]! >= 0 &&
-      size[i]! >= 1 &&
-      offset[i]! + size[i]! <= extents[i]!
-    )) {
-      throw new RangeError(
-        `conv3d of [a, upsampled b]: window at [${offset.join(', ')}] of [${size.join(', ')}] does not fit in b ${shapeStr(b.shape)}`,
-      );
-    }
-  }
-}
-
 /**
  * conv3d over the channel concatenation [a, b (or its window) upsampled to a's extents], the input
  * of a U-Net decoder (nearest) or of the dual model's fusion head (b's centre, trilinear), without
@@ -117,7 +101,7 @@ export async function conv3dConcatUpsampled(
   const gpu = a.gpu;
   const mode = part.mode ?? 'nearest';
   const { offset, size } = part.window ?? { offset: [0, 0, 0] as const, size: [b.d, b.h, b.w] as const };
-  checkWindow(b, offset, size);
+  checkWindow('conv3d of [a, upsampled b]', b.shape, offset, size, 'b');
   const factor = upsamplingFactor(a, b, size);
   const [n, cinA, d, h, w] = a.shape;
   const cinB = b.c;

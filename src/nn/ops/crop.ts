@@ -8,7 +8,8 @@ export function centreOffset(extent: Vec3, size: Vec3): [number, number, number]
   return [0, 1, 2].map((i) => Math.floor((extent[i]! - size[i]!) / 2)) as [number, number, number];
 }
 
-function checkWindow(what: string, s: Shape5, offset: Vec3, size: Vec3): void {
+/** Refuses a window of `size` at `offset` that does not lie inside the spatial extents of shape `s`. */
+export function checkWindow(what: string, s: Shape5, offset: Vec3, size: Vec3, tensorName = ''): void {
   for (let i = 0; i < 3; i++) {
     if (!(
       Number.isInteger(offset[i]) &&
@@ -17,7 +18,9 @@ function checkWindow(what: string, s: Shape5, offset: Vec3, size: Vec3): void {
       size[i]! >= 1 &&
       offset[i]! + size[i]! <= s[i + 2]!
     )) {
-      throw new RangeError(`${what}: window at [${offset.join(', ')}] of size [${size.join(', ')}] does not fit in ${shapeStr(s)}`);
+      throw new RangeError(
+        `${what}: window at [${offset.join(', ')}] of [${size.join(', ')}] does not fit in ${tensorName ? `${tensorName} ` : ''}${shapeStr(s)}`,
+      );
     }
   }
 }
