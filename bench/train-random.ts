@@ -12,11 +12,14 @@
  *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
  *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001] [--preset-examples N]
+ *     [--widths 8,16,32] [--low-widths 8,16]
  * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
  * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
  * --preset-examples N draws N more examples from the preset scans alone into a second bank pooled
  * with the first, so the presets' share of training is not only their 4 of 52 scans.
+ * --widths / --low-widths train a wider network; with --init the saved model is widened first, its
+ * function unchanged (bench/reference/rhizoct_models.py widen), so training starts from its answers.
  * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
  * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
  * the schedule had reached to the final rate (how the shipped model was made when time ran short).
@@ -56,7 +59,13 @@ async function main(): Promise<void> {
   const count = Number(arg('--examples', '5000'));
   const steps = arg('--steps', '2000,4000,6000,8000');
   const out = resolve(arg('--out', '/tmp/rhizoct-random-model'));
-  const config = PRESETS.dual as DualConfig;
+  const widths = arg('--widths', '');
+  const lowWidths = arg('--low-widths', '');
+  const config: DualConfig = {
+    ...(PRESETS.dual as DualConfig),
+    ...(widths ? { widths: widths.split(',').map(Number) } : {}),
+    ...(lowWidths ? { lowWidths: lowWidths.split(',').map(Number) } : {}),
+  };
   mkdirSync(work, { recursive: true });
 
   const t0 = performance.now();
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');

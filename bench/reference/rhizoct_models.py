@@ -162,6 +162,60 @@ class Dual(nn.Module):
         return self.low_head(lf), self.high_head(hf), fused
 
 
+def _segments(name, cfg):
+    """The channel blocks a conv's input concatenates, in the order of torch.cat in forward."""
+    w, lw = cfg["widths"], cfg["lowWidths"]
+    for prefix, ws in (("high", w), ("low", lw)):
+        for i in range(len(ws) - 1):
+            if name == f"{prefix}.dec{i}.0":
+                return [ws[i], ws[i + 1]]
+    if name == "fuse.0":
+        return [w[0], lw[0]]
+    return None
+
+
+def _embed_index(old_segments, new_segments):
+    """Where each old channel of a concatenation lands in the wider concatenation."""
+    idx, o, n = [], 0, 0
+    for a, b in zip(old_segments, new_segments):
+        idx.extend(range(n, n + a))
+        o, n = o + a, n + b
+    return torch.tensor(idx)
+
+
+def widen(old, cfg):
+    """A wider dual model (cfg's widths ≥ old's, same depth) computing exactly old's function: old
+    channels keep their weights and read nothing from the new ones (those weights are zero), new
+    channels start from the usual random initialisation and feed nothing until training moves their
+    zeroed outgoing weights (Net2Net-style widening, after Chen et al., ICLR 2016)."""
+    new = build(cfg)
+    old_cfg = old.cfg
+    assert cfg["arch"] == old_cfg["arch"] == "dual"
+    assert len(cfg["widths"]) == len(old_cfg["widths"]) and len(cfg["lowWidths"]) == len(old_cfg["lowWidths"])
+    olds = dict(old.named_modules())
+    with torch.no_grad():
+        for name, m in new.named_modules():
+            o = olds.get(name)
+            if isinstance(m, nn.Conv3d):
+                rows = torch.arange(o.out_channels)
+                segs = _segments(name, old_cfg)
+                cols = _embed_index(segs, _segments(name, cfg)) if segs else torch.arange(o.in_channels)
+                m.weight[rows] = 0.0
+                m.weight[rows[:, None], cols[None, :]] = o.weight
+                if m.bias is not None:
+                    m.bias[rows] = o.bias
+            elif isinstance(m, nn.BatchNorm3d):
+                c = o.num_features
+                for t in ("weight", "bias", "running_mean", "running_var"):
+                    getattr(m, t)[:c] = getattr(o, t)
+    x, xl = torch.randn(1, 1, *(cfg["patch"],) * 3), torch.randn(1, 1, *(cfg["lowPatch"],) * 3)
+    old.eval(), new.eval()
+    with torch.no_grad():
+        for a, b in zip(old(x, xl), new(x, xl)):
+            assert (a - b).abs().max().item() < 1e-4, "widening changed the model's output"
+    return new
+
+
 def build(cfg):
     return {"mlmr": Mlmr, "dual": Dual}[cfg["arch"]](cfg)
 

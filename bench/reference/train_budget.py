@@ -9,7 +9,8 @@ train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final
     [--batch 2] [--threads 2] [--seed 7] [--skeleton W] [--jitter 0.1]
     [--thin-only R] (diagnostic: learn only roots thinner than R voxels, thick ones left out)
     [--ignore-thin R] (diagnostic: roots thinner than R voxels left out of the loss)
-    [--init MODEL] (start from a saved model's weights instead of a fresh initialisation)
+    [--init MODEL] (start from a saved model's weights instead of a fresh initialisation; where
+    CARD_JSON's architecture is wider, the saved model is widened first, its function unchanged)
     [--stop N] (stop after step N of the schedule, which still runs to the last of --steps)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
 weights per example, f32 cubes). BANK may name several banks of the same sizes, comma-separated:
@@ -180,7 +181,13 @@ def main():
     if ignore_thin > 0:
         bank.ignore_thin(ignore_thin)
     init = arg("--init", "")
-    model = (rm.load(init)[0] if init else rm.build(card["config"])).train()
+    if init:
+        model, init_card = rm.load(init)
+        if init_card["config"] != card["config"]:
+            model = rm.widen(model, card["config"])
+    else:
+        model = rm.build(card["config"])
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
     log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "thinOnly": thin, "ignoreThin": ignore_thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
     total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
