@@ -176,10 +176,10 @@ def _segments(name, cfg):
 
 def _embed_index(old_segments, new_segments):
     """Where each old channel of a concatenation lands in the wider concatenation."""
-    idx, o, n = [], 0, 0
+    idx, n = [], 0
     for a, b in zip(old_segments, new_segments):
         idx.extend(range(n, n + a))
-        o, n = o + a, n + b
+        n += b
     return torch.tensor(idx)
 
 
