@@ -5,6 +5,8 @@ import { iterateBlocks, writeInRead } from '../volume/blocks.js';
 import { overlapScores, type OverlapScores } from '../volume/overlap.js';
 import { skeletonizeBlock } from '../analysis/skeleton.js';
 import { radiusClasses, thicknessHalo } from '../analysis/thickness.js';
+import { CONTRAST_HALO, visibleRoots } from '../analysis/contrast.js';
+import { openVolume } from '../io/open.js';
 import type { Progress } from './progress.js';
 
 export interface Counts {
@@ -45,6 +47,8 @@ export interface RadiusClass {
   fn: number;
   recall: number;
   diceFrom: number;
+  /** With the scan given: the same for the truth voxels that stand out from the soil around them (analysis/contrast). */
+  visible?: { truthVoxels: number; tp: number; fn: number; recall: number };
 }
 
 /** Dice, IoU, precision and recall, with the trainer's convention for empty masks (volume/overlap). */
@@ -64,6 +68,8 @@ export async function evaluate(
     progress: Progress;
     clDice?: (pred: VolumeSource, truth: VolumeSource) => Promise<EvalResult['clDice']>;
     radiusBounds?: readonly number[];
+    /** The scan the truth belongs to: recall by radius is also given for the roots that stand out in it. */
+    image?: string;
   },
 ): Promise<EvalResult> {
   const { src: pred } = await openMask(predPath);
@@ -124,7 +130,16 @@ export async function evaluate(
       const cl = await opts.clDice(pred, truth);
       if (cl) result.clDice = cl;
     }
-    if (opts.radiusBounds) result.radius = await recallByRadius(pred, truth, opts.radiusBounds, counts.fp);
+    if (opts.radiusBounds) {
+      const image = opts.image ? await openVolume(opts.image) : undefined;
+      try {
+        if (image && image.shape.some((s, i) => s !== truth.shape[i]))
+          throw new Error(`${opts.image} has shape [${image.shape.join(', ')}] but ${truthPath} has [${truth.shape.join(', ')}]`);
+        result.radius = await recallByRadius(pred, truth, opts.radiusBounds, counts.fp, 64, image);
+      } finally {
+        await image?.close();
+      }
+    } else if (opts.image) throw new Error('eval: the scan (--image) is used for recall by radius, which is off');
     return result;
   } finally {
     await pred.close();
@@ -190,7 +205,8 @@ export async function centrelineDice(
 /**
  * Recall per class of the truth's local root radius (bounds in voxels, ascending), streamed block
  * by block with the halo the classes need, so it agrees with classifying the whole volume at once.
- * `fp` is the scan's false-positive count, for RadiusClass.diceFrom.
+ * `fp` is the scan's false-positive count, for RadiusClass.diceFrom. With `image` (the scan), each
+ * class also counts the truth voxels that stand out from their soil (analysis/contrast).
  */
 export async function recallByRadius(
   pred: VolumeSource,
@@ -198,10 +214,13 @@ export async function recallByRadius(
   bounds: readonly number[],
   fp: number,
   block = 64,
+  image?: VolumeSource,
 ): Promise<RadiusClass[]> {
-  const halo = thicknessHalo(bounds);
+  const halo = Math.max(thicknessHalo(bounds), image ? CONTRAST_HALO : 0);
   const tp = new Array<number>(bounds.length + 1).fill(0);
   const fn = new Array<number>(bounds.length + 1).fill(0);
+  const vtp = new Array<number>(bounds.length + 1).fill(0);
+  const vfn = new Array<number>(bounds.length + 1).fill(0);
   for (const b of iterateBlocks({
     shape: truth.shape as Vec3,
     blockShape: [block, block, block],
@@ -214,6 +233,7 @@ export async function recallByRadius(
     if (!mask.includes(1)) continue;
     const p = await pred.readBox(b.read);
     const cls = radiusClasses(mask, b.read.shape, bounds);
+    const shows = image ? visibleRoots(await image.readBox(b.read), mask, b.read.shape) : null;
     const [wz, wy, wx] = b.write.shape;
     const [, ry, rx] = b.read.shape;
     const o = writeInRead(b).offset;
@@ -223,8 +243,13 @@ export async function recallByRadius(
           const r = ((z + o[0]!) * ry + (y + o[1]!)) * rx + (x + o[2]!);
           const c = cls[r]!;
           if (c === 0) continue;
-          if (p[r]! > 0) tp[c - 1]!++;
+          const hit = p[r]! > 0;
+          if (hit) tp[c - 1]!++;
           else fn[c - 1]!++;
+          if (shows?.[r]) {
+            if (hit) vtp[c - 1]!++;
+            else vfn[c - 1]!++;
+          }
         }
   }
   const edges = [0, ...bounds, null];
@@ -239,6 +264,16 @@ export async function recallByRadius(
       fn: fn[k]!,
       recall: scores({ tp: t, fp: 0, fn: fn[k]!, tn: 0 }).recall,
       diceFrom: scores({ tp: tpFrom, fp, fn: fnFrom, tn: 0 }).dice,
+      ...(image
+        ? {
+            visible: {
+              truthVoxels: vtp[k]! + vfn[k]!,
+              tp: vtp[k]!,
+              fn: vfn[k]!,
+              recall: scores({ tp: vtp[k]!, fp: 0, fn: vfn[k]!, tn: 0 }).recall,
+            },
+          }
+        : {}),
     };
   });
 }
@@ -256,11 +291,14 @@ export function formatEvalTable(r: EvalResult): string {
       `clDice   ${f(r.clDice.value)} (topology precision ${f(r.clDice.topologyPrecision)}, sensitivity ${f(r.clDice.topologySensitivity)}; ${r.clDice.note})`,
     );
   if (r.radius) {
-    lines.push('root radius (voxels)  truth voxels  recall   Dice without thinner roots');
+    const vis = r.radius.some((c) => c.visible);
+    lines.push(`root radius (voxels)  truth voxels  recall   Dice without thinner roots${vis ? '  visible voxels  recall (visible)' : ''}`);
     for (const c of r.radius)
       lines.push(
-        `${(c.to === null ? `≥ ${c.from}` : `${c.from}–${c.to}`).padEnd(21)} ${String(c.truthVoxels).padStart(12)}  ${f(c.recall)}   ${f(c.diceFrom)}`,
+        `${(c.to === null ? `≥ ${c.from}` : `${c.from}–${c.to}`).padEnd(21)} ${String(c.truthVoxels).padStart(12)}  ${f(c.recall)}   ${f(c.diceFrom)}` +
+          (c.visible ? `                      ${String(c.visible.truthVoxels).padStart(14)}  ${f(c.visible.recall)}` : ''),
       );
+    if (vis) lines.push('visible: the root differs from the soil around it by at least one standard deviation of that soil');
   }
   lines.push(`depth band (${r.unit || 'voxels'})`);
   for (const b of r.bands)

@@ -6,6 +6,7 @@ import { OmeZarrWriter } from '../../src/io/zarr-write.js';
 import { wholeBox } from '../../src/volume/box.js';
 import { centrelineDice, evaluate, recallByRadius, scores } from '../../src/pipeline/eval.js';
 import { radiusClasses } from '../../src/analysis/thickness.js';
+import { visibleRoots } from '../../src/analysis/contrast.js';
 import { blobs } from '../analysis/shapes.js';
 import { openVolume } from '../../src/io/open.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
@@ -92,39 +93,51 @@ describe(`eval (seed ${seed})`, () => {
     const truth = blobs([...big], seed, 3, 0.45).data;
     const r = rng(seed + 5);
     const pred = truth.map((v) => (r() < 0.3 ? 1 - v : v));
+    // A scan whose roots stand out in some places and not in others (for recall of visible roots).
+    const image = Float32Array.from(truth, (v, i) => 100 + 10 * (r() - 0.5) * 3.4 + (v ? ((i >> 7) % 3) * 12 : 0));
     const dir = mkdtempSync(join(tmpdir(), 'eval-radius-'));
     const m = { ...meta, shape: [...big] as [number, number, number] };
-    for (const [name, data] of [
-      ['t', truth],
-      ['p', pred],
+    for (const [name, data, dtype, label] of [
+      ['t', truth, 'uint8', 'roots'],
+      ['p', pred, 'uint8', 'roots'],
+      ['s', image, 'float32', undefined],
     ] as const) {
       const w = await OmeZarrWriter.create(
         join(dir, `${name}.zarr`),
-        { ...m, dtype: 'uint8' },
-        { zarrFormat: 2, chunkShape: [8, 8, 8], compression: { compression: 'gzip' }, levelCount: 1, method: 'mode' },
+        { ...m, dtype },
+        { zarrFormat: 2, chunkShape: [8, 8, 8], compression: { compression: 'gzip' }, levelCount: 1, method: label ? 'mode' : 'mean' },
       );
       await w.writeLevelBox(0, wholeBox(m.shape), data);
       await w.finalize();
     }
     const bounds = [1, 2, 3];
     const cls = radiusClasses(truth, [...big], bounds);
+    const shows = visibleRoots(image, truth, [...big]);
     const tp = [0, 0, 0, 0];
     const fn = [0, 0, 0, 0];
+    const vtp = [0, 0, 0, 0];
+    const vfn = [0, 0, 0, 0];
     let fp = 0;
     for (let i = 0; i < truth.length; i++) {
       if (cls[i]) (pred[i] ? tp : fn)[cls[i]! - 1]!++;
       else if (pred[i]) fp++;
+      if (shows[i]) (pred[i] ? vtp : vfn)[cls[i]! - 1]!++;
     }
     expect(tp.every((v) => v > 0)).toBe(true);
+    const visible = vtp.reduce((a, v) => a + v, 0) + vfn.reduce((a, v) => a + v, 0);
+    expect(visible, 'some roots stand out and some do not').toBeGreaterThan(0);
+    expect(visible).toBeLessThan(truth.reduce((a, v) => a + v, 0));
     const p = await openVolume(join(dir, 'p.zarr'));
     const t = await openVolume(join(dir, 't.zarr'));
-    const got = await recallByRadius(p, t, bounds, fp, 12);
-    expect(got.map((c) => [c.from, c.to, c.tp, c.fn])).toEqual([
-      [0, 1, tp[0], fn[0]],
-      [1, 2, tp[1], fn[1]],
-      [2, 3, tp[2], fn[2]],
-      [3, null, tp[3], fn[3]],
+    const s = await openVolume(join(dir, 's.zarr'));
+    const got = await recallByRadius(p, t, bounds, fp, 12, s);
+    expect(got.map((c) => [c.from, c.to, c.tp, c.fn, c.visible!.tp, c.visible!.fn])).toEqual([
+      [0, 1, tp[0], fn[0], vtp[0], vfn[0]],
+      [1, 2, tp[1], fn[1], vtp[1], vfn[1]],
+      [2, 3, tp[2], fn[2], vtp[2], vfn[2]],
+      [3, null, tp[3], fn[3], vtp[3], vfn[3]],
     ]);
+    expect((await recallByRadius(p, t, bounds, fp, 12))[0]!.visible, 'no scan, no visibility').toBeUndefined();
     // Dice with truth roots thinner than 2 left out: their voxels count neither way.
     const tp2 = tp[2]! + tp[3]!;
     expect(got[2]!.diceFrom).toBeCloseTo((2 * tp2) / (2 * tp2 + fp + fn[2]! + fn[3]!), 12);
@@ -134,6 +147,21 @@ describe(`eval (seed ${seed})`, () => {
       radiusBounds: bounds,
     });
     expect(all.radius!.map((c) => c.tp)).toEqual(tp);
+    const withScan = await evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), {
+      bands: 1,
+      progress: new SilentProgress(),
+      radiusBounds: bounds,
+      image: join(dir, 's.zarr'),
+    });
+    expect(withScan.radius!.map((c) => c.visible!.tp)).toEqual(vtp);
+    await expect(
+      evaluate(join(dir, 'p.zarr'), join(dir, 't.zarr'), {
+        bands: 1,
+        progress: new SilentProgress(),
+        radiusBounds: bounds,
+        image: join(dir, 'nothing.zarr'),
+      }),
+    ).rejects.toThrow(/nothing\.zarr/);
     expect(all.radius![0]!.diceFrom).toBeCloseTo(all.scores.dice, 12);
   });
 });

@@ -21,6 +21,10 @@ export function register(program: Command): void {
       [1, 2, 4],
     )
     .option('--no-radii', 'skip recall by root radius')
+    .option(
+      '--image <scan>',
+      'the scan the truth belongs to (for synth output, the truth store itself): recall by radius also for the roots that differ from the soil around them by at least one standard deviation of that soil',
+    )
     .option('--quiet', 'no progress output')
     .option('--json', 'print JSON')
     .option('--save <file>', 'also write the JSON result to a file')
@@ -33,14 +37,24 @@ export function register(program: Command): void {
       async (
         pred: string,
         truth: string,
-        o: { bands: number; cldice: boolean; radii: number[] | false; quiet?: boolean; json?: boolean; save?: string; raw?: RawSpec },
+        o: {
+          bands: number;
+          cldice: boolean;
+          radii: number[] | false;
+          image?: string;
+          quiet?: boolean;
+          json?: boolean;
+          save?: string;
+          raw?: RawSpec;
+        },
       ) => {
-        await useRawLayout(o.raw, [pred, truth]);
+        await useRawLayout(o.raw, [pred, truth, ...(o.image ? [o.image] : [])]);
         const r = await evaluate(pred, truth, {
           bands: o.bands,
           progress: createProgress({ quiet: o.quiet }),
           ...(o.cldice ? { clDice: (p, t) => centrelineDice(p, t) } : {}),
           ...(o.radii === false ? {} : { radiusBounds: o.radii }),
+          ...(o.image ? { image: o.image } : {}),
         });
         if (o.save) await writeFile(o.save, JSON.stringify(r, null, 2) + '\n');
         console.log(o.json ? JSON.stringify(r, null, 2) : formatEvalTable(r));
