@@ -11,3 +11,11 @@ export function peakRssMiB(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 }
+
+/**
+ * A `--models` list: models separated by commas, each with its own segment arguments after a colon.
+ * A comma followed by a digit belongs to those arguments (`/tmp/m:--scales 0,1`).
+ */
+export function modelList(text: string): string[] {
+  return text.split(/,(?!\d)/).filter((m) => m.length > 0);
+}

@@ -8,12 +8,13 @@
  *
  *   node dist/bench/generalisation.js [--models models/default,/tmp/model-old] [--segment-args "--scales 0"]
  *     [--sets random,medium,hard,easy,loam,sand,peat,air] [--size 96] [--work /tmp/rhizoct-generalisation]
- * Each model may carry its own segment arguments after a colon: `models/default:--scales 0`.
+ * Each model may carry its own segment arguments after a colon: `models/default:--scales 0` (a comma
+ * followed by a digit stays with them: `/tmp/m:--scales 0,1`).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { arg } from './args.js';
+import { arg, modelList } from './args.js';
 import { cli, fmtScores, type HeldOut, root, scoreHeldOut, type Scores } from './held-out.js';
 
 const INDEPENDENT_KINDS = ['loam', 'sand', 'peat', 'air'];
@@ -43,7 +44,7 @@ function main(): void {
   const work = arg('--work', '/tmp/rhizoct-generalisation');
   const size = arg('--size', '96');
   const sets = arg('--sets', ['random', 'medium', 'hard', 'easy', ...INDEPENDENT_KINDS].join(',')).split(',');
-  const models = arg('--models', 'models/default').split(',');
+  const models = modelList(arg('--models', 'models/default'));
   mkdirSync(work, { recursive: true });
   const data = Object.fromEntries(sets.map((s) => [s, heldOutSet(s, size, work)]));
   const rows: { model: string; segmentArgs: string[]; set: string; scores: Scores; seconds: number }[] = [];

@@ -16,7 +16,7 @@ import { OmeZarrWriter } from '../src/io/zarr-write.js';
 import { convertToOmeZarr } from '../src/pipeline/convert.js';
 import { Canvas } from '../src/synth/figure.js';
 import { type Box, makeBox, wholeBox } from '../src/volume/box.js';
-import { arg } from './args.js';
+import { arg, modelList } from './args.js';
 import { cli, root } from './held-out.js';
 
 const SHARED = join(root, '..', 'shared', 'data');
@@ -128,7 +128,7 @@ function maizeReference(work: string): [string, string] {
 
 async function main(): Promise<void> {
   const work = arg('--work', '/tmp/rhizoct-real');
-  const models = arg('--models', 'models/default').split(',');
+  const models = modelList(arg('--models', 'models/default'));
   const scans = arg('--scans', 'bean,maize').split(',');
   const figures = arg('--figures', join(root, 'docs/figures'));
   if (!existsSync(SHARED)) {

@@ -12,7 +12,7 @@
  *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
  *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001] [--preset-examples N]
- *     [--widths 8,16,32] [--low-widths 8,16]
+ *     [--widths 8,16,32] [--low-widths 8,16] [--val-scales 0]
  * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
  * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
@@ -20,6 +20,9 @@
  * with the first, so the presets' share of training is not only their 4 of 52 scans.
  * --widths / --low-widths train a wider network; with --init the saved model is widened first, its
  * function unchanged (bench/reference/rhizoct_models.py widen), so training starts from its answers.
+ * --val-scales: the pyramid levels `segment` runs the checkpoints at for validation: full resolution
+ * by default (what the trainer teaches; fusing coarse levels halved the precision of a model that
+ * learned the random family, bench/RESULTS.md), `auto` to score them as `segment` runs by default.
  * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
  * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
  * the schedule had reached to the final rate (how the shipped model was made when time ran short).
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
   const shape = arg('--shape', '128');
   const count = Number(arg('--examples', '5000'));
   const steps = arg('--steps', '2000,4000,6000,8000');
+  const valScales = arg('--val-scales', '0');
   const out = resolve(arg('--out', '/tmp/rhizoct-random-model'));
   const widths = arg('--widths', '');
   const lowWidths = arg('--low-widths', '');
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
   let best: { steps: number; seconds: number; dir: string; scores: Record<string, Scores>; mean: number } | null = null;
   for (const ck of checkpoints) {
     const scores: Record<string, Scores> = {};
-    for (const [k, v] of Object.entries(val)) scores[k] = scoreHeldOut(ck.dir, v, runDir);
+    for (const [k, v] of Object.entries(val)) scores[k] = scoreHeldOut(ck.dir, v, runDir, undefined, ['--scales', valScales]);
     // Validation: mean Dice over the families, the random family counting as much as the presets together.
     const mean = (2 * scores.random!.dice + scores.medium!.dice + scores.hard!.dice) / 4;
     console.log(
@@ -210,7 +214,7 @@ async function main(): Promise<void> {
     seconds: best.seconds,
   };
   card.validation = {
-    method: 'rhizoct segment + rhizoct eval on held-out scans, all voxels pooled per family',
+    method: `rhizoct segment --scales ${valScales} + rhizoct eval on held-out scans, all voxels pooled per family`,
     scans: val,
     scores: best.scores,
     selectedBy: 'mean Dice (random family weighted 2, medium 1, hard 1)',
