@@ -12,7 +12,7 @@
  *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
  *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001] [--preset-examples N]
- *     [--widths 8,16,32] [--low-widths 8,16] [--val-scales 0]
+ *     [--widths 8,16,32] [--low-widths 8,16] [--val-scales 0] [--coarse-examples N]
  * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
  * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
@@ -20,6 +20,9 @@
  * with the first, so the presets' share of training is not only their 4 of 52 scans.
  * --widths / --low-widths train a wider network; with --init the saved model is widened first, its
  * function unchanged (bench/reference/rhizoct_models.py widen), so training starts from its answers.
+ * --coarse-examples N draws N more examples from levels 1 and 2 of four 256³ preset scans (seeds 111,
+ * 112 medium, 211 hard, 311 easy; bench/coarse-scans.ts), pooled too: what a soil looks like where
+ * multi-scale segmentation shows it averaged.
  * --val-scales: the pyramid levels `segment` runs the checkpoints at for validation: full resolution
  * by default (what the trainer teaches; fusing coarse levels halved the precision of a model that
  * learned the random family, bench/RESULTS.md), `auto` to score them as `segment` runs by default.
@@ -33,6 +36,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_NORMALISATION, PRESETS } from '../src/nn/models/registry.js';
 import type { DualConfig } from '../src/nn/models/dual.js';
 import { arg } from './args.js';
+import { coarseCopy } from './coarse-scans.js';
 import { dumpExamples } from './example-bank.js';
 import { cli, fmtScores, root, scoreHeldOut, type Scores } from './held-out.js';
 
@@ -42,6 +46,13 @@ const PRESET_SCANS: [string, number, string][] = [
   ['train-m2', 102, 'medium'],
   ['train-h1', 201, 'hard'],
   ['train-e1', 301, 'easy'],
+];
+/** Preset scans (256³) whose levels 1 and 2 are drawn from with --coarse-examples. */
+const COARSE_SCANS: [string, number, string][] = [
+  ['coarse-m1', 111, 'medium'],
+  ['coarse-m2', 112, 'medium'],
+  ['coarse-h1', 211, 'hard'],
+  ['coarse-e1', 311, 'easy'],
 ];
 const RANDOM_SEED0 = 10001;
 const VAL_RANDOM_SEED0 = 900001;
@@ -94,7 +105,18 @@ async function main(): Promise<void> {
       { scans: scans.slice(nRandom), config, count: presetCount, seed: 8, centres: 'volume', skeleton: false },
       presetBank,
     );
-  const banks = presetCount > 0 ? `${bank},${presetBank}` : bank;
+  // Examples of the presets as multi-scale segmentation shows them at levels 1 and 2.
+  const coarseCount = Number(arg('--coarse-examples', '0'));
+  const coarseBank = join(work, `bank-coarse-${coarseCount}`);
+  if (coarseCount > 0) {
+    const coarse: string[] = [];
+    for (const [name, seed, family] of COARSE_SCANS) {
+      const full = synth(join(work, `${name}-256.zarr`), seed, family, '256');
+      for (const level of [1, 2]) coarse.push(await coarseCopy(full, level, join(work, `${name}-256-level${level}.zarr`)));
+    }
+    await dumpExamples({ scans: coarse, config, count: coarseCount, seed: 9, centres: 'volume', skeleton: false }, coarseBank);
+  }
+  const banks = [bank, ...(presetCount > 0 ? [presetBank] : []), ...(coarseCount > 0 ? [coarseBank] : [])].join(',');
   // Phase 1: a cosine schedule over the last of --steps, stopped early at --stop if given;
   // phase 2 (--anneal N): N more steps from the rate reached there down to the final rate.
   const lr0 = Number(arg('--lr', '0.002'));
@@ -105,7 +127,7 @@ async function main(): Promise<void> {
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
@@ -194,6 +216,10 @@ async function main(): Promise<void> {
     },
     examples: count,
     presetExamples: presetCount,
+    coarseExamples:
+      coarseCount > 0
+        ? { count: coarseCount, scans: COARSE_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: 256, levels: [1, 2] })) }
+        : null,
     init: init ? { model: init, card: JSON.parse(readFileSync(join(init, 'card.json'), 'utf8')).training?.command ?? null } : null,
     ignoreThinRadius: ignoreThin > 0 ? ignoreThin : null,
     sampling: 'PAPER_SAMPLING (70% near roots, jitter 8, 30% uniform)',

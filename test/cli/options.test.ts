@@ -135,6 +135,7 @@ const NOT_NUMERIC = new Set([
   'segment --nifti',
   'segment --device',
   'eval --save',
+  'eval --image',
   'traits --out',
   'traits --label',
   'traits --mesh',
