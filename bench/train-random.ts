@@ -47,7 +47,9 @@ const PRESET_SCANS: [string, number, string][] = [
   ['train-h1', 201, 'hard'],
   ['train-e1', 301, 'easy'],
 ];
-/** Preset scans (256³) whose levels 1 and 2 are drawn from with --coarse-examples. */
+/** Preset scans whose pyramid levels COARSE_LEVELS are drawn from with --coarse-examples. */
+const COARSE_SHAPE = 256;
+const COARSE_LEVELS = [1, 2];
 const COARSE_SCANS: [string, number, string][] = [
   ['coarse-m1', 111, 'medium'],
   ['coarse-m2', 112, 'medium'],
@@ -111,8 +113,9 @@ async function main(): Promise<void> {
   if (coarseCount > 0) {
     const coarse: string[] = [];
     for (const [name, seed, family] of COARSE_SCANS) {
-      const full = synth(join(work, `${name}-256.zarr`), seed, family, '256');
-      for (const level of [1, 2]) coarse.push(await coarseCopy(full, level, join(work, `${name}-256-level${level}.zarr`)));
+      const full = synth(join(work, `${name}-${COARSE_SHAPE}.zarr`), seed, family, String(COARSE_SHAPE));
+      for (const level of COARSE_LEVELS)
+        coarse.push(await coarseCopy(full, level, join(work, `${name}-${COARSE_SHAPE}-level${level}.zarr`)));
     }
     await dumpExamples({ scans: coarse, config, count: coarseCount, seed: 9, centres: 'volume', skeleton: false }, coarseBank);
   }
@@ -218,7 +221,10 @@ async function main(): Promise<void> {
     presetExamples: presetCount,
     coarseExamples:
       coarseCount > 0
-        ? { count: coarseCount, scans: COARSE_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: 256, levels: [1, 2] })) }
+        ? {
+            count: coarseCount,
+            scans: COARSE_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: COARSE_SHAPE, levels: COARSE_LEVELS })),
+          }
         : null,
     init: init ? { model: init, card: JSON.parse(readFileSync(join(init, 'card.json'), 'utf8')).training?.command ?? null } : null,
     ignoreThinRadius: ignoreThin > 0 ? ignoreThin : null,
