@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(work, { recursive: true });
+  mkdirSync(figures, { recursive: true });
   const results: Record<string, unknown>[] = [];
   for (const name of scans) {
     const crop = await makeCrop(name, work);

@@ -12,7 +12,7 @@
  *   node dist/bench/train-random.js [--work /tmp/rhizoct-train-random] [--random 48] [--shape 128]
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
  *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001] [--preset-examples N]
- *     [--widths 8,16,32] [--low-widths 8,16] [--val-scales 0] [--coarse-examples N]
+ *     [--widths 8,16,32] [--low-widths 8,16] [--val-scales 0] [--coarse-examples N] [--coarse-random N]
  * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
  * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
@@ -22,7 +22,8 @@
  * function unchanged (bench/reference/rhizoct_models.py widen), so training starts from its answers.
  * --coarse-examples N draws N more examples from levels 1 and 2 of four 256³ preset scans (seeds 111,
  * 112 medium, 211 hard, 311 easy; bench/coarse-scans.ts), pooled too: what a soil looks like where
- * multi-scale segmentation shows it averaged.
+ * multi-scale segmentation shows it averaged. --coarse-random N adds N 256³ random-family scans
+ * (seeds 20001…) to those, so the averaged soils are not only the presets'.
  * --val-scales: the pyramid levels `segment` runs the checkpoints at for validation: full resolution
  * by default (what the trainer teaches; fusing coarse levels halved the precision of a model that
  * learned the random family, bench/RESULTS.md), `auto` to score them as `segment` runs by default.
@@ -56,6 +57,8 @@ const COARSE_SCANS: [string, number, string][] = [
   ['coarse-h1', 211, 'hard'],
   ['coarse-e1', 311, 'easy'],
 ];
+/** First seed of the 256³ random-family scans added to the coarse scans with --coarse-random N. */
+const COARSE_RANDOM_SEED0 = 20001;
 const RANDOM_SEED0 = 10001;
 const VAL_RANDOM_SEED0 = 900001;
 
@@ -107,12 +110,17 @@ async function main(): Promise<void> {
       { scans: scans.slice(nRandom), config, count: presetCount, seed: 8, centres: 'volume', skeleton: false },
       presetBank,
     );
-  // Examples of the presets as multi-scale segmentation shows them at levels 1 and 2.
+  // Examples of soils as multi-scale segmentation shows them at levels 1 and 2.
   const coarseCount = Number(arg('--coarse-examples', '0'));
-  const coarseBank = join(work, `bank-coarse-${coarseCount}`);
+  const coarseRandom = Number(arg('--coarse-random', '0'));
+  const coarseScans: [string, number, string][] = [
+    ...COARSE_SCANS,
+    ...Array.from({ length: coarseRandom }, (_, i): [string, number, string] => [`coarse-r${COARSE_RANDOM_SEED0 + i}`, COARSE_RANDOM_SEED0 + i, 'random']),
+  ];
+  const coarseBank = join(work, `bank-coarse-${coarseCount}${coarseRandom > 0 ? `-r${coarseRandom}` : ''}`);
   if (coarseCount > 0) {
     const coarse: string[] = [];
-    for (const [name, seed, family] of COARSE_SCANS) {
+    for (const [name, seed, family] of coarseScans) {
       const full = synth(join(work, `${name}-${COARSE_SHAPE}.zarr`), seed, family, String(COARSE_SHAPE));
       for (const level of COARSE_LEVELS)
         coarse.push(await coarseCopy(full, level, join(work, `${name}-${COARSE_SHAPE}-level${level}.zarr`)));
@@ -130,7 +138,7 @@ async function main(): Promise<void> {
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
@@ -223,7 +231,7 @@ async function main(): Promise<void> {
       coarseCount > 0
         ? {
             count: coarseCount,
-            scans: COARSE_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: COARSE_SHAPE, levels: COARSE_LEVELS })),
+            scans: coarseScans.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: COARSE_SHAPE, levels: COARSE_LEVELS })),
           }
         : null,
     init: init ? { model: init, card: JSON.parse(readFileSync(join(init, 'card.json'), 'utf8')).training?.command ?? null } : null,

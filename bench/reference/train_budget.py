@@ -61,8 +61,9 @@ class Bank:
             sys.exit(f"{bases}: the banks hold examples of different sizes")
         self.sizes = [s["high"], s["low"], s["tLow"], s["tHigh"]] + ([s["wSkeleton"]] if "wSkeleton" in s else [])
         per = sum(n**3 for n in self.sizes)
-        # Kept apart, not concatenated: a bank of 5000 examples is 5 GB.
-        self.parts = [np.fromfile(b + ".f32", dtype="<f4").reshape(m["count"], per) for b, m in zip(bases.split(","), metas)]
+        # Mapped, not read: a bank of 5000 examples is 5 GB, and banks together may exceed memory.
+        # Copy-on-write, so a diagnostic that rewrites targets never touches the files.
+        self.parts = [np.memmap(b + ".f32", dtype="<f4", mode="c", shape=(m["count"], per)) for b, m in zip(bases.split(","), metas)]
         self.starts = np.cumsum([0] + [m["count"] for m in metas])
         self.count = int(self.starts[-1])
         self.meta = metas[0]

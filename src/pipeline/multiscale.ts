@@ -9,9 +9,14 @@
 import type { Box, Vec3 } from '../volume/box.js';
 import { placeTile, tilesFor, type Tile } from '../volume/tiles.js';
 
-/** Levels run by default: full resolution and two halvings, those whose smallest side is still ≥ `minSide`. */
-export function autoScales(shape: readonly number[], minSide = 16): number[] {
-  return [0, 1, 2].filter((l) => l === 0 || Math.min(...shape.map((s) => Math.ceil(s / 2 ** l))) >= minSide);
+/**
+ * Levels run by default: full resolution and two halvings, those whose smallest side still holds
+ * the network's input patch (`patch` voxels). A level smaller than one patch shows the network the
+ * whole scan as one small object: a 96³ soil core averaged 4× is a 24³ bright cylinder, which a
+ * model that knows thick roots calls root (bench/RESULTS.md, session 22).
+ */
+export function autoScales(shape: readonly number[], patch: number): number[] {
+  return [0, 1, 2].filter((l) => l === 0 || Math.min(...shape.map((s) => Math.ceil(s / 2 ** l))) >= patch);
 }
 
 /** Parses `--scales`: `auto`, or pyramid levels such as `0,1,2`. */

@@ -42,7 +42,7 @@ export interface SegmentOptions {
   level?: number;
   /**
    * Pyramid levels (relative to `level`) the network runs at, fused by the maximum at full
-   * resolution (pipeline/multiscale.ts); default `auto`: 0, 1 and 2 where the scan is large enough.
+   * resolution (pipeline/multiscale.ts); default `auto`: 0, 1 and 2 where the level still holds one network patch.
    */
   scales?: number[] | 'auto';
   /**
@@ -295,7 +295,7 @@ function planInference(opts: SegmentOptions, model: SegmentationModel, src: Volu
   const chunkSide = Math.ceil(opts.chunk / modelOut) * modelOut;
   const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
   const shape = src.shape as Vec3;
-  const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape) : opts.scales;
+  const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape, g.highInput) : opts.scales;
   const job = {
     input: opts.level ? `${opts.input} level ${opts.level}` : opts.input,
     model: modelPaths(opts.model).weights,

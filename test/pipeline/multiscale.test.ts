@@ -41,9 +41,12 @@ describe('multi-scale inference', () => {
     expect(parseScales('2,0')).toEqual([0, 2]);
     expect(() => parseScales('0,x')).toThrow(/--scales/);
     expect(() => parseScales('1,1')).toThrow(/twice/);
-    expect(autoScales([500, 500, 500])).toEqual([0, 1, 2]);
-    expect(autoScales([40, 500, 500])).toEqual([0, 1]);
-    expect(autoScales([20, 20, 20])).toEqual([0]);
+    expect(autoScales([500, 500, 500], 48)).toEqual([0, 1, 2]);
+    expect(autoScales([192, 500, 500], 48)).toEqual([0, 1, 2]);
+    expect(autoScales([191, 500, 500], 48)).toEqual([0, 1, 2]); // level 2 is ceil(191 / 4) = 48
+    expect(autoScales([188, 500, 500], 48)).toEqual([0, 1]);
+    expect(autoScales([96, 96, 96], 48)).toEqual([0, 1]);
+    expect(autoScales([94, 500, 500], 48)).toEqual([0]);
   });
 
   it('interpolates a coarse grid trilinearly at full-resolution voxel centres, as the definition says', () => {
