@@ -115,7 +115,11 @@ async function main(): Promise<void> {
   const coarseRandom = Number(arg('--coarse-random', '0'));
   const coarseScans: [string, number, string][] = [
     ...COARSE_SCANS,
-    ...Array.from({ length: coarseRandom }, (_, i): [string, number, string] => [`coarse-r${COARSE_RANDOM_SEED0 + i}`, COARSE_RANDOM_SEED0 + i, 'random']),
+    ...Array.from({ length: coarseRandom }, (_, i): [string, number, string] => [
+      `coarse-r${COARSE_RANDOM_SEED0 + i}`,
+      COARSE_RANDOM_SEED0 + i,
+      'random',
+    ]),
   ];
   const coarseBank = join(work, `bank-coarse-${coarseCount}${coarseRandom > 0 ? `-r${coarseRandom}` : ''}`);
   if (coarseCount > 0) {
