@@ -339,14 +339,20 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
 
     if (await finishedBySameConversion(output, job)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
     const partial = `${output}.partial`;
-    if (!(await openConvertPartial(partial, job))) {
+    const opened = await openConvertPartial(partial, job).catch(async (err: unknown) => {
+      // A stray partial being discarded by a shard that found OUT finished.
+      if (await finishedBySameConversion(output, job).catch(() => false)) return 'finished' as const;
+      throw err;
+    });
+    if (opened === 'finished') return report({ skipped: mine.length, complete: true, alreadyComplete: true });
+    if (!opened) {
       // OUT was finished by another shard while this one looked.
       if (await finishedBySameConversion(output, job)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
       throw new InconsistentError(partial, 'vanished while this shard opened it');
     }
     if (await pathExists(output)) {
       // Finished by another shard between the check above and now: the partial just made is a stray.
-      await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+      await discardPartial(partial);
       if (await finishedBySameConversion(output, job)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
     }
     const convertUnits = async (): Promise<ConvertResult> => {
@@ -524,6 +530,9 @@ async function finishedBySameConversion(output: string, job: ConvertJob): Promis
 async function openConvertPartial(partial: string, job: ConvertJob): Promise<boolean> {
   const want = `${JSON.stringify(job, null, 2)}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
+    // Looked for before its job file is read: a partial that another shard renames into place
+    // between the two reads would otherwise look like one without a job file.
+    const existed = await pathExists(partial);
     const have = await readFile(join(partial, CONVERT_JOB), 'utf8').catch(() => undefined);
     if (have !== undefined) {
       let h: ConvertJob;
@@ -541,7 +550,7 @@ async function openConvertPartial(partial: string, job: ConvertJob): Promise<boo
         );
       return true;
     }
-    if (await pathExists(partial)) {
+    if (existed) {
       throw new InconsistentError(
         partial,
         'exists but is not a sharded conversion (left by an interrupted convert without --shard?); remove it to start again',
@@ -566,6 +575,20 @@ async function openConvertPartial(partial: string, job: ConvertJob): Promise<boo
     }
   }
   return false;
+}
+
+/**
+ * Removes a stray OUT.partial: renamed aside first, so another shard sees it whole or not at all,
+ * never half deleted (which reads as a folder left by some other conversion).
+ */
+async function discardPartial(partial: string): Promise<void> {
+  const aside = `${partial}.stray-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(partial, aside);
+  } catch {
+    return; // already gone, or renamed aside by another shard
+  }
+  await rm(aside, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Removes what only the shards needed from a finished image: the job file, the done markers, locks. */

@@ -305,6 +305,17 @@ describe(`convert --shard (seed ${seed})`, () => {
     expect(existsSync(join(dir, 'x.zarr.partial'))).toBe(false);
   });
 
+  it('a shard refuses a partial output left by a convert without --shard, naming it, and writes nothing', async () => {
+    const input = await volume('vol3.nii', [20, 18, 16]);
+    const out = join(dir, 'vol3.zarr');
+    await mkdir(join(`${out}.partial`, '0'), { recursive: true });
+    await expect(
+      convertToOmeZarr(input, out, { chunkShape: [8, 16, 16], maxLevels: 1, downsampler: ds, shard: { index: 0, count: 2 } }),
+    ).rejects.toThrow(/vol3\.zarr\.partial: exists but is not a sharded conversion/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(`${out}.partial`), 'the shard added nothing to it').toEqual(['0']);
+  });
+
   it('a TIFF slice folder converted by three processes started together equals the single run', async () => {
     const src = join(dir, 'tifs');
     await mkdir(src);
