@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zarr from 'zarrita';
+import { atomicTempName } from '../io/atomic-write.js';
 import { InconsistentError, OutOfBoundsError, OutputExistsError } from '../io/errors.js';
 import { mapLimit } from '../io/limit.js';
 import { MetaImageSink } from '../io/metaimage-write.js';
@@ -339,16 +339,11 @@ async function convertShard(input: string, output: string, opts: ConvertOptions)
 
     if (await finishedBySameConversion(output, job)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
     const partial = `${output}.partial`;
-    const opened = await openConvertPartial(partial, job).catch(async (err: unknown) => {
-      // A stray partial being discarded by a shard that found OUT finished.
-      if (await finishedBySameConversion(output, job).catch(() => false)) return 'finished' as const;
-      throw err;
-    });
-    if (opened === 'finished') return report({ skipped: mine.length, complete: true, alreadyComplete: true });
-    if (!opened) {
-      // OUT was finished by another shard while this one looked.
+    const opened = await openConvertPartial(partial, job).catch((err: unknown) => err);
+    if (opened !== true) {
+      // OUT was finished by another shard while this one looked: the partial vanished, or was a stray being discarded.
       if (await finishedBySameConversion(output, job)) return report({ skipped: mine.length, complete: true, alreadyComplete: true });
-      throw new InconsistentError(partial, 'vanished while this shard opened it');
+      throw opened === false ? new InconsistentError(partial, 'vanished while this shard opened it') : opened;
     }
     if (await pathExists(output)) {
       // Finished by another shard between the check above and now: the partial just made is a stray.
@@ -557,7 +552,7 @@ async function openConvertPartial(partial: string, job: ConvertJob): Promise<boo
       );
     }
     if (attempt > 0) return false;
-    const tmp = `${partial}.init-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmp = atomicTempName(partial);
     const store = new AtomicFileStore(tmp);
     try {
       for (const [file, text] of Object.entries(job.metadata)) {
@@ -582,7 +577,7 @@ async function openConvertPartial(partial: string, job: ConvertJob): Promise<boo
  * never half deleted (which reads as a folder left by some other conversion).
  */
 async function discardPartial(partial: string): Promise<void> {
-  const aside = `${partial}.stray-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const aside = atomicTempName(partial);
   try {
     await rename(partial, aside);
   } catch {
