@@ -1,6 +1,7 @@
 /**
- * Models on the two real scans in ../shared/data, as a lab would run them: a crop of each scan
- * (OME-Zarr pyramid, voxel size unknown so none recorded) segmented with no options (all scales),
+ * Models on the two real scans in ../shared/data, as a lab would run them: each scan converted
+ * whole into an OME-Zarr pyramid (voxel size unknown so none recorded) and a region of it segmented
+ * with no options but `--region` (all scales; the region's mask is what a whole-scan run writes there),
  * pictures of slices with each model's mask, and scores against the references of
  * bench/real-references (bean: points placed by looking at slices, and the tap root's core;
  * maize: a careful threshold reference) through bench/real-scans-score.py.
@@ -12,57 +13,39 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVolume } from '../src/io/open.js';
-import { OmeZarrWriter } from '../src/io/zarr-write.js';
 import { convertToOmeZarr } from '../src/pipeline/convert.js';
 import { Canvas } from '../src/synth/figure.js';
-import { type Box, makeBox, wholeBox } from '../src/volume/box.js';
+import { type Box, makeBox } from '../src/volume/box.js';
+import { formatRegion } from '../src/volume/region.js';
 import { arg, modelList } from './args.js';
 import { cli, root } from './held-out.js';
 
 const SHARED = join(root, '..', 'shared', 'data');
 
-/** Crops (z, y, x offset and shape, full-resolution voxels) and the slices drawn from each. */
+/**
+ * Regions (z, y, x offset and shape, full-resolution voxels; on the 64³ output chunks, so a region
+ * costs its own voxels) and the slices (in the region) drawn from each.
+ */
 const SCANS: Record<string, { dir: string; box: Box; slices: number[] }> = {
-  // The bean's tap root and the laterals leaving it, down to the bucket's lower half.
-  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([40, 140, 100], [192, 192, 192]), slices: [60, 120, 170] },
+  // The bean's upper tap root and the laterals leaving it.
+  bean: { dir: join(SHARED, 'bean-bucket-xct'), box: makeBox([64, 128, 128], [192, 192, 192]), slices: [36, 96, 146] },
   // The maize crown: stem and nodal roots below it.
-  maize: { dir: join(SHARED, 'maize-crown-ct'), box: makeBox([40, 90, 90], [192, 192, 192]), slices: [30, 90, 150] },
+  maize: { dir: join(SHARED, 'maize-crown-ct'), box: makeBox([64, 64, 64], [192, 192, 192]), slices: [6, 66, 126] },
 };
 
-async function makeCrop(name: string, work: string): Promise<string> {
-  const s = SCANS[name]!;
-  const out = join(work, `${name}-crop.zarr`);
-  if (existsSync(out)) return out;
-  const src = await openVolume(s.dir);
-  const data = await src.readBox(s.box);
-  const meta = {
-    shape: s.box.shape,
-    dtype: src.dtype,
-    voxelSize: [1, 1, 1] as [number, number, number],
-    unit: '' as const,
-    origin: [0, 0, 0] as [number, number, number],
-  };
-  await src.close();
-  const raw = join(work, `${name}-crop-raw.zarr`);
-  const w = await OmeZarrWriter.create(raw, meta, {
-    zarrFormat: 2,
-    chunkShape: [64, 64, 64],
-    compression: { compression: 'blosc' },
-    levelCount: 1,
-    method: 'mean',
-    overwrite: true,
-  });
-  await w.writeLevelBox(0, wholeBox(s.box.shape), data);
-  await w.finalize();
-  await convertToOmeZarr(raw, out, {});
+/** The whole scan converted into an OME-Zarr pyramid, as a lab's `rhizoct convert` makes it (once per work folder). */
+async function scanPyramid(name: string, work: string): Promise<string> {
+  const out = join(work, `${name}.zarr`);
+  if (!existsSync(out)) await convertToOmeZarr(SCANS[name]!.dir, out, {});
   return out;
 }
 
-/** z-slices (and one y-slice) of the crop, each model's mask in red, side by side. */
-async function figure(name: string, crop: string, segs: { label: string; path: string }[], png: string): Promise<void> {
-  const img = await openVolume(crop);
-  const [D, H, W] = img.shape;
-  const grey = await img.readBox(wholeBox(img.shape));
+/** z-slices (and one y-slice) of the box, each model's mask in red, side by side. */
+async function figure(name: string, scan: string, segs: { label: string; path: string }[], png: string): Promise<void> {
+  const box = SCANS[name]!.box;
+  const img = await openVolume(scan);
+  const [D, H, W] = box.shape;
+  const grey = await img.readBox(box);
   await img.close();
   let lo = Infinity;
   let hi = -Infinity;
@@ -73,7 +56,7 @@ async function figure(name: string, crop: string, segs: { label: string; path: s
   const masks: Uint8Array[] = [];
   for (const s of segs) {
     const m = await openVolume(s.path, { label: 'roots' });
-    masks.push((await m.readBox(wholeBox(m.shape))) as Uint8Array);
+    masks.push((await m.readBox(box)) as Uint8Array);
     await m.close();
   }
   const slices = SCANS[name]!.slices;
@@ -106,7 +89,7 @@ async function figure(name: string, crop: string, segs: { label: string; path: s
       }
     c.grey(g, cell, cell, x, y, 1, t);
   };
-  c.text(`${name.toUpperCase()} CROP ${SCANS[name]!.box.offset.join(',')} +${D}`, 12, 6);
+  c.text(`${name.toUpperCase()} REGION ${box.offset.join(',')} +${D}`, 12, 6);
   const rows = [{ label: 'SCAN', mask: null as Uint8Array | null }, ...segs.map((s, i) => ({ label: s.label, mask: masks[i]! }))];
   rows.forEach((row, r) => {
     const y = 24 + r * (cell + 20);
@@ -139,13 +122,24 @@ async function main(): Promise<void> {
   mkdirSync(figures, { recursive: true });
   const results: Record<string, unknown>[] = [];
   for (const name of scans) {
-    const crop = await makeCrop(name, work);
+    const scan = await scanPyramid(name, work);
     const segs: { label: string; path: string }[] = [];
     for (const [k, m] of models.entries()) {
       const [model, extra] = m.split(':');
       const seg = join(work, `${name}-seg-${k}.zarr`);
       const t0 = performance.now();
-      cli(['segment', crop, seg, '--model', model!, '--quiet', '--overwrite', ...(extra ? extra.trim().split(/\s+/) : [])]);
+      cli([
+        'segment',
+        scan,
+        seg,
+        '--model',
+        model!,
+        '--region',
+        formatRegion(SCANS[name]!.box),
+        '--quiet',
+        '--overwrite',
+        ...(extra ? extra.trim().split(/\s+/) : []),
+      ]);
       const seconds = (performance.now() - t0) / 1000;
       segs.push({ label: m.replace(root + '/', ''), path: seg });
       const refs = name === 'maize' ? maizeReference(work) : null;
@@ -168,12 +162,12 @@ async function main(): Promise<void> {
       results.push({ scan: name, model: m, seconds, score });
       console.log(`${name} ${m}: ${JSON.stringify(score)} (${seconds.toFixed(0)} s)`);
     }
-    await figure(name, crop, segs, join(figures, `real-${name}.png`));
+    await figure(name, scan, segs, join(figures, `real-${name}.png`));
   }
   mkdirSync(join(root, 'bench/out'), { recursive: true });
   writeFileSync(
     join(root, 'bench/out/real-scans.json'),
-    JSON.stringify({ date: new Date().toISOString(), crops: SCANS, results }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), regions: SCANS, results }, null, 2),
   );
 }
 
