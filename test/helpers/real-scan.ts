@@ -4,7 +4,7 @@ import { openVolume } from '../../src/io/open.js';
 import type { VoxelArray } from '../../src/io/volume.js';
 import { convertToOmeZarr } from '../../src/pipeline/convert.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
-import { segment, type SegmentOptions } from '../../src/pipeline/segment.js';
+import { segment, type SegmentOptions, type SegmentSummary } from '../../src/pipeline/segment.js';
 import type { Box } from '../../src/volume/box.js';
 
 /** A real scan (slice folder) converted whole into the OME-Zarr pyramid `dir/scan.zarr`, as a lab's `rhizoct convert` makes it. */
@@ -14,6 +14,20 @@ export async function scanPyramid(scan: string, dir: string): Promise<string> {
   return path;
 }
 
+/** `segment` with the CLI's defaults (threshold 0.5, 64³ chunks, no test-time flips) and `extra`. */
+export function segmentScan(
+  input: string,
+  output: string,
+  model: string,
+  gpu: Gpu,
+  extra: Partial<SegmentOptions> = {},
+): Promise<SegmentSummary> {
+  return segment(
+    { input, output, model, threshold: 0.5, chunk: 64, tta: false, batch: 4, overwrite: true, progress: new SilentProgress(), ...extra },
+    gpu,
+  );
+}
+
 /**
  * Segments `box` of a whole-scan pyramid with `segment --region` and no other options: every
  * chunk gets the whole scan's intensity mapping and context at every level, so the box's mask is
@@ -21,30 +35,9 @@ export async function scanPyramid(scan: string, dir: string): Promise<string> {
  * percentiles and loses the context around it, which changes what a model sees). The box's grey
  * values and mask.
  */
-export async function segmentRegion(
-  pyramid: string,
-  box: Box,
-  model: string,
-  gpu: Gpu,
-  extra: Partial<SegmentOptions> = {},
-): Promise<{ grey: VoxelArray; mask: Uint8Array }> {
+export async function segmentRegion(pyramid: string, box: Box, model: string, gpu: Gpu): Promise<{ grey: VoxelArray; mask: Uint8Array }> {
   const out = `${pyramid.replace(/\.zarr$/, '')}-seg.zarr`;
-  await segment(
-    {
-      input: pyramid,
-      output: out,
-      model,
-      threshold: 0.5,
-      chunk: 64,
-      tta: false,
-      batch: 4,
-      overwrite: true,
-      region: box,
-      progress: new SilentProgress(),
-      ...extra,
-    },
-    gpu,
-  );
+  await segmentScan(pyramid, out, model, gpu, { region: box });
   const m = await openVolume(out, { label: 'roots' });
   const mask = (await m.readBox(box)) as Uint8Array;
   await m.close();

@@ -4,11 +4,9 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { openVolume } from '../../src/io/open.js';
 import { makeBox } from '../../src/volume/box.js';
-import { segment } from '../../src/pipeline/segment.js';
-import { SilentProgress } from '../../src/pipeline/progress.js';
 import { REPO_ROOT, SHARED_DATA, tempDir } from '../io/helpers.js';
 import { testGpu } from '../helpers/gpu.js';
-import { brightCalledRoot, scanPyramid } from '../helpers/real-scan.js';
+import { brightCalledRoot, scanPyramid, segmentScan } from '../helpers/real-scan.js';
 
 const bean = join(SHARED_DATA, 'bean-bucket-xct');
 const model = join(REPO_ROOT, 'models', 'default');
@@ -38,21 +36,7 @@ describe('the default model on the real bean scan', () => {
       // tap root is ~19 voxels across, the scale of the thick roots the model was trained on.
       const pyr = await scanPyramid(bean, t.dir);
       const out = join(t.dir, 'seg.zarr');
-      const s = await segment(
-        {
-          input: pyr,
-          output: out,
-          model,
-          threshold: 0.5,
-          chunk: 64,
-          tta: false,
-          batch: 4,
-          overwrite: false,
-          level: 2,
-          progress: new SilentProgress(),
-        },
-        gpu,
-      );
+      const s = await segmentScan(pyr, out, model, gpu, { level: 2 });
       expect(s.complete).toBe(true);
       const m = await openVolume(out, { label: 'roots' });
       const img = await openVolume(pyr, { level: 2 });
