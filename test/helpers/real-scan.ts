@@ -33,18 +33,23 @@ export function segmentScan(
  * chunk gets the whole scan's intensity mapping and context at every level, so the box's mask is
  * the one a whole-scan run writes there (a crop made into its own pyramid is normalised by its own
  * percentiles and loses the context around it, which changes what a model sees). The box's grey
- * values and mask.
+ * values and mask, and what `segment` reported.
  */
-export async function segmentRegion(pyramid: string, box: Box, model: string, gpu: Gpu): Promise<{ grey: VoxelArray; mask: Uint8Array }> {
+export async function segmentRegion(
+  pyramid: string,
+  box: Box,
+  model: string,
+  gpu: Gpu,
+): Promise<{ grey: VoxelArray; mask: Uint8Array; summary: SegmentSummary }> {
   const out = `${pyramid.replace(/\.zarr$/, '')}-seg.zarr`;
-  await segmentScan(pyramid, out, model, gpu, { region: box });
+  const summary = await segmentScan(pyramid, out, model, gpu, { region: box });
   const m = await openVolume(out, { label: 'roots' });
   const mask = (await m.readBox(box)) as Uint8Array;
   await m.close();
   const img = await openVolume(pyramid);
   const grey = await img.readBox(box);
   await img.close();
-  return { grey, mask };
+  return { grey, mask, summary };
 }
 
 /** Of the brightest 10% of voxels (the bean's sand grains), the share called root; and the share of all voxels called root. */

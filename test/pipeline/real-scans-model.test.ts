@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.js';
-import { type Box, makeBox } from '../../src/volume/box.js';
+import { type Box, boxVoxels, makeBox } from '../../src/volume/box.js';
+import { regionRanges } from '../../src/volume/region.js';
 import { testGpu } from '../helpers/gpu.js';
 import { brightCalledRoot, scanPyramid, segmentRegion } from '../helpers/real-scan.js';
 import { REPO_ROOT, SHARED_DATA, tempDir } from '../io/helpers.js';
@@ -27,7 +28,11 @@ beforeAll(async () => {
 async function segmentBox(scan: string, box: Box): Promise<{ grey: ArrayLike<number>; mask: Uint8Array }> {
   const t = await tempDir('rhizoct-real-');
   try {
-    return await segmentRegion(await scanPyramid(scan, t.dir), box, model, gpu);
+    const { grey, mask, summary } = await segmentRegion(await scanPyramid(scan, t.dir), box, model, gpu);
+    // Every 64³ output chunk of the (chunk-aligned) box was segmented by this run.
+    expect(summary.region).toEqual(regionRanges(box));
+    expect(summary.chunks.written).toBe(boxVoxels(box) / 64 ** 3);
+    return { grey, mask };
   } finally {
     await t.cleanup();
   }
