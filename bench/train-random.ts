@@ -138,11 +138,13 @@ async function main(): Promise<void> {
   const lr1 = Number(arg('--lr-final', '0.0001'));
   const init = arg('--init', '');
   const ignoreThin = Number(arg('--ignore-thin', '0'));
+  // GAIN,BIAS,GAMMA: the reference trainer's wide intensity augmentation (see train_budget.py).
+  const intensity = arg('--intensity', '');
   const schedule = steps.split(',').map(Number);
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${intensity ? `-i${intensity.replaceAll(',', '_')}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
     const done = (): Log | null =>
       existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null;
     if (!done()?.checkpoints.some((c) => c.steps === last)) {
-      const extra = [...(ignoreThin > 0 ? ['--ignore-thin', String(ignoreThin)] : [])];
+      const extra = [...(ignoreThin > 0 ? ['--ignore-thin', String(ignoreThin)] : []), ...(intensity ? ['--intensity', intensity] : [])];
       execFileSync(
         '/usr/bin/python3',
         [
@@ -248,7 +250,9 @@ async function main(): Promise<void> {
       batch: 2,
       seed: 7,
       dice: 0.5,
-      augment: 'flips, quarter turns in y-x, intensity gain and bias ±0.1',
+      augment: intensity
+        ? `flips, quarter turns in y-x; intensity gain log-uniform in [1/${intensity.split(',')[0]}, ${intensity.split(',')[0]}], bias ±${intensity.split(',')[1]}, gamma log-uniform in [1/${intensity.split(',')[2]}, ${intensity.split(',')[2]}]`
+        : 'flips, quarter turns in y-x, intensity gain and bias ±0.1',
       steps: best.steps,
       schedule:
         anneal > 0

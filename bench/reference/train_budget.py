@@ -7,6 +7,9 @@ examples) as `rhizoct train`. Reference only: the product never runs this.
 
 train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final 0.0001]
     [--batch 2] [--threads 2] [--seed 7] [--skeleton W] [--jitter 0.1]
+    [--intensity GAIN,BIAS,GAMMA] (wide intensity augmentation instead of --jitter: gain drawn
+    log-uniformly in [1/GAIN, GAIN], bias uniformly in ±BIAS, gamma log-uniformly in [1/GAMMA, GAMMA]
+    applied to the positive part of the normalised image before gain and bias)
     [--thin-only R] (diagnostic: learn only roots thinner than R voxels, thick ones left out)
     [--ignore-thin R] (diagnostic: roots thinner than R voxels left out of the loss)
     [--init MODEL] (start from a saved model's weights instead of a fresh initialisation; where
@@ -106,7 +109,7 @@ class Bank:
             weights[i] = (~ignore).reshape(-1)
         self.weights = weights
 
-    def batch(self, idx, rng, augment, jitter=0.1):
+    def batch(self, idx, rng, augment, jitter=0.1, intensity=None):
         outs = [[] for _ in range(len(self.sizes) + (self.weights is not None))]
         for i in idx:
             row, at, cubes = self.row(i), 0, []
@@ -119,10 +122,18 @@ class Bank:
             if augment:
                 flips = [d for d in range(3) if rng.random() < 0.5]
                 turns = int(rng.integers(4))
-                gain, bias = 1 + (rng.random() * 2 - 1) * jitter, (rng.random() * 2 - 1) * jitter
+                if intensity is None:
+                    gain, bias, gamma = 1 + (rng.random() * 2 - 1) * jitter, (rng.random() * 2 - 1) * jitter, 1.0
+                else:
+                    g, b, y = intensity
+                    gain = math.exp((rng.random() * 2 - 1) * math.log(g))
+                    bias = (rng.random() * 2 - 1) * b
+                    gamma = math.exp((rng.random() * 2 - 1) * math.log(y))
                 cubes = [torch.rot90(torch.flip(c, flips) if flips else c, turns, (1, 2)) for c in cubes]
-                cubes[0] = cubes[0] * gain + bias
-                cubes[1] = cubes[1] * gain + bias
+                for k in (0, 1):
+                    if gamma != 1.0:
+                        cubes[k] = torch.where(cubes[k] > 0, cubes[k].clamp(min=0) ** gamma, cubes[k])
+                    cubes[k] = cubes[k] * gain + bias
             for o, c in zip(outs, cubes):
                 o.append(c.contiguous()[None])
         return [torch.stack(o) for o in outs]
@@ -168,6 +179,9 @@ def main():
     batch, seed = int(arg("--batch", "2")), int(arg("--seed", "7"))
     skeleton = float(arg("--skeleton", "0"))
     jitter = float(arg("--jitter", "0.1"))
+    intensity = [float(v) for v in arg("--intensity", "").split(",")] if arg("--intensity", "") else None
+    if intensity is not None and (len(intensity) != 3 or intensity[0] < 1 or intensity[2] < 1 or intensity[1] < 0):
+        sys.exit("--intensity takes GAIN,BIAS,GAMMA with GAIN >= 1, BIAS >= 0, GAMMA >= 1")
     thin = float(arg("--thin-only", "0"))
     ignore_thin = float(arg("--ignore-thin", "0"))
     torch.set_num_threads(int(arg("--threads", "2")))
@@ -190,14 +204,14 @@ def main():
         model = rm.build(card["config"])
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
-    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "thinOnly": thin, "ignoreThin": ignore_thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
+    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "intensity": intensity, "thinOnly": thin, "ignoreThin": ignore_thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
     total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
     stop = int(arg("--stop", str(total)))
     log["init"], log["stop"] = init or None, stop
     for step in range(1, stop + 1):
         for g in opt.param_groups:
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
-        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter)
+        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter, intensity)
         opt.zero_grad()
         loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if skeleton > 0 else None, skeleton, rest[-1] if thin > 0 or ignore_thin > 0 else None)
         loss.backward()

@@ -63,6 +63,13 @@ export function oneOf(values: readonly number[]) {
   };
 }
 
+/** argParser: "GAIN,BIAS,GAMMA" → [gain ≥ 1, bias ≥ 0, gamma ≥ 1], an intensity augmentation's reach. */
+export function parseIntensityRange(text: string): number[] {
+  const parts = String(text).split(',');
+  if (parts.length !== 3) throw new InvalidArgumentError(`must be GAIN,BIAS,GAMMA, e.g. 1.7,0.25,1.5, got "${text}"`);
+  return parts.map((p, i) => parseNumber(p, { min: i === 1 ? 0 : 1 }));
+}
+
 /** Largest seed: seeds are used as unsigned 32-bit integers. */
 export const MAX_SEED = 2 ** 32 - 1;
 

@@ -18,7 +18,7 @@ import {
 } from '../nn/models/registry.js';
 import type { SegmentationModel } from '../nn/models/model.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../nn/safetensors.js';
-import { randomAugmentation } from '../nn/train/augment.js';
+import { randomAugmentation, type IntensityRange } from '../nn/train/augment.js';
 import { type CentrelineWeights, readExample } from '../nn/train/examples.js';
 import { PAPER_LOSS, type LossWeights } from '../nn/train/losses.js';
 import { Optimizer, type OptimizerKind } from '../nn/train/optimizer.js';
@@ -54,6 +54,8 @@ export interface TrainOptions {
   /** Batches for re-estimating batch-norm statistics after each epoch (0 = keep the running averages). */
   calibrationBatches: number;
   augment: boolean;
+  /** Wide intensity augmentation (gain, bias, gamma ranges); absent: the narrow ±0.1 jitter. */
+  intensity?: IntensityRange;
   seed: number;
   resume: boolean;
   log?: string;
@@ -241,6 +243,7 @@ function setUpRun(gpu: Gpu, opts: TrainOptions, model: SegmentationModel, base: 
     epochs: opts.epochs,
     rounds: opts.annotations ? 1 : opts.rounds,
     augment: opts.augment,
+    intensity: opts.augment ? (opts.intensity ?? 'gain and bias ±0.1') : null,
     diceWeight: opts.diceWeight,
     skeletonWeight: weights.skeleton,
     lrFinal: opts.lrFinal ?? opts.lr,
@@ -332,7 +335,13 @@ async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<Epoc
     const pick = sampler.next();
     const vol = trainVols[pick.volume]!;
     if (!forTraining) return readExample(vol, pick.centre, model.geometry, null);
-    return readExample(vol, pick.centre, model.geometry, opts.augment ? randomAugmentation(r.rand) : null, r.run.centrelines);
+    return readExample(
+      vol,
+      pick.centre,
+      model.geometry,
+      opts.augment ? randomAugmentation(r.rand, opts.intensity) : null,
+      r.run.centrelines,
+    );
   });
   if (!ran) return null;
   const val =

@@ -11,7 +11,7 @@ import { register as synth } from '../../src/cli/commands/synth.js';
 import { register as traits } from '../../src/cli/commands/traits.js';
 import { register as train } from '../../src/cli/commands/train.js';
 import { register as view } from '../../src/cli/commands/view.js';
-import { integer, number, oneOf, parseNumber, parseShard, vec3 } from '../../src/cli/parse.js';
+import { integer, number, oneOf, parseIntensityRange, parseNumber, parseShard, vec3 } from '../../src/cli/parse.js';
 import { tempDir } from '../io/helpers.js';
 
 let dir: string;
@@ -78,6 +78,7 @@ const NUMERIC: [string, string, string[]][] = [
   ['train', '--seed', ['abc', '-1', '4294967296']],
   ['train', '--holdout', ['abc', '-0.1', '1', '']],
   ['train', '--patience', ['abc', '-1', '1.5']],
+  ['train', '--intensity', ['abc', '1.7,0.25', '0.5,0.25,1.5', '1.7,-0.1,1.5', '1.7,0.25,0.9', '1.7,0.25,1.5,2']],
   ['train', '--keep-base', ['abc', '-1']],
   ['train', '--time-limit', ['abc', '-1']],
   ['segment', '--threshold', ['abc', '0', '1', '-0.5', '1.5', '']],
@@ -267,6 +268,7 @@ describe('the shared parsers', () => {
     expect(parseShard(' 0 / 1 ')).toEqual({ index: 0, count: 1 });
     expect(vec3('--chunk', true)('16,32,32')).toEqual([16, 32, 32]);
     expect(vec3('--voxel-size', false)('0.05')).toEqual([0.05, 0.05, 0.05]);
+    expect(parseIntensityRange('1.7, 0.25,1.5')).toEqual([1.7, 0.25, 1.5]);
   });
 
   it('refuse with a message saying what is allowed', () => {
@@ -280,5 +282,7 @@ describe('the shared parsers', () => {
     expect(() => parseNumber('9007199254740993', {}, true)).toThrow(/whole number/);
     expect(() => parseShard('/16')).toThrow(/is \$SLURM_ARRAY_TASK_ID set\?/);
     expect(() => parseShard('16/16')).toThrow('must be i/N with 0 ≤ i < N and N ≥ 1, got "16/16"');
+    expect(() => parseIntensityRange('1.7,0.25')).toThrow('must be GAIN,BIAS,GAMMA, e.g. 1.7,0.25,1.5, got "1.7,0.25"');
+    expect(() => parseIntensityRange('0.5,0.25,1.5')).toThrow('must be a number ≥ 1, got "0.5"');
   });
 });

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
 import { train } from '../../pipeline/train.js';
+import { intensityRange } from '../../nn/train/augment.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { join } from 'node:path';
-import { integer, integerList, MAX_SEED, number, oneOf } from '../parse.js';
+import { integer, integerList, MAX_SEED, number, oneOf, parseIntensityRange } from '../parse.js';
 
 const list = (v: string): string[] =>
   v
@@ -49,6 +50,11 @@ export function register(program: Command): void {
     .option('--lr-final <x>', 'learning rate at the last step, reached by cosine decay (default: constant --lr)', number({ min: 0 }))
     .option('--calibrate-bn <n>', 'batches for re-estimating batch-norm statistics after each epoch (0: off)', integer(0), 16)
     .option('--no-augment', 'no flips, rotations or intensity jitter')
+    .option(
+      '--intensity <gain,bias,gamma>',
+      'wide intensity augmentation: gain in [1/GAIN, GAIN], bias in ±BIAS, gamma in [1/GAMMA, GAMMA] (default: gain and bias ±0.1)',
+      parseIntensityRange,
+    )
     .option('--seed <n>', 'seed for weights, sampling and augmentation', integer(0, MAX_SEED), 1)
     .option(
       '--annotations',
@@ -117,6 +123,7 @@ export function register(program: Command): void {
           lrFinal: o.lrFinal === undefined ? undefined : num('lrFinal'),
           calibrationBatches: num('calibrateBn'),
           augment: o.augment !== false,
+          ...(o.intensity !== undefined ? { intensity: intensityRange(o.intensity as number[]) } : {}),
           seed: num('seed'),
           resume: Boolean(o.resume),
           ...(annotations ? { annotations, holdout: num('holdout'), patience: num('patience'), keepBase: num('keepBase') } : {}),
