@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
 import { train } from '../../pipeline/train.js';
-import { intensityRange } from '../../nn/train/augment.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { join } from 'node:path';
 import { integer, integerList, MAX_SEED, number, oneOf, parseIntensityRange } from '../parse.js';
@@ -86,6 +85,7 @@ export function register(program: Command): void {
     .action(async (o: Record<string, string | number | number[] | boolean | undefined>) => {
       // Every number was checked by its option's parser (src/cli/parse.ts) before this runs.
       const num = (k: string): number => o[k] as number;
+      const intensity = o.intensity as number[] | undefined;
       const config: Record<string, unknown> = {};
       if (o.patch !== undefined) config.patch = num('patch');
       if (o.widths !== undefined) config.widths = o.widths;
@@ -123,7 +123,7 @@ export function register(program: Command): void {
           lrFinal: o.lrFinal === undefined ? undefined : num('lrFinal'),
           calibrationBatches: num('calibrateBn'),
           augment: o.augment !== false,
-          ...(o.intensity !== undefined ? { intensity: intensityRange(o.intensity as number[]) } : {}),
+          ...(intensity ? { intensity: { gain: intensity[0]!, bias: intensity[1]!, gamma: intensity[2]! } } : {}),
           seed: num('seed'),
           resume: Boolean(o.resume),
           ...(annotations ? { annotations, holdout: num('holdout'), patience: num('patience'), keepBase: num('keepBase') } : {}),

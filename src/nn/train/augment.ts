@@ -24,10 +24,6 @@ export interface IntensityRange {
   gamma: number;
 }
 
-export function intensityRange([gain, bias, gamma]: readonly number[]): IntensityRange {
-  return { gain: gain!, bias: bias!, gamma: gamma! };
-}
-
 export const IDENTITY: Augmentation = { ...NO_TRANSFORM, gain: 1, bias: 0, gamma: 1 };
 
 /**
