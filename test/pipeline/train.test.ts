@@ -102,6 +102,7 @@ describe(`rhizoct train (seed ${seed})`, () => {
         out,
         from: base,
         freezeEncoder: true,
+        intensity: { gain: 1.7, bias: 0.25, gamma: 1.5 },
         lr: 0.001,
         epochs: 1,
         rounds: 1,
@@ -111,6 +112,12 @@ describe(`rhizoct train (seed ${seed})`, () => {
     );
     const a = await loadModel(gpu, base);
     const b = await loadModel(gpu, out);
+    expect((b.card.training as { intensity: unknown }).intensity, 'the card records the wide intensity augmentation').toEqual({
+      gain: 1.7,
+      bias: 0.25,
+      gamma: 1.5,
+    });
+    expect((a.card.training as { intensity: unknown }).intensity).toBe('gain and bias ±0.1');
     const get = async (m: typeof a, name: string): Promise<Float32Array> =>
       m.model
         .parameters()
