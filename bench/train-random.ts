@@ -140,6 +140,7 @@ async function main(): Promise<void> {
   const ignoreThin = Number(arg('--ignore-thin', '0'));
   // GAIN,BIAS,GAMMA: the reference trainer's wide intensity augmentation (see train_budget.py).
   const intensity = arg('--intensity', '');
+  const [gainReach, biasReach, gammaReach] = intensity.split(',');
   const schedule = steps.split(',').map(Number);
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
@@ -251,7 +252,7 @@ async function main(): Promise<void> {
       seed: 7,
       dice: 0.5,
       augment: intensity
-        ? `flips, quarter turns in y-x; intensity gain log-uniform in [1/${intensity.split(',')[0]}, ${intensity.split(',')[0]}], bias ±${intensity.split(',')[1]}, gamma log-uniform in [1/${intensity.split(',')[2]}, ${intensity.split(',')[2]}]`
+        ? `flips, quarter turns in y-x; intensity gain log-uniform in [1/${gainReach}, ${gainReach}], bias ±${biasReach}, gamma log-uniform in [1/${gammaReach}, ${gammaReach}]`
         : 'flips, quarter turns in y-x, intensity gain and bias ±0.1',
       steps: best.steps,
       schedule:

@@ -179,7 +179,8 @@ def main():
     batch, seed = int(arg("--batch", "2")), int(arg("--seed", "7"))
     skeleton = float(arg("--skeleton", "0"))
     jitter = float(arg("--jitter", "0.1"))
-    intensity = [float(v) for v in arg("--intensity", "").split(",")] if arg("--intensity", "") else None
+    intensity_text = arg("--intensity", "")
+    intensity = [float(v) for v in intensity_text.split(",")] if intensity_text else None
     if intensity is not None and (len(intensity) != 3 or intensity[0] < 1 or intensity[2] < 1 or intensity[1] < 0):
         sys.exit("--intensity takes GAIN,BIAS,GAMMA with GAIN >= 1, BIAS >= 0, GAMMA >= 1")
     thin = float(arg("--thin-only", "0"))
