@@ -18,6 +18,8 @@
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
  * --preset-examples N draws N more examples from the preset scans alone into a second bank pooled
  * with the first, so the presets' share of training is not only their 4 of 52 scans.
+ * --extra-presets FAMILY:SEED,… adds preset scans to that second bank only (the first bank, and so
+ * the recipe of earlier models, is unchanged), e.g. easy:302 where one family steps back.
  * --widths / --low-widths train a wider network; with --init the saved model is widened first, its
  * function unchanged (bench/reference/rhizoct_models.py widen), so training starts from its answers.
  * --coarse-examples N draws N more examples from levels 1 and 2 of four 256³ preset scans (seeds 111,
@@ -62,6 +64,21 @@ const COARSE_RANDOM_SEED0 = 20001;
 const RANDOM_SEED0 = 10001;
 const VAL_RANDOM_SEED0 = 900001;
 
+const PRESET_FAMILIES = ['medium', 'hard', 'easy'];
+
+/** `easy:302,hard:202` → scans named like PRESET_SCANS' (train-e302, train-h202). */
+function parseExtraPresets(text: string): [string, number, string][] {
+  if (!text) return [];
+  return text.split(',').map((item) => {
+    const [family, seed] = item.split(':');
+    if (!PRESET_FAMILIES.includes(family!) || !/^\d+$/.test(seed ?? ''))
+      throw new Error(`--extra-presets: '${item}' is not FAMILY:SEED with FAMILY one of ${PRESET_FAMILIES.join(', ')}`);
+    const known = PRESET_SCANS.find(([, s]) => s === Number(seed));
+    if (known) throw new Error(`--extra-presets: seed ${seed} is already ${known[0]}`);
+    return [`train-${family![0]}${seed}`, Number(seed), family!];
+  });
+}
+
 function synth(path: string, seed: number, family: string, shape: string): string {
   if (!existsSync(path)) cli(['synth', path, '--seed', String(seed), '--difficulty', family, '--shape', shape, '--quiet']);
   return path;
@@ -104,12 +121,17 @@ async function main(): Promise<void> {
   const bank = join(work, `bank-${nRandom}r-${shape}-${count}`);
   await dumpExamples({ scans, config, count, seed: 7, centres: 'volume', skeleton: false }, bank);
   const presetCount = Number(arg('--preset-examples', '0'));
-  const presetBank = join(work, `bank-presets-${shape}-${presetCount}`);
-  if (presetCount > 0)
+  const extraPresets = parseExtraPresets(arg('--extra-presets', ''));
+  if (extraPresets.length > 0 && presetCount === 0) throw new Error('--extra-presets needs --preset-examples');
+  const extraTag = extraPresets.length > 0 ? `-x${extraPresets.map(([, s]) => s).join('_')}` : '';
+  const presetBank = join(work, `bank-presets-${shape}-${presetCount}${extraTag}`);
+  if (presetCount > 0) {
+    const extra = extraPresets.map(([name, seed, family]) => synth(join(work, `${name}.zarr`), seed, family, shape));
     await dumpExamples(
-      { scans: scans.slice(nRandom), config, count: presetCount, seed: 8, centres: 'volume', skeleton: false },
+      { scans: [...scans.slice(nRandom), ...extra], config, count: presetCount, seed: 8, centres: 'volume', skeleton: false },
       presetBank,
     );
+  }
   // Examples of soils as multi-scale segmentation shows them at levels 1 and 2.
   const coarseCount = Number(arg('--coarse-examples', '0'));
   const coarseRandom = Number(arg('--coarse-random', '0'));
@@ -145,7 +167,7 @@ async function main(): Promise<void> {
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${presetCount > 0 ? `-p${presetCount}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${intensity ? `-i${intensity.replaceAll(',', '_')}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}${extraTag}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${intensity ? `-i${intensity.replaceAll(',', '_')}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
@@ -231,6 +253,7 @@ async function main(): Promise<void> {
     data: {
       random: { family: 'random', seeds: `${RANDOM_SEED0}-${RANDOM_SEED0 + nRandom - 1}`, shape: Number(shape) },
       presets: PRESET_SCANS.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })),
+      presetBankOnly: extraPresets.map(([n, s, f]) => ({ name: n, seed: s, family: f, shape: Number(shape) })),
     },
     examples: count,
     presetExamples: presetCount,
