@@ -1,5 +1,6 @@
 import { GpuError, INSTALL_HINT } from './errors.js';
 import { Gpu, type AdapterDescription } from './gpu.js';
+import type { ChoiceStore } from './kernel-choices.js';
 import type { ShaderSource } from './shader-source.js';
 import { fetchShaderSource } from './shader-source.js';
 
@@ -10,6 +11,8 @@ export interface AcquireOptions {
   shaderSource?: ShaderSource;
   /** Request `timestamp-query` when the adapter has it (default true). */
   timestamps?: boolean;
+  /** Where kernel choices are remembered (default: a file in the cache folder in Node, none in a browser). */
+  choiceStore?: ChoiceStore | null;
 }
 
 /** Limits worth asking for: everything the adapter allows for these. */
@@ -35,13 +38,16 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   const isBrowser = typeof window !== 'undefined' && typeof (globalThis as { navigator?: Navigator }).navigator?.gpu !== 'undefined';
   let gpuApi: GPU;
   let shaderSource = opts.shaderSource;
+  let choiceStore = opts.choiceStore;
   if (isBrowser) {
     gpuApi = navigator.gpu;
     shaderSource ??= fetchShaderSource('shaders');
+    choiceStore ??= null;
   } else {
     const node = await import('./node-webgpu.js');
     gpuApi = await node.nodeGpuApi();
     shaderSource ??= await node.defaultShaderSource();
+    if (choiceStore === undefined) choiceStore = (await import('./kernel-choices-node.js')).fileChoiceStore();
   }
   const adapter = await pickAdapter(gpuApi, opts);
   const info = adapter.info;
@@ -63,7 +69,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     backend: backendOf(info),
     isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
   };
-  return new Gpu(device, desc, shaderSource);
+  return new Gpu(device, desc, shaderSource, choiceStore);
 }
 
 async function pickAdapter(gpuApi: GPU, opts: AcquireOptions): Promise<GPUAdapter> {

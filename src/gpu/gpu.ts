@@ -1,6 +1,7 @@
 import { BufferPool } from './buffer-pool.js';
 import { foldWorkgroups } from './dispatch.js';
 import { GpuError } from './errors.js';
+import { adapterKey, type ChoiceStore, KernelChoices } from './kernel-choices.js';
 import { kernelKey, type KernelSpec } from './kernel-spec.js';
 import { expandIncludes } from './shader-include.js';
 import type { ShaderSource } from './shader-source.js';
@@ -101,12 +102,16 @@ export class Gpu {
 
   /** Running counts of host-side work, for profiling (bench/profile.ts); never reset by the Gpu. */
   readonly counters = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0 };
+  /** The fastest variant of a kernel per shape on this adapter, timed on first use and remembered. */
+  readonly choices: KernelChoices;
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
     private readonly shaderSource: ShaderSource,
+    choiceStore: ChoiceStore | null = null,
   ) {
+    this.choices = new KernelChoices(adapterKey(adapter), choiceStore);
     this.limits = device.limits;
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     this.hasTimestamps = device.features.has('timestamp-query');

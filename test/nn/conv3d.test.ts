@@ -1,4 +1,6 @@
-import { describe, it, beforeAll } from 'vitest';
+import { describe, it, beforeAll, afterAll, expect } from 'vitest';
+import { acquireGpu } from '../../src/gpu/acquire.js';
+import type { ChoiceStore, ChoiceTable } from '../../src/gpu/kernel-choices.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { Tensor, type Shape5 } from '../../src/nn/tensor.js';
 import {
@@ -8,6 +10,10 @@ import {
   conv3dBackwardWeight,
   conv3dBackwardBias,
   convTransposeOutSize,
+  blocking,
+  convKernel,
+  forwardCandidates,
+  forwardKey,
 } from '../../src/nn/ops/conv3d.js';
 import { fill } from '../../src/nn/ops/fill.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -232,35 +238,82 @@ describe(`conv3d backward-weight over many output rows (seed ${seed})`, () => {
   });
 });
 
-describe(`the workgroup-shared-tile forward kernel (conv3d_tiled.wgsl) against the reference (seed ${seed})`, () => {
+describe(`every forward variant (conv3d.wgsl register blocks, conv3d_tiled.wgsl) against the reference (seed ${seed})`, () => {
+  // A device of its own whose kernel choices live in memory, so the test pins variants freely.
+  const table: ChoiceTable = {};
+  const memory: ChoiceStore = { where: 'memory', read: () => structuredClone(table), write: (t) => Object.assign(table, t) };
+  let own: Gpu;
+  let before: typeof convKernel.variant;
+  beforeAll(async () => {
+    own = await acquireGpu({ choiceStore: memory });
+    own.poison = true;
+    before = convKernel.variant;
+    convKernel.variant = 'auto';
+  });
+  afterAll(() => {
+    convKernel.variant = before;
+    own.destroy();
+  });
+
   for (const c of [
     { n: 1, cin: 3, cout: 5, d: 4, h: 11, w: 37 },
     { n: 2, cin: 5, cout: 9, d: 3, h: 17, w: 70 },
     { n: 1, cin: 1, cout: 16, d: 5, h: 9, w: 9 },
+    { n: 1, cin: 6, cout: 3, d: 3, h: 5, w: 6 },
   ]) {
-    it(`3×3×3 stride 1: ${JSON.stringify(c)} (x and y tiles cut short)`, async () => {
-      const { convKernel } = await import('../../src/nn/ops/conv3d.js');
-      const before = convKernel.variant;
-      convKernel.variant = 'tiled';
-      try {
-        const r = rng(seed ^ (c.w * 131 + c.cout));
-        const xs: S5 = [c.n, c.cin, c.d, c.h, c.w];
-        const x = uniform(
-          xs.reduce((a, b) => a * b),
-          r,
-        );
-        const w = uniform(c.cout * c.cin * 27, r);
-        const b = uniform(c.cout, r);
+    it(`3×3×3 stride 1: ${JSON.stringify(c)} (x and y tiles cut short); every variant gives the same bits`, async () => {
+      const r = rng(seed ^ (c.w * 131 + c.cout));
+      const xs: S5 = [c.n, c.cin, c.d, c.h, c.w];
+      const x = uniform(
+        xs.reduce((a, b) => a * b),
+        r,
+      );
+      const w = uniform(c.cout * c.cin * 27, r);
+      const b = uniform(c.cout, r);
+      const want = conv3dRef(x, xs, w, c.cout, 3, 1, 1, b, true).y;
+      const { TX, CB } = blocking(c.cout, c.w);
+      const variants = forwardCandidates(TX, CB);
+      expect(variants.length).toBeGreaterThanOrEqual(2);
+      const outs: Float32Array[] = [];
+      for (const v of variants) {
+        own.choices.remember(forwardKey(c.cin, c.cout, xs), v);
         const y = await conv3d(
-          Tensor.fromArray(gpu, xs, x),
-          Tensor.fromArray(gpu, [c.cout, c.cin, 3, 3, 3], w),
-          Tensor.fromArray(gpu, [1, 1, 1, 1, c.cout], b),
+          Tensor.fromArray(own, xs, x),
+          Tensor.fromArray(own, [c.cout, c.cin, 3, 3, 3], w),
+          Tensor.fromArray(own, [1, 1, 1, 1, c.cout], b),
           { kernel: 3, stride: 1, padding: 1, relu: true },
         );
-        expectClose(await y.toArray(), conv3dRef(x, xs, w, c.cout, 3, 1, 1, b, true).y, `tiled ${JSON.stringify(c)} seed ${seed}`);
-      } finally {
-        convKernel.variant = before;
+        const got = await y.toArray();
+        expectClose(got, want, `${v} ${JSON.stringify(c)} seed ${seed}`);
+        outs.push(got);
       }
+      for (const [k, o] of outs.entries()) expect([...o], `${variants[k]} and ${variants[0]} differ`).toEqual([...outs[0]!]);
     });
   }
+
+  it('auto: times the candidates once for a new shape, remembers the winner for the adapter, and takes it from then on', async () => {
+    const xs: S5 = [1, 4, 6, 10, 24];
+    const key = forwardKey(4, 8, xs);
+    const run = async (): Promise<number> => {
+      const r = rng(seed + 5);
+      const d0 = own.counters.dispatches;
+      const y = await conv3d(
+        Tensor.fromArray(own, xs, uniform(4 * 6 * 10 * 24, r)),
+        Tensor.fromArray(own, [8, 4, 3, 3, 3], uniform(8 * 4 * 27, r)),
+        null,
+        { kernel: 3, stride: 1, padding: 1 },
+      );
+      await y.toArray();
+      return own.counters.dispatches - d0;
+    };
+    expect(own.choices.get(key)).toBeUndefined();
+    const first = await run();
+    const chosen = own.choices.get(key);
+    expect(forwardCandidates(8, 2)).toContain(chosen);
+    expect(table[own.choices.adapter]?.[key], 'the choice reaches the store').toBe(chosen);
+    const second = await run();
+    // Packing (1 dispatch) and the layer (1) each time; the first call also ran each of the 3 candidates twice.
+    expect(second).toBe(2);
+    expect(first).toBe(second + 2 * forwardCandidates(8, 2).length);
+  });
 });

@@ -28,16 +28,49 @@ export function checkGeometry(g: ConvGeometry): void {
 }
 
 /**
- * Which forward kernel runs 3×3×3 stride-1 padding-1 convolutions: 'register' (conv3d.wgsl:
- * register blocks, inputs read from storage) or 'tiled' (conv3d_tiled.wgsl: workgroup-shared input
- * tiles). Both are tested; the default is the faster one measured on the device class at hand
- * (bench/RESULTS.md); RHIZOCT_CONV=tiled|register overrides it.
+ * Which forward kernel runs 3×3×3 stride-1 padding-1 convolutions, and with which register block:
+ * 'auto' (the default) times the candidates (`forwardCandidates`) for each layer shape on first use
+ * on the adapter at hand and remembers the fastest there (`Gpu.choices`, a file in the cache folder
+ * in Node); RHIZOCT_CONV=register (conv3d.wgsl, register blocks, inputs read from storage) or tiled
+ * (conv3d_tiled.wgsl, workgroup-shared input tiles) fixes one. Every variant sums the same terms in
+ * the same order, so the choice changes the time, not the result.
  */
-export const convKernel: { variant: 'register' | 'tiled' } = {
-  variant: typeof process !== 'undefined' && process.env?.RHIZOCT_CONV === 'tiled' ? 'tiled' : 'register',
+export const convKernel: { variant: 'auto' | 'register' | 'tiled' } = {
+  variant: ((): 'auto' | 'register' | 'tiled' => {
+    const v = typeof process !== 'undefined' ? process.env?.RHIZOCT_CONV : undefined;
+    return v === 'tiled' || v === 'register' ? v : 'auto';
+  })(),
 };
 
 const TILED = { TX: 4, WX: 8, WY: 8 };
+
+/** A forward variant by name: `register-8x2` is conv3d.wgsl with TX 8, CB 2; `tiled-4x2` conv3d_tiled.wgsl. */
+export interface ForwardVariant {
+  kernel: 'register' | 'tiled';
+  TX: number;
+  CB: number;
+}
+
+export const variantName = (v: ForwardVariant): string => `${v.kernel}-${v.TX}x${v.CB}`;
+
+export function parseVariant(name: string): ForwardVariant {
+  const m = /^(register|tiled)-(\d)x(\d)$/.exec(name);
+  if (!m) throw new Error(`not a conv3d forward variant: ${name}`);
+  return { kernel: m[1] as 'register' | 'tiled', TX: Number(m[2]), CB: Number(m[3]) };
+}
+
+/**
+ * The forward variants worth timing for a 3×3×3 stride-1 padding-1 layer whose default block is
+ * (TX, CB): the default first (it stays unless another is clearly faster), a small register block
+ * (more invocations, fewer registers each: what a GPU with many lanes may prefer), and the tiled
+ * kernel. A variant's CB may not exceed the default's, for which the weights are packed.
+ */
+export function forwardCandidates(TX: number, CB: number): string[] {
+  const names = [variantName({ kernel: 'register', TX, CB })];
+  if (TX >= 4 && (TX !== 4 || CB !== 1)) names.push(variantName({ kernel: 'register', TX: 4, CB: 1 }));
+  names.push(variantName({ kernel: 'tiled', TX: TILED.TX, CB }));
+  return names;
+}
 
 /** Register-block shape per invocation: TX outputs along x × CB·4 channels. */
 export function blocking(channels: number, width: number): { TX: number; CB: number } {
@@ -145,6 +178,8 @@ interface Windowed {
   hasBias: boolean;
   relu: boolean;
   padTo: number;
+  /** conv3d.wgsl (or conv3d_transpose.wgsl for kind 'transpose') or conv3d_tiled.wgsl. */
+  kernel: 'register' | 'tiled';
   CB: number;
   TX: number;
 }
@@ -175,12 +210,12 @@ async function dispatchWindow(
   const coGroups = coVec / w.CB;
   const g = w.geometry;
   const shape = { n, cin: w.cin, cout: w.cout, coGroups, inD, inH, inW, inD0, outD, outH, outW, outD0, relu: w.relu ? 1 : 0, coVec };
-  if (w.kind === 'conv' && convKernel.variant === 'tiled' && g.kernel === 3 && g.stride === 1 && g.padding === 1) {
-    const tilesX = Math.ceil(outW / (TILED.WX * TILED.TX));
+  if (w.kernel === 'tiled') {
+    const tilesX = Math.ceil(outW / (TILED.WX * w.TX));
     const workgroups = tilesX * Math.ceil(outH / TILED.WY) * outD * n * coGroups;
     const ut = CONV_PARAMS.pack({ ...shape, tilesX, total: workgroups });
     await gpu.run(
-      { shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, CB: w.CB, HAS_BIAS: w.hasBias }, params: CONV_PARAMS },
+      { shader: 'conv3d_tiled', entry: 'forward', constants: { ...TILED, TX: w.TX, CB: w.CB, HAS_BIAS: w.hasBias }, params: CONV_PARAMS },
       [xBuf, w.packed, w.bias, yBuf, ut],
       workgroups,
       'conv3d',
@@ -259,6 +294,29 @@ export function checkWeight(weight: Tensor, cout: number, cin: number, k: number
   }
 }
 
+/** What a forward variant is remembered under: the layer's channels and input shape. */
+export const forwardKey = (cin: number, cout: number, input: Shape5): string => `conv3d k3 ${cin}→${cout} ${shapeStr(input)}`;
+
+/**
+ * The forward variant for a 3×3×3 stride-1 padding-1 layer: fixed by RHIZOCT_CONV, else the one
+ * this adapter remembers for the layer's shape, else the fastest of the candidates timed now
+ * (each run whole, the device drained before and after; the timing runs write the layer's output
+ * too, which the run that follows overwrites with the same values).
+ */
+async function forwardVariant(w: Windowed): Promise<ForwardVariant> {
+  if (convKernel.variant === 'register') return { kernel: 'register', TX: w.TX, CB: w.CB };
+  if (convKernel.variant === 'tiled') return { kernel: 'tiled', TX: TILED.TX, CB: w.CB };
+  const gpu = w.x.gpu;
+  const name = await gpu.choices.choose(forwardKey(w.cin, w.cout, w.x.shape), forwardCandidates(w.TX, w.CB), async (v) => {
+    await gpu.sync();
+    const t0 = performance.now();
+    await runWindowed(gpu, { ...w, ...parseVariant(v) });
+    await gpu.sync();
+    return (performance.now() - t0) / 1000;
+  });
+  return parseVariant(name);
+}
+
 /**
  * conv3d forward: x [N, Cin, D, H, W], weight [Cout, Cin, K, K, K] (PyTorch layout), bias as a
  * tensor of Cout values or null; optional fused ReLU. Returns a new tensor.
@@ -278,7 +336,7 @@ export async function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, g: 
   const packed = await packForward(gpu, weight, cout, cin, kk, padTo);
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const y = Tensor.empty(gpu, outShape);
-  await runWindowed(gpu, {
+  const job: Windowed = {
     kind: 'conv',
     x,
     y,
@@ -290,9 +348,12 @@ export async function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, g: 
     hasBias: bias !== null,
     relu: g.relu ?? false,
     padTo,
+    kernel: 'register',
     CB,
     TX,
-  });
+  };
+  if (g.kernel === 3 && g.stride === 1 && g.padding === 1) Object.assign(job, await forwardVariant(job));
+  await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
   return y;
@@ -325,6 +386,7 @@ export async function convTranspose3d(
   const y = Tensor.empty(gpu, outShape);
   await runWindowed(gpu, {
     kind: 'transpose',
+    kernel: 'register',
     x,
     y,
     cin: r,
