@@ -10,6 +10,7 @@ import { CELL, NOT_ROOT, ROOT } from '../../src/nn/train/annotations.js';
 import { loadModel, saveModel, type ModelCard } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
+import { expectIntensityReachesAugmentation } from '../helpers/intensity-reach.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 let gpu: Gpu;
@@ -134,25 +135,15 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
   });
 
   it('hands --intensity to the augmentation on strokes too: another reach, other weights', async () => {
-    const run = async (name: string, intensity: { gain: number; bias: number; gamma: number }): Promise<number[]> => {
-      const out = join(dir, name);
-      await train({ ...common, data: [join(dir, 'a.zarr')], out, from: join(dir, 'base'), intensity, epochs: 1, patience: 0 }, gpu);
-      const { model } = await loadModel(gpu, out);
-      return [
-        ...(await model
-          .parameters()
-          .find((p) => p.name === 'high.enc0.0.weight')!
-          .item.value.toArray()),
-      ];
-    };
-    const plain = { gain: 1, bias: 0, gamma: 1 };
-    const a = await run('si1', plain);
-    expect(await run('si2', plain), 'training on strokes is deterministic for a seed').toEqual(a);
-    const wide = await run('si3', { gain: 3, bias: 0.5, gamma: 2 });
-    expect(
-      wide.some((v, i) => v !== a[i]),
-      'a wider intensity reach changes what is trained (it would not if train-strokes dropped it)',
-    ).toBe(true);
+    await expectIntensityReachesAugmentation(
+      gpu,
+      async (name, intensity) => {
+        const out = join(dir, `s-${name}`);
+        await train({ ...common, data: [join(dir, 'a.zarr')], out, from: join(dir, 'base'), intensity, epochs: 1, patience: 0 }, gpu);
+        return out;
+      },
+      'rhizoct train --annotations',
+    );
   });
 
   it('re-reads the strokes at the start of every epoch, so strokes painted meanwhile join the next epoch', async () => {

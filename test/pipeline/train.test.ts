@@ -8,6 +8,7 @@ import { train } from '../../src/pipeline/train.js';
 import { loadModel } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
+import { expectIntensityReachesAugmentation } from '../helpers/intensity-reach.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 let gpu: Gpu;
@@ -139,24 +140,14 @@ describe(`rhizoct train (seed ${seed})`, () => {
   });
 
   it('hands --intensity to the augmentation: the same seed with another reach trains other weights', async () => {
-    const run = async (name: string, intensity: { gain: number; bias: number; gamma: number }): Promise<number[]> => {
-      const out = join(dir, name);
-      await train({ ...common, data: [join(dir, 'a.zarr')], val: [], out, intensity, epochs: 1, rounds: 1, resume: false }, gpu);
-      const { model } = await loadModel(gpu, out);
-      return [
-        ...(await model
-          .parameters()
-          .find((p) => p.name === 'high.enc0.0.weight')!
-          .item.value.toArray()),
-      ];
-    };
-    const plain = { gain: 1, bias: 0, gamma: 1 };
-    const a = await run('i1', plain);
-    expect(await run('i2', plain), 'training is deterministic for a seed').toEqual(a);
-    const wide = await run('i3', { gain: 3, bias: 0.5, gamma: 2 });
-    expect(
-      wide.some((v, i) => v !== a[i]),
-      'a wider intensity reach changes what is trained (it would not if train dropped it)',
-    ).toBe(true);
+    await expectIntensityReachesAugmentation(
+      gpu,
+      async (name, intensity) => {
+        const out = join(dir, name);
+        await train({ ...common, data: [join(dir, 'a.zarr')], val: [], out, intensity, epochs: 1, rounds: 1, resume: false }, gpu);
+        return out;
+      },
+      'rhizoct train',
+    );
   });
 });
