@@ -41,6 +41,11 @@ export class KernelChoices {
     return this.mine[key];
   }
 
+  /** Where the choices are kept between runs (null: only for this run). */
+  get where(): string | null {
+    return this.store?.where ?? null;
+  }
+
   /** All of this adapter's remembered choices. */
   all(): Readonly<Record<string, string>> {
     return this.mine;

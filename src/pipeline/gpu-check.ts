@@ -1,13 +1,16 @@
 import { acquireGpu, type AcquireOptions } from '../gpu/acquire.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { Tensor } from '../nn/tensor.js';
-import { conv3d } from '../nn/ops/conv3d.js';
+import { blocking, conv3d, forwardCandidates } from '../nn/ops/conv3d.js';
 
 export interface GpuReport {
   adapter: Gpu['adapter'];
   features: { timestampQuery: boolean; shaderF16: boolean };
   limits: Record<string, number>;
-  selfCheck: { conv3dMaxAbsError: number; passed: boolean };
+  /** The worst error over every forward variant, and each variant's own (a driver may miscompile one). */
+  selfCheck: { conv3dMaxAbsError: number; variants: { variant: string; maxAbsError: number }[]; passed: boolean };
+  /** The forward variants this adapter has remembered (timed on first use of a layer shape), and where. */
+  kernelChoices: { where: string | null; remembered: Record<string, string> };
   conv3dGflops: { shape: string; gflops: number; ms: number };
 }
 
@@ -49,20 +52,26 @@ export async function gpuCheck(opts: AcquireOptions = {}): Promise<GpuReport> {
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
     const x = Float32Array.from({ length: cin * d ** 3 }, rand);
     const w = Float32Array.from({ length: cout * cin * 27 }, rand);
-    const y = await conv3d(Tensor.fromArray(gpu, [1, cin, d, d, d], x), Tensor.fromArray(gpu, [cout, cin, 3, 3, 3], w), null, {
-      kernel: 3,
-      stride: 1,
-      padding: 1,
-    });
-    const got = await y.toArray();
-    let err = 0;
-    for (let co = 0; co < cout; co++)
-      for (let z = 0; z < d; z++)
-        for (let yy = 0; yy < d; yy++)
-          for (let xx = 0; xx < d; xx++) {
-            const v = got[((co * d + z) * d + yy) * d + xx]!;
-            err = Math.max(err, Number.isFinite(v) ? Math.abs(v - convAt(x, w, cin, d, co, z, yy, xx)) : Infinity);
-          }
+    const variants: { variant: string; maxAbsError: number }[] = [];
+    for (const variant of forwardCandidates(blocking(cout, d).TX, blocking(cout, d).CB)) {
+      const y = await conv3d(Tensor.fromArray(gpu, [1, cin, d, d, d], x), Tensor.fromArray(gpu, [cout, cin, 3, 3, 3], w), null, {
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        variant,
+      });
+      const got = await y.toArray();
+      let err = 0;
+      for (let co = 0; co < cout; co++)
+        for (let z = 0; z < d; z++)
+          for (let yy = 0; yy < d; yy++)
+            for (let xx = 0; xx < d; xx++) {
+              const v = got[((co * d + z) * d + yy) * d + xx]!;
+              err = Math.max(err, Number.isFinite(v) ? Math.abs(v - convAt(x, w, cin, d, co, z, yy, xx)) : Infinity);
+            }
+      variants.push({ variant, maxAbsError: err });
+    }
+    const err = Math.max(...variants.map((v) => v.maxAbsError));
     const c = 16,
       s = 32;
     const xt = Tensor.fromArray(gpu, [1, c, s, s, s], new Float32Array(c * s ** 3).fill(0.5));
@@ -77,7 +86,8 @@ export async function gpuCheck(opts: AcquireOptions = {}): Promise<GpuReport> {
       adapter: gpu.adapter,
       features: { timestampQuery: gpu.hasTimestamps, shaderF16: gpu.hasF16 },
       limits,
-      selfCheck: { conv3dMaxAbsError: err, passed: err < 1e-3 },
+      selfCheck: { conv3dMaxAbsError: err, variants, passed: err < 1e-3 },
+      kernelChoices: { where: gpu.choices.where, remembered: { ...gpu.choices.all() } },
       conv3dGflops: { shape: `16→16 ch, ${s}³, k3`, gflops: (2 * c * c * 27 * s ** 3) / ms / 1e6, ms },
     };
   } finally {

@@ -276,12 +276,14 @@ describe(`every forward variant (conv3d.wgsl register blocks, conv3d_tiled.wgsl)
       expect(variants.length).toBeGreaterThanOrEqual(2);
       const outs: Float32Array[] = [];
       for (const v of variants) {
-        own.choices.remember(forwardKey(c.cin, c.cout, xs), v);
+        // Half the variants as a remembered choice (the path a run takes), half asked for by name.
+        const pinned = variants.indexOf(v) % 2 === 0;
+        if (pinned) own.choices.remember(forwardKey(c.cin, c.cout, xs), v);
         const y = await conv3d(
           Tensor.fromArray(own, xs, x),
           Tensor.fromArray(own, [c.cout, c.cin, 3, 3, 3], w),
           Tensor.fromArray(own, [1, 1, 1, 1, c.cout], b),
-          { kernel: 3, stride: 1, padding: 1, relu: true },
+          { kernel: 3, stride: 1, padding: 1, relu: true, ...(pinned ? {} : { variant: v }) },
         );
         const got = await y.toArray();
         expectClose(got, want, `${v} ${JSON.stringify(c)} seed ${seed}`);
@@ -290,6 +292,15 @@ describe(`every forward variant (conv3d.wgsl register blocks, conv3d_tiled.wgsl)
       for (const [k, o] of outs.entries()) expect([...o], `${variants[k]} and ${variants[0]} differ`).toEqual([...outs[0]!]);
     });
   }
+
+  it('refuses a variant the layer does not offer', async () => {
+    const x = Tensor.fromArray(own, [1, 2, 4, 4, 4], new Float32Array(128));
+    const w = Tensor.fromArray(own, [3, 2, 3, 3, 3], new Float32Array(162));
+    await expect(conv3d(x, w, null, { kernel: 3, stride: 1, padding: 1, variant: 'register-8x2' })).rejects.toThrow(
+      /variant register-8x2 is not offered for this layer \(register-4x1, tiled-4x1\)/,
+    );
+    await expect(conv3d(x, w, null, { kernel: 3, stride: 2, padding: 1, variant: 'register-2x1' })).rejects.toThrow(/not offered.*none/);
+  });
 
   it('auto: times the candidates once for a new shape, remembers the winner for the adapter, and takes it from then on', async () => {
     const xs: S5 = [1, 4, 6, 10, 24];

@@ -319,9 +319,15 @@ async function forwardVariant(w: Windowed): Promise<ForwardVariant> {
 
 /**
  * conv3d forward: x [N, Cin, D, H, W], weight [Cout, Cin, K, K, K] (PyTorch layout), bias as a
- * tensor of Cout values or null; optional fused ReLU. Returns a new tensor.
+ * tensor of Cout values or null; optional fused ReLU. `variant` runs that forward variant (one of
+ * `forwardCandidates` for the layer) instead of the chosen one, as the self-check does. Returns a new tensor.
  */
-export async function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry & { relu?: boolean }): Promise<Tensor> {
+export async function conv3d(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry & { relu?: boolean; variant?: string },
+): Promise<Tensor> {
   checkGeometry(g);
   const gpu = x.gpu;
   const [n, cin, d, h, w] = x.shape;
@@ -352,7 +358,12 @@ export async function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, g: 
     CB,
     TX,
   };
-  if (g.kernel === 3 && g.stride === 1 && g.padding === 1) Object.assign(job, await forwardVariant(job));
+  if (g.variant !== undefined) {
+    const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidates(TX, CB) : [];
+    if (!offered.includes(g.variant))
+      throw new RangeError(`conv3d: variant ${g.variant} is not offered for this layer (${offered.join(', ') || 'none'})`);
+    Object.assign(job, parseVariant(g.variant));
+  } else if (g.kernel === 3 && g.stride === 1 && g.padding === 1) Object.assign(job, await forwardVariant(job));
   await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
