@@ -19,6 +19,8 @@ export function adapterKey(a: AdapterDescription): string {
 
 /** A candidate must beat the first (the default) by this share to be chosen: timing noise on a busy machine must not pick a slower kernel for good. */
 const MARGIN = 0.1;
+/** Timed runs of each candidate after its warm-up run. */
+export const ROUNDS = 3;
 
 /**
  * Which variant of a kernel runs fastest for a given shape on this adapter and driver: the
@@ -53,7 +55,8 @@ export class KernelChoices {
 
   /**
    * The remembered variant for `key` among `candidates`, or, on first use, the fastest by
-   * `time(variant)` (seconds for one run, after a warm-up run each), remembered from then on. The
+   * `time(variant)` (seconds for one run; a warm-up run each, then the best of ROUNDS interleaved
+   * runs), remembered from then on. The
    * first candidate is the default: another replaces it only when faster by more than 10%.
    */
   choose(key: string, candidates: readonly string[], time: (variant: string) => Promise<number>): Promise<string> {
@@ -74,8 +77,12 @@ export class KernelChoices {
 
   private async timeAll(candidates: readonly string[], time: (variant: string) => Promise<number>): Promise<string> {
     for (const c of candidates) await time(c); // compiles each pipeline and warms the caches
-    const seconds: number[] = [];
-    for (const c of candidates) seconds.push(await time(c));
+    // The fastest of ROUNDS interleaved runs each: another process's burst slows one run, not all.
+    const seconds = candidates.map(() => Infinity);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 ? [...candidates.keys()].reverse() : [...candidates.keys()];
+      for (const i of order) seconds[i] = Math.min(seconds[i]!, await time(candidates[i]!));
+    }
     let best = 0;
     for (let i = 1; i < candidates.length; i++) if (seconds[i]! < seconds[best]! * (best === 0 ? 1 - MARGIN : 1)) best = i;
     return candidates[best]!;
