@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The benchmarks on an NVIDIA machine with no Node and no network, within ~8 minutes: conv3d
+# The benchmarks on an NVIDIA machine with no Node and no network, within ~8 minutes: the
+# forward convolution's variants, conv3d
 # (PyTorch on CUDA with TF32 off, then on), segment and one training step, ours through WebGPU
 # (Dawn's Vulkan backend on the NVIDIA driver) against the PyTorch peers on CUDA.
 #
@@ -29,6 +30,8 @@ step() { # name, seconds, command…
   tail -n 12 "$out/$name.txt"
 }
 step gpu-check 40 "$node" bin/rhizoct.js gpu
+# Which forward variant this GPU picks per layer shape (a fresh cache folder, so it is timed here).
+step conv-variants 45 "$node" dist/bench/conv-variants.js --json "$out/conv-variants.json"
 step conv3d 120 "$node" dist/bench/conv3d.js --torch-device cuda --json "$out/conv3d.json"
 step conv3d-tf32 120 "$node" dist/bench/conv3d.js --torch-device cuda --tf32 --json "$out/conv3d-tf32.json"
 step segment 120 "$node" dist/bench/segment.js --size 128 --reps 2 --torch-device cuda --torch-threads 2 --json "$out/segment.json"
