@@ -14,7 +14,7 @@ import { acquireGpu } from '../src/gpu/acquire.js';
 import { fileChoiceStore } from '../src/gpu/kernel-choices-node.js';
 import { Tensor } from '../src/nn/tensor.js';
 import { blocking, conv3d, forwardCandidates, forwardKey } from '../src/nn/ops/conv3d.js';
-import { arg } from './args.js';
+import { arg, median } from './args.js';
 
 /** [cin, cout, size]: the dual model's 3×3×3 layers at an 80³ tile (full resolution) and a 32³ context. */
 const SHAPES: [number, number, number][] = [
@@ -27,8 +27,6 @@ const SHAPES: [number, number, number][] = [
   [8, 8, 32],
   [16, 16, 16],
 ];
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const reps = Number(arg('--reps', '5'));

@@ -13,6 +13,7 @@ import type { Gpu } from '../src/gpu/gpu.js';
 import { packageRoot } from '../src/gpu/shader-source-node.js';
 import { Tensor } from '../src/nn/tensor.js';
 import { conv3d, conv3dBackwardData, conv3dBackwardWeight } from '../src/nn/ops/conv3d.js';
+import { median } from './args.js';
 
 interface TorchRun {
   device: string;
@@ -42,11 +43,6 @@ const MLMR_SHAPES: Shape[] = [
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function time(gpu: Gpu, reps: number, fn: () => Promise<void>): Promise<number> {

@@ -16,7 +16,7 @@ import { Optimizer } from '../src/nn/train/optimizer.js';
 import { Trainer } from '../src/nn/train/trainer.js';
 import { PAPER_LOSS } from '../src/nn/train/losses.js';
 import type { Example } from '../src/nn/train/examples.js';
-import { arg } from './args.js';
+import { arg, median } from './args.js';
 
 interface Profile {
   wallS: number;
@@ -24,8 +24,6 @@ interface Profile {
   counts: Record<string, number>;
   byLabel: [string, number, number][];
 }
-
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 async function profile(gpu: Gpu, reps: number, fn: () => Promise<void>): Promise<Profile> {
   await fn();

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/gpu/shader-source-node.js';
 import { openVolume } from '../src/io/open.js';
 import { wholeBox } from '../src/volume/box.js';
-import { arg } from './args.js';
+import { arg, median } from './args.js';
 
 const root = packageRoot();
 const cli = (args: string[]): string =>
@@ -102,7 +102,6 @@ async function main(): Promise<void> {
           { encoding: 'utf8' },
         ),
       ) as Torch;
-    const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     // Interleaved repetitions, so a burst of load elsewhere on the machine hits every variant alike.
     const ours = new Map<number, Ours[]>(tiles.map((t) => [t, []]));
     const torch = new Map<string, Torch[]>();

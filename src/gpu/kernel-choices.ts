@@ -56,8 +56,8 @@ export class KernelChoices {
   /**
    * The remembered variant for `key` among `candidates`, or, on first use, the fastest by
    * `time(variant)` (seconds for one run; a warm-up run each, then the best of ROUNDS interleaved
-   * runs), remembered from then on. The
-   * first candidate is the default: another replaces it only when faster by more than 10%.
+   * runs), remembered from then on. The first candidate is the default: another replaces it only
+   * when faster by more than 10%.
    */
   choose(key: string, candidates: readonly string[], time: (variant: string) => Promise<number>): Promise<string> {
     const known = this.mine[key];

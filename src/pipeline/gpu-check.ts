@@ -53,7 +53,8 @@ export async function gpuCheck(opts: AcquireOptions = {}): Promise<GpuReport> {
     const x = Float32Array.from({ length: cin * d ** 3 }, rand);
     const w = Float32Array.from({ length: cout * cin * 27 }, rand);
     const variants: { variant: string; maxAbsError: number }[] = [];
-    for (const variant of forwardCandidates(blocking(cout, d).TX, blocking(cout, d).CB)) {
+    const { TX, CB } = blocking(cout, d);
+    for (const variant of forwardCandidates(TX, CB)) {
       const y = await conv3d(Tensor.fromArray(gpu, [1, cin, d, d, d], x), Tensor.fromArray(gpu, [cout, cin, 3, 3, 3], w), null, {
         kernel: 3,
         stride: 1,

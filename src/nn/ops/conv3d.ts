@@ -299,15 +299,15 @@ export const forwardKey = (cin: number, cout: number, input: Shape5): string => 
 
 /**
  * The forward variant for a 3×3×3 stride-1 padding-1 layer: fixed by RHIZOCT_CONV, else the one
- * this adapter remembers for the layer's shape, else the fastest of the candidates timed now
+ * this adapter remembers for the layer's shape, else the fastest of `candidates` timed now
  * (each run whole, the device drained before and after; the timing runs write the layer's output
  * too, which the run that follows overwrites with the same values).
  */
-async function forwardVariant(w: Windowed): Promise<ForwardVariant> {
+async function forwardVariant(w: Windowed, candidates: string[]): Promise<ForwardVariant> {
   if (convKernel.variant === 'register') return { kernel: 'register', TX: w.TX, CB: w.CB };
   if (convKernel.variant === 'tiled') return { kernel: 'tiled', TX: TILED.TX, CB: w.CB };
   const gpu = w.x.gpu;
-  const name = await gpu.choices.choose(forwardKey(w.cin, w.cout, w.x.shape), forwardCandidates(w.TX, w.CB), async (v) => {
+  const name = await gpu.choices.choose(forwardKey(w.cin, w.cout, w.x.shape), candidates, async (v) => {
     await gpu.sync();
     const t0 = performance.now();
     await runWindowed(gpu, { ...w, ...parseVariant(v) });
@@ -358,12 +358,12 @@ export async function conv3d(
     CB,
     TX,
   };
+  const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidates(TX, CB) : [];
   if (g.variant !== undefined) {
-    const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidates(TX, CB) : [];
     if (!offered.includes(g.variant))
       throw new RangeError(`conv3d: variant ${g.variant} is not offered for this layer (${offered.join(', ') || 'none'})`);
     Object.assign(job, parseVariant(g.variant));
-  } else if (g.kernel === 3 && g.stride === 1 && g.padding === 1) Object.assign(job, await forwardVariant(job));
+  } else if (offered.length > 0) Object.assign(job, await forwardVariant(job, offered));
   await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
