@@ -103,6 +103,32 @@ function jobProcesses(): number[] {
   return pids;
 }
 
+/** The processes of one array task (its batch script and what it started), by id, from their environment. */
+function taskProcesses(jobId: string, task: number): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'slurmstepd') continue;
+      const vars = readFileSync(`/proc/${e}/environ`, 'utf8').split('\0');
+      if (vars.includes(`SLURM_ARRAY_JOB_ID=${jobId}`) && vars.includes(`SLURM_ARRAY_TASK_ID=${task}`)) pids.push(Number(e));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 async function stopAll(): Promise<void> {
   if (daemons.length === 0) return;
   if (daemons.some((d) => d.name === 'slurmctld' && d.proc.exitCode === null)) {
@@ -291,20 +317,39 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
     };
     const jobId = submit();
 
-    // Requeue the first task seen part-way through its chunks.
+    // Requeue the first task seen part-way through its chunks. It is frozen (SIGSTOP) first, so it
+    // cannot write the rest of its chunks while the requeue is on its way; SLURM's SIGCONT, SIGTERM
+    // and SIGKILL end it as they would a running task.
     const grid = new ChunkGrid(shape, [16, 16, 16]);
     const all = [...grid.chunksIn({ offset: [0, 0, 0], shape })];
     const mine = (i: number): string[] => all.filter((_, k) => k % SHARDS === i).map((c) => c.join('.'));
     const doneDir = join(`${out}.partial`, '.done');
-    const victim = await until('a task part-way through its chunks', 90_000, () => {
-      if (!existsSync(doneDir)) return null;
+    const doneOf = (i: number): number => {
       const done = new Set(readdirSync(doneDir));
-      for (let i = 0; i < SHARDS; i++) {
-        const n = mine(i).filter((c) => done.has(c)).length;
-        if (n >= 2 && n < mine(i).length - 2 && taskStates(jobId).get(i)?.state === 'RUNNING') return { task: i, doneAt: n };
+      return mine(i).filter((c) => done.has(c)).length;
+    };
+    const frozen = (pids: number[]): boolean =>
+      pids.every((pid) => {
+        try {
+          return /^\d+ \(.*\) [TtXZ]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        } catch {
+          return true; // gone
+        }
+      });
+    let victim: { task: number; doneAt: number } | null = null;
+    for (const t0 = Date.now(); !victim; await sleep(100)) {
+      if (Date.now() - t0 > 90_000) throw new Error('timed out after 90 s waiting for a task part-way through its chunks');
+      if (!existsSync(doneDir)) continue;
+      for (let i = 0; i < SHARDS && !victim; i++) {
+        if (doneOf(i) < 2 || taskStates(jobId).get(i)?.state !== 'RUNNING') continue;
+        const pids = taskProcesses(jobId, i);
+        signalAll(pids, 'SIGSTOP');
+        await until(`task ${i}'s processes to stop`, 5_000, () => frozen(pids));
+        const n = doneOf(i);
+        if (pids.length > 0 && n < mine(i).length && taskStates(jobId).get(i)?.state === 'RUNNING') victim = { task: i, doneAt: n };
+        else signalAll(pids, 'SIGCONT');
       }
-      return null;
-    });
+    }
     const rq = run('scontrol', ['requeue', `${jobId}_${victim.task}`]);
     expect(rq.status, `scontrol requeue: ${rq.err}`).toBe(0);
     // A requeued job waits a while before it may start again; let it start now.
