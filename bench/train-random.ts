@@ -13,6 +13,7 @@
  *     [--examples 5000] [--steps 2000,4000,6000,8000] [--stop N] [--anneal N] [--threads 2] [--out /tmp/rhizoct-random-model]
  *     [--val-random 4] [--init MODEL] [--ignore-thin R] [--lr 0.002] [--lr-final 0.0001] [--preset-examples N]
  *     [--widths 8,16,32] [--low-widths 8,16] [--val-scales 0] [--coarse-examples N] [--coarse-random N]
+ *     [--permute-axes]
  * --init starts from a saved model's weights (fine-tuning, e.g. from models/default) instead of a
  * fresh initialisation; --ignore-thin R leaves roots thinner than R voxels (and a voxel around them)
  * out of the loss, so labels the scan barely shows do not dominate what the network is asked.
@@ -32,6 +33,8 @@
  * --stop N ends the cosine schedule of --steps early, at step N (a checkpoint must be listed there);
  * --anneal N then trains N more steps from that checkpoint, the rate decaying on a cosine from where
  * the schedule had reached to the final rate (how the shipped model was made when time ran short).
+ * --permute-axes draws the order of each example's axes too, so thick roots that ran along z in the
+ * scans are also seen running across the patch (the bean's laterals, bench/RESULTS.md).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -163,11 +166,13 @@ async function main(): Promise<void> {
   // GAIN,BIAS,GAMMA: the reference trainer's wide intensity augmentation (see train_budget.py).
   const intensity = arg('--intensity', '');
   const [gainReach, biasReach, gammaReach] = intensity.split(',');
+  // Every example also in one of the 6 orders of its axes (the reference trainer's --permute-axes).
+  const permuteAxes = process.argv.includes('--permute-axes');
   const schedule = steps.split(',').map(Number);
   const total = schedule[schedule.length - 1]!;
   const stop = Number(arg('--stop', String(total)));
   const anneal = Number(arg('--anneal', '0'));
-  const variant = `${presetCount > 0 ? `-p${presetCount}${extraTag}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${intensity ? `-i${intensity.replaceAll(',', '_')}` : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
+  const variant = `${presetCount > 0 ? `-p${presetCount}${extraTag}` : ''}${coarseCount > 0 ? `-c${coarseCount}` : ''}${coarseRandom > 0 ? `-cr${coarseRandom}` : ''}${init ? '-ft' : ''}${ignoreThin > 0 ? `-it${ignoreThin}` : ''}${intensity ? `-i${intensity.replaceAll(',', '_')}` : ''}${permuteAxes ? '-pa' : ''}${lr0 !== 0.002 ? `-lr${lr0}` : ''}${widths || lowWidths ? `-w${config.widths.join('_')}-lw${config.lowWidths.join('_')}` : ''}`;
   const runDir = join(work, `run-${nRandom}r-${count}-${steps.replaceAll(',', '_')}${variant}`);
   const baseCard = { format: 'rhizoct-model', version: 1, config, normalisation: DEFAULT_NORMALISATION };
   const threads = arg('--threads', '2');
@@ -178,7 +183,11 @@ async function main(): Promise<void> {
     const done = (): Log | null =>
       existsSync(join(dir, 'log.json')) ? (JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as Log) : null;
     if (!done()?.checkpoints.some((c) => c.steps === last)) {
-      const extra = [...(ignoreThin > 0 ? ['--ignore-thin', String(ignoreThin)] : []), ...(intensity ? ['--intensity', intensity] : [])];
+      const extra = [
+        ...(ignoreThin > 0 ? ['--ignore-thin', String(ignoreThin)] : []),
+        ...(intensity ? ['--intensity', intensity] : []),
+        ...(permuteAxes ? ['--permute-axes'] : []),
+      ];
       execFileSync(
         '/usr/bin/python3',
         [
@@ -274,9 +283,11 @@ async function main(): Promise<void> {
       batch: 2,
       seed: 7,
       dice: 0.5,
-      augment: intensity
-        ? `flips, quarter turns in y-x; intensity gain log-uniform in [1/${gainReach}, ${gainReach}], bias ±${biasReach}, gamma log-uniform in [1/${gammaReach}, ${gammaReach}]`
-        : 'flips, quarter turns in y-x, intensity gain and bias ±0.1',
+      augment: `${permuteAxes ? 'flips, quarter turns in y-x, any order of the axes' : 'flips, quarter turns in y-x'}${
+        intensity
+          ? `; intensity gain log-uniform in [1/${gainReach}, ${gainReach}], bias ±${biasReach}, gamma log-uniform in [1/${gammaReach}, ${gammaReach}]`
+          : ', intensity gain and bias ±0.1'
+      }`,
       steps: best.steps,
       schedule:
         anneal > 0

@@ -15,6 +15,8 @@ train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final
     [--init MODEL] (start from a saved model's weights instead of a fresh initialisation; where
     CARD_JSON's architecture is wider, the saved model is widened first, its function unchanged)
     [--stop N] (stop after step N of the schedule, which still runs to the last of --steps)
+    [--permute-axes] (also draw one of the 6 orders of the z, y, x axes per example, so a root's
+    direction in the patch is any of the cube's 48 symmetries, not only flips and y-x turns)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
 weights per example, f32 cubes). BANK may name several banks of the same sizes, comma-separated:
 their examples are pooled (e.g. a bank of preset scans beside a bank of the random family).
@@ -109,7 +111,7 @@ class Bank:
             weights[i] = (~ignore).reshape(-1)
         self.weights = weights
 
-    def batch(self, idx, rng, augment, jitter=0.1, intensity=None):
+    def batch(self, idx, rng, augment, jitter=0.1, intensity=None, permute=False):
         outs = [[] for _ in range(len(self.sizes) + (self.weights is not None))]
         for i in idx:
             row, at, cubes = self.row(i), 0, []
@@ -130,6 +132,9 @@ class Bank:
                     bias = (rng.random() * 2 - 1) * b
                     gamma = math.exp((rng.random() * 2 - 1) * math.log(y))
                 cubes = [torch.rot90(torch.flip(c, flips) if flips else c, turns, (1, 2)) for c in cubes]
+                if permute:
+                    order = [int(a) for a in rng.permutation(3)]
+                    cubes = [c.permute(*order) for c in cubes]
                 for k in (0, 1):
                     if gamma != 1.0:
                         cubes[k] = torch.where(cubes[k] > 0, cubes[k].clamp(min=0) ** gamma, cubes[k])
@@ -185,6 +190,7 @@ def main():
         sys.exit("--intensity takes GAIN,BIAS,GAMMA with GAIN >= 1, BIAS >= 0, GAMMA >= 1")
     thin = float(arg("--thin-only", "0"))
     ignore_thin = float(arg("--ignore-thin", "0"))
+    permute = "--permute-axes" in sys.argv
     torch.set_num_threads(int(arg("--threads", "2")))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -205,14 +211,14 @@ def main():
         model = rm.build(card["config"])
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr0)
-    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "intensity": intensity, "thinOnly": thin, "ignoreThin": ignore_thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
+    log = {"bank": bank_path, "centres": bank.meta.get("centres", "volume"), "examples": bank.count, "skeleton": skeleton, "jitter": jitter, "intensity": intensity, "thinOnly": thin, "permute": permute, "ignoreThin": ignore_thin, "lr": lr0, "lrFinal": lr1, "batch": batch, "checkpoints": [], "loss": []}
     total, t0, loss_sum = steps[-1], time.perf_counter(), 0.0
     stop = int(arg("--stop", str(total)))
     log["init"], log["stop"] = init or None, stop
     for step in range(1, stop + 1):
         for g in opt.param_groups:
             g["lr"] = lr1 + (lr0 - lr1) * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
-        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter, intensity)
+        x, xl, t_low, t_high, *rest = bank.batch(rng.integers(bank.count, size=batch), rng, True, jitter, intensity, permute)
         opt.zero_grad()
         loss = loss_fn(model, x, xl, t_low, t_high, rest[0] if skeleton > 0 else None, skeleton, rest[-1] if thin > 0 or ignore_thin > 0 else None)
         loss.backward()

@@ -120,7 +120,7 @@ export async function trainOnStrokes(
         snap.train[pick.volume]!,
         pick.centre,
         model.geometry,
-        forTraining && opts.augment ? randomAugmentation(rand, opts.intensity) : null,
+        forTraining && opts.augment ? randomAugmentation(rand, opts.intensity, opts.permuteAxes) : null,
       );
     };
     const prepare = keep ? (batch: Example[]): Promise<void> => keepBaseAnswers(r.gpu, keep.model, batch, keep.weight) : undefined;

@@ -56,6 +56,8 @@ export interface TrainOptions {
   augment: boolean;
   /** Wide intensity augmentation (gain, bias, gamma ranges); absent: the narrow ±0.1 jitter. */
   intensity?: IntensityRange;
+  /** Also draw the order of the axes per patch, so roots are seen running in every direction. */
+  permuteAxes?: boolean;
   seed: number;
   resume: boolean;
   log?: string;
@@ -244,6 +246,7 @@ function setUpRun(gpu: Gpu, opts: TrainOptions, model: SegmentationModel, base: 
     rounds: opts.annotations ? 1 : opts.rounds,
     augment: opts.augment,
     intensity: opts.augment ? (opts.intensity ?? 'gain and bias ±0.1') : null,
+    permuteAxes: opts.augment && (opts.permuteAxes ?? false),
     diceWeight: opts.diceWeight,
     skeletonWeight: weights.skeleton,
     lrFinal: opts.lrFinal ?? opts.lr,
@@ -339,7 +342,7 @@ async function runEpoch(r: EpochRun, round: number, epoch: number): Promise<Epoc
       vol,
       pick.centre,
       model.geometry,
-      opts.augment ? randomAugmentation(r.rand, opts.intensity) : null,
+      opts.augment ? randomAugmentation(r.rand, opts.intensity, opts.permuteAxes) : null,
       r.run.centrelines,
     );
   });

@@ -211,6 +211,24 @@ describe('every numeric option of every command', () => {
     }
   });
 
+  it('train --permute-axes with --no-augment is refused before anything is read or written', async () => {
+    const out = join(dir, 'pa-model');
+    await expect(
+      program().parseAsync([
+        'node',
+        'rhizoct',
+        'train',
+        '--data',
+        join(dir, 'missing.zarr'),
+        '--out',
+        out,
+        '--permute-axes',
+        '--no-augment',
+      ]),
+    ).rejects.toThrow(/--permute-axes is an augmentation: it cannot go with --no-augment/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('convert checks --compression-level against the codec', async () => {
     const out = join(dir, 'c.zarr');
     await expect(

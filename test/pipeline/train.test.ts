@@ -8,7 +8,7 @@ import { train } from '../../src/pipeline/train.js';
 import { loadModel } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
-import { expectIntensityReachesAugmentation } from '../helpers/intensity-reach.js';
+import { expectIntensityReachesAugmentation, expectOptionReachesAugmentation } from '../helpers/intensity-reach.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 let gpu: Gpu;
@@ -149,5 +149,25 @@ describe(`rhizoct train (seed ${seed})`, () => {
       },
       'rhizoct train',
     );
+  });
+
+  it('hands --permute-axes to the augmentation, and the card says so', async () => {
+    const cards: Record<string, unknown>[] = [];
+    await expectOptionReachesAugmentation(
+      gpu,
+      async (name, permuteAxes) => {
+        const out = join(dir, `axes-${name}`);
+        const r = await train(
+          { ...common, data: [join(dir, 'a.zarr')], val: [], out, permuteAxes, epochs: 1, rounds: 1, resume: false },
+          gpu,
+        );
+        cards.push(r.card.training as Record<string, unknown>);
+        return out;
+      },
+      false,
+      true,
+      'rhizoct train --permute-axes',
+    );
+    expect(cards.map((c) => c.permuteAxes)).toEqual([false, false, true]);
   });
 });

@@ -54,6 +54,10 @@ export function register(program: Command): void {
       'wide intensity augmentation: gain in [1/GAIN, GAIN], bias in ±BIAS, gamma in [1/GAMMA, GAMMA] (default: gain and bias ±0.1)',
       parseIntensityRange,
     )
+    .option(
+      '--permute-axes',
+      "also draw the order of the z, y, x axes per patch, so roots are seen running in every direction (the cube's 48 orientations, not only flips and y-x turns)",
+    )
     .option('--seed <n>', 'seed for weights, sampling and augmentation', integer(0, MAX_SEED), 1)
     .option(
       '--annotations',
@@ -100,6 +104,7 @@ export function register(program: Command): void {
           if (program.commands.find((c) => c.name() === 'train')?.getOptionValueSource(k) === 'cli')
             throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies only with --annotations`);
       }
+      if (o.permuteAxes && o.augment === false) throw new Error('--permute-axes is an augmentation: it cannot go with --no-augment');
       const gpu = await acquireGpu(typeof o.device === 'string' ? { adapterMatch: o.device } : {});
       const result = await train(
         {
@@ -124,6 +129,7 @@ export function register(program: Command): void {
           calibrationBatches: num('calibrateBn'),
           augment: o.augment !== false,
           ...(intensity ? { intensity: { gain: intensity[0]!, bias: intensity[1]!, gamma: intensity[2]! } } : {}),
+          permuteAxes: Boolean(o.permuteAxes),
           seed: num('seed'),
           resume: Boolean(o.resume),
           ...(annotations ? { annotations, holdout: num('holdout'), patience: num('patience'), keepBase: num('keepBase') } : {}),

@@ -1,4 +1,4 @@
-import { IDENTITY as NO_TRANSFORM, type CubeTransform } from '../../volume/cube-transform.js';
+import { AXIS_ORDERS, IDENTITY as NO_TRANSFORM, type CubeTransform } from '../../volume/cube-transform.js';
 
 export { transformCube } from '../../volume/cube-transform.js';
 
@@ -29,17 +29,23 @@ export const IDENTITY: Augmentation = { ...NO_TRANSFORM, gain: 1, bias: 0, gamma
 /**
  * A number is the narrow jitter `rhizoct train` has always drawn (gain 1 ± j, bias ± j, no gamma);
  * an IntensityRange draws the wide augmentation from the same distributions as the reference
- * trainer's `--intensity` (bench/reference/train_budget.py).
+ * trainer's `--intensity` (bench/reference/train_budget.py). With `permuteAxes` the order of the
+ * axes is drawn too (the reference trainer's `--permute-axes`), after everything else, so the
+ * draws without it are those of earlier versions.
  */
-export function randomAugmentation(rand: () => number, intensity: number | IntensityRange = 0.1): Augmentation {
+export function randomAugmentation(rand: () => number, intensity: number | IntensityRange = 0.1, permuteAxes = false): Augmentation {
   const flip: [boolean, boolean, boolean] = [rand() < 0.5, rand() < 0.5, rand() < 0.5];
   const turns = Math.floor(rand() * 4);
-  if (typeof intensity === 'number')
-    return { flip, turns, gain: 1 + (rand() * 2 - 1) * intensity, bias: (rand() * 2 - 1) * intensity, gamma: 1 };
-  const gain = Math.exp((rand() * 2 - 1) * Math.log(intensity.gain));
-  const bias = (rand() * 2 - 1) * intensity.bias;
-  const gamma = Math.exp((rand() * 2 - 1) * Math.log(intensity.gamma));
-  return { flip, turns, gain, bias, gamma };
+  let looks: { gain: number; bias: number; gamma: number };
+  if (typeof intensity === 'number') looks = { gain: 1 + (rand() * 2 - 1) * intensity, bias: (rand() * 2 - 1) * intensity, gamma: 1 };
+  else {
+    const gain = Math.exp((rand() * 2 - 1) * Math.log(intensity.gain));
+    const bias = (rand() * 2 - 1) * intensity.bias;
+    const gamma = Math.exp((rand() * 2 - 1) * Math.log(intensity.gamma));
+    looks = { gain, bias, gamma };
+  }
+  const axes = permuteAxes ? AXIS_ORDERS[Math.floor(rand() * AXIS_ORDERS.length)]! : NO_TRANSFORM.axes;
+  return { flip, turns, axes, ...looks };
 }
 
 export function jitterIntensity(a: Float32Array, aug: Augmentation): Float32Array {
