@@ -17,6 +17,8 @@ train_budget.py BANK CARD_JSON OUT_DIR --steps 600,2000 [--lr 0.002] [--lr-final
     [--stop N] (stop after step N of the schedule, which still runs to the last of --steps)
     [--permute-axes] (also draw one of the 6 orders of the z, y, x axes per example, so a root's
     direction in the patch is any of the cube's 48 symmetries, not only flips and y-x turns)
+    [--permute-share P] (diagnostic, with --permute-axes: only a share P of the examples get a drawn
+    order, the rest keep theirs)
 BANK.json/BANK.f32: the examples (high, low, tLow, tHigh and, for --skeleton, centreline
 weights per example, f32 cubes). BANK may name several banks of the same sizes, comma-separated:
 their examples are pooled (e.g. a bank of preset scans beside a bank of the random family).
@@ -132,7 +134,7 @@ class Bank:
                     bias = (rng.random() * 2 - 1) * b
                     gamma = math.exp((rng.random() * 2 - 1) * math.log(y))
                 cubes = [torch.rot90(torch.flip(c, flips) if flips else c, turns, (1, 2)) for c in cubes]
-                if permute:
+                if permute and (permute >= 1 or rng.random() < permute):
                     order = [int(a) for a in rng.permutation(3)]
                     cubes = [c.permute(*order) for c in cubes]
                 for k in (0, 1):
@@ -190,7 +192,7 @@ def main():
         sys.exit("--intensity takes GAIN,BIAS,GAMMA with GAIN >= 1, BIAS >= 0, GAMMA >= 1")
     thin = float(arg("--thin-only", "0"))
     ignore_thin = float(arg("--ignore-thin", "0"))
-    permute = "--permute-axes" in sys.argv
+    permute = float(arg("--permute-share", "1")) if "--permute-axes" in sys.argv else 0.0
     torch.set_num_threads(int(arg("--threads", "2")))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
