@@ -182,6 +182,17 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
   showRegion();
   let shownOverlay = 0;
   let timer: number | undefined;
+  // Answers are shown in the order their requests were sent: a poll sent before Train was pressed
+  // but answered after it would otherwise show "nothing running" and stop the polling for good.
+  let sent = 0;
+  let latest = 0;
+  const answer = async (request: () => Promise<JobsState>): Promise<void> => {
+    const id = ++sent;
+    const j = await request();
+    if (id < latest) return;
+    latest = id;
+    await show(j);
+  };
   const show = async (j: JobsState): Promise<void> => {
     status.classList.toggle('error', j.train?.phase === 'failed' || j.segment?.phase === 'failed');
     status.textContent = describeJobs(j);
@@ -202,7 +213,7 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
   };
   const poll = async (): Promise<void> => {
     try {
-      await show(await annotator.api.jobs());
+      await answer(() => annotator.api.jobs());
     } catch (err) {
       hooks.onError((err as Error).message);
     }
@@ -210,14 +221,14 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
   trainBtn.addEventListener('click', () => {
     void (async () => {
       await annotator.settled();
-      await show(await annotator.api.train(name.value.trim(), Number(minutes.value), testSteps()));
+      await answer(() => annotator.api.train(name.value.trim(), Number(minutes.value), testSteps()));
     })().catch((err: unknown) => {
       status.classList.add('error');
       status.textContent = (err as Error).message;
     });
   });
   segBtn.addEventListener('click', () => {
-    void (async () => show(await annotator.api.segment(undefined, segmentRegion(annotator, scope.value))))().catch((err: unknown) => {
+    answer(() => annotator.api.segment(undefined, segmentRegion(annotator, scope.value))).catch((err: unknown) => {
       status.classList.add('error');
       status.textContent = (err as Error).message;
     });
