@@ -10,7 +10,7 @@ import { CELL, NOT_ROOT, ROOT } from '../../src/nn/train/annotations.js';
 import { loadModel, saveModel, type ModelCard } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
-import { expectIntensityReachesAugmentation } from '../helpers/intensity-reach.js';
+import { expectIntensityReachesAugmentation, expectOptionReachesAugmentation } from '../helpers/intensity-reach.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 let gpu: Gpu;
@@ -143,6 +143,20 @@ describe(`rhizoct train --annotations (seed ${seed})`, () => {
         return out;
       },
       'rhizoct train --annotations',
+    );
+  });
+
+  it('hands --permute-axes to the augmentation on strokes too', async () => {
+    await expectOptionReachesAugmentation(
+      gpu,
+      async (name, permuteAxes) => {
+        const out = join(dir, `sa-${name}`);
+        await train({ ...common, data: [join(dir, 'a.zarr')], out, from: join(dir, 'base'), permuteAxes, epochs: 1, patience: 0 }, gpu);
+        return out;
+      },
+      false,
+      true,
+      'rhizoct train --annotations --permute-axes',
     );
   });
 
