@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       batch: 2,
       seed: 7,
       dice: 0.5,
-      augment: `${permuteAxes ? 'flips, quarter turns in y-x, any order of the axes' : 'flips, quarter turns in y-x'}${
+      augment: `flips, quarter turns in y-x${permuteAxes ? ', any order of the axes' : ''}${
         intensity
           ? `; intensity gain log-uniform in [1/${gainReach}, ${gainReach}], bias ±${biasReach}, gamma log-uniform in [1/${gammaReach}, ${gammaReach}]`
           : ', intensity gain and bias ±0.1'

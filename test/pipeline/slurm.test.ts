@@ -66,10 +66,10 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, ms: number, probe: () => T | null | undefined | false): Promise<T> {
+async function until<T>(what: string, ms: number, probe: () => T | null | undefined | false | Promise<T | null>): Promise<T> {
   const t0 = Date.now();
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
     await sleep(100);
@@ -88,14 +88,13 @@ function startDaemon(name: string, args: string[], log: string): ChildProcess {
   return proc;
 }
 
-/** Processes (other than the daemons) working in our temp folder: job scripts and their children, by id. */
-function jobProcesses(): number[] {
+/** Ids of the processes (other than this one) for which `is` holds; one that is gone, or not ours to read, does not. */
+function processesWhere(is: (pid: number) => boolean): number[] {
   const pids: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     try {
-      const cwd = readlinkSync(`/proc/${e}/cwd`);
-      if (dir && cwd.startsWith(dir) && !daemons.some((d) => d.proc.pid === Number(e))) pids.push(Number(e));
+      if (is(Number(e))) pids.push(Number(e));
     } catch {
       // gone, or not ours to read
     }
@@ -103,21 +102,17 @@ function jobProcesses(): number[] {
   return pids;
 }
 
-/** The processes of one array task (its batch script and what it started), by id, from their environment. */
-function taskProcesses(jobId: string, task: number): number[] {
-  const pids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'slurmstepd') continue;
-      const vars = readFileSync(`/proc/${e}/environ`, 'utf8').split('\0');
-      if (vars.includes(`SLURM_ARRAY_JOB_ID=${jobId}`) && vars.includes(`SLURM_ARRAY_TASK_ID=${task}`)) pids.push(Number(e));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
+/** Processes (other than the daemons) working in our temp folder: job scripts and their children. */
+const jobProcesses = (): number[] =>
+  processesWhere((pid) => Boolean(dir) && readlinkSync(`/proc/${pid}/cwd`).startsWith(dir) && !daemons.some((d) => d.proc.pid === pid));
+
+/** The processes of one array task (its batch script and what it started), from their environment. */
+const taskProcesses = (jobId: string, task: number): number[] =>
+  processesWhere((pid) => {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'slurmstepd') return false;
+    const vars = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return vars.includes(`SLURM_ARRAY_JOB_ID=${jobId}`) && vars.includes(`SLURM_ARRAY_TASK_ID=${task}`);
+  });
 
 function signalAll(pids: number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
@@ -336,20 +331,19 @@ describe(`scripts/slurm/segment.sbatch on a one-node SLURM (seed ${seed})`, () =
           return true; // gone
         }
       });
-    let victim: { task: number; doneAt: number } | null = null;
-    for (const t0 = Date.now(); !victim; await sleep(100)) {
-      if (Date.now() - t0 > 90_000) throw new Error('timed out after 90 s waiting for a task part-way through its chunks');
-      if (!existsSync(doneDir)) continue;
-      for (let i = 0; i < SHARDS && !victim; i++) {
+    const victim = await until('a task part-way through its chunks', 90_000, async () => {
+      if (!existsSync(doneDir)) return null;
+      for (let i = 0; i < SHARDS; i++) {
         if (doneOf(i) < 2 || taskStates(jobId).get(i)?.state !== 'RUNNING') continue;
         const pids = taskProcesses(jobId, i);
         signalAll(pids, 'SIGSTOP');
         await until(`task ${i}'s processes to stop`, 5_000, () => frozen(pids));
         const n = doneOf(i);
-        if (pids.length > 0 && n < mine(i).length && taskStates(jobId).get(i)?.state === 'RUNNING') victim = { task: i, doneAt: n };
-        else signalAll(pids, 'SIGCONT');
+        if (pids.length > 0 && n < mine(i).length && taskStates(jobId).get(i)?.state === 'RUNNING') return { task: i, doneAt: n };
+        signalAll(pids, 'SIGCONT');
       }
-    }
+      return null;
+    });
     const rq = run('scontrol', ['requeue', `${jobId}_${victim.task}`]);
     expect(rq.status, `scontrol requeue: ${rq.err}`).toBe(0);
     // A requeued job waits a while before it may start again; let it start now.

@@ -10,7 +10,7 @@ import { CELL, NOT_ROOT, ROOT } from '../../src/nn/train/annotations.js';
 import { loadModel, saveModel, type ModelCard } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
-import { expectIntensityReachesAugmentation, expectOptionReachesAugmentation } from '../helpers/intensity-reach.js';
+import { expectIntensityReachesAugmentation, expectOptionReachesAugmentation } from '../helpers/augmentation-reach.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 let gpu: Gpu;

@@ -8,7 +8,7 @@ import { train } from '../../src/pipeline/train.js';
 import { loadModel } from '../../src/nn/models/registry.js';
 import { SilentProgress } from '../../src/pipeline/progress.js';
 import { testGpu } from '../helpers/gpu.js';
-import { expectIntensityReachesAugmentation, expectOptionReachesAugmentation } from '../helpers/intensity-reach.js';
+import { expectIntensityReachesAugmentation, expectOptionReachesAugmentation } from '../helpers/augmentation-reach.js';
 import { freshSeed, rng } from '../helpers/random.js';
 
 let gpu: Gpu;
