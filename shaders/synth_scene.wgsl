@@ -29,10 +29,12 @@ struct Params {
   macroporeThreshold: f32, finesThreshold: f32, finesValue: f32, finesTexture: f32,
   finesScale: f32, waterFilm: f32, waterValue: f32, saturationScale: f32,
   saturationThreshold: f32, airValue: f32, steleBoost: f32, grainFill: f32,
-  // Seeds of the random fields, stream(k) of the scan seed for k = 1..9 (set by the host).
+  // crackThreshold below -5: no cracks.
+  crackScale: f32, crackWidth: f32, crackThreshold: f32, _pad2: u32,
+  // Seeds of the random fields, stream(k) of the scan seed for k = 1..10 (set by the host).
   s1: u32, s2: u32, s3: u32, s4: u32,
   s5: u32, s6: u32, s7: u32, s8: u32,
-  s9: u32, _pad3: u32, _pad4: u32, _pad5: u32,
+  s9: u32, s10: u32, _pad3: u32, _pad4: u32,
 }
 
 @group(0) @binding(0) var<storage, read> segs: array<vec4f>;
@@ -73,7 +75,7 @@ fn gauss(h0: u32, h1: u32) -> f32 {
   return sqrt(-2.0 * log(u1)) * cos(6.2831853 * unit(h1));
 }
 
-// Per-object seeds (stream 20 + id); the fixed fields use P.s1 .. P.s9, computed the same way.
+// Per-object seeds (stream 20 + id); the fixed fields use P.s1 .. P.s10, computed the same way.
 fn stream(k: u32) -> u32 { return pcg4d(vec4u(P.seed, k, 0x9e3779b9u, 0x85ebca6bu)).x; }
 
 // A cheap one-word hash for noise lattices (the fields are smooth; pcg4d is kept for grains).
@@ -159,12 +161,50 @@ fn segDist(s: u32, p: vec3f) -> f32 {
 
 // ---- soil ------------------------------------------------------------------------------------
 
+// Shrinkage cracks: the walls of a cell network of crackScale (distance to the nearest bisecting
+// plane between the two nearest jittered cell points), the point warped first so walls bend and
+// meet at uneven angles. A second field keeps part of the network and tapers each wall's width to
+// nothing where it ends, as a crack closes at its tip. Returns the share of the voxel in a crack.
+fn crack(p: vec3f, vmin: f32) -> f32 {
+  let open = clamp((P.crackThreshold - fbm(p / (1.4 * P.crackScale), P.s10 + 7u)) / 0.15, 0.0, 1.0);
+  let halfWidth = 0.5 * P.crackWidth * open;
+  if (halfWidth <= 0.0) { return 0.0; }
+  let cp = p / P.crackScale;
+  let wq = cp * 1.7;
+  let w = cp + 0.15 * vec3f(vnoise(wq, P.s10), vnoise(wq + vec3f(31.7, 5.3, 0.0), P.s10), vnoise(wq + vec3f(0.0, 47.3, 11.9), P.s10));
+  let ci = vec3i(floor(w));
+  var pts: array<vec3f, 27>;
+  var near = 0u;
+  var nearD = 1e30;
+  var n = 0u;
+  for (var dz = -1; dz <= 1; dz++) {
+    for (var dy = -1; dy <= 1; dy++) {
+      for (var dx = -1; dx <= 1; dx++) {
+        let cell = ci + vec3i(dx, dy, dz);
+        let h = pcg4d(vec4u(bitcast<vec3u>(cell), P.s10 ^ 0x2c1b3c6du));
+        let c = vec3f(cell) + 0.1 + 0.8 * vec3f(unit(h.x), unit(h.y), unit(h.z));
+        let q = w - c;
+        pts[n] = c;
+        if (dot(q, q) < nearD) { nearD = dot(q, q); near = n; }
+        n++;
+      }
+    }
+  }
+  var wall = 1e30;
+  for (var i = 0u; i < 27u; i++) {
+    if (i == near) { continue; }
+    let d = pts[i] - pts[near];
+    wall = min(wall, dot(w - 0.5 * (pts[i] + pts[near]), -normalize(d)));
+  }
+  return clamp((halfWidth - wall * P.crackScale) / vmin + 0.5, 0.0, 1.0);
+}
+
 // Grains: a Laguerre (power) tessellation of jittered points, one per cell of grainSize, with
 // log-normal radii as the power weights (as for a packing of spheres of mixed sizes). Each grain
 // is its ellipsoid (the sphere stretched along a random axis) clipped by its cell eroded by half
 // the gap: rounded grains with flat contacts. Cells whose centre falls where the macropore field
 // is high hold no grain. Between grains: fines where the fines field is low, else water films
-// on the grains (thicker in wet patches), else air.
+// on the grains (thicker in wet patches), else air. Cracks split the soil, grains and all, and hold air.
 fn soil(p: vec3f, vmin: f32) -> f32 {
   let gs = P.grainSize;
   let gp = p / gs;
@@ -241,7 +281,9 @@ fn soil(p: vec3f, vmin: f32) -> f32 {
   let aWater = max(aSat, clamp((film - dSurf) / vmin + 0.5, 0.0, 1.0) * step(1e-9, P.waterFilm));
   let pore = mix(P.airValue, P.waterValue, aWater);
   let between = mix(pore, fv, aFines);
-  return mix(between, gv, aGrain);
+  let v = mix(between, gv, aGrain);
+  if (P.crackThreshold > -5.0) { return mix(v, P.airValue, crack(p, vmin)); }
+  return v;
 }
 
 // ---- main ------------------------------------------------------------------------------------

@@ -88,6 +88,15 @@ export interface SoilParams {
   saturationScale: number;
   saturation: number;
   airValue: number;
+  /**
+   * Shrinkage cracks, as a drying clay or peat splits: the walls of a network of cells of
+   * `crackScale` (mm), `crackWidth` (mm) wide and tapering to nothing at their ends, kept where a
+   * field says so (`crackFraction` of the network; 0 = no cracks). They cut the soil, grains and
+   * all (not stones or roots), and hold air.
+   */
+  crackFraction: number;
+  crackScale: number;
+  crackWidth: number;
 }
 
 export interface RootLookParams {
@@ -256,6 +265,9 @@ const MEDIUM: SynthParams = {
     saturationScale: 2.0,
     saturation: 0.15,
     airValue: 0.1,
+    crackFraction: 0,
+    crackScale: 3,
+    crackWidth: 0.08,
   },
   root: { value: 0.37, valueSd: 0.025, alongSd: 0.015, gapFraction: 0.3, gapWidth: 0.05, steleBoost: 0.015 },
   objects: {
@@ -429,6 +441,8 @@ export function validateParams(p: SynthParams): void {
   });
   if (!(p.soil.grainSize > 0)) bad('soil.grainSize', 'must be > 0');
   if (!(p.soil.gap >= 0 && p.soil.gap < 0.5)) bad('soil.gap', 'must be in [0, 0.5)');
+  if (!(p.soil.crackFraction >= 0 && p.soil.crackFraction <= 1)) bad('soil.crackFraction', 'must be in [0, 1]');
+  if (!(p.soil.crackScale > 0) || !(p.soil.crackWidth > 0)) bad('soil.crackScale', 'and soil.crackWidth must be > 0');
   if (!(p.scan.psfSigma >= 0 && p.scan.psfSigma <= 8)) bad('scan.psfSigma', 'must be in [0, 8] voxels');
   if (!(p.scan.noise >= 0) || !(p.scan.correlatedNoise >= 0)) bad('scan.noise', 'must be >= 0');
   if (!(Number.isInteger(p.scan.supersample) && p.scan.supersample >= 1 && p.scan.supersample <= 6))

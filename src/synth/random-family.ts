@@ -7,7 +7,8 @@
  * system (tap-rooted or fibrous), the scale of the whole scene in voxels (primary roots from under
  * 2 to about 20 voxels in radius, laterals down to well under a voxel), and the scanner (blur,
  * noise, rings, cupping, a bias field, gamma, 8-, 12- or 16-bit output with clipping, a container
- * or none, zeros or air outside the field of view).
+ * or none, zeros or air outside the field of view). Soils with fines crack in part of the scans:
+ * thin dark sheets that cut a slice in lines as a root does, and are not roots.
  *
  * Roots are kept visible where the physics says so: a root's grey value differs from the material
  * it mostly lies in by at least a noise-dependent margin; camouflage is the medium preset's job.
@@ -27,6 +28,8 @@ export interface RandomDraw {
   /** The scene's voxel size before it was scaled to the requested one (mm). */
   readonly sceneVoxelMm: number;
   readonly bits: 8 | 12 | 16;
+  /** Whether shrinkage cracks open through the fines. */
+  readonly cracks: boolean;
 }
 
 const logUniform = (r: Random, lo: number, hi: number): number => Math.exp(r.uniform(Math.log(lo), Math.log(hi)));
@@ -53,7 +56,8 @@ export function scaleScene(p: SynthParams, k: number): SynthParams {
     o.gravitropism = Math.min(1, o.gravitropism / k);
   }
   const s = q.soil;
-  for (const f of ['grainSize', 'macroporeScale', 'finesScale', 'waterFilm', 'saturationScale'] as const) s[f] *= k;
+  for (const f of ['grainSize', 'macroporeScale', 'finesScale', 'waterFilm', 'saturationScale', 'crackScale', 'crackWidth'] as const)
+    s[f] *= k;
   q.root.gapWidth *= k;
   const ob = q.objects;
   for (const f of ['stonesPerCm3', 'organicPerCm3', 'bioporesPerCm3'] as const) ob[f] /= k ** 3;
@@ -83,9 +87,11 @@ export function randomParams(seed: number, voxelMm: number): { params: SynthPara
   drawLooks(r, p, soil, noise);
   drawScanner(r, p, noise, u);
   const bits = drawOutput(r, p);
+  // On a stream of their own, so adding them left every other draw of a seed as it was.
+  const cracks = drawCracks(new Random(seed, 'random-family-cracks'), p, soil, u);
   const params = scaleScene(p, voxelMm / u);
   validateParams(params);
-  return { params, draw: { soil, system, primaryRadiusVoxels: rv, sceneVoxelMm: u, bits } };
+  return { params, draw: { soil, system, primaryRadiusVoxels: rv, sceneVoxelMm: u, bits, cracks } };
 }
 
 function drawArchitecture(r: Random, a: ArchitectureParams, system: 'tap' | 'fibrous', primaryMm: number): void {
@@ -228,6 +234,20 @@ function drawScanner(r: Random, p: SynthParams, noise: number, u: number): void 
   c.diameter = r.next() < 0.4 ? -1 : 0;
   c.wall = u * r.uniform(0, 12);
   c.outsideValue = r.next() < 0.5 ? 0 : r.uniform(0, 0.2);
+}
+
+/** Shrinkage cracks in half the scans of soils with fines that dry and shrink (loam, aggregates, peat). */
+function drawCracks(r: Random, p: SynthParams, kind: SoilKind, u: number): boolean {
+  const s = p.soil;
+  const shrinks = kind === 'wet-loam' || kind === 'aggregates' || kind === 'peat';
+  if (!shrinks || r.next() >= 0.5) {
+    s.crackFraction = 0;
+    return false;
+  }
+  s.crackFraction = r.uniform(0.3, 0.9);
+  s.crackScale = u * logUniform(r, 15, 80);
+  s.crackWidth = u * logUniform(r, 0.7, 4);
+  return true;
 }
 
 /** Output scaling: 8-bit (often clipping the brightest grains), 12-bit or 16-bit. */

@@ -20,7 +20,7 @@ export const MAX_BOX_VOXELS = 32 * 1024 * 1024;
  * the Gpu refuses the kernel unless its `struct Params` lists exactly these fields in this order.
  * The box starts at global voxel (ox, oy, oz) and is nx × ny × nz (`total` voxels); the write box
  * (the chunk) starts at (wx0, wy0, wz0) inside it and is wx × wy × wz; bx × by × bz bins of
- * binSize voxels. The f32 fields from vsx on are the scene constants (`sceneConstants`), s1..s9
+ * binSize voxels. The f32 fields from vsx on are the scene constants (`sceneConstants`), s1..s10
  * the seeds of the random fields.
  */
 export const SCENE_PARAMS = defineParams('Params', {
@@ -80,6 +80,10 @@ export const SCENE_PARAMS = defineParams('Params', {
   airValue: 'f32',
   steleBoost: 'f32',
   grainFill: 'f32',
+  crackScale: 'f32',
+  crackWidth: 'f32',
+  crackThreshold: 'f32',
+  _pad2: 'u32',
   s1: 'u32',
   s2: 'u32',
   s3: 'u32',
@@ -89,9 +93,9 @@ export const SCENE_PARAMS = defineParams('Params', {
   s7: 'u32',
   s8: 'u32',
   s9: 'u32',
+  s10: 'u32',
   _pad3: 'u32',
   _pad4: 'u32',
-  _pad5: 'u32',
 });
 
 /**
@@ -245,6 +249,9 @@ export class ChunkRenderer {
       airValue: s.airValue,
       steleBoost: p.root.steleBoost,
       grainFill: s.grainFill,
+      crackScale: s.crackScale,
+      crackWidth: s.crackWidth,
+      crackThreshold: s.crackFraction > 0 ? fbmQuantile(s.crackFraction) : -10,
     };
   }
 
@@ -303,6 +310,7 @@ export class ChunkRenderer {
         s7: fieldStream(seed, 7),
         s8: fieldStream(seed, 8),
         s9: fieldStream(seed, 9),
+        s10: fieldStream(seed, 10),
       });
       await gpu.run(
         { shader: 'synth_scene', constants: { WG: SCENE_WG, S }, params: SCENE_PARAMS },

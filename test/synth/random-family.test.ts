@@ -44,6 +44,22 @@ describe('the random synth family', () => {
     expect(Math.max(...radii)).toBeGreaterThan(12);
   });
 
+  it('cracks about half the scans of soils that shrink, never dry sand or roots in air, 0.7-4 voxels wide', () => {
+    const draws = Array.from({ length: 400 }, (_, i) => randomParams(i + 1, 0.05));
+    const shrinking = draws.filter((d) => ['wet-loam', 'aggregates', 'peat'].includes(d.draw.soil));
+    const cracked = shrinking.filter((d) => d.draw.cracks);
+    expect(cracked.length / shrinking.length).toBeGreaterThan(0.35);
+    expect(cracked.length / shrinking.length).toBeLessThan(0.65);
+    for (const d of draws) {
+      expect(d.params.soil.crackFraction > 0, `seed ${d.draw.soil}`).toBe(d.draw.cracks);
+      if (!d.draw.cracks) continue;
+      expect(shrinking).toContain(d);
+      const width = d.params.soil.crackWidth / 0.05;
+      expect(width).toBeGreaterThanOrEqual(0.7 - 1e-9);
+      expect(width).toBeLessThanOrEqual(4 + 1e-9);
+    }
+  });
+
   it('scales the scene so the primary radius in voxels does not depend on the voxel size asked for', () => {
     for (const s of [3, 11]) {
       const a = randomParams(s, 0.05);
@@ -52,6 +68,7 @@ describe('the random synth family', () => {
       expect(a.params.architecture.primaryRadius[0] / 0.05).toBeCloseTo(b.params.architecture.primaryRadius[0] / 0.02, 9);
       expect(a.params.soil.grainSize / 0.05).toBeCloseTo(b.params.soil.grainSize / 0.02, 9);
       expect(a.params.objects.stonesPerCm3 * 0.05 ** 3).toBeCloseTo(b.params.objects.stonesPerCm3 * 0.02 ** 3, 9);
+      expect(a.params.soil.crackWidth / 0.05).toBeCloseTo(b.params.soil.crackWidth / 0.02, 9);
       const primary = a.params.architecture.primaryRadius;
       expect((primary[0] + primary[1]) / 2 / 0.05).toBeCloseTo(a.draw.primaryRadiusVoxels, 6);
     }
@@ -82,6 +99,106 @@ describe('the random synth family', () => {
       const around = clean.soil.finesFraction >= 0.4 ? clean.soil.finesValue : clean.soil.airValue;
       expect(Math.abs((median - 10000) / 10000 - around), `seed ${seed} (${draw.soil})`).toBeGreaterThan(0.04);
     }
+  });
+});
+
+describe('shrinkage cracks', () => {
+  // One uniform soil, no noise, blur, objects or container: what is darker than the soil is a crack or a root.
+  const plain = applyOverrides(presetParams('medium'), [
+    'soil.finesFraction=1',
+    'soil.grainValue=0.6',
+    'soil.finesValue=0.6',
+    'soil.grainValueSd=0',
+    'soil.heavyFraction=0',
+    'soil.darkFraction=0',
+    'soil.grainTexture=0',
+    'soil.finesTexture=0',
+    'soil.macroporeFraction=0',
+    'soil.waterFilm=0',
+    'soil.saturation=0',
+    'objects.stonesPerCm3=0',
+    'objects.organicPerCm3=0',
+    'objects.bioporesPerCm3=0',
+    'root.gapFraction=0',
+    'scan.noise=0',
+    'scan.correlatedNoise=0',
+    'scan.psfSigma=0',
+    'scan.rings=0',
+    'scan.cupping=0',
+    'container.diameter=-1',
+  ]);
+  const shape: Vec3 = [48, 48, 48];
+  const soilGrey = 2000 + 0.6 * 40000;
+  const airGrey = 2000 + 0.1 * 40000;
+
+  it('are thin sheets of air that leave the roots and their truth alone, and nothing at all when off', async () => {
+    const cracked = await render(
+      3,
+      applyOverrides(plain, ['soil.crackFraction=0.8', 'soil.crackScale=1', 'soil.crackWidth=0.1']),
+      shape,
+      0.05,
+    );
+    const whole = await render(3, plain, shape, 0.05);
+    // Off means off, whatever the other crack fields say: the presets render as they did.
+    const off = await render(3, applyOverrides(plain, ['soil.crackScale=0.3', 'soil.crackWidth=0.5']), shape, 0.05);
+    expect(Buffer.from(off.image.buffer).equals(Buffer.from(whole.image.buffer))).toBe(true);
+    expect(Buffer.from(cracked.mask).equals(Buffer.from(whole.mask))).toBe(true);
+
+    const [nz, ny, nx] = shape;
+    const dark = new Uint8Array(cracked.image.length);
+    let changed = 0;
+    for (let i = 0; i < dark.length; i++) {
+      if (cracked.image[i] === whole.image[i]) continue;
+      changed++;
+      // A crack only ever darkens the soil towards air.
+      expect(cracked.image[i]!).toBeLessThan(whole.image[i]!);
+      expect(cracked.image[i]!).toBeGreaterThanOrEqual(airGrey - 1);
+      // A root voxel (at least half root) may be darkened only in its soil part.
+      if (whole.mask[i]) expect(whole.image[i]! - cracked.image[i]!).toBeLessThanOrEqual((soilGrey - airGrey) / 2 + 1);
+      if (whole.image[i]! > soilGrey - 1 && cracked.image[i]! < (soilGrey + airGrey) / 2) dark[i] = 1;
+    }
+    expect(changed / dark.length).toBeGreaterThan(0.02);
+    expect(changed / dark.length).toBeLessThan(0.3);
+
+    // Sheets: through a crack voxel, the dark run is short across the crack and long along it in
+    // two directions (a root-like tube would be long in one, a grain-like blob in none).
+    const run = (z: number, y: number, x: number, dz: number, dy: number, dx: number): number => {
+      let n = 1;
+      for (const s of [1, -1]) {
+        for (let k = 1; k < 48; k++) {
+          const [zz, yy, xx] = [z + s * k * dz, y + s * k * dy, x + s * k * dx];
+          if (zz < 0 || yy < 0 || xx < 0 || zz >= nz || yy >= ny || xx >= nx || !dark[(zz * ny + yy) * nx + xx]) break;
+          n++;
+        }
+      }
+      return n;
+    };
+    const thin: number[] = [];
+    const middle: number[] = [];
+    for (let z = 0; z < nz; z++)
+      for (let y = 0; y < ny; y++)
+        for (let x = 0; x < nx; x++) {
+          if (!dark[(z * ny + y) * nx + x]) continue;
+          // Along the axes and the diagonals of each plane, so a sheet at any angle shows short across it.
+          const dirs: [number, number, number][] = [
+            [1, 0, 0],
+            [0, 1, 0],
+            [0, 0, 1],
+            [1, 1, 0],
+            [1, -1, 0],
+            [1, 0, 1],
+            [1, 0, -1],
+            [0, 1, 1],
+            [0, 1, -1],
+          ];
+          const runs = dirs.map(([a, b, c]) => run(z, y, x, a, b, c)).sort((a, b) => a - b);
+          thin.push(runs[0]!);
+          middle.push(runs[runs.length - 2]!);
+        }
+    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+    expect(thin.length).toBeGreaterThan(500);
+    expect(median(thin)).toBeLessThanOrEqual(3); // 2 voxels wide, tapering at the ends
+    expect(median(middle)).toBeGreaterThanOrEqual(4 * median(thin));
   });
 });
 
