@@ -5,8 +5,9 @@ import type { Box, Vec3 } from '../volume/box.js';
 import { formatRegion, regionBox, regionRanges, type RegionRanges } from '../volume/region.js';
 import { Refused } from './annotation-guard.js';
 import type { Progress } from './progress.js';
-import { segment } from './segment.js';
-import { trainOnAnnotations, type TrainUpdate } from './annotation-train.js';
+import type { TrainUpdate } from './annotation-train.js';
+import { startJob, type RunningJob } from './job-process.js';
+import type { SegmentSummary } from './segment.js';
 
 /**
  * The loop's two jobs, run in the background of `rhizoct view`, one at a time (they share the
@@ -16,6 +17,8 @@ import { trainOnAnnotations, type TrainUpdate } from './annotation-train.js';
  * A region run updates that store in place (segment's region store: the chunks meeting the
  * region replaced, the others kept), so regions add up and a later whole-scan run completes it.
  * Painting goes on meanwhile: the annotation store is written by the page, read by training.
+ * Each job runs in a process of its own (job-process.ts), so the server answers the page at once
+ * however busy the job keeps the machine.
  */
 
 export interface JobsOptions {
@@ -121,6 +124,7 @@ export class AnnotationJobs {
   private overlayModel = '';
   private overlayCoverage: OverlayCoverage | undefined;
   private busy: Promise<void> | undefined;
+  private child: RunningJob | undefined;
   readonly modelsDir: string;
 
   constructor(readonly opts: JobsOptions) {
@@ -176,6 +180,22 @@ export class AnnotationJobs {
     while (this.busy) await this.busy;
   }
 
+  /** Stops the running job's process, if any, and waits for it to end (the viewer closing). */
+  async close(): Promise<void> {
+    this.child?.kill();
+    await this.idle();
+  }
+
+  /** Waits for a job's process, which close() can stop meanwhile. */
+  private async track(job: RunningJob): Promise<SegmentSummary | undefined> {
+    this.child = job;
+    try {
+      return await job.finished;
+    } finally {
+      this.child = undefined;
+    }
+  }
+
   startTrain(body: Record<string, unknown>): void {
     const extra = Object.keys(body).filter((k) => !['name', 'minutes', 'steps'].includes(k));
     if (extra.length) throw new Refused(400, `unknown key ${JSON.stringify(extra[0])} (name, minutes, steps)`);
@@ -193,25 +213,34 @@ export class AnnotationJobs {
     );
     this.run(async () => {
       try {
-        await trainOnAnnotations({
-          scan: this.opts.scan,
-          from: this.opts.baseModel,
-          out,
-          minutes,
-          ...(steps !== undefined ? { steps: Math.round(steps) } : {}),
-          onStep: (step, total) => {
-            st.step = step;
-            st.steps = total;
-            st.seconds = (Date.now() - t0) / 1000;
-          },
-          onEpoch: (u) => {
-            st.epochs.push(u);
-            st.loss = u.loss;
-            st.valDice = u.valDice;
-            st.bestDice = Math.max(st.bestDice ?? -1, u.valDice);
-            st.seconds = (Date.now() - t0) / 1000;
-          },
-        });
+        await this.track(
+          startJob(
+            {
+              kind: 'train',
+              options: {
+                scan: this.opts.scan,
+                from: this.opts.baseModel,
+                out,
+                minutes,
+                ...(steps !== undefined ? { steps: Math.round(steps) } : {}),
+              },
+            },
+            {
+              onStep: (step, total) => {
+                st.step = step;
+                st.steps = total;
+                st.seconds = (Date.now() - t0) / 1000;
+              },
+              onEpoch: (u) => {
+                st.epochs.push(u);
+                st.loss = u.loss;
+                st.valDice = u.valDice;
+                st.bestDice = Math.max(st.bestDice ?? -1, u.valDice);
+                st.seconds = (Date.now() - t0) / 1000;
+              },
+            },
+          ),
+        );
         st.phase = 'done';
         this.latest = name;
         this.opts.log?.(`train ${name}: done`);
@@ -271,24 +300,31 @@ export class AnnotationJobs {
       try {
         // keepSameJob: what this model already segmented there is kept (a region adds to it, a
         // whole-scan run completes it); a store of another job is replaced.
-        const s = await segment({
-          input: this.opts.scan,
-          output,
-          model: modelDir,
-          threshold: 0.5,
-          chunk: 64,
-          tta: false,
-          batch: 4,
-          overwrite: true,
-          keepSameJob: true,
-          ...(region ? { region } : {}),
-          progress: progress.asProgress(),
-        });
+        const s = await this.track(
+          startJob(
+            {
+              kind: 'segment',
+              options: {
+                input: this.opts.scan,
+                output,
+                model: modelDir,
+                threshold: 0.5,
+                chunk: 64,
+                tta: false,
+                batch: 4,
+                overwrite: true,
+                keepSameJob: true,
+                ...(region ? { region } : {}),
+              },
+            },
+            { progress: progress.asProgress() },
+          ),
+        );
         st.phase = 'done';
         this.overlayGen += 1;
         this.overlayDir = output;
         this.overlayModel = name;
-        this.overlayCoverage = s.coverage ? { regions: s.coverage.regions, chunks: s.coverage.chunks } : undefined;
+        this.overlayCoverage = s?.coverage ? { regions: s.coverage.regions, chunks: s.coverage.chunks } : undefined;
       } catch (err) {
         st.phase = 'failed';
         st.error = (err as Error).message;

@@ -99,11 +99,13 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     summary,
     warnings,
     ...(jobs ? { jobs } : {}),
-    close: () =>
-      new Promise<void>((ok) => {
+    close: async () => {
+      await jobs?.close();
+      await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

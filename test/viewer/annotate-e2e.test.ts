@@ -97,7 +97,12 @@ describe.skipIf(!haveChromium)('annotating in Chromium: strokes → label → Tr
     while (!(await test())) {
       if (Date.now() > end)
         throw new Error(
-          `timed out waiting for ${what}; status: ${await page.locator('#job-status').textContent()}\n${served.output.join('').slice(-2000)}`,
+          `timed out waiting for ${what}; the page says: ${await page.locator('#job-status').textContent()}\n` +
+            `the server says: ${await fetch(`${served.url}api/jobs`).then(
+              (r) => r.text(),
+              (e: Error) => e.message,
+            )}\n` +
+            served.output.join('').slice(-2000),
         );
       await new Promise((r) => setTimeout(r, 1000));
     }
