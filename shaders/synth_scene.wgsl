@@ -161,10 +161,11 @@ fn segDist(s: u32, p: vec3f) -> f32 {
 
 // ---- soil ------------------------------------------------------------------------------------
 
-// Shrinkage cracks: the walls of a cell network of crackScale (distance to the nearest bisecting
-// plane between the two nearest jittered cell points), the point warped first so walls bend and
-// meet at uneven angles. A second field keeps part of the network and tapers each wall's width to
-// nothing where it ends, as a crack closes at its tip. Returns the share of the voxel in a crack.
+// Shrinkage cracks: the walls of a cell network of crackScale (the distance to the nearest of the
+// planes bisecting the nearest jittered cell point and each of its neighbours), the point warped
+// first so walls bend and meet at uneven angles. A second field keeps part of the network and
+// tapers each wall's width to nothing where it ends, as a crack closes at its tip. Returns the
+// share of the voxel in a crack.
 fn crack(p: vec3f, vmin: f32) -> f32 {
   let open = clamp((P.crackThreshold - fbm(p / (1.4 * P.crackScale), P.s10 + 7u)) / 0.15, 0.0, 1.0);
   let halfWidth = 0.5 * P.crackWidth * open;

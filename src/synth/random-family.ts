@@ -28,7 +28,7 @@ export interface RandomDraw {
   /** The scene's voxel size before it was scaled to the requested one (mm). */
   readonly sceneVoxelMm: number;
   readonly bits: 8 | 12 | 16;
-  /** Whether shrinkage cracks open through the fines. */
+  /** Whether shrinkage cracks split the soil. */
   readonly cracks: boolean;
 }
 
