@@ -2,7 +2,7 @@
 //   dW[co, ci, kd, kh, kw] = sum_n sum_o dY[n, co, o] * X[n, ci, o*S - P + k]
 // The sum over output positions is long and the result small, so it is split: entry `partial`
 // gives each invocation one chunk of output rows (n, od, oh) and a block of 4 output channels ×
-// one (ci, kd, kh) × all kw taps, writing partial sums; entry `reduce` adds the chunks in a fixed
+// one (ci, kd) × all (kh, kw) taps, writing partial sums; entry `reduce` adds the chunks in a fixed
 // order (deterministic, no float atomics), pairwise: a 1³ conv from one input channel makes one
 // chunk per output row, thousands of them, and a running sum would lose ~count·2⁻²⁴.
 
@@ -30,15 +30,16 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let gid = linear(wid, nwg, lid);
   if (gid >= p.total) { return; }
   var t = gid;
-  let kh = t % K; t = t / K;
   let kd = t % K; t = t / K;
   let ci = t % p.cin; t = t / p.cin;
   let cg = t % p.coGroups;
   let r = t / p.coGroups;
 
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
+  // All K·K (kh, kw) taps of this kd: each dY vector loaded serves K·K taps, not K. Every tap
+  // still sums its terms in the same order (rows, then ow), so the result is that of one tap
+  // per invocation, bit for bit.
+  var acc: array<vec4f, 9>;
+  for (var j = 0u; j < K * K; j++) { acc[j] = vec4f(0.0); }
   let outPlane = p.outH * p.outW;
   let outVol = p.outD * outPlane;
   let inPlane = p.inH * p.inW;
@@ -55,32 +56,32 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let od = (row / p.outH) % p.outD;
     let n = row / (p.outH * p.outD);
     let id = i32(od * S) - P + i32(kd);
-    let ih = i32(oh * S) - P + i32(kh);
-    if (id < 0 || id >= i32(p.inD) || ih < 0 || ih >= i32(p.inH)) { continue; }
-    let xrow = ((n * p.cin + ci) * p.inD + u32(id)) * inPlane + u32(ih) * p.inW;
+    if (id < 0 || id >= i32(p.inD)) { continue; }
+    let xplane = ((n * p.cin + ci) * p.inD + u32(id)) * inPlane;
+    let ih0 = i32(oh * S) - P;
     let dbase = n * p.cout * outVol + od * outPlane + oh * p.outW;
     for (var ow = 0u; ow < p.outW; ow++) {
       let o = dbase + ow;
       let g = vec4f(dy[o + co0 * outVol], dy[o + c1 * outVol], dy[o + c2 * outVol], dy[o + c3 * outVol]);
       let ix = i32(ow * S) - P;
-      for (var kw = 0u; kw < K; kw++) {
-        let xi = ix + i32(kw);
-        let inside = xi >= 0 && xi < i32(p.inW);
-        let v = select(0.0, x[xrow + u32(select(0, xi, inside))], inside);
-        if (kw == 0u) { acc0 = fma(vec4f(v), g, acc0); }
-        else if (kw == 1u) { acc1 = fma(vec4f(v), g, acc1); }
-        else { acc2 = fma(vec4f(v), g, acc2); }
+      for (var kh = 0u; kh < K; kh++) {
+        let ih = ih0 + i32(kh);
+        if (ih < 0 || ih >= i32(p.inH)) { continue; }
+        let xrow = xplane + u32(ih) * p.inW;
+        for (var kw = 0u; kw < K; kw++) {
+          let xi = ix + i32(kw);
+          let inside = xi >= 0 && xi < i32(p.inW);
+          let v = select(0.0, x[xrow + u32(select(0, xi, inside))], inside);
+          acc[kh * K + kw] = fma(vec4f(v), g, acc[kh * K + kw]);
+        }
       }
     }
   }
-  let kk = K * K * K;
   for (var l = 0u; l < 4u; l++) {
     let co = co0 + l;
     if (co >= p.cout) { break; }
-    let base = r * p.wcount + ((co * p.cin + ci) * K + kd) * K * K + kh * K;
-    part[base] = acc0[l];
-    if (K > 1u) { part[base + 1u] = acc1[l]; }
-    if (K > 2u) { part[base + 2u] = acc2[l]; }
+    let base = r * p.wcount + ((co * p.cin + ci) * K + kd) * K * K;
+    for (var j = 0u; j < K * K; j++) { part[base + j] = acc[j][l]; }
   }
 }
 

@@ -16,8 +16,17 @@ export function ncdhw(t: Tensor): ChannelLayout {
 /** channel_affine.wgsl's parameters, shared by its entries. */
 const CHANNEL_AFFINE_PARAMS = defineParams('Params', { c: 'u32', spatial: 'u32', total: 'u32', _pad: 'u32' });
 
-function params(t: Tensor, l: ChannelLayout): PackedParams {
-  return CHANNEL_AFFINE_PARAMS.pack({ c: l.c, spatial: l.spatial, total: t.size });
+/**
+ * The entry and its parameters: the vec4 form where every channel's run of elements is whole
+ * vec4s (counts then in vec4s), else one element per invocation.
+ */
+function plan(entry: string, t: Tensor, l: ChannelLayout): { entry: string; params: PackedParams; groups: ReturnType<typeof groups> } {
+  const v = l.spatial % 4 === 0 ? 4 : 1;
+  return {
+    entry: v === 4 ? `${entry}_vec4` : entry,
+    params: CHANNEL_AFFINE_PARAMS.pack({ c: l.c, spatial: l.spatial / v, total: t.size / v }),
+    groups: groups(t.size / v, WG),
+  };
 }
 
 /**
@@ -27,30 +36,33 @@ function params(t: Tensor, l: ChannelLayout): PackedParams {
  * scaled per output channel is { c: Co, spatial: Ci·k³ }).
  */
 export async function channelAffine(x: Tensor, coef: GPUBuffer, out: Tensor, shift = true, layout = ncdhw(x)): Promise<void> {
+  const k = plan('apply', x, layout);
   await x.gpu.run(
-    { shader: 'channel_affine', entry: 'apply', constants: { WG, SHIFT: shift }, params: CHANNEL_AFFINE_PARAMS },
-    [x.buffer, coef, out.buffer, params(x, layout)],
-    groups(x.size, WG),
+    { shader: 'channel_affine', entry: k.entry, constants: { WG, SHIFT: shift }, params: CHANNEL_AFFINE_PARAMS },
+    [x.buffer, coef, out.buffer, k.params],
+    k.groups,
     'channel affine',
   );
 }
 
 /** y = y · coef[c].x + coef[c].y in place. */
 export async function channelAffineInPlace(y: Tensor, coef: GPUBuffer): Promise<void> {
+  const k = plan('apply_inplace', y, ncdhw(y));
   await y.gpu.run(
-    { shader: 'channel_affine', entry: 'apply_inplace', constants: { WG }, params: CHANNEL_AFFINE_PARAMS },
-    [y.buffer, coef, params(y, ncdhw(y))],
-    groups(y.size, WG),
+    { shader: 'channel_affine', entry: k.entry, constants: { WG }, params: CHANNEL_AFFINE_PARAMS },
+    [y.buffer, coef, k.params],
+    k.groups,
     'channel affine',
   );
 }
 
 /** out = coef[c].x · other + coef[c].y · out + coef[c].z in place, with a vec4 per channel. */
 export async function channelMixInPlace(out: Tensor, other: Tensor, coef4: GPUBuffer): Promise<void> {
+  const k = plan('mix_inplace', out, ncdhw(out));
   await out.gpu.run(
-    { shader: 'channel_affine', entry: 'mix_inplace', constants: { WG }, params: CHANNEL_AFFINE_PARAMS },
-    [other.buffer, coef4, out.buffer, params(out, ncdhw(out))],
-    groups(out.size, WG),
+    { shader: 'channel_affine', entry: k.entry, constants: { WG }, params: CHANNEL_AFFINE_PARAMS },
+    [other.buffer, coef4, out.buffer, k.params],
+    k.groups,
     'channel mix',
   );
 }

@@ -40,8 +40,23 @@ export async function regionCopy(src: Tensor, dst: Tensor, r: RegionCopy): Promi
   if (r.srcC0 + r.channels > src.c || r.dstC0 + r.channels > dst.c) {
     throw new RangeError(`region copy: ${r.channels} channels from ${r.srcC0} of ${src.c} to ${r.dstC0} of ${dst.c}`);
   }
-  const total = dst.n * r.channels * dst.d * dst.h * dst.w;
   const [sd, sh, sw] = r.shift;
+  const spatial = dst.d * dst.h * dst.w;
+  if (sd === 0 && sh === 0 && sw === 0 && src.d === dst.d && src.h === dst.h && src.w === dst.w) {
+    // Channels of one batch element are contiguous in both: a buffer copy per element, which the
+    // driver does as a memcpy, several times faster on lavapipe than the gather kernel.
+    for (let n = 0; n < dst.n; n++) {
+      src.gpu.copy(
+        src.buffer,
+        (n * src.c + r.srcC0) * spatial * 4,
+        dst.buffer,
+        (n * dst.c + r.dstC0) * spatial * 4,
+        r.channels * spatial * 4,
+      );
+    }
+    return;
+  }
+  const total = dst.n * r.channels * spatial;
   const u = REGION_COPY_PARAMS.pack({
     n: dst.n,
     channels: r.channels,
