@@ -20,6 +20,8 @@ describe(`ReLU and sigmoid against float64 (seed ${seed})`, () => {
   const shapes: Shape5[] = [
     [2, 3, 5, 7, 9],
     [1, 5, 3, 1, 13],
+    // Whole vec4s, pieces included: the four-at-a-time entries.
+    [2, 3, 5, 4, 6],
   ];
   for (const [k, s] of shapes.entries()) {
     for (const split of [false, true]) {

@@ -12,13 +12,20 @@ export type Activation = 'relu' | 'sigmoid';
 
 const ACT: Record<Activation, number> = { relu: 0, sigmoid: 1 };
 
+/** The entry and its counts: the vec4 form where the count and every offset are multiples of 4. */
+function plan(entry: string, count: number, offsets: readonly number[]): { entry: string; count: number; off: number[] } {
+  const v = count % 4 === 0 && offsets.every((o) => o % 4 === 0) ? 4 : 1;
+  return { entry: v === 4 ? `${entry}_vec4` : entry, count: count / v, off: [0, 1, 2].map((i) => (offsets[i] ?? 0) / v) };
+}
+
 async function forward(x: Tensor, act: Activation): Promise<Tensor> {
   const y = Tensor.empty(x.gpu, x.shape);
   for (const r of alignedRuns(act, x, y)) {
+    const k = plan('forward', r.count, r.offsets);
     await x.gpu.run(
-      { shader: 'activation', entry: 'forward', constants: { ACT: ACT[act], WG: EW_WG }, params: ACTIVATION_PARAMS },
-      [r.buffers[0]!, r.buffers[1]!, ACTIVATION_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: 0 })],
-      groups(r.count, EW_WG),
+      { shader: 'activation', entry: k.entry, constants: { ACT: ACT[act], WG: EW_WG }, params: ACTIVATION_PARAMS },
+      [r.buffers[0]!, r.buffers[1]!, ACTIVATION_PARAMS.pack({ count: k.count, off0: k.off[0]!, off1: k.off[1]!, off2: 0 })],
+      groups(k.count, EW_WG),
       act,
     );
   }
@@ -28,15 +35,16 @@ async function forward(x: Tensor, act: Activation): Promise<Tensor> {
 async function backward(y: Tensor, dy: Tensor, act: Activation): Promise<Tensor> {
   const dx = Tensor.empty(y.gpu, y.shape);
   for (const r of alignedRuns(`${act} backward`, y, dy, dx)) {
+    const k = plan('backward', r.count, r.offsets);
     await y.gpu.run(
-      { shader: 'activation', entry: 'backward', constants: { ACT: ACT[act], WG: EW_WG }, params: ACTIVATION_PARAMS },
+      { shader: 'activation', entry: k.entry, constants: { ACT: ACT[act], WG: EW_WG }, params: ACTIVATION_PARAMS },
       [
         r.buffers[0]!,
         r.buffers[1]!,
         r.buffers[2]!,
-        ACTIVATION_PARAMS.pack({ count: r.count, off0: r.offsets[0]!, off1: r.offsets[1]!, off2: r.offsets[2]! }),
+        ACTIVATION_PARAMS.pack({ count: k.count, off0: k.off[0]!, off1: k.off[1]!, off2: k.off[2]! }),
       ],
-      groups(r.count, EW_WG),
+      groups(k.count, EW_WG),
       `${act} backward`,
     );
   }
