@@ -1,7 +1,7 @@
 // Weight gradient of conv3d, NCDHW, f32:
 //   dW[co, ci, kd, kh, kw] = sum_n sum_o dY[n, co, o] * X[n, ci, o*S - P + k]
 // The sum over output positions is long and the result small, so it is split: entry `partial`
-// gives each invocation one chunk of output rows (n, od, oh) and a block of 4 output channels ×
+// gives each invocation one chunk of output rows (n, od, oh) and a block of CB output channels ×
 // one (ci, kd) × all (kh, kw) taps, writing partial sums; entry `reduce` adds the chunks in a fixed
 // order (deterministic, no float atomics), pairwise: a 1³ conv from one input channel makes one
 // chunk per output row, thousands of them, and a running sum would lose ~count·2⁻²⁴.
@@ -18,6 +18,8 @@ override K: u32 = 3;
 override S: u32 = 1;
 override P: i32 = 1;
 override WG: u32 = 64;
+// Output channels per invocation: 4, or 8 where a layer has that many.
+override CB: u32 = 4;
 // #include linear_index
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -35,22 +37,22 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let cg = t % p.coGroups;
   let r = t / p.coGroups;
 
-  // All K·K (kh, kw) taps of this kd: each dY vector loaded serves K·K taps, not K. Every tap
-  // still sums its terms in the same order (rows, then ow), so the result is that of one tap
-  // per invocation, bit for bit.
+  // All K·K (kh, kw) taps of this kd for CB output channels: each dY vector loaded serves K·K
+  // taps. Every tap still sums its terms in the same order (rows, then ow), so the result is
+  // that of one tap per invocation, bit for bit.
   var acc: array<vec4f, 9>;
-  for (var j = 0u; j < K * K; j++) { acc[j] = vec4f(0.0); }
+  var accB: array<vec4f, 9>;
+  for (var j = 0u; j < K * K; j++) { acc[j] = vec4f(0.0); accB[j] = vec4f(0.0); }
   let outPlane = p.outH * p.outW;
   let outVol = p.outD * outPlane;
   let inPlane = p.inH * p.inW;
   let rows = p.n * p.outD * p.outH;
   let r0 = r * p.rowsPerChunk;
   let r1 = min(rows, r0 + p.rowsPerChunk);
-  let co0 = cg * 4u;
+  let co0 = cg * CB;
   // Channels past cout read channel co0 again (a valid address) and are never written.
-  let c1 = select(co0, co0 + 1u, co0 + 1u < p.cout);
-  let c2 = select(co0, co0 + 2u, co0 + 2u < p.cout);
-  let c3 = select(co0, co0 + 3u, co0 + 3u < p.cout);
+  var cs: array<u32, 8>;
+  for (var l = 0u; l < CB; l++) { cs[l] = select(co0, co0 + l, co0 + l < p.cout) * outVol; }
   for (var row = r0; row < r1; row++) {
     let oh = row % p.outH;
     let od = (row / p.outH) % p.outD;
@@ -62,7 +64,9 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let dbase = n * p.cout * outVol + od * outPlane + oh * p.outW;
     for (var ow = 0u; ow < p.outW; ow++) {
       let o = dbase + ow;
-      let g = vec4f(dy[o + co0 * outVol], dy[o + c1 * outVol], dy[o + c2 * outVol], dy[o + c3 * outVol]);
+      let g = vec4f(dy[o + cs[0]], dy[o + cs[1]], dy[o + cs[2]], dy[o + cs[3]]);
+      var gB = vec4f(0.0);
+      if (CB == 8u) { gB = vec4f(dy[o + cs[4]], dy[o + cs[5]], dy[o + cs[6]], dy[o + cs[7]]); }
       let ix = i32(ow * S) - P;
       for (var kh = 0u; kh < K; kh++) {
         let ih = ih0 + i32(kh);
@@ -73,15 +77,16 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
           let inside = xi >= 0 && xi < i32(p.inW);
           let v = select(0.0, x[xrow + u32(select(0, xi, inside))], inside);
           acc[kh * K + kw] = fma(vec4f(v), g, acc[kh * K + kw]);
+          if (CB == 8u) { accB[kh * K + kw] = fma(vec4f(v), gB, accB[kh * K + kw]); }
         }
       }
     }
   }
-  for (var l = 0u; l < 4u; l++) {
+  for (var l = 0u; l < CB; l++) {
     let co = co0 + l;
     if (co >= p.cout) { break; }
     let base = r * p.wcount + ((co * p.cin + ci) * K + kd) * K * K;
-    for (var j = 0u; j < K * K; j++) { part[base + j] = acc[j][l]; }
+    for (var j = 0u; j < K * K; j++) { part[base + j] = select(accB[j][l % 4u], acc[j][l], l < 4u); }
   }
 }
 

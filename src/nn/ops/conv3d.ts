@@ -457,13 +457,14 @@ export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g:
   const rowsPerChunk = Math.ceil(rows / chunks);
   const usedChunks = Math.ceil(rows / rowsPerChunk);
   const wcount = cout * cin * k ** 3;
-  const total = usedChunks * coGroups * cin * k;
+  const cb = cout >= 8 ? 8 : 4;
+  const total = usedChunks * Math.ceil(cout / cb) * cin * k;
   const part = gpu.createBuffer(usedChunks * wcount * 4);
   const u = WGRAD_PARAMS.pack({
     n,
     cin,
     cout,
-    coGroups,
+    coGroups: Math.ceil(cout / cb),
     inD,
     inH,
     inW,
@@ -476,7 +477,7 @@ export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g:
     accumulate: accumulate ? 1 : 0,
     wcount,
   });
-  const constants = { K: k, S: g.stride, P: g.padding, WG };
+  const constants = { K: k, S: g.stride, P: g.padding, WG, CB: cb };
   await gpu.run(
     { shader: 'conv3d_wgrad', entry: 'partial', constants, params: WGRAD_PARAMS },
     [x.buffer, dy.buffer, part, u],
