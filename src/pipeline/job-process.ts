@@ -18,6 +18,7 @@ export type JobRequest =
   | { kind: 'segment'; options: Omit<SegmentOptions, 'progress'> };
 
 type JobMessage =
+  | { type: 'ready' }
   | { type: 'step'; step: number; total: number }
   | { type: 'epoch'; update: TrainUpdate }
   | { type: 'start'; total: number }
@@ -55,6 +56,10 @@ export function startJob(request: JobRequest, handlers: JobHandlers): RunningJob
   const finished = new Promise<SegmentSummary | undefined>((ok, fail) => {
     child.on('message', (m: JobMessage) => {
       switch (m.type) {
+        // The request goes once the child listens: a message sent before would be dropped.
+        case 'ready':
+          if (child.connected && !child.killed) child.send(request);
+          break;
         case 'step':
           handlers.onStep?.(m.step, m.total);
           break;
@@ -87,7 +92,6 @@ export function startJob(request: JobRequest, handlers: JobHandlers): RunningJob
       else fail(new Error(`the ${request.kind} process ended (${signal ?? `exit code ${code}`}) before it finished`));
     });
   });
-  child.send(request);
   return { finished, pid: child.pid ?? -1, kill: () => child.kill('SIGTERM') };
 }
 
@@ -140,6 +144,7 @@ function serveOneRequest(): void {
       (err: unknown) => send({ type: 'failed', message: (err as Error).message }).then(() => process.exit(1)),
     );
   });
+  void send({ type: 'ready' });
 }
 
 if (process.send && process.argv[1] === HERE) serveOneRequest();
