@@ -23,8 +23,7 @@ type JobMessage =
   | { type: 'epoch'; update: TrainUpdate }
   | { type: 'start'; total: number }
   | { type: 'advance'; n: number }
-  | { type: 'summary'; summary: SegmentSummary }
-  | { type: 'done' }
+  | { type: 'done'; summary?: SegmentSummary }
   | { type: 'failed'; message: string };
 
 export interface JobHandlers {
@@ -51,7 +50,6 @@ export function startJob(request: JobRequest, handlers: JobHandlers): RunningJob
   // From the sources (tests, `tsx`), the child needs the same TypeScript loader.
   const execArgv = extname(HERE) === '.ts' ? ['--import', 'tsx'] : [];
   const child: ChildProcess = fork(HERE, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let summary: SegmentSummary | undefined;
   let outcome: { summary?: SegmentSummary } | { error: string } | undefined;
   const finished = new Promise<SegmentSummary | undefined>((ok, fail) => {
     child.on('message', (m: JobMessage) => {
@@ -72,11 +70,8 @@ export function startJob(request: JobRequest, handlers: JobHandlers): RunningJob
         case 'advance':
           handlers.progress?.advance(m.n);
           break;
-        case 'summary':
-          summary = m.summary;
-          break;
         case 'done':
-          outcome = summary ? { summary } : {};
+          outcome = m.summary ? { summary: m.summary } : {};
           break;
         case 'failed':
           outcome = { error: m.message };
@@ -95,13 +90,15 @@ export function startJob(request: JobRequest, handlers: JobHandlers): RunningJob
   return { finished, pid: child.pid ?? -1, kill: () => child.kill('SIGTERM') };
 }
 
-async function runRequest(request: JobRequest, send: (m: JobMessage) => void): Promise<void> {
+/** Runs the request, sending its progress; a segmentation's summary is its result. */
+async function runRequest(request: JobRequest, send: (m: JobMessage) => void): Promise<SegmentSummary | undefined> {
   if (request.kind === 'train') {
     await trainOnAnnotations({
       ...request.options,
       onStep: (step, total) => send({ type: 'step', step, total }),
       onEpoch: (update) => send({ type: 'epoch', update }),
     });
+    return undefined;
   } else {
     // Chunks are counted in the child and sent at most ten times a second.
     let pending = 0;
@@ -123,7 +120,7 @@ async function runRequest(request: JobRequest, send: (m: JobMessage) => void): P
       },
     });
     flush();
-    send({ type: 'summary', summary });
+    return summary;
   }
 }
 
@@ -140,7 +137,7 @@ function serveOneRequest(): void {
   process.once('disconnect', () => process.exit(1));
   process.once('message', (request: JobRequest) => {
     runRequest(request, (m) => void send(m)).then(
-      () => send({ type: 'done' }).then(() => process.exit(0)),
+      (summary) => send({ type: 'done', ...(summary ? { summary } : {}) }).then(() => process.exit(0)),
       (err: unknown) => send({ type: 'failed', message: (err as Error).message }).then(() => process.exit(1)),
     );
   });

@@ -447,24 +447,24 @@ export async function conv3dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, g:
   const [n2, cout, outD, outH, outW] = dy.shape;
   if (n2 !== n) throw new RangeError(`conv3d backward-weight: batch ${n} vs ${n2}`);
   checkWeight(dw, cout, cin, g.kernel, 'conv3d backward-weight');
-  const coGroups = Math.ceil(cout / 4);
   const k = g.kernel;
-  // Rows are cut into chunks as when each invocation held one (kh) of a (ci, kd): the partial
-  // sums, and so dW, stay those of that layout bit for bit, with K times fewer invocations.
-  const perChunk = coGroups * cin * k * k;
+  // Rows are cut into chunks as when each invocation held 4 channels × one (kh) of a (ci, kd):
+  // the partial sums, and so dW, stay those of that layout bit for bit, with fewer invocations.
+  const perChunk = Math.ceil(cout / 4) * cin * k * k;
   const rows = n * outD * outH;
   const chunks = Math.max(1, Math.min(rows, Math.ceil(WGRAD_TARGET_INVOCATIONS / perChunk)));
   const rowsPerChunk = Math.ceil(rows / chunks);
   const usedChunks = Math.ceil(rows / rowsPerChunk);
   const wcount = cout * cin * k ** 3;
   const cb = cout >= 8 ? 8 : 4;
-  const total = usedChunks * Math.ceil(cout / cb) * cin * k;
+  const coGroups = Math.ceil(cout / cb);
+  const total = usedChunks * coGroups * cin * k;
   const part = gpu.createBuffer(usedChunks * wcount * 4);
   const u = WGRAD_PARAMS.pack({
     n,
     cin,
     cout,
-    coGroups: Math.ceil(cout / cb),
+    coGroups,
     inD,
     inH,
     inW,
