@@ -3,6 +3,7 @@ import type { JobsState } from './annotate-api.js';
 import { Annotator, type Tool } from './annotate.js';
 import type { OmeImage } from './ome.js';
 import type { Axis, Vec3 } from './paint-geometry.js';
+import { JobsPoller } from './jobs-poller.js';
 import { describeRegion, formatRanges, type Ranges, regionInView } from './segment-region.js';
 
 /**
@@ -180,60 +181,44 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
   };
   scope.addEventListener('change', showRegion);
   showRegion();
-  let shownOverlay = 0;
-  let timer: number | undefined;
-  // Answers are shown in the order their requests were sent: a poll sent before Train was pressed
-  // but answered after it would otherwise show "nothing running" and stop the polling for good.
-  let sent = 0;
-  let latest = 0;
-  const answer = async (request: () => Promise<JobsState>): Promise<void> => {
-    const id = ++sent;
-    const j = await request();
-    if (id < latest) return;
-    latest = id;
-    await show(j);
-  };
-  const show = async (j: JobsState): Promise<void> => {
-    status.classList.toggle('error', j.train?.phase === 'failed' || j.segment?.phase === 'failed');
-    status.textContent = describeJobs(j);
-    const running = j.train?.phase === 'running' || j.segment?.phase === 'running';
-    trainBtn.disabled = running;
-    segBtn.disabled = running;
-    if (!name.value || j.models.includes(name.value)) name.value = nextName(title, j.models);
-    if (j.overlay && j.overlay.generation !== shownOverlay) {
-      shownOverlay = j.overlay.generation;
-      await hooks.onSegmentation(j.overlay.url);
-      await annotator.setOverlay({ url: j.overlay.url });
-    }
-    if (running && timer === undefined) timer = window.setInterval(() => void poll(), 1000);
-    if (!running && timer !== undefined) {
-      window.clearInterval(timer);
-      timer = undefined;
-    }
-  };
-  const poll = async (): Promise<void> => {
-    try {
-      await answer(() => annotator.api.jobs());
-    } catch (err) {
-      hooks.onError((err as Error).message);
-    }
-  };
+  const poller = new JobsPoller({
+    fetchJobs: () => annotator.api.jobs(),
+    render: (j) => {
+      status.classList.toggle('error', j.train?.phase === 'failed' || j.segment?.phase === 'failed');
+      status.textContent = describeJobs(j);
+      const running = j.train?.phase === 'running' || j.segment?.phase === 'running';
+      trainBtn.disabled = running;
+      segBtn.disabled = running;
+      if (!name.value || j.models.includes(name.value)) name.value = nextName(title, j.models);
+    },
+    showOverlay: async (url) => {
+      await hooks.onSegmentation(url);
+      await annotator.setOverlay({ url });
+    },
+    onError: hooks.onError,
+    every: (ms, tick) => {
+      const timer = window.setInterval(tick, ms);
+      return () => window.clearInterval(timer);
+    },
+  });
   trainBtn.addEventListener('click', () => {
     void (async () => {
       await annotator.settled();
-      await answer(() => annotator.api.train(name.value.trim(), Number(minutes.value), testSteps()));
+      await poller.answer(() => annotator.api.train(name.value.trim(), Number(minutes.value), testSteps()));
     })().catch((err: unknown) => {
       status.classList.add('error');
       status.textContent = (err as Error).message;
     });
   });
   segBtn.addEventListener('click', () => {
-    answer(() => annotator.api.segment(undefined, segmentRegion(annotator, scope.value))).catch((err: unknown) => {
-      status.classList.add('error');
-      status.textContent = (err as Error).message;
-    });
+    poller
+      .answer(() => annotator.api.segment(undefined, segmentRegion(annotator, scope.value)))
+      .catch((err: unknown) => {
+        status.classList.add('error');
+        status.textContent = (err as Error).message;
+      });
   });
-  void poll();
+  void poller.poll();
   return showRegion;
 }
 
