@@ -8,7 +8,7 @@
  *
  *   node dist/bench/annotate-loop.js [--from models/default] [--size 96] [--rounds 5] [--strokes 30]
  *        [--seconds 285] [--train 601] [--val 971,972] [--lr 0.001] [--steps 15] [--patience 4] [--keep-base 0]
- *        [--set root.value=0.5 ...] [--out bench/out/annotate-loop] [--plot-only bench/out/annotate-loop]
+ *        [--difficulty medium] [--set root.value=0.5 ...] [--out bench/out/annotate-loop] [--plot-only bench/out/annotate-loop]
  *
  * Writes OUT.json (per round: strokes, annotated voxels, training steps and seconds, held-out
  * Dice, precision, recall and recall by root radius) and OUT.png (held-out Dice by round).
@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openVolume } from '../src/io/open.js';
 import { seededRandom } from '../src/nn/models/registry.js';
+import { DIFFICULTIES, isDifficulty } from '../src/synth/params.js';
 import { writeStrokeLabels } from '../src/pipeline/stroke-labels.js';
 import { Canvas, textWidth } from '../src/synth/figure.js';
 import { wholeBox } from '../src/volume/box.js';
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   if (replot) {
     // Redraws OUT.png from a finished run's OUT.json.
     const j = JSON.parse(readFileSync(`${replot}.json`, 'utf8')) as {
+      difficulty?: string;
       soil: string[];
       strokesPerRound: number;
       secondsPerRound: number;
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     plot(
       j.rounds,
       `${replot}.png`,
-      `CORRECTIVE ANNOTATION, SIMULATED (${j.soil.join(' ').toUpperCase()})`,
+      `CORRECTIVE ANNOTATION, SIMULATED (${[j.difficulty ?? 'medium', ...j.soil].join(' ').toUpperCase()})`,
       caption(j.strokesPerRound, j.secondsPerRound),
     );
     return;
@@ -143,6 +145,8 @@ async function main(): Promise<void> {
   const patience = arg('--patience', '4');
   const keepBase = arg('--keep-base', '0');
   const length = Number(arg('--stroke-length', '12'));
+  const difficulty = arg('--difficulty', 'medium');
+  if (!isDifficulty(difficulty)) throw new Error(`--difficulty must be one of ${DIFFICULTIES.join(', ')}, got ${difficulty}`);
   const soil = args('--set').length > 0 ? args('--set') : BRIGHT_ROOTS;
   const out = arg('--out', join(root, 'bench/out/annotate-loop'));
   const work = mkdtempSync(join(tmpdir(), 'rhizoct-bench-annotate-'));
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
   try {
     const synth = (kind: string, seed: string): string => {
       const p = join(work, `${kind}-${seed}.zarr`);
-      cli(['synth', p, '--seed', seed, '--shape', size, '--difficulty', 'medium', ...soil.flatMap((s) => ['--set', s]), '--quiet']);
+      cli(['synth', p, '--seed', seed, '--shape', size, '--difficulty', difficulty, ...soil.flatMap((s) => ['--set', s]), '--quiet']);
       return p;
     };
     const scan = synth('annotate', arg('--train', '601'));
@@ -159,7 +163,7 @@ async function main(): Promise<void> {
       .split(',')
       .map((s) => synth('val', s));
     console.log(
-      `soil: medium preset with ${soil.join(' ')}, ${size}³; one scan to annotate, ${val.length} held out; ${rounds} rounds of ${K} strokes, ${seconds} s of training each`,
+      `soil: ${difficulty} preset with ${soil.join(' ')}, ${size}³; one scan to annotate, ${val.length} held out; ${rounds} rounds of ${K} strokes, ${seconds} s of training each`,
     );
     const truth = await readMask(scan, 'roots');
     const shape = (await openVolume(scan)).shape as unknown as [number, number, number];
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       from,
       size,
+      difficulty,
       soil,
       strokesPerRound: K,
       strokeLength: length,
@@ -259,7 +264,12 @@ async function main(): Promise<void> {
         `round ${round}: ${s}held out ${fmtScores(heldOut)}; annotated scan Dice ${round === rounds ? trainScan.dice.toFixed(3) : '(next round)'}`,
       );
       writeFileSync(`${out}.json`, JSON.stringify(result(), null, 2));
-      plot(history, `${out}.png`, `CORRECTIVE ANNOTATION, SIMULATED (${soil.join(' ').toUpperCase()})`, caption(K, Number(seconds)));
+      plot(
+        history,
+        `${out}.png`,
+        `CORRECTIVE ANNOTATION, SIMULATED (${[difficulty, ...soil].join(' ').toUpperCase()})`,
+        caption(K, Number(seconds)),
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
