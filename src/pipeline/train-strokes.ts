@@ -87,9 +87,17 @@ export interface StrokeRun {
 }
 
 /**
+ * Held-out Dice decides; at equal Dice (held-out strokes are soon all right, Dice 1), the lower
+ * held-out loss, so training that makes the model surer of them still counts as progress.
+ */
+export function betterOnHeldOut(val: { dice: number; loss: number }, best: { dice: number; loss: number }): boolean {
+  return val.dice > best.dice || (val.dice === best.dice && val.loss < best.loss);
+}
+
+/**
  * Fine-tuning on annotation strokes: each epoch re-reads the strokes, trains on patches around the
  * training strokes (root and not-root balanced), scores the fused head on the held-out strokes,
- * and saves the model when that score is the best so far. Stops after `patience` epochs without
+ * and saves the model when that score is the best so far (betterOnHeldOut). Stops after `patience` epochs without
  * improvement, after `epochs`, or when `signal` aborts (after the step under way, validating and
  * saving as at an epoch's end). When new strokes change the held-out set, the best score so far
  * was measured on other voxels, so the next epoch's model is taken as the new best to compare with.
@@ -102,7 +110,7 @@ export async function trainOnStrokes(
   const patience = opts.patience ?? DEFAULT_PATIENCE;
   const trained = r.images.map(() => new Set<number>());
   const history: EpochRecord[] = [];
-  let best: { dice: number; use: StrokeUse[]; card: Omit<ModelCard, 'format' | 'version' | 'config'> } | null = null;
+  let best: { dice: number; loss: number; use: StrokeUse[]; card: Omit<ModelCard, 'format' | 'version' | 'config'> } | null = null;
   let sinceBest = 0;
   for (let epoch = 0; epoch < opts.epochs && !opts.signal?.aborted; epoch++) {
     const snap = await snapshot(opts, r.images, trained);
@@ -128,10 +136,13 @@ export async function trainOnStrokes(
     if (!ran) break;
     const tiles = validationTiles(snap.val, model.geometry.output, opts.seed, Math.max(1, opts.valPatches));
     const v = tiles.length > 0 ? await trainer.validateAnnotated(snap.val, tiles, opts.batch) : null;
-    const val = v && v.voxels > 0 ? { dice: v.dice, precision: v.precision, recall: v.recall } : { dice: NaN, precision: NaN, recall: NaN };
+    const val =
+      v && v.voxels > 0
+        ? { dice: v.dice, precision: v.precision, recall: v.recall, loss: v.loss }
+        : { dice: NaN, precision: NaN, recall: NaN, loss: NaN };
     // No held-out voxels: nothing to select by, so the latest model is kept.
     const newValSet = best !== null && !sameUse(best.use, snap.use);
-    const improved = best === null || Number.isNaN(val.dice) || newValSet || val.dice > best.dice;
+    const improved = best === null || Number.isNaN(val.dice) || newValSet || betterOnHeldOut(val, best);
     const rec: EpochRecord = {
       round: 0,
       epoch,
@@ -163,7 +174,12 @@ export async function trainOnStrokes(
         validation: { heldOutVoxels: v?.voxels ?? 0, tiles: tiles.length, ...val },
       };
       await saveModel(model, opts.out, card);
-      best = { dice: Number.isNaN(val.dice) ? -Infinity : val.dice, use: snap.use, card };
+      best = {
+        dice: Number.isNaN(val.dice) ? -Infinity : val.dice,
+        loss: Number.isNaN(val.loss) ? Infinity : val.loss,
+        use: snap.use,
+        card,
+      };
       sinceBest = 0;
     } else sinceBest++;
     await opts.onEpoch?.(rec);

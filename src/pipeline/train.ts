@@ -102,7 +102,8 @@ export interface EpochRecord {
   loss: number;
   parts: Record<string, number>;
   patchesPerSecond: number;
-  val: { dice: number; precision: number; recall: number };
+  /** `loss`: with annotations, the mean cross-entropy on held-out strokes (breaks ties in Dice). */
+  val: { dice: number; precision: number; recall: number; loss?: number };
   hardRegions: number;
   seconds: number;
   /** With annotations: the strokes this epoch trained and validated on, per store. */

@@ -31,7 +31,7 @@ beforeAll(async () => {
  * A trainer whose steps write the step count into the first weight and whose validation Dice
  * follows a script: the saved model's weight then says which epoch's model was kept.
  */
-function scripted(dice: number[], model: ReturnType<typeof buildModel>): { trainer: Trainer; optimizer: Optimizer } {
+function scripted(dice: number[], model: ReturnType<typeof buildModel>, loss: number[] = []): { trainer: Trainer; optimizer: Optimizer } {
   const optimizer = { step: 0, config: { lr: 0 } } as unknown as Optimizer;
   let epoch = 0;
   const first = model.parameters()[0]!.item.value;
@@ -42,58 +42,77 @@ function scripted(dice: number[], model: ReturnType<typeof buildModel>): { train
       return { loss: 1, parts: {} };
     },
     validateAnnotated: async () => {
+      const l = loss[epoch] ?? 1;
       const d = dice[epoch++]!;
-      return { tp: 1, fp: 0, fn: 0, dice: d, precision: d, recall: d, voxels: 10 };
+      return { tp: 1, fp: 0, fn: 0, dice: d, precision: d, recall: d, loss: l, voxels: 10 };
     },
   } as unknown as Trainer;
   return { trainer, optimizer };
 }
 
+async function run(name: string, dice: number[], loss: number[] = []) {
+  const model = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 8, lowWidths: [3, 5] }, 1);
+  const { trainer, optimizer } = scripted(dice, model, loss);
+  const out = join(dir, name);
+  const opts = {
+    data: [join(dir, 's.zarr')],
+    val: [],
+    out,
+    optimizer: 'adam',
+    lr: 0.001,
+    batch: 2,
+    stepsPerEpoch: 2,
+    epochs: dice.length,
+    rounds: 1,
+    valPatches: 8,
+    diceWeight: 0,
+    calibrationBatches: 0,
+    augment: false,
+    seed: 3,
+    resume: false,
+    progress: new SilentProgress(),
+    annotations: true,
+    patience: 2,
+  } satisfies TrainOptions;
+  const images = [await VolumePatches.open(join(dir, 's.zarr'), DEFAULT_NORMALISATION, null)];
+  const { card, history } = await trainOnStrokes({
+    opts,
+    gpu,
+    model,
+    optimizer,
+    trainer,
+    images,
+    norm: DEFAULT_NORMALISATION,
+    lrAt: () => 0,
+    trainingCard: (h, extra) => ({ epochs: h.length, ...extra }),
+    writeLog: async () => {},
+  });
+  await images[0]!.close();
+  const saved = await loadModel(gpu, out);
+  const w = await saved.model.parameters()[0]!.item.value.toArray();
+  return { card, history, savedStep: w[0], savedEpoch: (saved.card.training as { annotations: { epoch: number } }).annotations.epoch };
+}
+
 describe('fine-tuning on strokes: best model and early stop', () => {
   it('keeps the model of the best validation epoch and stops after `patience` epochs without improvement', async () => {
-    const model = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 8, lowWidths: [3, 5] }, 1);
-    const { trainer, optimizer } = scripted([0.5, 0.7, 0.6, 0.65, 0.9, 0.95], model);
-    const out = join(dir, 'best');
-    const opts = {
-      data: [join(dir, 's.zarr')],
-      val: [],
-      out,
-      optimizer: 'adam',
-      lr: 0.001,
-      batch: 2,
-      stepsPerEpoch: 2,
-      epochs: 6,
-      rounds: 1,
-      valPatches: 8,
-      diceWeight: 0,
-      calibrationBatches: 0,
-      augment: false,
-      seed: 3,
-      resume: false,
-      progress: new SilentProgress(),
-      annotations: true,
-      patience: 2,
-    } satisfies TrainOptions;
-    const images = [await VolumePatches.open(join(dir, 's.zarr'), DEFAULT_NORMALISATION, null)];
-    const { card, history } = await trainOnStrokes({
-      opts,
-      gpu,
-      model,
-      optimizer,
-      trainer,
-      images,
-      norm: DEFAULT_NORMALISATION,
-      lrAt: () => 0,
-      trainingCard: (h, extra) => ({ epochs: h.length, ...extra }),
-      writeLog: async () => {},
-    });
-    await images[0]!.close();
+    const { card, history, savedStep, savedEpoch } = await run('best', [0.5, 0.7, 0.6, 0.65, 0.9, 0.95]);
     expect(history.map((h) => h.best)).toEqual([true, true, false, false]);
     expect(history.map((h) => h.step)).toEqual([2, 4, 6, 8]);
     expect(card.validation).toMatchObject({ dice: 0.7 });
-    const saved = await loadModel(gpu, out);
-    const w = await saved.model.parameters()[0]!.item.value.toArray();
-    expect(w[0], 'the saved weights are those after epoch 2 (step 4), not the last').toBe(4);
-    expect((saved.card.training as { annotations: { epoch: number } }).annotations.epoch).toBe(1);
+    expect(savedStep, 'the saved weights are those after epoch 2 (step 4), not the last').toBe(4);
+    expect(savedEpoch).toBe(1);
+  });
+
+  it('once held-out Dice is 1, a lower held-out loss still counts as better (training does not stop at the first perfect epoch)', async () => {
+    const { history, savedStep } = await run('tie', [1, 1, 1, 1, 1, 1], [0.5, 0.3, 0.35, 0.2, 0.25, 0.22]);
+    expect(history.map((h) => h.best)).toEqual([true, true, false, true, false, false]);
+    expect(history.map((h) => h.val.loss)).toEqual([0.5, 0.3, 0.35, 0.2, 0.25, 0.22]);
+    expect(savedStep, 'the epoch with the lowest loss at Dice 1 (step 8)').toBe(8);
+  });
+
+  it('a higher Dice wins over a lower loss', async () => {
+    const { history, savedStep } = await run('dice-first', [0.8, 0.9, 0.85], [0.2, 0.4, 0.1]);
+    expect(history.map((h) => h.best)).toEqual([true, true, false]);
+    expect(savedStep).toBe(4);
   });
 });

@@ -11,6 +11,9 @@ import { overlapScores, type Confusion } from '../../volume/overlap.js';
 
 export type { Confusion };
 
+/** Probabilities are clamped this far from 0 and 1 in the held-out loss, so one sure mistake is finite. */
+const BCE_EPS = 1e-6;
+
 const cube = (n: number, side: number): Shape5 => [n, 1, side, side, side];
 
 /** Dice of confusion counts (1 when truth and prediction are both empty; volume/overlap). */
@@ -166,16 +169,19 @@ export class Trainer {
 
   /**
    * Dice, precision and recall of the fused head over the annotated voxels of the given output
-   * tiles only (the examples' fused mask > 0): validation on held-out strokes.
+   * tiles only (the examples' fused mask > 0): validation on held-out strokes. `loss` is the mean
+   * binary cross-entropy over those voxels, which keeps ranking models once Dice is saturated
+   * (a few hundred painted voxels are soon all right).
    */
   async validateAnnotated(
     volumes: PatchVolume[],
     tiles: { volume: number; centre: Point }[],
     batch: number,
     threshold = 0.5,
-  ): Promise<Confusion & { dice: number; precision: number; recall: number; voxels: number }> {
+  ): Promise<Confusion & { dice: number; precision: number; recall: number; loss: number; voxels: number }> {
     const total: Confusion = { tp: 0, fp: 0, fn: 0 };
     let voxels = 0;
+    let bce = 0;
     for (let i = 0; i < tiles.length; i += batch) {
       const part = tiles.slice(i, i + batch);
       const ex = await Promise.all(part.map((c) => readExample(volumes[c.volume]!, c.centre, this.model.geometry, null)));
@@ -192,13 +198,14 @@ export class Trainer {
         voxels++;
         const p = prob[k]! >= threshold;
         const t = truth[k]! >= 0.5;
+        bce -= Math.log(Math.min(1 - BCE_EPS, Math.max(BCE_EPS, t ? prob[k]! : 1 - prob[k]!)));
         if (p && t) total.tp++;
         else if (p) total.fp++;
         else if (t) total.fn++;
       }
     }
     const { dice, precision, recall } = overlapScores(total);
-    return { ...total, dice, precision, recall, voxels };
+    return { ...total, dice, precision, recall, loss: voxels > 0 ? bce / voxels : NaN, voxels };
   }
 
   /**

@@ -8,6 +8,8 @@ import { AnnotatedVolume, CELL, heldOutCells, NOT_ROOT, ROOT, StrokeLabels } fro
 import { readExample, stack, type Example } from '../../../src/nn/train/examples.js';
 import { StrokeSampler, STROKE_SAMPLING } from '../../../src/nn/train/stroke-sampler.js';
 import type { Point } from '../../../src/nn/train/sampler.js';
+import { Optimizer } from '../../../src/nn/train/optimizer.js';
+import { Trainer } from '../../../src/nn/train/trainer.js';
 import { testGpu } from '../../helpers/gpu.js';
 import { freshSeed, rng, uniform } from '../../helpers/random.js';
 import { expectClose } from '../../helpers/compare.js';
@@ -299,5 +301,43 @@ describe(`annotation strokes as training targets (seed ${seed})`, () => {
       const differs = moved.some((g, k) => g.some((x, i) => Math.abs(x - base[k]![i]!) > 1e-5));
       expect(differs, `labelled ${head} targets reach the gradients`).toBe(true);
     }
+  });
+});
+
+describe(`validation on held-out strokes (seed ${seed})`, () => {
+  it('scores only the held-out painted voxels; its loss is their mean cross-entropy, against float64', async () => {
+    const r = rng(seed + 9);
+    const model = buildModel(gpu, { arch: 'dual', patch: 16, widths: [4, 6], lowScale: 2, lowPatch: 8, lowWidths: [3, 5] }, seed);
+    const trainer = new Trainer(gpu, model, new Optimizer(model.parameters(), { kind: 'adam', lr: 0 }), PAPER_LOSS);
+    const labels = randomStrokes(r, 60);
+    const val = new AnnotatedVolume(toyImage(r), labels, new Set(labels.annotatedCells()), 'val');
+    const tiles: { volume: number; centre: Point }[] = [
+      { volume: 0, centre: [8, 8, 8] },
+      { volume: 0, centre: [24, 20, 30] },
+      { volume: 0, centre: [32, 32, 16] },
+    ];
+    const got = await trainer.validateAnnotated([val], tiles, 2);
+    let bce = 0;
+    let voxels = 0;
+    const c = { tp: 0, fp: 0, fn: 0 };
+    for (const t of tiles) {
+      const ex = await readExample(val, t.centre, model.geometry, null);
+      const prob = await trainer.predict([ex]);
+      for (let k = 0; k < prob.length; k++) {
+        if (!(ex.mask!.fused[k]! > 0)) continue;
+        const p = Math.min(1 - 1e-6, Math.max(1e-6, prob[k]!));
+        const root = ex.tFused[k]! >= 0.5;
+        bce -= root ? Math.log(p) : Math.log(1 - p);
+        voxels++;
+        if (prob[k]! >= 0.5 && root) c.tp++;
+        else if (prob[k]! >= 0.5) c.fp++;
+        else if (root) c.fn++;
+      }
+    }
+    expect(voxels, 'the tiles hold painted voxels').toBeGreaterThan(20);
+    expect(got.voxels).toBe(voxels);
+    expect({ tp: got.tp, fp: got.fp, fn: got.fn }).toEqual(c);
+    expect(got.loss).toBeGreaterThan(0);
+    expect(Math.abs(got.loss - bce / voxels)).toBeLessThan(1e-9 * Math.max(1, bce / voxels));
   });
 });
