@@ -13,7 +13,7 @@ import { ChunkGrid } from '../volume/chunk-grid.js';
 import { formatRegion, regionBox, regionProblem, regionRanges, type RegionRanges } from '../volume/region.js';
 import { tilesFor, type Tile } from '../volume/tiles.js';
 import { convertToOmeZarr } from './convert.js';
-import { autoScales, ScaleLevel, fuseMax } from './multiscale.js';
+import { autoScales, COARSE_OPENING, ScaleLevel, fuseMax } from './multiscale.js';
 import { VolumePatches } from './patch-source.js';
 import type { Progress } from './progress.js';
 
@@ -354,8 +354,16 @@ class BlockPredictor {
     private readonly tta: boolean,
     private readonly grid: SegmentationOutput['grid'],
   ) {
+    const finest = Math.min(...plan.scales);
     this.levels = plan.scales.map(
-      (l) => new ScaleLevel(l, plan.shape, plan.out, async (tiles, level) => this.predictTiles(await this.readInputs(tiles, level))),
+      (l) =>
+        new ScaleLevel(
+          l,
+          plan.shape,
+          plan.out,
+          async (tiles, level) => this.predictTiles(await this.readInputs(tiles, level)),
+          l === finest ? 0 : COARSE_OPENING,
+        ),
     );
     this.full = this.levels.find((l) => l.level === 0);
   }

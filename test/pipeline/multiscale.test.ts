@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoScales, ScaleLevel, fuseMax, parseScales, upsampleTrilinear } from '../../src/pipeline/multiscale.js';
+import { autoScales, cropBox, growBox, ScaleLevel, fuseMax, parseScales, upsampleTrilinear } from '../../src/pipeline/multiscale.js';
 import { makeBox, type Box, type Vec3 } from '../../src/volume/box.js';
 import type { Tile } from '../../src/volume/tiles.js';
 import { rng } from '../helpers/random.js';
@@ -69,17 +69,20 @@ describe('multi-scale inference', () => {
   it('gives every voxel the same probability however the volume is cut into blocks, and reuses tiles', async () => {
     const shape: Vec3 = [70, 53, 61];
     // Level 0 with tiles smaller than the blocks and larger than them (shared between blocks).
-    for (const [level, out] of [
-      [0, 8],
-      [0, 32],
-      [1, 8],
-      [2, 8],
+    // Coarse levels also opened, as when fused with a finer level: the opening's margin keeps blocks exact.
+    for (const [level, out, opening] of [
+      [0, 8, 0],
+      [0, 32, 0],
+      [1, 8, 0],
+      [2, 8, 0],
+      [1, 8, 3],
+      [2, 8, 2],
     ] as const) {
       const calls = { tiles: 0 };
-      const whole = await new ScaleLevel(level, shape, out, fakePredict(out, calls)).probabilities(makeBox([0, 0, 0], shape));
+      const whole = await new ScaleLevel(level, shape, out, fakePredict(out, calls), opening).probabilities(makeBox([0, 0, 0], shape));
       const blocked = new Float32Array(whole.length);
       const callsB = { tiles: 0 };
-      const lvl = new ScaleLevel(level, shape, out, fakePredict(out, callsB));
+      const lvl = new ScaleLevel(level, shape, out, fakePredict(out, callsB), opening);
       const side = 24;
       for (let z = 0; z < shape[0]; z += side)
         for (let y = 0; y < shape[1]; y += side)
@@ -93,10 +96,20 @@ describe('multi-scale inference', () => {
                   ((z + k) * shape[1] + y + j) * shape[2] + x,
                 );
           }
-      expect(Buffer.from(blocked.buffer).equals(Buffer.from(whole.buffer)), `level ${level}, tile ${out}`).toBe(true);
+      expect(Buffer.from(blocked.buffer).equals(Buffer.from(whole.buffer)), `level ${level}, tile ${out}, opening ${opening}`).toBe(true);
       // With the cache each tile is predicted once.
-      expect(callsB.tiles, `level ${level}, tile ${out}`).toBe(calls.tiles);
+      expect(callsB.tiles, `level ${level}, tile ${out}, opening ${opening}`).toBe(calls.tiles);
     }
+  });
+
+  it('grows a box within the volume and crops an array to a box inside it', () => {
+    expect(growBox(makeBox([1, 5, 9], [4, 4, 4]), 3, [20, 10, 14])).toEqual(makeBox([0, 2, 6], [8, 8, 8]));
+    const from = makeBox([2, 3, 4], [3, 4, 5]);
+    const p = Float32Array.from({ length: 60 }, (_, i) => i);
+    const to = makeBox([3, 4, 5], [2, 2, 3]);
+    const want: number[] = [];
+    for (let z = 3; z < 5; z++) for (let y = 4; y < 6; y++) for (let x = 5; x < 8; x++) want.push(((z - 2) * 4 + y - 3) * 5 + x - 4);
+    expect([...cropBox(p, from, to)]).toEqual(want);
   });
 
   it('fuses by the maximum', () => {

@@ -81,7 +81,7 @@ export function register(program: Command): void {
     )
     .option(
       '--scales <levels>',
-      'pyramid levels the network runs at, fused at full resolution (a voxel is root if any level finds it): auto (0,1,2 where the level is at least one network patch on its smallest side, for roots from ~1 to ~40 voxels in radius) or e.g. 0 for full resolution only',
+      'pyramid levels the network runs at, fused at full resolution (a voxel is root if the finest level finds it, or it lies in a body a coarser level finds thick): auto (0,1,2 where the level is at least one network patch on its smallest side, for roots from ~1 to ~40 voxels in radius) or e.g. 0 for full resolution only',
       asOption(parseScales),
       'auto',
     )
