@@ -89,10 +89,13 @@ describe('the default model on the real scans, full resolution, no options', () 
       expect(core).toBeGreaterThan(10000);
       expect(laterals[1]).toBe(15);
       // Multi-scale fusion finds the tap root whole (at full resolution alone it came out as a ring,
-      // 0.37 of its core). The laterals are not asserted: the shipped model finds few of them (README).
+      // 0.37 of its core). The laterals: 12 of the 15 points today (4 with models/presets).
+      expect(laterals[0], 'most lateral points are root').toBeGreaterThanOrEqual(10);
       expect(coreRoot / core, 'the tap root is found whole, not as a ring').toBeGreaterThan(0.9);
       expect(falsePos, 'sand, pores and matrix points are not root').toBeLessThanOrEqual(1);
-      expect(called.bright, 'bright sand grains are not root').toBeLessThan(0.02);
+      // The default model since 2026-12-07 (trained on varied soils) calls specks on some bright grains
+      // root: 2.1% of the brightest tenth of the box, where the presets-only model called 0.003%.
+      expect(called.bright, 'bright sand grains are mostly not root').toBeLessThan(0.03);
     },
     900_000,
   );

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Reproduces models/default: synthesises the training and validation scans with `rhizoct synth`
-# and trains the default dual-resolution network on them with `rhizoct train`.
-#   scripts/train-default.sh [WORKDIR] [extra train flags...]
+# Reproduces models/presets (the default model until 2026-12-07): synthesises the training and
+# validation scans of the three presets with `rhizoct synth` and trains the dual-resolution
+# network on them with `rhizoct train`.
+#   scripts/train-presets.sh [WORKDIR] [extra train flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/rhizoct-train-default}
@@ -20,6 +21,6 @@ make_scan train-e1 301 easy 128
 make_scan val-m 901 medium 96
 make_scan val-h 902 hard 96
 data=$(printf "$work/%s.zarr," train-m1 train-m2 train-m3 train-h1 train-h2 train-e1)
-$rz train --data "${data%,}" --val "$work/val-m.zarr,$work/val-h.zarr" --out models/default \
+$rz train --data "${data%,}" --val "$work/val-m.zarr,$work/val-h.zarr" --out models/presets \
   --arch dual --optimizer adam --lr 0.002 --lr-final 0.0001 --batch 2 --steps 100 --epochs 15 --rounds 1 --dice 0.5 \
   --val-patches 16 --seed 7 "$@"
