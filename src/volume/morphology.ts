@@ -13,21 +13,24 @@ import type { Vec3 } from './box.js';
  */
 export function greyOpening(p: Float32Array, shape: Vec3, radius: number): Float32Array {
   let v = p;
-  for (let k = 0; k < radius; k++) v = unitStep(v, shape, k, Math.min);
-  for (let k = 0; k < radius; k++) v = unitStep(v, shape, k, Math.max);
+  for (let k = 0; k < radius; k++) v = unitStep(v, shape, k, false);
+  for (let k = 0; k < radius; k++) v = unitStep(v, shape, k, true);
   return v;
 }
 
-/** Step k of the element: the cube on every third step, the cross on the others. */
-export function unitStep(p: Float32Array, shape: Vec3, k: number, pick: (a: number, b: number) => number): Float32Array {
-  if (k % 3 !== 2) return crossStep(p, shape, pick);
+/** Step k of the element (the least value, or the greatest with `max`): the cube on every third step, the cross on the others. */
+export function unitStep(p: Float32Array, shape: Vec3, k: number, max: boolean): Float32Array {
+  if (k % 3 !== 2) return crossStep(p, shape, max);
   let v = p;
-  for (const axis of [0, 1, 2] as const) v = lineStep(v, shape, axis, pick);
+  for (const axis of [0, 1, 2] as const) v = lineStep(v, shape, axis, max);
   return v;
 }
+
+/** Whether `b` replaces `m` (the comparison written out: passing Math.min or Math.max in made the opening 5× slower). */
+const beats = (b: number, m: number, max: boolean): boolean => (max ? b > m : b < m);
 
 /** Each voxel and its (up to) six face neighbours. */
-function crossStep(p: Float32Array, shape: Vec3, pick: (a: number, b: number) => number): Float32Array {
+function crossStep(p: Float32Array, shape: Vec3, max: boolean): Float32Array {
   const [D, H, W] = shape;
   const out = new Float32Array(p.length);
   for (let z = 0; z < D; z++)
@@ -35,19 +38,19 @@ function crossStep(p: Float32Array, shape: Vec3, pick: (a: number, b: number) =>
       for (let x = 0; x < W; x++) {
         const i = (z * H + y) * W + x;
         let m = p[i]!;
-        if (x > 0) m = pick(m, p[i - 1]!);
-        if (x + 1 < W) m = pick(m, p[i + 1]!);
-        if (y > 0) m = pick(m, p[i - W]!);
-        if (y + 1 < H) m = pick(m, p[i + W]!);
-        if (z > 0) m = pick(m, p[i - H * W]!);
-        if (z + 1 < D) m = pick(m, p[i + H * W]!);
+        if (x > 0 && beats(p[i - 1]!, m, max)) m = p[i - 1]!;
+        if (x + 1 < W && beats(p[i + 1]!, m, max)) m = p[i + 1]!;
+        if (y > 0 && beats(p[i - W]!, m, max)) m = p[i - W]!;
+        if (y + 1 < H && beats(p[i + W]!, m, max)) m = p[i + W]!;
+        if (z > 0 && beats(p[i - H * W]!, m, max)) m = p[i - H * W]!;
+        if (z + 1 < D && beats(p[i + H * W]!, m, max)) m = p[i + H * W]!;
         out[i] = m;
       }
   return out;
 }
 
 /** Each voxel and its (up to) two neighbours along `axis`; three of these make the cube. */
-function lineStep(p: Float32Array, shape: Vec3, axis: 0 | 1 | 2, pick: (a: number, b: number) => number): Float32Array {
+function lineStep(p: Float32Array, shape: Vec3, axis: 0 | 1 | 2, max: boolean): Float32Array {
   const [D, H, W] = shape;
   const stride = axis === 0 ? H * W : axis === 1 ? W : 1;
   const n = shape[axis];
@@ -58,8 +61,8 @@ function lineStep(p: Float32Array, shape: Vec3, axis: 0 | 1 | 2, pick: (a: numbe
         const i = (z * H + y) * W + x;
         const c = axis === 0 ? z : axis === 1 ? y : x;
         let m = p[i]!;
-        if (c > 0) m = pick(m, p[i - stride]!);
-        if (c + 1 < n) m = pick(m, p[i + stride]!);
+        if (c > 0 && beats(p[i - stride]!, m, max)) m = p[i - stride]!;
+        if (c + 1 < n && beats(p[i + stride]!, m, max)) m = p[i + stride]!;
         out[i] = m;
       }
   return out;
