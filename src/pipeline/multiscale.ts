@@ -7,7 +7,8 @@
  * maximum: a voxel is root when the network finds it root at the finest level run, or in a body it
  * finds thick at a coarser one. Costs about 1 + 1/8 + 1/64 of one full-resolution pass.
  */
-import type { Box, Vec3 } from '../volume/box.js';
+import { type Box, clipBox, growBox, type Vec3, voxelCount } from '../volume/box.js';
+import { copyBox } from '../volume/copy.js';
 import { greyOpening } from '../volume/morphology.js';
 import { placeTile, tilesFor, type Tile } from '../volume/tiles.js';
 
@@ -80,9 +81,14 @@ export class ScaleLevel {
   async probabilities(box: Box): Promise<Float32Array> {
     const cb = this.coarseBox(box);
     // Opening reads 2 × radius around each voxel (erosion, then dilation of the eroded values).
-    const eb = this.opening > 0 ? growBox(cb, 2 * this.opening, this.shape) : cb;
+    const m = 2 * this.opening;
+    const eb = this.opening > 0 ? clipBox(growBox(cb, [m, m, m]), this.shape)! : cb;
     const predicted = await this.predicted(eb);
-    const p = this.opening > 0 ? cropBox(greyOpening(predicted, eb.shape, this.opening), eb, cb) : predicted;
+    let p = predicted;
+    if (this.opening > 0) {
+      p = new Float32Array(voxelCount(cb.shape));
+      copyBox(greyOpening(predicted, eb.shape, this.opening), eb, p, cb);
+    }
     return this.factor === 1 ? p : upsampleTrilinear(p, cb, box, this.factor);
   }
 
@@ -124,26 +130,6 @@ const key = (t: Tile): string => t.start.join(',');
  * in radius) is still found by level 2 (bench/RESULTS.md, session 30).
  */
 export const COARSE_OPENING = 5;
-
-/** `b` grown by `m` voxels on every side, within a volume of `shape`. */
-export function growBox(b: Box, m: number, shape: Vec3): Box {
-  const lo = b.offset.map((o) => Math.max(0, o - m)) as unknown as Vec3;
-  const hi = b.offset.map((o, a) => Math.min(shape[a]!, o + b.shape[a]! + m)) as unknown as Vec3;
-  return { offset: lo, shape: hi.map((h, a) => h - lo[a]!) as unknown as Vec3 };
-}
-
-/** The part of `p` (over box `from`) that lies in box `to`. */
-export function cropBox(p: Float32Array, from: Box, to: Box): Float32Array {
-  const [, fy, fx] = from.shape;
-  const [tz, ty, tx] = to.shape;
-  const out = new Float32Array(tz * ty * tx);
-  for (let z = 0; z < tz; z++)
-    for (let y = 0; y < ty; y++) {
-      const src = ((to.offset[0] + z - from.offset[0]) * fy + to.offset[1] + y - from.offset[1]) * fx + to.offset[2] - from.offset[2];
-      out.set(p.subarray(src, src + tx), (z * ty + y) * tx);
-    }
-  return out;
-}
 
 /**
  * Samples a coarse grid (box `cb` of a level `f`× coarser) at the centres of the full-resolution

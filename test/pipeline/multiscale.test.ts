@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoScales, cropBox, growBox, ScaleLevel, fuseMax, parseScales, upsampleTrilinear } from '../../src/pipeline/multiscale.js';
+import { autoScales, ScaleLevel, fuseMax, parseScales, upsampleTrilinear } from '../../src/pipeline/multiscale.js';
 import { makeBox, type Box, type Vec3 } from '../../src/volume/box.js';
 import type { Tile } from '../../src/volume/tiles.js';
 import { rng } from '../helpers/random.js';
@@ -100,16 +100,6 @@ describe('multi-scale inference', () => {
       // With the cache each tile is predicted once.
       expect(callsB.tiles, `level ${level}, tile ${out}, opening ${opening}`).toBe(calls.tiles);
     }
-  });
-
-  it('grows a box within the volume and crops an array to a box inside it', () => {
-    expect(growBox(makeBox([1, 5, 9], [4, 4, 4]), 3, [20, 10, 14])).toEqual(makeBox([0, 2, 6], [8, 8, 8]));
-    const from = makeBox([2, 3, 4], [3, 4, 5]);
-    const p = Float32Array.from({ length: 60 }, (_, i) => i);
-    const to = makeBox([3, 4, 5], [2, 2, 3]);
-    const want: number[] = [];
-    for (let z = 3; z < 5; z++) for (let y = 4; y < 6; y++) for (let x = 5; x < 8; x++) want.push(((z - 2) * 4 + y - 3) * 5 + x - 4);
-    expect([...cropBox(p, from, to)]).toEqual(want);
   });
 
   it('fuses by the maximum', () => {

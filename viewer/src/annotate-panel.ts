@@ -183,10 +183,9 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
   showRegion();
   const poller = new JobsPoller({
     fetchJobs: () => annotator.api.jobs(),
-    render: (j) => {
+    render: (j, running) => {
       status.classList.toggle('error', j.train?.phase === 'failed' || j.segment?.phase === 'failed');
       status.textContent = describeJobs(j);
-      const running = j.train?.phase === 'running' || j.segment?.phase === 'running';
       trainBtn.disabled = running;
       segBtn.disabled = running;
       if (!name.value || j.models.includes(name.value)) name.value = nextName(title, j.models);

@@ -14,8 +14,8 @@ import type { JobsState } from './annotate-api.js';
 export interface PollerHooks {
   /** Asks the server for the state. */
   fetchJobs(): Promise<JobsState>;
-  /** Shows a state: status text, buttons (synchronous). */
-  render(j: JobsState): void;
+  /** Shows a state: status text, buttons (synchronous); `running`: a job runs. */
+  render(j: JobsState, running: boolean): void;
   /** Loads a new segmentation as the overlay. */
   showOverlay(url: string): Promise<void>;
   onError(message: string): void;
@@ -44,8 +44,8 @@ export class JobsPoller {
     const j = await request();
     if (id < this.latest) return;
     this.latest = id;
-    this.hooks.render(j);
     const running = j.train?.phase === 'running' || j.segment?.phase === 'running';
+    this.hooks.render(j, running);
     if (running && !this.stop) this.stop = this.hooks.every(POLL_MS, () => void this.poll());
     if (!running && this.stop) {
       this.stop();
