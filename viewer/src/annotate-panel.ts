@@ -200,22 +200,19 @@ function setupLoop(annotator: Annotator, status: HTMLElement, hooks: PanelHooks,
       return () => window.clearInterval(timer);
     },
   });
+  // A refused Train or Segment request is shown where the jobs' state is.
+  const refused = (err: unknown): void => {
+    status.classList.add('error');
+    status.textContent = (err as Error).message;
+  };
   trainBtn.addEventListener('click', () => {
     void (async () => {
       await annotator.settled();
       await poller.answer(() => annotator.api.train(name.value.trim(), Number(minutes.value), testSteps()));
-    })().catch((err: unknown) => {
-      status.classList.add('error');
-      status.textContent = (err as Error).message;
-    });
+    })().catch(refused);
   });
   segBtn.addEventListener('click', () => {
-    poller
-      .answer(() => annotator.api.segment(undefined, segmentRegion(annotator, scope.value)))
-      .catch((err: unknown) => {
-        status.classList.add('error');
-        status.textContent = (err as Error).message;
-      });
+    poller.answer(() => annotator.api.segment(undefined, segmentRegion(annotator, scope.value))).catch(refused);
   });
   void poller.poll();
   return showRegion;
