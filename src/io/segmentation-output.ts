@@ -33,6 +33,10 @@ export interface JobIdentity {
   chunk: Vec3;
   /** Pyramid levels the network ran at, fused (absent: full resolution only). */
   scales?: number[];
+  /** Inference tile side, where not the model's own. */
+  tile?: number;
+  /** Mask pieces under this many voxels removed (absent: none). */
+  minComponent?: number;
 }
 
 /**
@@ -333,20 +337,41 @@ export class SegmentationOutput {
     await fh.close();
   }
 
+  /** The mask's voxels in chunk `index` (those inside the volume). */
+  async readMask(index: Vec3): Promise<Uint8Array> {
+    const box: Box = this.grid.chunkBox(index);
+    const sel = [0, 1, 2].map((a) => zarr.slice(box.offset[a]!, box.offset[a]! + box.shape[a]!));
+    return (await zarr.get(this.mask, sel)).data as Uint8Array;
+  }
+
+  /** Rewrites the mask of a done chunk (atomically; its probabilities and done-marker stay). */
+  async writeMask(index: Vec3, mask: Uint8Array): Promise<void> {
+    if (this.finished) throw new Error(`${this.path}: complete; chunk ${index.join('.')} is not written again`);
+    const box: Box = this.grid.chunkBox(index);
+    const sel = [0, 1, 2].map((a) => zarr.slice(box.offset[a]!, box.offset[a]! + box.shape[a]!));
+    const [nz, ny, nx] = box.shape;
+    await zarr.set(this.mask, sel, { data: mask, shape: [nz, ny, nx], stride: [ny * nx, nx, 1] });
+  }
+
   /**
    * If every chunk is done, writes the metadata that makes OUT an OME-Zarr image and moves it into
    * place, under a lock so that shards finishing together finalise once. Returns false when work
    * remains (other shards still running); when another process holds the lock, waits up to
-   * `waitMs` for it to finish and returns whether OUT is then complete.
+   * `waitMs` for it to finish and returns whether OUT is then complete. `finish`, when given,
+   * runs under the lock on the done chunks before the metadata is written (every chunk, or in a
+   * region store those segmented so far) and what it returns joins the provenance; a run killed
+   * in it leaves the output unfinished, and finishing again runs it again, so it must be idempotent.
    */
-  async tryFinalize(provenance: Record<string, unknown>, waitMs = 60_000, region?: Box): Promise<boolean> {
+  async tryFinalize(provenance: Record<string, unknown>, waitMs = 60_000, region?: Box, finish?: FinishStep): Promise<boolean> {
     if (this.finished) return true;
-    if (this.inPlace) return this.finishInPlace(provenance, waitMs, region);
-    for (const c of this.grid.chunksIn({ offset: [0, 0, 0], shape: this.meta.shape })) if (!(await this.isDone(c))) return false;
+    if (this.inPlace) return this.finishInPlace(provenance, waitMs, region, finish);
+    const all = [...this.grid.allChunks()];
+    for (const c of all) if (!(await this.isDone(c))) return false;
     const lock = await FinalizeLock.acquire(this.dir);
     if (!lock) return waitForPath(this.path, waitMs);
     try {
-      await this.writeMetadata(provenance);
+      const extra = finish ? await finish(this, all) : {};
+      await this.writeMetadata({ ...provenance, ...extra });
       if (!(await lock.stillHeld())) return waitForPath(this.path, waitMs); // taken over after we stalled
       if (await exists(this.path)) await rm(this.path, { recursive: true, force: true });
       await rename(this.dir, this.path);
@@ -365,7 +390,7 @@ export class SegmentationOutput {
    * marked, so the metadata never claims a chunk that is not there. Under the lock, waiting up to
    * `waitMs` for another process's update to end.
    */
-  private async finishInPlace(provenance: Record<string, unknown>, waitMs: number, region?: Box): Promise<boolean> {
+  private async finishInPlace(provenance: Record<string, unknown>, waitMs: number, region?: Box, finish?: FinishStep): Promise<boolean> {
     const t0 = Date.now();
     let lock = await FinalizeLock.acquire(this.dir);
     while (!lock) {
@@ -377,9 +402,11 @@ export class SegmentationOutput {
       lock = await FinalizeLock.acquire(this.dir);
     }
     try {
-      let segmented = 0;
-      for (const c of this.grid.allChunks()) if (await this.isDone(c)) segmented++;
+      const done: Vec3[] = [];
+      for (const c of this.grid.allChunks()) if (await this.isDone(c)) done.push(c);
+      const segmented = done.length;
       const total = this.grid.chunkCount;
+      if (finish) provenance = { ...provenance, ...(await finish(this, done)) };
       const have = await readJobFile(join(this.dir, JOB_FILE));
       const base: JobFile = { job: have!.job, shape: have!.shape };
       const store = new AtomicFileStore(this.dir);
@@ -429,6 +456,9 @@ export class SegmentationOutput {
     await set('.zattrs', imageAttributes('0.4', ms('root probability (0-255)', 'mean'), { rhizoct: provenance }));
   }
 }
+
+/** A step run on an output's done chunks as it is finalised (e.g. removing specks from the mask); returns provenance to record. */
+export type FinishStep = (output: SegmentationOutput, done: Vec3[]) => Promise<Record<string, unknown>>;
 
 /** "2 regions (0:64,0:64,0:64; …), 8 of 27 chunks segmented". */
 export function describeCoverage(c: RegionCoverage): string {

@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { acquireGpu } from '../gpu/acquire.js';
 import { openVolume } from '../io/open.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { SegmentationOutput, type JobIdentity, type RegionCoverage } from '../io/segmentation-output.js';
+import { removeSpecks, type MaskChunks } from '../analysis/speck-filter.js';
+import { SegmentationOutput, type FinishStep, type JobIdentity, type RegionCoverage } from '../io/segmentation-output.js';
 import { loadModel, modelPaths, type ModelCard } from '../nn/models/registry.js';
 import { predictFused } from '../nn/models/infer.js';
 import type { ModelGeometry, SegmentationModel } from '../nn/models/model.js';
@@ -67,7 +68,19 @@ export interface SegmentOptions {
    * The viewer's Segment button runs this way.
    */
   keepSameJob?: boolean;
+  /**
+   * Connected pieces of the mask (26-connected) with fewer voxels than this are removed once every
+   * chunk is written (`removeSpecks`); 0 keeps them all. Default MIN_COMPONENT. The probabilities
+   * are the network's, unfiltered.
+   */
+  minComponent?: number;
 }
+
+/**
+ * Default of `--min-component`: the mask's pieces under this many voxels are removed. Chosen on
+ * tuning scans (bench/RESULTS.md, "Specks"): bright grains the default model calls root.
+ */
+export const MIN_COMPONENT = 0;
 
 export interface SegmentSummary {
   output: string;
@@ -106,6 +119,7 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
   if (opts.margin !== undefined && !whole(opts.margin, 0)) throw bad('margin', opts.margin, 'a whole number ≥ 0');
   if (opts.tile !== undefined && !whole(opts.tile, 1, MAX_CHUNK)) throw bad('tile', opts.tile, `a whole number from 1 to ${MAX_CHUNK}`);
   if (opts.stopAfter !== undefined && !whole(opts.stopAfter, 0)) throw bad('stopAfter', opts.stopAfter, 'a whole number ≥ 0');
+  if (opts.minComponent !== undefined && !whole(opts.minComponent, 0)) throw bad('minComponent', opts.minComponent, 'a whole number ≥ 0');
   if (
     opts.scales !== undefined &&
     opts.scales !== 'auto' &&
@@ -304,6 +318,7 @@ function planInference(opts: SegmentOptions, model: SegmentationModel, src: Volu
     chunk,
     ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }),
     ...(out === modelOut ? {} : { tile: out }),
+    ...(minComponent(opts) > 0 ? { minComponent: minComponent(opts) } : {}),
   };
   return { margin, out, geometry, batch, chunk, shape, scales, job };
 }
@@ -526,14 +541,25 @@ async function finaliseOutput(
     scales,
     input: opts.input,
   };
+  const min = minComponent(opts);
+  const finish: FinishStep | undefined =
+    min > 0 ? async (out, done) => ({ specks: { minComponent: min, ...(await removeSpecks(maskChunks(out), done, min)) } }) : undefined;
   const complete = output.inPlace
-    ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined)
+    ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined, finish)
     : ranToEnd
-      ? await output.tryFinalize(provenance)
+      ? await output.tryFinalize(provenance, undefined, undefined, finish)
       : false;
   if (complete && opts.nifti) await convertToOmeZarr(opts.output, opts.nifti, { open: { label: 'roots' }, overwrite: true });
   return complete;
 }
+
+const minComponent = (opts: SegmentOptions): number => opts.minComponent ?? MIN_COMPONENT;
+
+const maskChunks = (out: SegmentationOutput): MaskChunks => ({
+  grid: out.grid,
+  read: (c) => out.readMask(c),
+  write: (c, data) => out.writeMask(c, data),
+});
 
 /** Refuses a region that does not lie inside the input's full-resolution voxels, before anything is written. */
 export async function checkRegionInside(input: string, region: Box): Promise<void> {

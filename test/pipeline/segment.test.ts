@@ -1,12 +1,13 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { OmeZarrWriter } from '../../src/io/zarr-write.js';
 import { openVolume } from '../../src/io/open.js';
-import { wholeBox } from '../../src/volume/box.js';
+import { type Vec3, wholeBox } from '../../src/volume/box.js';
+import { labelComponents } from '../../src/analysis/components.js';
 import { buildModel, saveModel } from '../../src/nn/models/registry.js';
 import { segment } from '../../src/pipeline/segment.js';
 import { convertToOmeZarr } from '../../src/pipeline/convert.js';
@@ -68,7 +69,8 @@ beforeAll(async () => {
   await saveModel(m, model, { normalisation: { offset: 10000, scale: 20000 } });
 });
 
-const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, progress: new SilentProgress() };
+// Unfiltered masks (minComponent 0), so each mask voxel is its probability's threshold; the filter has its own test below.
+const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, progress: new SilentProgress(), minComponent: 0 };
 
 async function readOut(path: string): Promise<{
   prob: Uint8Array;
@@ -147,7 +149,7 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
 
   it('a run killed mid-way (SIGKILL) and restarted gives the uninterrupted result', async () => {
     const out = join(dir, 'k.zarr');
-    const args = ['segment', bigInput, out, '--model', model, '--chunk', '16', '--batch', '1', '--quiet'];
+    const args = ['segment', bigInput, out, '--model', model, '--chunk', '16', '--batch', '1', '--min-component', '0', '--quiet'];
     const p = cli(args);
     let exited = false;
     let err = '';
@@ -221,6 +223,58 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     } finally {
       spawnSync('umount', [mnt]);
     }
+  });
+
+  it('--min-component removes the pieces of the mask under the size, the same whatever the chunking, sharding or regions', async () => {
+    // A threshold that leaves about a tenth of the voxels root, and a size between the pieces' sizes,
+    // so that whatever the seed's untrained network gives there are pieces to remove and to keep.
+    const sorted = Uint8Array.from(reference.prob).sort();
+    const sparse = { ...base, threshold: Math.min(0.99, Math.max(0.01, sorted[Math.floor(0.9 * sorted.length)]! / 255)) };
+    await segment({ ...sparse, input, output: join(dir, 'sp-none.zarr'), chunk: 16 }, gpu);
+    const none = await readOut(join(dir, 'sp-none.zarr'));
+    const lab = labelComponents(none.mask, [...shape], 26);
+    const sizes = Array.from(lab.sizes.slice(1)).sort((a, b) => a - b);
+    const min = Math.max(2, sizes[Math.floor(sizes.length / 2)]!);
+    const small = sizes.filter((v) => v < min).length;
+    expect(small, 'the unfiltered mask has pieces under the size').toBeGreaterThan(0);
+    expect(lab.count - small, 'and pieces at or over it').toBeGreaterThan(0);
+    const want = Uint8Array.from(none.mask, (v, i) => (v && lab.sizes[lab.labels[i]!]! >= min ? 1 : 0));
+    const same = (got: Awaited<ReturnType<typeof readOut>>, what: string): void => {
+      expect(Buffer.compare(Buffer.from(got.mask), Buffer.from(want)), `${what}: the mask`).toBe(0);
+      expect(Buffer.compare(Buffer.from(got.prob), Buffer.from(none.prob)), `${what}: the probabilities are not filtered`).toBe(0);
+    };
+    for (const chunk of [16, 48]) {
+      const out = join(dir, `sp-${chunk}.zarr`);
+      const s = await segment({ ...sparse, input, output: out, chunk, minComponent: min }, gpu);
+      expect(s.complete).toBe(true);
+      same(await readOut(out), `chunk ${chunk}`);
+      const attrs = JSON.parse(readFileSync(join(out, 'labels', 'roots', '.zattrs'), 'utf8')) as {
+        rhizoct: { specks: { minComponent: number; removed: number; components: number } };
+      };
+      expect(attrs.rhizoct.specks).toMatchObject({ minComponent: min, removed: small, components: lab.count });
+    }
+    const sharded = join(dir, 'sp-shards.zarr');
+    for (const index of [0, 1, 2])
+      await segment({ ...sparse, input, output: sharded, chunk: 16, minComponent: min, shard: { index, count: 3 } }, gpu);
+    same(await readOut(sharded), 'three shards');
+    // A region store, then completed in place: a piece reaching a chunk not yet segmented is kept until then.
+    const regions = join(dir, 'sp-regions.zarr');
+    const region = { offset: [0, 0, 0] as Vec3, shape: [24, 30, 45] as Vec3 };
+    await segment({ ...sparse, input, output: regions, chunk: 16, minComponent: min, region }, gpu);
+    const part = (await readOut(regions)).mask;
+    const inRegion = (i: number): boolean => Math.floor(i / (shape[1] * shape[2])) < 32 && Math.floor(i / shape[2]) % shape[1] < 32;
+    for (let i = 0; i < part.length; i++) {
+      if (part[i]) expect(inRegion(i) && none.mask[i], `voxel ${i} lies in the region's chunks and was root`).toBeTruthy();
+      else if (inRegion(i) && want[i]) expect.fail(`voxel ${i} of the region is kept in the whole scan but not in the region`);
+    }
+    const store = JSON.parse(readFileSync(join(regions, 'labels', 'roots', '.zattrs'), 'utf8')) as {
+      rhizoct: { specks: { open: number; removed: number } };
+    };
+    expect(store.rhizoct.specks.open, 'pieces under the size that reach chunks not yet segmented are kept for now').toBeGreaterThan(0);
+    expect(store.rhizoct.specks.removed).toBeGreaterThan(0);
+    const s = await segment({ ...sparse, input, output: regions, chunk: 16, minComponent: min }, gpu);
+    expect(s.complete).toBe(true);
+    same(await readOut(regions), 'regions, then completed');
   });
 
   it('refuses an existing output of another shape or job', async () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
-import { checkRegionInside, MAX_CHUNK, segment, type SegmentSummary } from '../../pipeline/segment.js';
+import { checkRegionInside, MAX_CHUNK, MIN_COMPONENT, segment, type SegmentSummary } from '../../pipeline/segment.js';
 import { parseScales } from '../../pipeline/multiscale.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
@@ -31,6 +31,7 @@ interface SegmentFlags {
   json?: boolean;
   stopAfter?: number;
   region?: Box;
+  minComponent: number;
 }
 
 /** The line a run ends with: what was done, or why there was nothing to do (a shard's log says which). */
@@ -112,6 +113,12 @@ export function register(program: Command): void {
       'segment only the chunks meeting this box of full-resolution voxels (end excluded), in OUT itself: a new OUT holds them alone (the rest absent, marked not segmented in its metadata); an OUT of the same job keeps its chunks and gets these; a later run without --region completes it',
       parseRegion,
     )
+    .option(
+      '--min-component <voxels>',
+      'remove the pieces of the mask (26-connected) with fewer voxels than this once every chunk is written, e.g. specks on bright grains; 0 keeps all. With --region, a piece that reaches a chunk not yet segmented is kept until the scan is complete',
+      integer(0),
+      MIN_COMPONENT,
+    )
     .option('--overwrite', 'replace an existing output')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
@@ -151,6 +158,7 @@ export function register(program: Command): void {
           scales: o.scales,
           inputPyramid: o.inputPyramid !== false,
           ...(o.region ? { region: o.region } : {}),
+          minComponent: o.minComponent,
         },
         gpu,
       ).finally(() => gpu.destroy());
