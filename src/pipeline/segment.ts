@@ -77,10 +77,12 @@ export interface SegmentOptions {
 }
 
 /**
- * Default of `--min-component`: the mask's pieces under this many voxels are removed. Chosen on
- * tuning scans (bench/RESULTS.md, "Specks"): bright grains the default model calls root.
+ * Default of `--min-component`: the mask's pieces under this many voxels (a ball of radius 2.5)
+ * are removed. Chosen on tuning scans (bench/specks.js; bench/RESULTS.md, session 31): no loss of
+ * Dice or of thin roots' recall at 64 on any set, a loss of 1–2 voxel roots in the random family
+ * from 128 on.
  */
-export const MIN_COMPONENT = 0;
+export const MIN_COMPONENT = 64;
 
 export interface SegmentSummary {
   output: string;
