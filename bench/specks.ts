@@ -1,27 +1,24 @@
 /**
- * What `segment --min-component` does to a model's masks, on tuning scans (not the held-out sets
- * of bench/generalisation.js): each scan is segmented once with nothing removed, then its mask's
- * 26-connected pieces under each size are dropped in memory (the rule `removeSpecks` applies chunk
- * by chunk; test/analysis/speck-filter.test.ts checks the two agree) and scored against the truth,
- * voxels pooled per set, with recall by the truth's local radius.
+ * What `segment --min-component N --compact-below B` does to a model's masks, on tuning scans (not
+ * the held-out sets of bench/generalisation.js): each scan is segmented once with nothing removed,
+ * then each rule is applied by the product's own filter (`removeSpecks`, over the mask held in
+ * memory in 64³ chunks) and scored against the truth, voxels pooled per set, with recall by the
+ * truth's local radius.
  *
- *   node dist/bench/specks.js [--model models/default] [--sizes 0,16,32,64,128,256,512]
+ *   node dist/bench/specks.js [--model models/default] [--rules 0:0,16:0,32:0,64:0,128:0,256:0,512:0,64:1000,64:3000,64:10000]
  *     [--sets easy,medium,hard,random] [--size 96] [--work /tmp/rhizoct-specks] [--out bench/out/specks.json]
- *   node dist/bench/specks.js --time SEG.zarr [--min 64] [--box z,y,x,side]
- *     the filter's time on a segmentation's mask (or the cube `--box` of it), held in memory in 64³
- *     chunks (no disk), per chunk
+ *   node dist/bench/specks.js --time SEG.zarr [--rules 64:3000] [--box z,y,x,side]
+ *     the filter's time on a segmentation's mask (or the cube `--box` of it), in memory (no disk), per chunk
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labelComponents } from '../src/analysis/components.js';
-import { removeSpecks } from '../src/analysis/speck-filter.js';
-import { ChunkGrid } from '../src/volume/chunk-grid.js';
-import { copyBox } from '../src/volume/copy.js';
-import { median } from './args.js';
+import { type MaskChunks, removeSpecks, type SpeckReport, type SpeckRule } from '../src/analysis/speck-filter.js';
 import { radiusClasses } from '../src/analysis/thickness.js';
 import { openVolume } from '../src/io/open.js';
-import { type Vec3, wholeBox } from '../src/volume/box.js';
-import { arg } from './args.js';
+import { type Box, type Vec3, wholeBox } from '../src/volume/box.js';
+import { ChunkGrid } from '../src/volume/chunk-grid.js';
+import { copyBox } from '../src/volume/copy.js';
+import { arg, median } from './args.js';
 import { cli, root } from './held-out.js';
 
 /** Tuning seeds: the presets' 2001/2002 and the random family's 960001–960004 (session 30's tuning scans). */
@@ -34,12 +31,60 @@ const TUNING: Record<string, string[]> = {
 /** Radius classes (voxels): < 1, 1–2, 2–4, ≥ 4. */
 const BOUNDS = [1, 2, 4];
 
-async function readMask(path: string, label: string): Promise<{ data: Uint8Array; shape: Vec3 }> {
+async function readMask(path: string, label: string, box?: Box): Promise<{ data: Uint8Array; shape: Vec3 }> {
   const v = await openVolume(path, { label });
-  const shape = v.shape as unknown as Vec3;
-  const d = await v.readBox(wholeBox(shape));
+  const b = box ?? wholeBox(v.shape as unknown as Vec3);
+  const d = (await v.readBox(b)) as Uint8Array;
   await v.close();
-  return { data: Uint8Array.from(d as ArrayLike<number>, (x) => (x > 0 ? 1 : 0)), shape };
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! > 0 ? 1 : 0;
+  return { data: d, shape: b.shape };
+}
+
+/** `min:compact` pairs. */
+const parseRules = (text: string): SpeckRule[] =>
+  text.split(',').map((r) => {
+    const [minVoxels, compactBelow] = r.split(':').map(Number);
+    return { minVoxels: minVoxels!, compactBelow: compactBelow ?? 0 };
+  });
+const ruleName = (r: SpeckRule): string => `${r.minVoxels}:${r.compactBelow}`;
+
+/** The product's filter over a copy of `data` held in memory in 64³ chunks; returns the filtered copy. */
+async function filtered(data: Uint8Array, shape: Vec3, rule: SpeckRule): Promise<{ mask: Uint8Array; report: SpeckReport }> {
+  const mask = Uint8Array.from(data);
+  const whole = { offset: [0, 0, 0] as Vec3, shape };
+  const grid = new ChunkGrid(shape, [64, 64, 64]);
+  const chunks: MaskChunks = {
+    grid,
+    read: async (c) => {
+      const box = grid.chunkBox(c);
+      const out = new Uint8Array(box.shape[0] * box.shape[1] * box.shape[2]);
+      copyBox(mask, whole, out, box);
+      return out;
+    },
+    write: async (c, d) => {
+      copyBox(d, grid.chunkBox(c), mask, whole);
+    },
+  };
+  const report = await removeSpecks(chunks, [...grid.allChunks()], rule);
+  return { mask, report };
+}
+
+/** Times the filter on a segmentation's mask (or a cube of it): median of 3 runs. */
+async function timeFilter(seg: string, rule: SpeckRule, cube: number[] | null): Promise<void> {
+  const box = cube ? { offset: [cube[0]!, cube[1]!, cube[2]!] as Vec3, shape: [cube[3]!, cube[3]!, cube[3]!] as Vec3 } : undefined;
+  const { data, shape } = await readMask(seg, 'roots', box);
+  const times: number[] = [];
+  let report: SpeckReport | null = null;
+  for (let rep = 0; rep < 3; rep++) {
+    const t0 = performance.now();
+    report = (await filtered(data, shape, rule)).report;
+    times.push(performance.now() - t0);
+  }
+  const ms = median(times);
+  const chunks = new ChunkGrid(shape, [64, 64, 64]).chunkCount;
+  console.log(
+    `${seg}: ${shape.join('×')}, ${chunks} chunks of 64³, rule ${ruleName(rule)}: ${ms.toFixed(0)} ms (${(ms / chunks).toFixed(1)} ms per chunk, median of 3); ${JSON.stringify(report)}`,
+  );
 }
 
 interface Counts {
@@ -51,85 +96,60 @@ interface Counts {
   truth: number[];
 }
 
-/** Times removeSpecks over a mask read whole into memory, cut into 64³ chunks: median of 3 runs. */
-async function timeFilter(seg: string, min: number, cube: number[] | null): Promise<void> {
-  const v = await openVolume(seg, { label: 'roots' });
-  const box = cube
-    ? { offset: [cube[0]!, cube[1]!, cube[2]!] as Vec3, shape: [cube[3]!, cube[3]!, cube[3]!] as Vec3 }
-    : wholeBox(v.shape as unknown as Vec3);
-  const data = (await v.readBox(box)) as Uint8Array;
-  await v.close();
-  const shape = box.shape;
-  const whole = { offset: [0, 0, 0] as Vec3, shape };
-  const grid = new ChunkGrid(shape, [64, 64, 64]);
-  const chunks = [...grid.allChunks()];
-  const times: number[] = [];
-  let report = null;
-  for (let rep = 0; rep < 3; rep++) {
-    const work = Uint8Array.from(data);
-    const t0 = performance.now();
-    report = await removeSpecks(
-      {
-        grid,
-        read: async (c) => {
-          const box = grid.chunkBox(c);
-          const out = new Uint8Array(box.shape[0] * box.shape[1] * box.shape[2]);
-          copyBox(work, whole, out, box);
-          return out;
-        },
-        write: async (c, d) => {
-          copyBox(d, grid.chunkBox(c), work, whole);
-        },
-      },
-      chunks,
-      min,
-    );
-    times.push(performance.now() - t0);
-  }
-  const ms = median(times);
-  console.log(
-    `${seg}: ${shape.join('×')}, ${chunks.length} chunks of 64³, --min-component ${min}: ${ms.toFixed(0)} ms (${(ms / chunks.length).toFixed(1)} ms per chunk, median of 3); ${JSON.stringify(report)}`,
-  );
-}
-
 async function main(): Promise<void> {
+  const rules = parseRules(arg('--rules', '0:0,16:0,32:0,64:0,128:0,256:0,512:0,64:1000,64:3000,64:10000'));
   const timed = arg('--time', '');
   const cube = arg('--box', '');
-  if (timed) return timeFilter(timed, Number(arg('--min', '64')), cube ? cube.split(',').map(Number) : null);
+  if (timed) {
+    for (const rule of rules) await timeFilter(timed, rule, cube ? cube.split(',').map(Number) : null);
+    return;
+  }
   const model = arg('--model', join(root, 'models/default'));
-  const sizes = arg('--sizes', '0,16,32,64,128,256,512').split(',').map(Number);
   const sets = arg('--sets', 'easy,medium,hard,random').split(',');
   const size = arg('--size', '96');
   const work = arg('--work', '/tmp/rhizoct-specks');
   const out = arg('--out', join(root, 'bench/out/specks.json'));
   mkdirSync(work, { recursive: true });
   mkdirSync(join(out, '..'), { recursive: true });
-  const rows: { set: string; minComponent: number; dice: number; precision: number; recall: number; recallByRadius: number[] }[] = [];
+  const rows: {
+    set: string;
+    rule: string;
+    dice: number;
+    precision: number;
+    recall: number;
+    recallByRadius: number[];
+    removed: number;
+    compact: number;
+  }[] = [];
   for (const set of sets) {
     const seeds = TUNING[set];
     if (!seeds) throw new Error(`unknown set ${set}; one of ${Object.keys(TUNING).join(', ')}`);
-    const pooled = sizes.map((): Counts => ({
+    const pooled = rules.map((): Counts & { removed: number; compact: number } => ({
       tp: 0,
       fp: 0,
       fn: 0,
       found: BOUNDS.map(() => 0).concat(0),
       truth: BOUNDS.map(() => 0).concat(0),
+      removed: 0,
+      compact: 0,
     }));
-    const pieces: number[] = [];
+    let pieces = 0;
     for (const seed of seeds) {
       const scan = join(work, `${set}-${seed}-${size}.zarr`);
       if (!existsSync(scan)) cli(['synth', scan, '--seed', seed, '--shape', size, '--difficulty', set, '--quiet']);
       const seg = join(work, `${set}-${seed}-${size}-seg.zarr`);
-      if (!existsSync(seg)) cli(['segment', scan, seg, '--model', model, '--min-component', '0', '--quiet']);
+      if (!existsSync(seg)) cli(['segment', scan, seg, '--model', model, '--min-component', '0', '--compact-below', '0', '--quiet']);
       const pred = await readMask(seg, 'roots');
       const truth = await readMask(scan, 'roots');
       const cls = radiusClasses(truth.data, truth.shape, BOUNDS);
-      const lab = labelComponents(pred.data, pred.shape, 26);
-      for (let l = 1; l <= lab.count; l++) pieces.push(lab.sizes[l]!);
-      sizes.forEach((min, k) => {
+      for (const [k, rule] of rules.entries()) {
+        const { mask, report } = await filtered(pred.data, pred.shape, rule);
+        pieces = k === 0 ? pieces + report.components : pieces;
         const c = pooled[k]!;
-        for (let i = 0; i < pred.data.length; i++) {
-          const p = pred.data[i]! && lab.sizes[lab.labels[i]!]! >= min;
+        c.removed += report.removed;
+        c.compact += report.compact;
+        for (let i = 0; i < mask.length; i++) {
+          const p = mask[i]!;
           const t = truth.data[i]!;
           if (p && t) c.tp++;
           else if (p) c.fp++;
@@ -140,33 +160,28 @@ async function main(): Promise<void> {
             if (p) c.found[cls[i]! - 1]!++;
           }
         }
-      });
+      }
     }
-    sizes.forEach((min, k) => {
+    console.log(`${set}: ${pieces} pieces in the masks of ${seeds.length} scans with nothing removed`);
+    for (const [k, rule] of rules.entries()) {
       const c = pooled[k]!;
       const row = {
         set,
-        minComponent: min,
+        rule: ruleName(rule),
         dice: (2 * c.tp) / (2 * c.tp + c.fp + c.fn),
         precision: c.tp / Math.max(1, c.tp + c.fp),
         recall: c.tp / Math.max(1, c.tp + c.fn),
         recallByRadius: c.found.map((f, r) => f / Math.max(1, c.truth[r]!)),
+        removed: c.removed,
+        compact: c.compact,
       };
       rows.push(row);
       console.log(
-        `${set.padEnd(7)} min ${String(min).padStart(4)}: Dice ${row.dice.toFixed(3)} (P ${row.precision.toFixed(3)}, R ${row.recall.toFixed(3)}); recall by radius <1 / 1–2 / 2–4 / ≥4 ${row.recallByRadius.map((r) => r.toFixed(2)).join(' / ')}`,
+        `${set.padEnd(7)} rule ${row.rule.padStart(10)}: Dice ${row.dice.toFixed(3)} (P ${row.precision.toFixed(3)}, R ${row.recall.toFixed(3)}); recall by radius <1 / 1–2 / 2–4 / ≥4 ${row.recallByRadius.map((r) => r.toFixed(2)).join(' / ')}; ${c.removed} pieces removed (${c.compact} compact)`,
       );
-    });
-    pieces.sort((a, b) => a - b);
-    const under = (n: number): number => pieces.filter((p) => p < n).length;
-    console.log(
-      `${set.padEnd(7)} pieces: ${pieces.length}; under ${sizes
-        .filter((s) => s > 0)
-        .map((s) => `${s}: ${under(s)}`)
-        .join(', ')}`,
-    );
+    }
   }
-  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), model, size, sets, sizes, rows }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), model, size, sets, rows }, null, 2)}\n`);
 }
 
 void main();

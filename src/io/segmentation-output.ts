@@ -37,6 +37,8 @@ export interface JobIdentity {
   tile?: number;
   /** Mask pieces under this many voxels removed (absent: none). */
   minComponent?: number;
+  /** Compact mask pieces under this many voxels removed (absent: none). */
+  compactBelow?: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { acquireGpu } from '../gpu/acquire.js';
 import { openVolume } from '../io/open.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { removeSpecks, type MaskChunks } from '../analysis/speck-filter.js';
+import { removeSpecks, type MaskChunks, type SpeckRule } from '../analysis/speck-filter.js';
 import { SegmentationOutput, type FinishStep, type JobIdentity, type RegionCoverage } from '../io/segmentation-output.js';
 import { loadModel, modelPaths, type ModelCard } from '../nn/models/registry.js';
 import { predictFused } from '../nn/models/infer.js';
@@ -74,15 +74,22 @@ export interface SegmentOptions {
    * are the network's, unfiltered.
    */
   minComponent?: number;
+  /**
+   * Pieces with fewer voxels than this that are compact (longest principal axis under
+   * COMPACT_ELONGATION times the shortest) are removed too; 0 keeps them. Default COMPACT_BELOW.
+   */
+  compactBelow?: number;
 }
 
 /**
- * Default of `--min-component`: the mask's pieces under this many voxels (a ball of radius 2.5)
- * are removed. Chosen on tuning scans (bench/specks.js; bench/RESULTS.md, session 31): no loss of
- * Dice or of thin roots' recall at 64 on any set, a loss of 1–2 voxel roots in the random family
- * from 128 on.
+ * Defaults of `--min-component` and `--compact-below`, chosen on tuning scans (bench/specks.js;
+ * bench/RESULTS.md, session 31). Under 64 voxels (a ball of radius 2.5) no piece there was worth
+ * keeping, and from 128 on the random family's thin roots, found as short pieces, start to go.
+ * Compact pieces under 3000 voxels were nearly all false (19 of 21 pieces of 64–3000 voxels); a
+ * larger bound also took one of the bean's laterals.
  */
 export const MIN_COMPONENT = 64;
+export const COMPACT_BELOW = 3000;
 
 export interface SegmentSummary {
   output: string;
@@ -122,6 +129,7 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
   if (opts.tile !== undefined && !whole(opts.tile, 1, MAX_CHUNK)) throw bad('tile', opts.tile, `a whole number from 1 to ${MAX_CHUNK}`);
   if (opts.stopAfter !== undefined && !whole(opts.stopAfter, 0)) throw bad('stopAfter', opts.stopAfter, 'a whole number ≥ 0');
   if (opts.minComponent !== undefined && !whole(opts.minComponent, 0)) throw bad('minComponent', opts.minComponent, 'a whole number ≥ 0');
+  if (opts.compactBelow !== undefined && !whole(opts.compactBelow, 0)) throw bad('compactBelow', opts.compactBelow, 'a whole number ≥ 0');
   if (
     opts.scales !== undefined &&
     opts.scales !== 'auto' &&
@@ -320,7 +328,8 @@ function planInference(opts: SegmentOptions, model: SegmentationModel, src: Volu
     chunk,
     ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }),
     ...(out === modelOut ? {} : { tile: out }),
-    ...(minComponent(opts) > 0 ? { minComponent: minComponent(opts) } : {}),
+    ...(speckRule(opts).minVoxels > 0 ? { minComponent: speckRule(opts).minVoxels } : {}),
+    ...(speckRule(opts).compactBelow > 0 ? { compactBelow: speckRule(opts).compactBelow } : {}),
   };
   return { margin, out, geometry, batch, chunk, shape, scales, job };
 }
@@ -543,9 +552,13 @@ async function finaliseOutput(
     scales,
     input: opts.input,
   };
-  const min = minComponent(opts);
+  const rule = speckRule(opts);
   const finish: FinishStep | undefined =
-    min > 0 ? async (out, done) => ({ specks: { minComponent: min, ...(await removeSpecks(maskChunks(out), done, min)) } }) : undefined;
+    rule.minVoxels > 0 || rule.compactBelow > 0
+      ? async (out, done) => ({
+          specks: { minComponent: rule.minVoxels, compactBelow: rule.compactBelow, ...(await removeSpecks(maskChunks(out), done, rule)) },
+        })
+      : undefined;
   const complete = output.inPlace
     ? await output.tryFinalize(provenance, undefined, ranToEnd ? opts.region : undefined, finish)
     : ranToEnd
@@ -555,7 +568,10 @@ async function finaliseOutput(
   return complete;
 }
 
-const minComponent = (opts: SegmentOptions): number => opts.minComponent ?? MIN_COMPONENT;
+const speckRule = (opts: SegmentOptions): SpeckRule => ({
+  minVoxels: opts.minComponent ?? MIN_COMPONENT,
+  compactBelow: opts.compactBelow ?? COMPACT_BELOW,
+});
 
 const maskChunks = (out: SegmentationOutput): MaskChunks => ({
   grid: out.grid,

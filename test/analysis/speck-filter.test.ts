@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labelComponents, neighbourOffsets } from '../../src/analysis/components.js';
-import { type MaskChunks, removeSpecks } from '../../src/analysis/speck-filter.js';
+import { COMPACT_ELONGATION, elongation, type MaskChunks, removeSpecks, symmetricEigenvalues } from '../../src/analysis/speck-filter.js';
+import { rng } from '../helpers/random.js';
 import { type Box, type Vec3 } from '../../src/volume/box.js';
 import { ChunkGrid } from '../../src/volume/chunk-grid.js';
 import { copyBox } from '../../src/volume/copy.js';
@@ -75,7 +76,7 @@ describe('removeSpecks', () => {
       const whole = labelComponents(m.data, m.shape, 26);
       for (const min of [2, 5, 20]) {
         const store = memoryChunks(m, [8, 13, 10]);
-        const report = await removeSpecks(store, [...store.grid.allChunks()], min);
+        const report = await removeSpecks(store, [...store.grid.allChunks()], { minVoxels: min, compactBelow: 0 });
         const small = Array.from(whole.sizes.slice(1)).filter((s) => s < min);
         expect(small.length, `seed ${seed}: the mask has specks under ${min} voxels`).toBeGreaterThan(0);
         expect(report.components).toBe(whole.count);
@@ -95,7 +96,7 @@ describe('removeSpecks', () => {
     const m = blobs([30, 30, 30], 31, 2, 0.6);
     const store = memoryChunks(m, [10, 10, 10]);
     const all = [...store.grid.allChunks()];
-    const first = await removeSpecks(store, all, 4);
+    const first = await removeSpecks(store, all, { minVoxels: 4, compactBelow: 0 });
     expect(first.removed).toBeGreaterThan(0);
     const holding = new Set<string>();
     for (const c of all) {
@@ -110,7 +111,7 @@ describe('removeSpecks', () => {
     expect(store.writes.length).toBe(first.chunksWritten);
     const after = Uint8Array.from(store.data);
     store.writes.length = 0;
-    const again = await removeSpecks(store, all, 4);
+    const again = await removeSpecks(store, all, { minVoxels: 4, compactBelow: 0 });
     expect(again.removed).toBe(0);
     expect(store.writes).toEqual([]);
     expect(Array.from(store.data)).toEqual(Array.from(after));
@@ -124,7 +125,7 @@ describe('removeSpecks', () => {
       // Every chunk of a block of the grid but one, so the looked-at set has holes and edges.
       const chunks = all.filter(([z, y, x]) => z >= 1 && y <= 2 && !(z === 2 && y === 1 && x === 2));
       const looked = lookedVoxels(store.grid, chunks);
-      const report = await removeSpecks(store, chunks, 6);
+      const report = await removeSpecks(store, chunks, { minVoxels: 6, compactBelow: 0 });
       expect(report.open, 'some small pieces reach unlooked chunks').toBeGreaterThan(0);
       expect(report.removed).toBeGreaterThan(0);
       expect(Array.from(store.data)).toEqual(Array.from(reference(m, looked, 6)));
@@ -147,12 +148,118 @@ describe('removeSpecks', () => {
     ] as Vec3[])
       data[at(z, y, x)] = 1;
     const store = memoryChunks({ data, shape }, [2, 2, 2]);
-    const report = await removeSpecks(store, [...store.grid.allChunks()], 5);
+    const report = await removeSpecks(store, [...store.grid.allChunks()], { minVoxels: 5, compactBelow: 0 });
     expect(report.components).toBe(1);
     expect(report.removed).toBe(0);
     expect(Array.from(store.data)).toEqual(Array.from(data));
-    const split = await removeSpecks(memoryChunks({ data, shape }, [2, 2, 2]), [...store.grid.allChunks()], 7);
+    const split = await removeSpecks(memoryChunks({ data, shape }, [2, 2, 2]), [...store.grid.allChunks()], {
+      minVoxels: 7,
+      compactBelow: 0,
+    });
     expect(split.removed).toBe(1);
     expect(split.removedVoxels).toBe(6);
   });
+
+  it('removes compact pieces under the bound and keeps elongated ones of the same size, with moments summed across chunks', async () => {
+    const shape: Vec3 = [40, 40, 40];
+    const data = new Uint8Array(40 ** 3);
+    const at = (z: number, y: number, x: number): number => (z * 40 + y) * 40 + x;
+    const piece = (inside: (z: number, y: number, x: number) => boolean): void => {
+      for (let z = 0; z < 40; z++) for (let y = 0; y < 40; y++) for (let x = 0; x < 40; x++) if (inside(z, y, x)) data[at(z, y, x)] = 1;
+    };
+    // A ball of radius 4.5 centred on a chunk corner (its voxels in 8 chunks), a rod of radius 2.3
+    // and length 36, an ellipsoid of axes 9 × 4.5 × 4.5 (elongation about 2: compact), and a 2-voxel speck.
+    piece((z, y, x) => (z - 15.5) ** 2 + (y - 15.5) ** 2 + (x - 15.5) ** 2 <= 4.5 ** 2);
+    piece((z, y, x) => z >= 2 && z < 38 && (y - 33) ** 2 + (x - 5) ** 2 <= 2.3 ** 2);
+    piece((z, y, x) => ((z - 28) / 9) ** 2 + ((y - 8) / 4.5) ** 2 + ((x - 30) / 4.5) ** 2 <= 1);
+    data[at(38, 38, 38)] = 1;
+    data[at(38, 38, 39)] = 1;
+    const whole = labelComponents(data, shape, 26);
+    expect(whole.count).toBe(4);
+    // Each piece's elongation from its voxels directly (Jacobi eigenvalues), in raster order of first voxel.
+    const byLabel = Array.from({ length: whole.count + 1 }, () => [] as Vec3[]);
+    for (let z = 0; z < 40; z++)
+      for (let y = 0; y < 40; y++) for (let x = 0; x < 40; x++) byLabel[whole.labels[at(z, y, x)]!]!.push([z, y, x]);
+    const label = (z: number, y: number, x: number): number => whole.labels[at(z, y, x)]!;
+    const e = (l: number): number => jacobiElongation(byLabel[l]!);
+    const size = (l: number): number => whole.sizes[l]!;
+    const [ball, rod, ellipsoid] = [label(15, 15, 15), label(20, 33, 5), label(28, 8, 30)];
+    expect(e(ball)).toBeLessThan(1.1);
+    expect(e(rod)).toBeGreaterThan(COMPACT_ELONGATION);
+    expect(e(ellipsoid)).toBeGreaterThan(1.6);
+    expect(e(ellipsoid)).toBeLessThan(COMPACT_ELONGATION);
+    expect(size(rod), 'the rod is as large as the compact pieces').toBeGreaterThan(Math.min(size(ball), size(ellipsoid)));
+    const store = memoryChunks({ data, shape }, [16, 16, 16]);
+    const report = await removeSpecks(store, [...store.grid.allChunks()], { minVoxels: 3, compactBelow: 1000 });
+    expect(report).toMatchObject({ components: 4, removed: 3, compact: 2, removedVoxels: size(ball) + size(ellipsoid) + 2 });
+    const kept = labelComponents(store.data, shape, 26);
+    expect(kept.count).toBe(1);
+    expect(kept.sizes[1]).toBe(size(rod));
+    expect(store.data[at(20, 33, 5)], 'the rod stays').toBe(1);
+    // A bound at the ball's size keeps the ball (fewer voxels than the bound are needed).
+    const bound = memoryChunks({ data, shape }, [16, 16, 16]);
+    await removeSpecks(bound, [...bound.grid.allChunks()], { minVoxels: 3, compactBelow: size(ball) });
+    expect(bound.data[at(15, 15, 15)]).toBe(1);
+  });
+
+  it('elongation matches the covariance of the voxels (unit cubes), and the 3×3 eigenvalues a Jacobi reference', () => {
+    const r = rng(5);
+    for (let t = 0; t < 50; t++) {
+      const g = [0, 1, 2].map(() => [r() - 0.5, r() - 0.5, r() - 0.5]);
+      // Symmetric positive semi-definite, every fifth with a repeated eigenvalue added.
+      const m = [0, 1, 2].map((i) =>
+        [0, 1, 2].map((j) => g.reduce((a, row) => a + row[i]! * row[j]!, 0) + (t % 5 === 0 && i === j ? 1 : 0)),
+      );
+      const got = symmetricEigenvalues(m[0]![0]!, m[1]![1]!, m[2]![2]!, m[0]![1]!, m[0]![2]!, m[1]![2]!);
+      const want = jacobi(m);
+      for (let k = 0; k < 3; k++) expect(Math.abs(got[k]! - want[k]!)).toBeLessThan(1e-9);
+    }
+    const diag = symmetricEigenvalues(2, 5, 3, 0, 0, 0);
+    expect(diag).toEqual([5, 3, 2]);
+    const pts: Vec3[] = [];
+    for (let k = 0; k < 200; k++) pts.push([Math.floor(r() * 9), Math.floor(r() * 30), Math.floor(r() * 4)]);
+    const mom = new Float64Array(10);
+    for (const [z, y, x] of pts) [1, z, y, x, z * z, y * y, x * x, z * y, z * x, y * x].forEach((v, k) => (mom[k]! += v));
+    expect(Math.abs(elongation(mom) - jacobiElongation(pts))).toBeLessThan(1e-9);
+  });
 });
+
+/** Eigenvalues of a symmetric 3×3 matrix by cyclic Jacobi rotations, largest first. */
+function jacobi(a0: number[][]): number[] {
+  const a = a0.map((row) => [...row]);
+  for (let sweep = 0; sweep < 50; sweep++) {
+    for (const [p, q] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const) {
+      if (Math.abs(a[p]![q]!) < 1e-300) continue;
+      const theta = (a[q]![q]! - a[p]![p]!) / (2 * a[p]![q]!);
+      const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+      const c = 1 / Math.sqrt(t * t + 1);
+      const s = t * c;
+      for (let k = 0; k < 3; k++) {
+        const [akp, akq] = [a[k]![p]!, a[k]![q]!];
+        a[k]![p] = c * akp - s * akq;
+        a[k]![q] = s * akp + c * akq;
+      }
+      for (let k = 0; k < 3; k++) {
+        const [apk, aqk] = [a[p]![k]!, a[q]![k]!];
+        a[p]![k] = c * apk - s * aqk;
+        a[q]![k] = s * apk + c * aqk;
+      }
+    }
+  }
+  return [a[0]![0]!, a[1]![1]!, a[2]![2]!].sort((x, y) => y - x);
+}
+
+/** √(λ1/λ3) of the covariance of the points, each a unit cube (1/12 on the diagonal). */
+function jacobiElongation(pts: Vec3[]): number {
+  const n = pts.length;
+  const mean = [0, 1, 2].map((k) => pts.reduce((a, p) => a + p[k]!, 0) / n);
+  const c = [0, 1, 2].map((i) =>
+    [0, 1, 2].map((j) => pts.reduce((a, p) => a + (p[i]! - mean[i]!) * (p[j]! - mean[j]!), 0) / n + (i === j ? 1 / 12 : 0)),
+  );
+  const e = jacobi(c);
+  return Math.sqrt(e[0]! / e[2]!);
+}

@@ -50,7 +50,7 @@ beforeAll(async () => {
   await writeTinyModel(gpu, model, seed);
 });
 
-// Nothing removed by size (minComponent 0): a region keeps small pieces reaching chunks not yet segmented, which
+// Nothing removed by size or shape (minComponent, compactBelow 0): a region keeps small pieces reaching chunks not yet segmented, which
 // the whole scan removes; that rule has its own test in segment.test.ts.
 const base = {
   model,
@@ -61,6 +61,7 @@ const base = {
   chunk: CHUNK,
   progress: new SilentProgress(),
   minComponent: 0,
+  compactBelow: 0,
 };
 const run = (o: Partial<SegmentOptions> & { output: string }): ReturnType<typeof segment> => segment({ ...base, input, ...o }, gpu);
 const box = (ranges: [number, number][]): Box => ({

@@ -8,6 +8,9 @@ import { OmeZarrWriter } from '../../src/io/zarr-write.js';
 import { openVolume } from '../../src/io/open.js';
 import { type Vec3, wholeBox } from '../../src/volume/box.js';
 import { labelComponents } from '../../src/analysis/components.js';
+import { removeSpecks } from '../../src/analysis/speck-filter.js';
+import { ChunkGrid } from '../../src/volume/chunk-grid.js';
+import { copyBox } from '../../src/volume/copy.js';
 import { buildModel, saveModel } from '../../src/nn/models/registry.js';
 import { segment } from '../../src/pipeline/segment.js';
 import { convertToOmeZarr } from '../../src/pipeline/convert.js';
@@ -69,8 +72,17 @@ beforeAll(async () => {
   await saveModel(m, model, { normalisation: { offset: 10000, scale: 20000 } });
 });
 
-// Unfiltered masks (minComponent 0), so each mask voxel is its probability's threshold; the filter has its own test below.
-const base = { model, threshold: 0.5, tta: false, batch: 4, overwrite: false, progress: new SilentProgress(), minComponent: 0 };
+// Unfiltered masks (minComponent and compactBelow 0), so each mask voxel is its probability's threshold; the filter has its own test below.
+const base = {
+  model,
+  threshold: 0.5,
+  tta: false,
+  batch: 4,
+  overwrite: false,
+  progress: new SilentProgress(),
+  minComponent: 0,
+  compactBelow: 0,
+};
 
 async function readOut(path: string): Promise<{
   prob: Uint8Array;
@@ -149,7 +161,22 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
 
   it('a run killed mid-way (SIGKILL) and restarted gives the uninterrupted result', async () => {
     const out = join(dir, 'k.zarr');
-    const args = ['segment', bigInput, out, '--model', model, '--chunk', '16', '--batch', '1', '--min-component', '0', '--quiet'];
+    const args = [
+      'segment',
+      bigInput,
+      out,
+      '--model',
+      model,
+      '--chunk',
+      '16',
+      '--batch',
+      '1',
+      '--min-component',
+      '0',
+      '--compact-below',
+      '0',
+      '--quiet',
+    ];
     const p = cli(args);
     let exited = false;
     let err = '';
@@ -275,6 +302,37 @@ describe(`segment: streaming, block-size invariant, resumable, shardable (seed $
     const s = await segment({ ...sparse, input, output: regions, chunk: 16, minComponent: min }, gpu);
     expect(s.complete).toBe(true);
     same(await readOut(regions), 'regions, then completed');
+    // Compact pieces: the same rule as the filter run on the unfiltered mask in memory.
+    const rule = { minVoxels: min, compactBelow: 1_000_000 };
+    const compact = join(dir, 'sp-compact.zarr');
+    await segment({ ...sparse, input, output: compact, chunk: 16, minComponent: rule.minVoxels, compactBelow: rule.compactBelow }, gpu);
+    const memory = { grid: new ChunkGrid([...shape], [16, 16, 16]), data: Uint8Array.from(none.mask) };
+    const expected = await removeSpecks(
+      {
+        grid: memory.grid,
+        read: async (c) => {
+          const b = memory.grid.chunkBox(c);
+          const out = new Uint8Array(b.shape[0] * b.shape[1] * b.shape[2]);
+          copyBox(memory.data, wholeBox([...shape]), out, b);
+          return out;
+        },
+        write: async (c, d) => {
+          copyBox(d, memory.grid.chunkBox(c), memory.data, wholeBox([...shape]));
+        },
+      },
+      [...memory.grid.allChunks()],
+      rule,
+    );
+    expect(expected.compact, 'some pieces are compact').toBeGreaterThan(0);
+    const got = await readOut(compact);
+    expect(Buffer.compare(Buffer.from(got.mask), Buffer.from(memory.data)), '--compact-below: the mask').toBe(0);
+    const attrs = JSON.parse(readFileSync(join(compact, 'labels', 'roots', '.zattrs'), 'utf8')) as { rhizoct: { specks: unknown } };
+    expect(attrs.rhizoct.specks).toMatchObject({
+      minComponent: min,
+      compactBelow: rule.compactBelow,
+      compact: expected.compact,
+      removed: expected.removed,
+    });
   });
 
   it('refuses an existing output of another shape or job', async () => {

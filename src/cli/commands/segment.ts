@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { acquireGpu } from '../../gpu/acquire.js';
-import { checkRegionInside, MAX_CHUNK, MIN_COMPONENT, segment, type SegmentSummary } from '../../pipeline/segment.js';
+import { checkRegionInside, COMPACT_BELOW, MAX_CHUNK, MIN_COMPONENT, segment, type SegmentSummary } from '../../pipeline/segment.js';
 import { parseScales } from '../../pipeline/multiscale.js';
 import { createProgress } from '../../pipeline/progress.js';
 import { packageRoot } from '../../gpu/shader-source-node.js';
@@ -32,6 +32,7 @@ interface SegmentFlags {
   stopAfter?: number;
   region?: Box;
   minComponent: number;
+  compactBelow: number;
 }
 
 /** The line a run ends with: what was done, or why there was nothing to do (a shard's log says which). */
@@ -119,6 +120,12 @@ export function register(program: Command): void {
       integer(0),
       MIN_COMPONENT,
     )
+    .option(
+      '--compact-below <voxels>',
+      'also remove the pieces with fewer voxels than this that are compact, not elongated (longest principal axis under 2.5 times the shortest): the grain-sized blobs a root is not; 0 keeps them',
+      integer(0),
+      COMPACT_BELOW,
+    )
     .option('--overwrite', 'replace an existing output')
     .option('--device <text>', 'use the WebGPU adapter whose name contains this text (see rhizoct gpu)')
     .option('--quiet', 'no progress output')
@@ -159,6 +166,7 @@ export function register(program: Command): void {
           inputPyramid: o.inputPyramid !== false,
           ...(o.region ? { region: o.region } : {}),
           minComponent: o.minComponent,
+          compactBelow: o.compactBelow,
         },
         gpu,
       ).finally(() => gpu.destroy());
