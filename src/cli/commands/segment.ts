@@ -122,7 +122,7 @@ export function register(program: Command): void {
     )
     .option(
       '--compact-below <voxels>',
-      'also remove the pieces with fewer voxels than this that are compact, not elongated (longest principal axis under 2.5 times the shortest): the grain-sized blobs a root is not; 0 keeps them',
+      'also remove the pieces with fewer voxels than this that are compact, not elongated (longest principal axis under 2.5 times the shortest): grain-sized blobs, e.g. 3000 for bright grains in sand; 0 (the default) keeps them, since a root found only in short pieces is compact too',
       integer(0),
       COMPACT_BELOW,
     )
