@@ -10,7 +10,7 @@ import { predictFused } from '../nn/models/infer.js';
 import type { ModelGeometry, SegmentationModel } from '../nn/models/model.js';
 import type { Box, Point, Vec3 } from '../volume/box.js';
 import { IDENTITY, transformCube, type CubeTransform as Augmentation } from '../volume/cube-transform.js';
-import { ChunkGrid } from '../volume/chunk-grid.js';
+import { ChunkGrid, mortonCompare } from '../volume/chunk-grid.js';
 import { formatRegion, regionBox, regionProblem, regionRanges, type RegionRanges } from '../volume/region.js';
 import { tilesFor, type Tile } from '../volume/tiles.js';
 import { convertToOmeZarr } from './convert.js';
@@ -246,6 +246,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     }
     const todo: Vec3[] = [];
     for (const c of mine) if (!(await output.isDone(c))) todo.push(c);
+    todo.sort(mortonCompare);
     const voxelsOf = (c: Vec3): number => output.grid.chunkBox(c).shape.reduce((a, b) => a * b, 1);
     opts.progress.start(
       todo.reduce((a, c) => a + voxelsOf(c), 0),

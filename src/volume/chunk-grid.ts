@@ -96,3 +96,23 @@ export class ChunkGrid {
     }
   }
 }
+
+/**
+ * Compares chunk indices along the Z-order (Morton) curve, z the major axis: every aligned cube of
+ * 2^k chunks along each axis comes as one run. Blocks taken in this order meet each network tile
+ * that spans several chunks (and each coarse level's larger tiles) in consecutive blocks, so a
+ * small cache predicts each tile once.
+ */
+export function mortonCompare(a: Vec3, b: Vec3): number {
+  let axis = 0;
+  let top = 0;
+  for (let k = 0; k < 3; k++) {
+    const diff = a[k]! ^ b[k]!;
+    // The axis whose differing bit is highest decides (an earlier axis wins a tie).
+    if (top < diff && top < (top ^ diff)) {
+      top = diff;
+      axis = k;
+    }
+  }
+  return a[axis]! - b[axis]!;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Box, boxContains, boxEnd, boxVoxels, growBox, intersectBoxes, makeBox, type Vec3 } from '../../src/volume/box.js';
 import { type BlockSpec, type EdgePolicy, iterateBlocks } from '../../src/volume/blocks.js';
-import { ChunkGrid } from '../../src/volume/chunk-grid.js';
+import { ChunkGrid, mortonCompare } from '../../src/volume/chunk-grid.js';
 import { copyBox, fillBox } from '../../src/volume/copy.js';
 import { levelShape, pyramidShapes } from '../../src/volume/pyramid.js';
 import { convertLength, levelOrigin, levelVoxelSize, parseUnit } from '../../src/volume/voxel-size.js';
@@ -54,6 +54,31 @@ describe('boxes', () => {
 });
 
 describe('chunk grid', () => {
+  it('Morton order keeps every aligned cube of 2^k chunks together, and is a permutation of any grid', () => {
+    const grid = new ChunkGrid([8 * 5, 8 * 5, 8 * 5], [5, 5, 5]);
+    const order = [...grid.allChunks()].sort(mortonCompare);
+    expect(order[0]).toEqual([0, 0, 0]);
+    expect(order[1], 'x varies fastest').toEqual([0, 0, 1]);
+    expect(order[2]).toEqual([0, 1, 0]);
+    expect(order[4]).toEqual([1, 0, 0]);
+    for (const k of [1, 2, 4]) {
+      // Consecutive runs of k³ chunks are exactly the aligned k-cubes.
+      for (let start = 0; start < order.length; start += k ** 3) {
+        const run = order.slice(start, start + k ** 3);
+        const cube = run[0]!.map((v) => Math.floor(v / k));
+        for (const c of run)
+          expect(
+            c.map((v) => Math.floor(v / k)),
+            `run at ${start}, cube side ${k}`,
+          ).toEqual(cube);
+      }
+    }
+    const odd = new ChunkGrid([23, 7, 41], [4, 3, 5]);
+    const sorted = [...odd.allChunks()].sort(mortonCompare);
+    expect(new Set(sorted.map((c) => c.join()))).toEqual(new Set([...odd.allChunks()].map((c) => c.join())));
+    for (let i = 1; i < sorted.length; i++) expect(mortonCompare(sorted[i - 1]!, sorted[i]!)).toBeLessThan(0);
+  });
+
   it(`chunks tile the volume exactly and chunksIn finds exactly the chunks a box touches (seed ${seed})`, () => {
     const r = rng(seed + 1);
     for (let i = 0; i < 120; i++) {
