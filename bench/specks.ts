@@ -12,12 +12,11 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type MaskChunks, removeSpecks, type SpeckReport, type SpeckRule } from '../src/analysis/speck-filter.js';
+import { maskInMemory, removeSpecks, type SpeckReport, type SpeckRule } from '../src/analysis/speck-filter.js';
 import { radiusClasses } from '../src/analysis/thickness.js';
 import { openVolume } from '../src/io/open.js';
 import { type Box, type Vec3, wholeBox } from '../src/volume/box.js';
 import { ChunkGrid } from '../src/volume/chunk-grid.js';
-import { copyBox } from '../src/volume/copy.js';
 import { arg, median } from './args.js';
 import { cli, root } from './held-out.js';
 
@@ -51,21 +50,8 @@ const ruleName = (r: SpeckRule): string => `${r.minVoxels}:${r.compactBelow}`;
 /** The product's filter over a copy of `data` held in memory in 64³ chunks; returns the filtered copy. */
 async function filtered(data: Uint8Array, shape: Vec3, rule: SpeckRule): Promise<{ mask: Uint8Array; report: SpeckReport }> {
   const mask = Uint8Array.from(data);
-  const whole = { offset: [0, 0, 0] as Vec3, shape };
-  const grid = new ChunkGrid(shape, [64, 64, 64]);
-  const chunks: MaskChunks = {
-    grid,
-    read: async (c) => {
-      const box = grid.chunkBox(c);
-      const out = new Uint8Array(box.shape[0] * box.shape[1] * box.shape[2]);
-      copyBox(mask, whole, out, box);
-      return out;
-    },
-    write: async (c, d) => {
-      copyBox(d, grid.chunkBox(c), mask, whole);
-    },
-  };
-  const report = await removeSpecks(chunks, [...grid.allChunks()], rule);
+  const chunks = maskInMemory(mask, shape, [64, 64, 64]);
+  const report = await removeSpecks(chunks, [...chunks.grid.allChunks()], rule);
   return { mask, report };
 }
 

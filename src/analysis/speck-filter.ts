@@ -1,5 +1,6 @@
 import { type Vec3, boxEnd } from '../volume/box.js';
-import type { ChunkGrid } from '../volume/chunk-grid.js';
+import { ChunkGrid } from '../volume/chunk-grid.js';
+import { copyBox } from '../volume/copy.js';
 import { type Connectivity, labelComponents, StreamingComponents } from './components.js';
 
 /** A chunked binary mask that can be read and rewritten chunk by chunk (each write atomic). */
@@ -8,6 +9,24 @@ export interface MaskChunks {
   /** The chunk's voxels inside the volume (its `grid.chunkBox` shape), nonzero = foreground. */
   read(chunk: Vec3): Promise<Uint8Array>;
   write(chunk: Vec3, data: Uint8Array): Promise<void>;
+}
+
+/** A mask held whole in memory (`data`, rewritten in place), as chunks of `chunk` voxels: for benchmarks, tests and small masks. */
+export function maskInMemory(data: Uint8Array, shape: Vec3, chunk: Vec3): MaskChunks {
+  const whole = { offset: [0, 0, 0] as Vec3, shape };
+  const grid = new ChunkGrid(shape, chunk);
+  return {
+    grid,
+    read: async (c) => {
+      const box = grid.chunkBox(c);
+      const out = new Uint8Array(box.shape[0] * box.shape[1] * box.shape[2]);
+      copyBox(data, whole, out, box);
+      return out;
+    },
+    write: async (c, d) => {
+      copyBox(d, grid.chunkBox(c), data, whole);
+    },
+  };
 }
 
 /** Which pieces of a mask are specks. */
@@ -65,14 +84,13 @@ export async function removeSpecks(
   const comps = new StreamingComponents(grid.shape, connectivity);
   const looked = new Set(chunks.map((c) => c.join(',')));
   const openLocal = new Map<string, number[]>();
-  const local = new Map<string, Float64Array>();
+  const labelCount = new Map<string, number>();
+  const localMoments = new Map<string, Float64Array>();
   for (const c of chunks) {
     const box = grid.chunkBox(c);
     const lab = comps.addBlock(box, await mask.read(c));
-    local.set(
-      c.join(','),
-      rule.compactBelow > 0 ? moments(lab.labels, lab.count, box.offset, box.shape) : new Float64Array(lab.count * MOMENTS),
-    );
+    labelCount.set(c.join(','), lab.count);
+    if (rule.compactBelow > 0) localMoments.set(c.join(','), moments(lab.labels, lab.count, box.offset, box.shape));
     if (looked.size < grid.chunkCount) {
       const open = openLabels(lab.labels, box.offset, box.shape, grid, looked, comps.offsets);
       if (open.length) openLocal.set(c.join(','), open);
@@ -83,16 +101,16 @@ export async function removeSpecks(
   const sums = new Float64Array((all.length + 1) * MOMENTS);
   const globalIds = new Map<string, Int32Array>();
   for (const c of chunks) {
-    const box = grid.chunkBox(c);
-    const m = local.get(c.join(','))!;
     const ids = comps.globalise(
-      box,
-      Int32Array.from({ length: m.length / MOMENTS }, (_, i) => i + 1),
+      grid.chunkBox(c),
+      Int32Array.from({ length: labelCount.get(c.join(','))! }, (_, i) => i + 1),
     );
     globalIds.set(c.join(','), ids);
-    ids.forEach((id, l) => {
-      for (let k = 0; k < MOMENTS; k++) sums[id * MOMENTS + k]! += m[l * MOMENTS + k]!;
-    });
+    const m = localMoments.get(c.join(','));
+    if (m)
+      ids.forEach((id, l) => {
+        for (let k = 0; k < MOMENTS; k++) sums[id * MOMENTS + k]! += m[l * MOMENTS + k]!;
+      });
     const locals = openLocal.get(c.join(','));
     if (locals) for (const l of locals) open.add(ids[l - 1]!);
   }

@@ -329,10 +329,7 @@ export class SegmentationOutput {
   /** Writes one chunk of probabilities and mask, then its done-marker. */
   async writeChunk(index: Vec3, prob: Uint8Array, mask: Uint8Array): Promise<void> {
     if (this.finished) throw new Error(`${this.path}: complete; chunk ${index.join('.')} is not written again`);
-    const box: Box = this.grid.chunkBox(index);
-    const sel = [0, 1, 2].map((a) => zarr.slice(box.offset[a]!, box.offset[a]! + box.shape[a]!));
-    const [nz, ny, nx] = box.shape;
-    const chunk = (data: Uint8Array): zarr.Chunk<'uint8'> => ({ data, shape: [nz, ny, nx], stride: [ny * nx, nx, 1] });
+    const { sel, chunk } = this.chunkAccess(index);
     await zarr.set(this.prob, sel, chunk(prob));
     await zarr.set(this.mask, sel, chunk(mask));
     const fh = await open(this.marker(index), 'w');
@@ -341,18 +338,22 @@ export class SegmentationOutput {
 
   /** The mask's voxels in chunk `index` (those inside the volume). */
   async readMask(index: Vec3): Promise<Uint8Array> {
-    const box: Box = this.grid.chunkBox(index);
-    const sel = [0, 1, 2].map((a) => zarr.slice(box.offset[a]!, box.offset[a]! + box.shape[a]!));
-    return (await zarr.get(this.mask, sel)).data as Uint8Array;
+    return (await zarr.get(this.mask, this.chunkAccess(index).sel)).data as Uint8Array;
   }
 
   /** Rewrites the mask of a done chunk (atomically; its probabilities and done-marker stay). */
   async writeMask(index: Vec3, mask: Uint8Array): Promise<void> {
     if (this.finished) throw new Error(`${this.path}: complete; chunk ${index.join('.')} is not written again`);
+    const { sel, chunk } = this.chunkAccess(index);
+    await zarr.set(this.mask, sel, chunk(mask));
+  }
+
+  /** The selection of chunk `index`'s voxels inside the volume, and its data as a zarr chunk of that shape. */
+  private chunkAccess(index: Vec3): { sel: zarr.Slice[]; chunk: (data: Uint8Array) => zarr.Chunk<'uint8'> } {
     const box: Box = this.grid.chunkBox(index);
     const sel = [0, 1, 2].map((a) => zarr.slice(box.offset[a]!, box.offset[a]! + box.shape[a]!));
     const [nz, ny, nx] = box.shape;
-    await zarr.set(this.mask, sel, { data: mask, shape: [nz, ny, nx], stride: [ny * nx, nx, 1] });
+    return { sel, chunk: (data) => ({ data, shape: [nz, ny, nx], stride: [ny * nx, nx, 1] }) };
   }
 
   /**

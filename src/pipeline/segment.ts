@@ -322,6 +322,7 @@ function planInference(opts: SegmentOptions, model: SegmentationModel, src: Volu
   const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
   const shape = src.shape as Vec3;
   const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape, g.highInput) : opts.scales;
+  const rule = speckRule(opts);
   const job = {
     input: opts.level ? `${opts.input} level ${opts.level}` : opts.input,
     model: modelPaths(opts.model).weights,
@@ -330,8 +331,8 @@ function planInference(opts: SegmentOptions, model: SegmentationModel, src: Volu
     chunk,
     ...(scales.length === 1 && scales[0] === 0 ? {} : { scales }),
     ...(out === modelOut ? {} : { tile: out }),
-    ...(speckRule(opts).minVoxels > 0 ? { minComponent: speckRule(opts).minVoxels } : {}),
-    ...(speckRule(opts).compactBelow > 0 ? { compactBelow: speckRule(opts).compactBelow } : {}),
+    ...(rule.minVoxels > 0 ? { minComponent: rule.minVoxels } : {}),
+    ...(rule.compactBelow > 0 ? { compactBelow: rule.compactBelow } : {}),
   };
   return { margin, out, geometry, batch, chunk, shape, scales, job };
 }

@@ -1,30 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { labelComponents, neighbourOffsets } from '../../src/analysis/components.js';
-import { COMPACT_ELONGATION, elongation, type MaskChunks, removeSpecks, symmetricEigenvalues } from '../../src/analysis/speck-filter.js';
+import {
+  COMPACT_ELONGATION,
+  elongation,
+  type MaskChunks,
+  maskInMemory,
+  removeSpecks,
+  symmetricEigenvalues,
+} from '../../src/analysis/speck-filter.js';
 import { rng } from '../helpers/random.js';
-import { type Box, type Vec3 } from '../../src/volume/box.js';
+import { type Vec3 } from '../../src/volume/box.js';
 import { ChunkGrid } from '../../src/volume/chunk-grid.js';
 import { copyBox } from '../../src/volume/copy.js';
 import { blobs, type Mask } from './shapes.js';
 
-/** A mask held in memory, chunk by chunk, counting reads and writes. */
+/** The mask in memory (a copy), chunk by chunk, counting reads and writes. */
 function memoryChunks(m: Mask, chunk: Vec3): MaskChunks & { data: Uint8Array; reads: number; writes: string[] } {
-  const whole: Box = { offset: [0, 0, 0], shape: m.shape };
+  const data = Uint8Array.from(m.data);
+  const inner = maskInMemory(data, m.shape, chunk);
   const store = {
-    grid: new ChunkGrid(m.shape, chunk),
-    data: Uint8Array.from(m.data),
+    grid: inner.grid,
+    data,
     reads: 0,
     writes: [] as string[],
-    read: async (c: Vec3): Promise<Uint8Array> => {
+    read: (c: Vec3): Promise<Uint8Array> => {
       store.reads++;
-      const box = store.grid.chunkBox(c);
-      const out = new Uint8Array(box.shape[0] * box.shape[1] * box.shape[2]);
-      copyBox(store.data, whole, out, box);
-      return out;
+      return inner.read(c);
     },
-    write: async (c: Vec3, d: Uint8Array): Promise<void> => {
+    write: (c: Vec3, d: Uint8Array): Promise<void> => {
       store.writes.push(c.join(','));
-      copyBox(d, store.grid.chunkBox(c), store.data, whole);
+      return inner.write(c, d);
     },
   };
   return store;
