@@ -13,6 +13,7 @@ import { IDENTITY, transformCube, type CubeTransform as Augmentation } from '../
 import { ChunkGrid, mortonCompare } from '../volume/chunk-grid.js';
 import { formatRegion, regionBox, regionProblem, regionRanges, type RegionRanges } from '../volume/region.js';
 import { tilesFor, type Tile } from '../volume/tiles.js';
+import { inferenceTile } from './inference-tile.js';
 import { convertToOmeZarr } from './convert.js';
 import { autoScales, COARSE_OPENING, ScaleLevel, fuseMax } from './multiscale.js';
 import { VolumePatches } from './patch-source.js';
@@ -29,8 +30,7 @@ export interface SegmentOptions {
   margin?: number;
   /**
    * Side of the cube one network tile predicts: a multiple of the model's own tile (its patch
-   * less the margins). Default: the smallest such multiple of at least 64 voxels where the model
-   * runs on larger patches (see inferenceTile), else the model's own.
+   * less the margins). Default: chosen from the scan's shape and levels (inferenceTile).
    */
   tile?: number;
   shard?: { index: number; count: number };
@@ -96,6 +96,8 @@ export interface SegmentSummary {
   output: string;
   complete: boolean;
   device: string;
+  /** Side of the cube one network patch predicted (inferenceTile). */
+  tile: number;
   chunks: { total: number; thisShard: number; skipped: number; written: number };
   /** The shard this process ran, if any. */
   shard?: { index: number; count: number };
@@ -161,35 +163,6 @@ export function validateSegmentOptions(opts: SegmentOptions): void {
   }
 }
 
-/**
- * The tile inference runs on: `requested` (a multiple of the model's own tile `modelOut`) or the
- * smallest multiple of it of at least 64 voxels, where the model takes larger patches (the patch
- * grows by the tile, the margins stay). A 48³ patch predicting 32³ computes 3.4× the voxels it
- * keeps; an 80³ patch predicting 64³, 1.95×.
- */
-export function inferenceTile(
-  model: SegmentationModel,
-  modelOut: number,
-  margin: number,
-  requested?: number,
-): { out: number; geometry: ModelGeometry } {
-  if (requested !== undefined && requested % modelOut !== 0)
-    throw new RangeError(`segment: tile ${requested} must be a multiple of the model's tile ${modelOut}`);
-  if (!model.inferenceGeometry) {
-    if (requested !== undefined && requested !== modelOut)
-      throw new RangeError(`segment: this ${model.arch} model runs on its own tile of ${modelOut} only`);
-    return { out: modelOut, geometry: model.geometry };
-  }
-  const out = requested ?? Math.ceil(64 / modelOut) * modelOut;
-  if (out === modelOut) return { out, geometry: model.geometry };
-  try {
-    return { out, geometry: model.inferenceGeometry(out + 2 * margin) };
-  } catch (e) {
-    if (requested !== undefined || !(e instanceof RangeError)) throw e;
-    return { out: modelOut, geometry: model.geometry };
-  }
-}
-
 /** Largest output chunk side: a block's probabilities are held as float32, 4 GiB at 1024³. */
 export const MAX_CHUNK = 1024;
 
@@ -236,6 +209,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
         alreadyComplete: true,
         ...common,
         device: deviceName(gpu),
+        tile: plan.out,
         chunks: { total: all.length, thisShard: mine.length, skipped: mine.length, written: 0 },
         voxels: 0,
         seconds: (performance.now() - t0) / 1000,
@@ -257,7 +231,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
     const run = await runBlocks(opts, gpu, blocks, output, todo, mine.length);
     await blocks.settle();
     opts.progress.done();
-    const complete = await finaliseOutput(opts, output, card, plan.scales, run.written);
+    const complete = await finaliseOutput(opts, output, card, plan, run.written);
     if (complete && pyramid) {
       await vol.close();
       vol = null;
@@ -272,6 +246,7 @@ export async function segment(opts: SegmentOptions, gpuIn?: Gpu): Promise<Segmen
       ...common,
       ...(output.coverage ? { coverage: output.coverage } : {}),
       device: deviceName(gpu),
+      tile: plan.out,
       chunks: { total: all.length, thisShard: mine.length, skipped: mine.length - todo.length, written: run.written },
       voxels,
       seconds,
@@ -302,7 +277,7 @@ interface InferencePlan {
   chunk: Vec3;
   shape: Vec3;
   scales: number[];
-  job: JobIdentity & { tile?: number };
+  job: JobIdentity;
 }
 
 /** Checks the input is 3D and the model's tile fits the low-resolution scale, and derives the plan. */
@@ -316,12 +291,12 @@ function planInference(opts: SegmentOptions, model: SegmentationModel, src: Volu
     throw new Error(
       `model tile ${g.output} with margin ${margin} gives ${modelOut}, whose half is not a multiple of the low-resolution scale ${snap}`,
     );
-  const { out, geometry } = inferenceTile(model, modelOut, margin, opts.tile);
+  const shape = src.shape as Vec3;
+  const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape, g.highInput) : opts.scales;
+  const { out, geometry } = inferenceTile(model, modelOut, margin, opts.tile, { shape, levels: scales });
   const batch = Math.max(1, Math.round((opts.batch * g.highInput ** 3) / geometry.highInput ** 3));
   const chunkSide = Math.ceil(opts.chunk / modelOut) * modelOut;
   const chunk: Vec3 = [chunkSide, chunkSide, chunkSide];
-  const shape = src.shape as Vec3;
-  const scales = !opts.scales || opts.scales === 'auto' ? autoScales(shape, g.highInput) : opts.scales;
   const rule = speckRule(opts);
   const job = {
     input: opts.level ? `${opts.input} level ${opts.level}` : opts.input,
@@ -542,7 +517,7 @@ async function finaliseOutput(
   opts: SegmentOptions,
   output: SegmentationOutput,
   card: ModelCard,
-  scales: number[],
+  plan: InferencePlan,
   written: number,
 ): Promise<boolean> {
   // Every chunk this run set out to do is written (not stopped early).
@@ -552,7 +527,8 @@ async function finaliseOutput(
     normalisation: card.normalisation,
     threshold: opts.threshold,
     tta: opts.tta,
-    scales,
+    scales: plan.scales,
+    tile: plan.out,
     input: opts.input,
   };
   const rule = speckRule(opts);

@@ -398,6 +398,39 @@ describe(`segment --region (seed ${seed})`, () => {
 });
 
 describe('segment --region with the default model on a synthetic scan', () => {
+  it('a region runs on the tile chosen for the whole scan, so its job is the whole-scan job', async () => {
+    // 72³ at level 0 only: one 144³ patch predicting 128³ computes less than eight 80³ predicting 64³.
+    const scan = join(dir, 'tile-128.zarr');
+    const s: Vec3 = [72, 72, 72];
+    const w = await OmeZarrWriter.create(
+      scan,
+      { shape: s, dtype: 'uint8', voxelSize: [0.05, 0.05, 0.05], unit: 'millimeter', origin: [0, 0, 0] },
+      { zarrFormat: 2, chunkShape: [32, 32, 32], compression: { compression: 'blosc' }, levelCount: 1, method: 'mean' },
+    );
+    const r = rng(seed + 1);
+    await w.writeLevelBox(
+      0,
+      wholeBox(s),
+      Uint8Array.from({ length: s[0] * s[1] * s[2] }, () => Math.floor(256 * r())),
+    );
+    await w.finalize();
+    const opts = { ...base, model: 'models/default', input: scan, chunk: 64, stopAfter: 0 };
+    const job = (file: string): Record<string, unknown> => (JSON.parse(readFileSync(file, 'utf8')) as { job: Record<string, unknown> }).job;
+    const whole = await segment({ ...opts, output: join(dir, 'tile-whole.zarr') }, gpu);
+    const region = box([
+      [64, 72],
+      [0, 64],
+      [0, 64],
+    ]);
+    const part = await segment({ ...opts, output: join(dir, 'tile-region.zarr'), region }, gpu);
+    expect([whole.tile, part.tile]).toEqual([128, 128]);
+    expect(job(join(dir, 'tile-whole.zarr.partial', 'rhizoct-job.json')).tile).toBe(128);
+    expect(job(join(dir, 'tile-region.zarr', 'rhizoct-job.json'))).toEqual(job(join(dir, 'tile-whole.zarr.partial', 'rhizoct-job.json')));
+    const asked = await segment({ ...opts, output: join(dir, 'tile-64.zarr'), region, tile: 64 }, gpu);
+    expect(asked.tile).toBe(64);
+    expect(job(join(dir, 'tile-64.zarr', 'rhizoct-job.json')).tile).toBe(64);
+  });
+
   it('the chunks meeting the region hold exactly what a whole-scan run writes there', async () => {
     const scan = join(dir, 'synth.zarr');
     const s: Vec3 = [48, 64, 72];

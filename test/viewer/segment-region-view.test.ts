@@ -22,37 +22,43 @@ describe('Segment: the region in view', () => {
     expect(visibleRanges(pan(v, 1e5, 0), W, H), 'panned away: nothing').toBeUndefined();
   });
 
-  it('where the view is wider than 128 voxels: the two 64-voxel chunks nearest the cursor along that axis, inside the scan', () => {
-    // z: 150 lies in chunk 2 (128–191), nearer its start: chunks 1–2; y 100 in chunk 1, past its middle: chunks 1–2 (y ends at 200);
-    // x 250 in chunk 3 (192–255), past its middle: chunks 3–4.
+  it('where the view is wider than 128 voxels: the block of 128 on the 128 lattice holding the cursor along that axis, inside the scan', () => {
+    // z 150 lies in 128–255, y 100 in 0–127, x 250 in 128–255: one 144³ patch where segment predicts 128³ tiles.
     expect(regionInView(SHAPE, [150, 100, 250], fitted())).toEqual([
-      [64, 192],
-      [64, 192],
-      [192, 320],
+      [128, 256],
+      [0, 128],
+      [128, 256],
     ]);
     expect(regionInView(SHAPE, [0, 199, 499], fitted()), 'at the edges').toEqual([
       [0, 128],
       [128, 200],
       [384, 500],
     ]);
+    expect(regionInView(SHAPE, [127, 128, 383], fitted()), 'either side of a block border').toEqual([
+      [0, 128],
+      [128, 200],
+      [256, 384],
+    ]);
     expect(regionInView([40, 50, 60], [20, 20, 20], []), 'a small scan: all of it').toEqual([
       [0, 40],
       [0, 50],
       [0, 60],
     ]);
-    expect(regionInView(SHAPE, [150, 100, 250], []), 'not annotating: the same cube around the cursor').toEqual([
-      [64, 192],
-      [64, 192],
-      [192, 320],
+    expect(regionInView(SHAPE, [150, 100, 250], []), 'not annotating: the same block holding the cursor').toEqual([
+      [128, 256],
+      [0, 128],
+      [128, 256],
     ]);
     for (const c of [
       [0, 0, 0],
+      [128, 64, 255],
       [299, 199, 499],
       [31, 32, 33],
       [160, 96, 255],
     ] as Vec3[]) {
       const r = regionInView(SHAPE, c, fitted());
       expect(regionCost(r, SHAPE).chunks, JSON.stringify(c)).toBeLessThanOrEqual(8);
+      for (let a = 0; a < 3; a++) expect(r[a]![0] % 128, `aligned along ${a}`).toBe(0);
       for (let a = 0; a < 3; a++) expect(c[a]! >= r[a]![0] && c[a]! < r[a]![1], `cursor ${JSON.stringify(c)} inside along ${a}`).toBe(true);
     }
   });
@@ -117,7 +123,7 @@ describe('Segment: the region in view', () => {
     expect(text).toContain(
       'z 86–213, y 36–163, x 186–313 (128×128×128 voxels); segments the 27 chunks of 64³ it meets, 7.1 M voxels, 24% of the scan',
     );
-    expect(text).toMatch(/where that is over 128 voxels, the 128 around the cursor/);
+    expect(text).toMatch(/where that is over 128 voxels, the block of 128 holding the cursor/);
     expect(
       describeRegion(
         [

@@ -4,10 +4,11 @@ import { type Axis, planeAxes, type PlaneView, rowsCols, screenToPlane, type Vec
  * The region the Segment button runs over by default, "region in view": along each axis, the
  * voxels the slice views show (while annotating, the two full-resolution slices that have that
  * axis, as zoomed and panned; otherwise the whole axis). Where that is more than `maxSide` (128)
- * voxels, only the 128 around the cursor (where the three slices cross), on the server's 64-voxel
- * chunk grid: the two chunks nearest the cursor, so a press costs at most 2 × 2 × 2 chunks of 64³
- * (the server segments whole chunks). The cost is shown before the button is pressed. Pure
- * arithmetic.
+ * voxels, the block of 128 holding the cursor (where the three slices cross), aligned to 128 on
+ * the server's 64-voxel chunk grid: a press costs at most 2 × 2 × 2 chunks of 64³ (the server
+ * segments whole chunks), and on a scan large enough that `segment` predicts 128³ tiles, one
+ * network patch instead of the eight a block across the tiles' lattice would need. The cost is
+ * shown before the button is pressed. Pure arithmetic.
  */
 
 /** Half-open voxel ranges [[z0, z1], [y0, y1], [x0, x1]], the form POST /api/segment takes. */
@@ -32,7 +33,7 @@ export function visibleRanges(v: PlaneView, width: number, height: number): { ro
 /**
  * The region in view: `views` are the slice views shown now (axis, view, canvas size); each axis
  * takes the union of what the views having it show (the whole axis where none does); where that
- * is wider than `maxSide`, the `maxSide` voxels of whole chunks nearest the cursor, within it.
+ * is wider than `maxSide`, the aligned block of `maxSide` voxels of whole chunks holding the cursor.
  */
 export function regionInView(
   shape: Vec3,
@@ -56,12 +57,11 @@ export function regionInView(
   return [0, 1, 2].map((a) => {
     const [lo, hi] = seen[a] ?? [0, shape[a]!];
     if (hi - lo <= maxSide) return [lo, hi];
-    // The window of whole chunks whose centre is nearest the cursor (moved into view first).
+    // The aligned block of whole chunks holding the cursor (moved into view first).
     const c = Math.max(lo, Math.min(hi - 1, cursor[a]!));
-    const n = Math.max(1, Math.floor(maxSide / chunk));
-    const last = Math.max(0, Math.ceil(shape[a]! / chunk) - n);
-    const first = Math.max(0, Math.min(last, Math.round((c + 0.5) / chunk - n / 2)));
-    return [Math.max(lo, first * chunk), Math.min(hi, (first + n) * chunk)];
+    const side = Math.max(1, Math.floor(maxSide / chunk)) * chunk;
+    const first = Math.floor(c / side) * side;
+    return [first, Math.min(shape[a]!, first + side)];
   }) as Ranges;
 }
 
@@ -92,5 +92,5 @@ export function describeRegion(r: Ranges, shape: Vec3, whole: boolean): string {
   const mv = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${Math.round(n / 1e3)} k`);
   if (whole) return `Whole scan: ${shape.join('×')} voxels (${mv(total)}), as long as rhizoct segment takes.`;
   const c = regionCost(r, shape);
-  return `Region in view (what the slices show; where that is over ${REGION_MAX_SIDE} voxels, the ${REGION_MAX_SIDE} around the cursor; zoom in to narrow it): ${formatRanges(r)} (${r.map(([lo, hi]) => hi - lo).join('×')} voxels); segments the ${c.chunks} chunk${c.chunks === 1 ? '' : 's'} of ${SEGMENT_CHUNK}³ it meets, ${mv(c.chunkVoxels)} voxels, ${((100 * c.chunkVoxels) / total).toFixed(c.chunkVoxels / total < 0.1 ? 1 : 0)}% of the scan.`;
+  return `Region in view (what the slices show; where that is over ${REGION_MAX_SIDE} voxels, the block of ${REGION_MAX_SIDE} holding the cursor; zoom in to narrow it): ${formatRanges(r)} (${r.map(([lo, hi]) => hi - lo).join('×')} voxels); segments the ${c.chunks} chunk${c.chunks === 1 ? '' : 's'} of ${SEGMENT_CHUNK}³ it meets, ${mv(c.chunkVoxels)} voxels, ${((100 * c.chunkVoxels) / total).toFixed(c.chunkVoxels / total < 0.1 ? 1 : 0)}% of the scan.`;
 }

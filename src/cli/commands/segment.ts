@@ -38,7 +38,7 @@ interface SegmentFlags {
 /** The line a run ends with: what was done, or why there was nothing to do (a shard's log says which). */
 export function describeSegmentRun(s: SegmentSummary): string {
   const who = s.shard ? `shard ${s.shard.index}/${s.shard.count}` : 'segment';
-  const rate = `${(s.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s, peak RSS ${s.peakRssMiB.toFixed(0)} MiB`;
+  const rate = `${(s.voxelsPerSecond / 1e6).toFixed(3)} Mvoxel/s on ${s.tile}³ tiles, peak RSS ${s.peakRssMiB.toFixed(0)} MiB`;
   const state = s.complete ? `${s.output} is complete` : `${s.output} is not complete yet (other shards pending)`;
   if (s.region) {
     const r = s.region.map(([lo, hi]) => `${lo}:${hi}`).join(',');
@@ -101,7 +101,7 @@ export function register(program: Command): void {
     )
     .option(
       '--tile <n>',
-      "side of the cube one network pass predicts, a multiple of the model's own tile (default: the smallest such multiple of at least 64 where the model allows it; larger tiles recompute less overlap)",
+      "side of the cube one network pass predicts, a multiple of the model's own tile (default: 64 or 128, whichever computes fewer voxels for this scan or region; larger tiles recompute less overlap but use twice the memory)",
       integer(1, MAX_CHUNK),
     )
     .option(
