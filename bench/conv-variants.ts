@@ -1,6 +1,6 @@
 /**
- * Times every forward variant of the 3×3×3 convolution (`forwardCandidates`: the default register
- * block, a 4×4 block, the workgroup-tiled kernel) on the default model's inference layer shapes (an
+ * Times every forward variant of the 3×3×3 convolution (`forwardCandidatesFor`: the default register
+ * block, the same with its weights in a uniform buffer, a 4×4 block, the workgroup-tiled kernel) on the default model's inference layer shapes (an
  * 80³ tile and its 32³ context at batch 1), interleaved, medians of --reps, and prints what the
  * adapter's first-use timing chose for each shape (`Gpu.choices`, a fresh cache folder per run so
  * the choice is made here). Ratios are against the default block, measured in the same run.
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { acquireGpu } from '../src/gpu/acquire.js';
 import { fileChoiceStore } from '../src/gpu/kernel-choices-node.js';
 import { Tensor } from '../src/nn/tensor.js';
-import { blocking, conv3d, forwardCandidates, forwardKey } from '../src/nn/ops/conv3d.js';
+import { conv3d, forwardCandidatesFor, forwardKey } from '../src/nn/ops/conv3d.js';
 import { arg, median } from './args.js';
 
 /** [cin, cout, size]: the dual model's 3×3×3 layers at an 80³ tile (full resolution) and a 32³ context. */
@@ -49,8 +49,7 @@ async function main(): Promise<void> {
     // What the first-use timing picks here (it runs each candidate twice itself).
     (await conv3d(x, w, null, g)).release();
     const chosen = gpu.choices.get(forwardKey(cin, cout, [...shape]))!;
-    const { TX, CB } = blocking(cout, s);
-    const variants = forwardCandidates(TX, CB);
+    const variants = forwardCandidatesFor(cin, cout, s);
     const ms: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v, []]));
     for (let r = 0; r < reps; r++)
       for (const v of r % 2 ? [...variants].reverse() : variants) {

@@ -9,11 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { acquireGpu } from '../src/gpu/acquire.js';
-import type { Gpu } from '../src/gpu/gpu.js';
 import { packageRoot } from '../src/gpu/shader-source-node.js';
 import { Tensor } from '../src/nn/tensor.js';
 import { conv3d, conv3dBackwardData, conv3dBackwardWeight } from '../src/nn/ops/conv3d.js';
-import { median } from './args.js';
+import { fmaCeiling, timeMedian } from './device-ceiling.js';
 
 interface TorchRun {
   device: string;
@@ -45,28 +44,6 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-async function time(gpu: Gpu, reps: number, fn: () => Promise<void>): Promise<number> {
-  await fn();
-  await gpu.sync();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    await gpu.sync();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-
-async function fmaPeak(gpu: Gpu): Promise<number> {
-  const n = 64 * 1024;
-  const iters = 1024;
-  const buf = gpu.createBuffer(n * 16);
-  const ms = await time(gpu, 3, () => gpu.run({ shader: 'fma_peak', constants: { ITERS: iters } }, [buf], n / 64));
-  gpu.release(buf);
-  return (n * iters * 12 * 4 * 2) / ms / 1e6;
-}
-
 async function main(): Promise<void> {
   const reps = Number(arg('--reps') ?? 5);
   const shapes = process.argv.includes('--quick') ? MLMR_SHAPES.slice(0, 2) : MLMR_SHAPES;
@@ -81,15 +58,15 @@ async function main(): Promise<void> {
     const y0 = await conv3d(x, w, null, g);
     const dy = Tensor.fromArray(gpu, y0.shape, r(y0.size));
     const dw = Tensor.empty(gpu, w.shape);
-    const fwd = await time(gpu, reps, async () => (await conv3d(x, w, null, g)).release());
-    const bwdData = await time(gpu, reps, async () => (await conv3dBackwardData(dy, w, xs, g)).release());
-    const bwdWeight = await time(gpu, reps, () => conv3dBackwardWeight(x, dy, dw, g));
+    const fwd = await timeMedian(gpu, reps, async () => (await conv3d(x, w, null, g)).release());
+    const bwdData = await timeMedian(gpu, reps, async () => (await conv3dBackwardData(dy, w, xs, g)).release());
+    const bwdWeight = await timeMedian(gpu, reps, () => conv3dBackwardWeight(x, dy, dw, g));
     const flops = 2 * s.n * s.cin * s.cout * s.k ** 3 * y0.shape[2] * y0.shape[3] * y0.shape[4];
     ours.push({ shape: s, flops, fwd_ms: fwd, bwd_data_ms: bwdData, bwd_weight_ms: bwdWeight });
     for (const t of [x, w, y0, dy, dw]) t.release();
     gpu.pool.trim();
   }
-  const peak = await fmaPeak(gpu);
+  const peak = await fmaCeiling(gpu);
   const device = `${gpu.adapter.description || gpu.adapter.device} (${gpu.adapter.backend})`;
   gpu.destroy();
 

@@ -22,7 +22,8 @@ export interface AdapterDescription {
   isFallbackAdapter: boolean;
 }
 
-const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+// UNIFORM too: packed conv weights are written as storage and read as a uniform buffer (conv3d_uniform.wgsl).
+const STORAGE = 0x80 | 0x40 | 0x04 | 0x08; // STORAGE | UNIFORM | COPY_SRC | COPY_DST
 const UNIFORM = 0x40 | 0x08; // UNIFORM | COPY_DST
 const MAP_READ = 0x01 | 0x08; // MAP_READ | COPY_DST
 const QUERY_RESOLVE = 0x200 | 0x04; // QUERY_RESOLVE | COPY_SRC

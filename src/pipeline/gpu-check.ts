@@ -1,7 +1,7 @@
 import { acquireGpu, type AcquireOptions } from '../gpu/acquire.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { Tensor } from '../nn/tensor.js';
-import { blocking, conv3d, forwardCandidates } from '../nn/ops/conv3d.js';
+import { conv3d, forwardCandidatesFor } from '../nn/ops/conv3d.js';
 
 export interface GpuReport {
   adapter: Gpu['adapter'];
@@ -53,8 +53,7 @@ export async function gpuCheck(opts: AcquireOptions = {}): Promise<GpuReport> {
     const x = Float32Array.from({ length: cin * d ** 3 }, rand);
     const w = Float32Array.from({ length: cout * cin * 27 }, rand);
     const variants: { variant: string; maxAbsError: number }[] = [];
-    const { TX, CB } = blocking(cout, d);
-    for (const variant of forwardCandidates(TX, CB)) {
+    for (const variant of forwardCandidatesFor(cin, cout, d)) {
       const y = await conv3d(Tensor.fromArray(gpu, [1, cin, d, d, d], x), Tensor.fromArray(gpu, [cout, cin, 3, 3, 3], w), null, {
         kernel: 3,
         stride: 1,

@@ -10,9 +10,8 @@ import {
   conv3dBackwardWeight,
   conv3dBackwardBias,
   convTransposeOutSize,
-  blocking,
   convKernel,
-  forwardCandidates,
+  forwardCandidatesFor,
   forwardKey,
 } from '../../src/nn/ops/conv3d.js';
 import { fill } from '../../src/nn/ops/fill.js';
@@ -271,8 +270,7 @@ describe(`every forward variant (conv3d.wgsl register blocks, conv3d_tiled.wgsl)
       const w = uniform(c.cout * c.cin * 27, r);
       const b = uniform(c.cout, r);
       const want = conv3dRef(x, xs, w, c.cout, 3, 1, 1, b, true).y;
-      const { TX, CB } = blocking(c.cout, c.w);
-      const variants = forwardCandidates(TX, CB);
+      const variants = forwardCandidatesFor(c.cin, c.cout, c.w);
       expect(variants.length).toBeGreaterThanOrEqual(2);
       const outs: Float32Array[] = [];
       for (const v of variants) {
@@ -297,7 +295,7 @@ describe(`every forward variant (conv3d.wgsl register blocks, conv3d_tiled.wgsl)
     const x = Tensor.fromArray(own, [1, 2, 4, 4, 4], new Float32Array(128));
     const w = Tensor.fromArray(own, [3, 2, 3, 3, 3], new Float32Array(162));
     await expect(conv3d(x, w, null, { kernel: 3, stride: 1, padding: 1, variant: 'register-8x2' })).rejects.toThrow(
-      /variant register-8x2 is not offered for this layer \(register-4x1, tiled-4x1\)/,
+      /variant register-8x2 is not offered for this layer \(register-4x1, uniform-4x1, tiled-4x1\)/,
     );
     await expect(conv3d(x, w, null, { kernel: 3, stride: 2, padding: 1, variant: 'register-2x1' })).rejects.toThrow(/not offered.*none/);
   });
@@ -320,12 +318,12 @@ describe(`every forward variant (conv3d.wgsl register blocks, conv3d_tiled.wgsl)
     expect(own.choices.get(key)).toBeUndefined();
     const first = await run();
     const chosen = own.choices.get(key);
-    expect(forwardCandidates(8, 2)).toContain(chosen);
+    expect(forwardCandidatesFor(4, 8, 24)).toContain(chosen);
     expect(table[own.choices.adapter]?.[key], 'the choice reaches the store').toBe(chosen);
     const second = await run();
     // Packing (1 dispatch) and the layer (1) each time; the first call also ran each of the 3
     // candidates once to warm up and ROUNDS times timed.
     expect(second).toBe(2);
-    expect(first).toBe(second + (1 + ROUNDS) * forwardCandidates(8, 2).length);
+    expect(first).toBe(second + (1 + ROUNDS) * forwardCandidatesFor(4, 8, 24).length);
   });
 });

@@ -31,22 +31,28 @@ export function checkGeometry(g: ConvGeometry): void {
  * Which forward kernel runs 3×3×3 stride-1 padding-1 convolutions, and with which register block:
  * 'auto' (the default) times the candidates (`forwardCandidates`) for each layer shape on first use
  * on the adapter at hand and remembers the fastest there (`Gpu.choices`, a file in the cache folder
- * in Node); RHIZOCT_CONV=register (conv3d.wgsl, register blocks, inputs read from storage) or tiled
- * (conv3d_tiled.wgsl, workgroup-shared input tiles) fixes one. Every variant sums the same terms in
- * the same order, so the choice changes the time, not the result.
+ * in Node); RHIZOCT_CONV=register (conv3d.wgsl, register blocks, inputs and weights read from storage),
+ * uniform (conv3d_uniform.wgsl, the same with the weights in a uniform buffer, where they fit) or
+ * tiled (conv3d_tiled.wgsl, workgroup-shared input tiles) fixes one. Every variant sums the same
+ * terms in the same order, so the choice changes the time, not the result.
  */
-export const convKernel: { variant: 'auto' | 'register' | 'tiled' } = {
-  variant: ((): 'auto' | 'register' | 'tiled' => {
+export const convKernel: { variant: 'auto' | ForwardKernel } = {
+  variant: ((): 'auto' | ForwardKernel => {
     const v = typeof process !== 'undefined' ? process.env?.RHIZOCT_CONV : undefined;
-    return v === 'tiled' || v === 'register' ? v : 'auto';
+    return v === 'tiled' || v === 'register' || v === 'uniform' ? v : 'auto';
   })(),
 };
 
+type ForwardKernel = 'register' | 'uniform' | 'tiled';
+
 const TILED = { TX: 4, WX: 8, WY: 8 };
 
-/** A forward variant by name: `register-8x2` is conv3d.wgsl with TX 8, CB 2; `tiled-4x2` conv3d_tiled.wgsl. */
+/**
+ * A forward variant by name: `register-8x2` is conv3d.wgsl with TX 8, CB 2; `uniform-8x2`
+ * conv3d_uniform.wgsl; `tiled-4x2` conv3d_tiled.wgsl.
+ */
 export interface ForwardVariant {
-  kernel: 'register' | 'tiled';
+  kernel: ForwardKernel;
   TX: number;
   CB: number;
 }
@@ -54,22 +60,37 @@ export interface ForwardVariant {
 export const variantName = (v: ForwardVariant): string => `${v.kernel}-${v.TX}x${v.CB}`;
 
 export function parseVariant(name: string): ForwardVariant {
-  const m = /^(register|tiled)-(\d)x(\d)$/.exec(name);
+  const m = /^(register|uniform|tiled)-(\d)x(\d)$/.exec(name);
   if (!m) throw new Error(`not a conv3d forward variant: ${name}`);
-  return { kernel: m[1] as 'register' | 'tiled', TX: Number(m[2]), CB: Number(m[3]) };
+  return { kernel: m[1] as ForwardKernel, TX: Number(m[2]), CB: Number(m[3]) };
 }
+
+/** The most packed weight bytes conv3d_uniform.wgsl takes: its uniform array of 4096 vec4 (WebGPU's default uniform binding limit). */
+export const UNIFORM_WEIGHT_BYTES = 65536;
 
 /**
  * The forward variants worth timing for a 3×3×3 stride-1 padding-1 layer whose default block is
- * (TX, CB): the default first (it stays unless another is clearly faster), a small register block
- * (more invocations, fewer registers each: what a GPU with many lanes may prefer), and the tiled
- * kernel. A variant's CB may not exceed the default's, for which the weights are packed.
+ * (TX, CB) and whose packed weights take `packedBytes`: the default first (it stays unless another
+ * is clearly faster), the same block with its weights in a uniform buffer where they fit, a small
+ * register block (more invocations, fewer registers each: what a GPU with many lanes may prefer),
+ * and the tiled kernel. A variant's CB may not exceed the default's, for which the weights are
+ * packed.
  */
-export function forwardCandidates(TX: number, CB: number): string[] {
+export function forwardCandidates(TX: number, CB: number, packedBytes: number): string[] {
   const names = [variantName({ kernel: 'register', TX, CB })];
+  if (packedBytes <= UNIFORM_WEIGHT_BYTES) names.push(variantName({ kernel: 'uniform', TX, CB }));
   if (TX >= 4 && (TX !== 4 || CB !== 1)) names.push(variantName({ kernel: 'register', TX: 4, CB: 1 }));
   names.push(variantName({ kernel: 'tiled', TX: TILED.TX, CB }));
   return names;
+}
+
+/** Output channels padded to whole vec4 groups of the register block, as the forward weights are packed. */
+const paddedChannels = (cout: number, CB: number): number => Math.ceil(cout / (4 * CB)) * 4 * CB;
+
+/** The forward variants of a 3×3×3 stride-1 padding-1 layer of `cin` → `cout` channels whose output is `width` voxels along x. */
+export function forwardCandidatesFor(cin: number, cout: number, width: number): string[] {
+  const { TX, CB } = blocking(cout, width);
+  return forwardCandidates(TX, CB, cin * 27 * paddedChannels(cout, CB) * 4);
 }
 
 /** Register-block shape per invocation: TX outputs along x × CB·4 channels. */
@@ -127,10 +148,18 @@ export const PACK_PARAMS = defineParams('Params', { cout: 'u32', cin: 'u32', kk:
 
 const PACK_WG = 256;
 
-/** Packs W[co][ci][k³] for the forward kernel: [ci][k³][co padded to vec4·CB] (returns a pooled buffer). */
-export async function packForward(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
+/** Packs W[co][ci][k³] for the forward kernel: [ci][k³][co padded to vec4·CB] (returns a pooled buffer of at least `minBytes`). */
+export async function packForward(
+  gpu: Gpu,
+  weight: Tensor,
+  cout: number,
+  cin: number,
+  kk: number,
+  padTo: number,
+  minBytes = 0,
+): Promise<GPUBuffer> {
   const total = cin * kk * padTo;
-  const dst = gpu.createBuffer(total * 4);
+  const dst = gpu.createBuffer(Math.max(total * 4, minBytes));
   const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
   await gpu.run(
     { shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG }, params: PACK_PARAMS },
@@ -178,8 +207,8 @@ interface Windowed {
   hasBias: boolean;
   relu: boolean;
   padTo: number;
-  /** conv3d.wgsl (or conv3d_transpose.wgsl for kind 'transpose') or conv3d_tiled.wgsl. */
-  kernel: 'register' | 'tiled';
+  /** conv3d.wgsl (or conv3d_transpose.wgsl for kind 'transpose'), conv3d_uniform.wgsl or conv3d_tiled.wgsl. */
+  kernel: ForwardKernel;
   CB: number;
   TX: number;
 }
@@ -223,12 +252,13 @@ async function dispatchWindow(
     return;
   }
   const tilesX = Math.ceil(outW / w.TX);
-  const total = tilesX * outH * outD * n * coGroups;
+  const perGroup = tilesX * outH * outD * n;
+  const total = perGroup * coGroups;
   const u = CONV_PARAMS.pack({ ...shape, tilesX, total });
   const spec =
     w.kind === 'conv'
       ? {
-          shader: 'conv3d',
+          shader: w.kernel === 'uniform' ? 'conv3d_uniform' : 'conv3d',
           entry: 'forward',
           constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias },
           params: CONV_PARAMS,
@@ -239,10 +269,13 @@ async function dispatchWindow(
           constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias },
           params: CONV_PARAMS,
         };
+  // conv3d_forward.wgsl gives each channel group whole workgroups, so its weight addresses are uniform in each.
+  const workgroups = w.kind === 'conv' ? groups(perGroup, WG) * coGroups : groups(total, WG);
+  const weights = w.kernel === 'uniform' ? { buffer: w.packed, offset: 0, size: UNIFORM_WEIGHT_BYTES } : w.packed;
   await gpu.run(
     spec,
-    [xBuf, w.packed, w.bias, yBuf, u],
-    groups(total, WG),
+    [xBuf, weights, w.bias, yBuf, u],
+    workgroups,
     `${w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose'} k${g.kernel} ${w.cin}→${w.cout} @${outH}`,
   );
 }
@@ -294,8 +327,11 @@ export function checkWeight(weight: Tensor, cout: number, cin: number, k: number
   }
 }
 
-/** What a forward variant is remembered under: the layer's channels and input shape. */
-export const forwardKey = (cin: number, cout: number, input: Shape5): string => `conv3d k3 ${cin}→${cout} ${shapeStr(input)}`;
+/**
+ * What a forward variant is remembered under: the layer's channels and input shape ("fwd2": the
+ * candidates gained the uniform-buffer kernel, so choices made among the old ones are timed again).
+ */
+export const forwardKey = (cin: number, cout: number, input: Shape5): string => `conv3d fwd2 k3 ${cin}→${cout} ${shapeStr(input)}`;
 
 /**
  * The forward variant for a 3×3×3 stride-1 padding-1 layer: fixed by RHIZOCT_CONV, else the one
@@ -306,6 +342,8 @@ export const forwardKey = (cin: number, cout: number, input: Shape5): string => 
 async function forwardVariant(w: Windowed, candidates: string[]): Promise<ForwardVariant> {
   if (convKernel.variant === 'register') return { kernel: 'register', TX: w.TX, CB: w.CB };
   if (convKernel.variant === 'tiled') return { kernel: 'tiled', TX: TILED.TX, CB: w.CB };
+  if (convKernel.variant === 'uniform')
+    return { kernel: candidates.some((c) => c.startsWith('uniform-')) ? 'uniform' : 'register', TX: w.TX, CB: w.CB };
   const gpu = w.x.gpu;
   const name = await gpu.choices.choose(forwardKey(w.cin, w.cout, w.x.shape), candidates, async (v) => {
     await gpu.sync();
@@ -337,9 +375,19 @@ export async function conv3d(
   const outShape: Shape5 = [n, cout, convOutSize(d, g), convOutSize(h, g), convOutSize(w, g)];
   if (outShape.some((s) => s <= 0)) throw new RangeError(`conv3d: input ${shapeStr(x.shape)} is smaller than the kernel`);
   const { TX, CB } = blocking(cout, outShape[4]);
-  const padTo = Math.ceil(cout / (4 * CB)) * 4 * CB;
+  const padTo = paddedChannels(cout, CB);
   const kk = g.kernel ** 3;
-  const packed = await packForward(gpu, weight, cout, cin, kk, padTo);
+  const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidatesFor(cin, cout, outShape[4]) : [];
+  // The uniform-buffer kernel binds 64 KiB of the packed weights, however few they are.
+  const packed = await packForward(
+    gpu,
+    weight,
+    cout,
+    cin,
+    kk,
+    padTo,
+    offered.some((v) => v.startsWith('uniform-')) ? UNIFORM_WEIGHT_BYTES : 0,
+  );
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const y = Tensor.empty(gpu, outShape);
   const job: Windowed = {
@@ -358,7 +406,6 @@ export async function conv3d(
     CB,
     TX,
   };
-  const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidates(TX, CB) : [];
   if (g.variant !== undefined) {
     if (!offered.includes(g.variant))
       throw new RangeError(`conv3d: variant ${g.variant} is not offered for this layer (${offered.join(', ') || 'none'})`);
