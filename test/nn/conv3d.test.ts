@@ -10,7 +10,9 @@ import {
   conv3dBackwardWeight,
   conv3dBackwardBias,
   convTransposeOutSize,
+  blocking,
   convKernel,
+  transposeCandidates,
   forwardCandidatesFor,
   forwardKey,
 } from '../../src/nn/ops/conv3d.js';
@@ -137,6 +139,41 @@ describe(`learned upsampling (transposed conv) forward (seed ${seed})`, () => {
     );
     expectClose(await y.toArray(), convTranspose3dRef(x, xs, w, q, 3, 2, 1, out, b).y, `convTranspose seed ${seed}`);
   });
+
+  for (const c of [
+    { xs: [2, 5, 3, 4, 11] as S5, q: 6, stride: 2, padding: 1, outputPadding: 1 },
+    { xs: [1, 7, 4, 5, 13] as S5, q: 9, stride: 1, padding: 1, outputPadding: 0 },
+  ]) {
+    it(`every variant (weights from storage or a uniform buffer) gives the same bits: ${JSON.stringify(c)}`, async () => {
+      const r = rng(seed ^ (c.q * 977));
+      const r5 = c.xs[1];
+      const x = uniform(
+        c.xs.reduce((a, b) => a * b),
+        r,
+      );
+      const w = uniform(r5 * c.q * 27, r);
+      const b = uniform(c.q, r);
+      const g = { kernel: 3, stride: c.stride, padding: c.padding, outputPadding: c.outputPadding };
+      const out = [2, 3, 4].map((a) => convTransposeOutSize(c.xs[a]!, g, c.outputPadding)) as [number, number, number];
+      const want = convTranspose3dRef(x, c.xs, w, c.q, 3, c.stride, c.padding, out, b).y;
+      const { TX, CB } = blocking(c.q, out[2]);
+      const variants = transposeCandidates(TX, CB, r5 * 27 * Math.ceil(c.q / (4 * CB)) * 4 * CB * 4);
+      expect(variants).toEqual([`register-${TX}x${CB}`, `uniform-${TX}x${CB}`]);
+      const outs: Float32Array[] = [];
+      for (const variant of variants) {
+        const y = await convTranspose3d(
+          Tensor.fromArray(gpu, c.xs, x),
+          Tensor.fromArray(gpu, [r5, c.q, 3, 3, 3], w),
+          Tensor.fromArray(gpu, [1, 1, 1, 1, c.q], b),
+          { ...g, variant },
+        );
+        const got = await y.toArray();
+        expectClose(got, want, `${variant} ${JSON.stringify(c)} seed ${seed}`);
+        outs.push(got);
+      }
+      expect([...outs[1]!], 'uniform and storage differ').toEqual([...outs[0]!]);
+    });
+  }
 });
 
 describe('tensors split over several bindings', () => {

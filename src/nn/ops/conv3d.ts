@@ -84,6 +84,13 @@ export function forwardCandidates(TX: number, CB: number, packedBytes: number): 
   return names;
 }
 
+/** The transposed convolution's variants: the storage kernel, and where the packed weights (`packedBytes`) fit, the uniform-buffer one. */
+export function transposeCandidates(TX: number, CB: number, packedBytes: number): string[] {
+  const names = [variantName({ kernel: 'register', TX, CB })];
+  if (packedBytes <= UNIFORM_WEIGHT_BYTES) names.push(variantName({ kernel: 'uniform', TX, CB }));
+  return names;
+}
+
 /** Output channels padded to whole vec4 groups of the register block, as the forward weights are packed. */
 const paddedChannels = (cout: number, CB: number): number => Math.ceil(cout / (4 * CB)) * 4 * CB;
 
@@ -169,9 +176,17 @@ export async function packForward(
   return dst;
 }
 
-async function packTranspose(gpu: Gpu, weight: Tensor, cout: number, cin: number, kk: number, padTo: number): Promise<GPUBuffer> {
+async function packTranspose(
+  gpu: Gpu,
+  weight: Tensor,
+  cout: number,
+  cin: number,
+  kk: number,
+  padTo: number,
+  minBytes: number,
+): Promise<GPUBuffer> {
   const total = cout * kk * padTo;
-  const dst = gpu.createBuffer(total * 4);
+  const dst = gpu.createBuffer(Math.max(total * 4, minBytes));
   const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
   await gpu.run(
     { shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG }, params: PACK_PARAMS },
@@ -264,13 +279,13 @@ async function dispatchWindow(
           params: CONV_PARAMS,
         }
       : {
-          shader: 'conv3d_transpose',
+          shader: w.kernel === 'uniform' ? 'conv3d_transpose_uniform' : 'conv3d_transpose',
           entry: 'main',
           constants: { K: g.kernel, S: g.stride, P: g.padding, TX: w.TX, CB: w.CB, WG, HAS_BIAS: w.hasBias },
           params: CONV_PARAMS,
         };
-  // conv3d_forward.wgsl gives each channel group whole workgroups, so its weight addresses are uniform in each.
-  const workgroups = w.kind === 'conv' ? groups(perGroup, WG) * coGroups : groups(total, WG);
+  // Each channel group gets whole workgroups, so its weight addresses are uniform in each.
+  const workgroups = groups(perGroup, WG) * coGroups;
   const weights = w.kernel === 'uniform' ? { buffer: w.packed, offset: 0, size: UNIFORM_WEIGHT_BYTES } : w.packed;
   await gpu.run(
     spec,
@@ -333,19 +348,24 @@ export function checkWeight(weight: Tensor, cout: number, cin: number, k: number
  */
 export const forwardKey = (cin: number, cout: number, input: Shape5): string => `conv3d fwd2 k3 ${cin}→${cout} ${shapeStr(input)}`;
 
+/** What a transposed convolution's variant is remembered under: its channels, kernel, stride and input shape. */
+export const transposeKey = (r: number, q: number, g: ConvGeometry, input: Shape5): string =>
+  `conv3d transpose k${g.kernel} s${g.stride} p${g.padding} ${r}→${q} ${shapeStr(input)}`;
+
 /**
- * The forward variant for a 3×3×3 stride-1 padding-1 layer: fixed by RHIZOCT_CONV, else the one
- * this adapter remembers for the layer's shape, else the fastest of `candidates` timed now
- * (each run whole, the device drained before and after; the timing runs write the layer's output
- * too, which the run that follows overwrites with the same values).
+ * The variant for a layer (remembered under `key`): fixed by RHIZOCT_CONV (the storage register
+ * kernel where the one asked for is not among `candidates`), else the one this adapter remembers,
+ * else the fastest of `candidates` timed now (each run whole, the device drained before and after;
+ * the timing runs write the layer's output too, which the run that follows overwrites with the
+ * same values).
  */
-async function forwardVariant(w: Windowed, candidates: string[]): Promise<ForwardVariant> {
-  if (convKernel.variant === 'register') return { kernel: 'register', TX: w.TX, CB: w.CB };
-  if (convKernel.variant === 'tiled') return { kernel: 'tiled', TX: TILED.TX, CB: w.CB };
-  if (convKernel.variant === 'uniform')
-    return { kernel: candidates.some((c) => c.startsWith('uniform-')) ? 'uniform' : 'register', TX: w.TX, CB: w.CB };
+async function chooseVariant(w: Windowed, key: string, candidates: string[]): Promise<ForwardVariant> {
+  if (convKernel.variant !== 'auto') {
+    const asked = candidates.map(parseVariant).find((v) => v.kernel === convKernel.variant);
+    return asked ?? { kernel: 'register', TX: w.TX, CB: w.CB };
+  }
   const gpu = w.x.gpu;
-  const name = await gpu.choices.choose(forwardKey(w.cin, w.cout, w.x.shape), candidates, async (v) => {
+  const name = await gpu.choices.choose(key, candidates, async (v) => {
     await gpu.sync();
     const t0 = performance.now();
     await runWindowed(gpu, { ...w, ...parseVariant(v) });
@@ -410,7 +430,7 @@ export async function conv3d(
     if (!offered.includes(g.variant))
       throw new RangeError(`conv3d: variant ${g.variant} is not offered for this layer (${offered.join(', ') || 'none'})`);
     Object.assign(job, parseVariant(g.variant));
-  } else if (offered.length > 0) Object.assign(job, await forwardVariant(job, offered));
+  } else if (offered.length > 0) Object.assign(job, await chooseVariant(job, forwardKey(cin, cout, x.shape), offered));
   await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
@@ -426,7 +446,7 @@ export async function convTranspose3d(
   x: Tensor,
   weight: Tensor,
   bias: Tensor | null,
-  g: ConvGeometry & { relu?: boolean; outputPadding?: number; outShape?: readonly [number, number, number] },
+  g: ConvGeometry & { relu?: boolean; outputPadding?: number; outShape?: readonly [number, number, number]; variant?: string },
 ): Promise<Tensor> {
   checkGeometry(g);
   const gpu = x.gpu;
@@ -438,11 +458,12 @@ export async function convTranspose3d(
   const spatial = g.outShape ?? [convTransposeOutSize(d, g, op), convTransposeOutSize(h, g, op), convTransposeOutSize(w, g, op)];
   const outShape: Shape5 = [n, q, spatial[0], spatial[1], spatial[2]];
   const { TX, CB } = blocking(q, outShape[4]);
-  const padTo = Math.ceil(q / (4 * CB)) * 4 * CB;
-  const packed = await packTranspose(gpu, weight, r, q, g.kernel ** 3, padTo);
+  const padTo = paddedChannels(q, CB);
+  const offered = transposeCandidates(TX, CB, r * g.kernel ** 3 * padTo * 4);
+  const packed = await packTranspose(gpu, weight, r, q, g.kernel ** 3, padTo, offered.length > 1 ? UNIFORM_WEIGHT_BYTES : 0);
   const biasBuf = await padBias(gpu, bias, q, padTo);
   const y = Tensor.empty(gpu, outShape);
-  await runWindowed(gpu, {
+  const job: Windowed = {
     kind: 'transpose',
     kernel: 'register',
     x,
@@ -457,7 +478,13 @@ export async function convTranspose3d(
     padTo,
     CB,
     TX,
-  });
+  };
+  if (g.variant !== undefined) {
+    if (!offered.includes(g.variant))
+      throw new RangeError(`conv transpose: variant ${g.variant} is not offered for this layer (${offered.join(', ')})`);
+    Object.assign(job, parseVariant(g.variant));
+  } else Object.assign(job, await chooseVariant(job, transposeKey(r, q, g, x.shape), offered));
+  await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
   return y;
