@@ -14,6 +14,7 @@ override HAS_BIAS: bool = false;
 
 const MAX_ACC = 16u;
 // #include conv_block
+// #include conv_group_block
 const MAX_ROW = 12u;
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
@@ -27,18 +28,13 @@ fn floorDiv(a: i32, b: i32) -> i32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  // Each workgroup holds invocations of one channel group only, as in conv3d_forward.wgsl, so the
-  // weight addresses are the same across the workgroup.
-  let perGroup = p.tilesX * p.outH * p.outD * p.n;
-  let wgPerGroup = (perGroup + WG - 1u) / WG;
-  let wl = wid.x + (wid.y + wid.z * nwg.y) * nwg.x;
-  let cg = wl / wgPerGroup;
-  var t = (wl % wgPerGroup) * WG + lid;
-  if (cg >= p.coGroups || t >= perGroup) { return; }
-  let xt = t % p.tilesX; t = t / p.tilesX;
-  let oh = t % p.outH; t = t / p.outH;
-  let od = t % p.outD;
-  let n = t / p.outD;
+  let k = group_block(wid, nwg, lid);
+  if (!k.valid) { return; }
+  let xt = k.xt;
+  let oh = k.oh;
+  let od = k.od;
+  let n = k.n;
+  let cg = k.cg;
 
   var acc = acc_init(cg);
 

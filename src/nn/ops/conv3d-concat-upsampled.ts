@@ -2,7 +2,7 @@ import { GpuError } from '../../gpu/errors.js';
 import type { Gpu } from '../../gpu/gpu.js';
 import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
-import { blocking, checkGeometry, checkWeight, convOutSize, packForward, padBias, type ConvGeometry } from './conv3d.js';
+import { blocking, checkGeometry, checkWeight, convOutSize, packWeights, padBias, type ConvGeometry } from './conv3d.js';
 import { groups, WG } from './grid.js';
 import { checkWindow } from './crop.js';
 import type { UpsampleMode } from './upsample.js';
@@ -125,7 +125,7 @@ export async function conv3dConcatUpsampled(
   const padTo = Math.ceil(cout / (4 * CB)) * 4 * CB;
   // The decoders' case: b's channels through 2³ summed taps per output parity instead of 3³.
   const poly = mode === 'nearest' && factor === 2 && g.kernel === 3 && g.stride === 1 && g.padding === 1;
-  const packed = await packForward(gpu, weight, cout, cin, g.kernel ** 3, padTo);
+  const packed = await packWeights(gpu, 'forward', weight, cout, cin, g.kernel ** 3, padTo);
   const polyW = poly ? await packPoly(gpu, weight, cout, cin, cinA, padTo) : null;
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const coVec = padTo / 4;

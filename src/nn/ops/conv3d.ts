@@ -155,9 +155,14 @@ export const PACK_PARAMS = defineParams('Params', { cout: 'u32', cin: 'u32', kk:
 
 const PACK_WG = 256;
 
-/** Packs W[co][ci][k³] for the forward kernel: [ci][k³][co padded to vec4·CB] (returns a pooled buffer of at least `minBytes`). */
-export async function packForward(
+/**
+ * Packs W[co][ci][k³] for the forward kernel, [ci][k³][co padded to vec4·CB], or for the transposed
+ * one, [co][k³][ci padded] (returns a pooled buffer of at least `minBytes`: a uniform-buffer
+ * variant binds 64 KiB of it).
+ */
+export async function packWeights(
   gpu: Gpu,
+  layout: 'forward' | 'transpose',
   weight: Tensor,
   cout: number,
   cin: number,
@@ -165,31 +170,11 @@ export async function packForward(
   padTo: number,
   minBytes = 0,
 ): Promise<GPUBuffer> {
-  const total = cin * kk * padTo;
+  const total = (layout === 'forward' ? cin : cout) * kk * padTo;
   const dst = gpu.createBuffer(Math.max(total * 4, minBytes));
   const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
   await gpu.run(
-    { shader: 'conv3d_pack', entry: 'forward', constants: { WG: PACK_WG }, params: PACK_PARAMS },
-    [weight.buffer, dst, u],
-    Math.ceil(total / PACK_WG),
-  );
-  return dst;
-}
-
-async function packTranspose(
-  gpu: Gpu,
-  weight: Tensor,
-  cout: number,
-  cin: number,
-  kk: number,
-  padTo: number,
-  minBytes: number,
-): Promise<GPUBuffer> {
-  const total = cout * kk * padTo;
-  const dst = gpu.createBuffer(Math.max(total * 4, minBytes));
-  const u = PACK_PARAMS.pack({ cout, cin, kk, outerPad: padTo, total });
-  await gpu.run(
-    { shader: 'conv3d_pack', entry: 'transpose', constants: { WG: PACK_WG }, params: PACK_PARAMS },
+    { shader: 'conv3d_pack', entry: layout, constants: { WG: PACK_WG }, params: PACK_PARAMS },
     [weight.buffer, dst, u],
     Math.ceil(total / PACK_WG),
   );
@@ -398,9 +383,9 @@ export async function conv3d(
   const padTo = paddedChannels(cout, CB);
   const kk = g.kernel ** 3;
   const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidatesFor(cin, cout, outShape[4]) : [];
-  // The uniform-buffer kernel binds 64 KiB of the packed weights, however few they are.
-  const packed = await packForward(
+  const packed = await packWeights(
     gpu,
+    'forward',
     weight,
     cout,
     cin,
@@ -460,7 +445,7 @@ export async function convTranspose3d(
   const { TX, CB } = blocking(q, outShape[4]);
   const padTo = paddedChannels(q, CB);
   const offered = transposeCandidates(TX, CB, r * g.kernel ** 3 * padTo * 4);
-  const packed = await packTranspose(gpu, weight, r, q, g.kernel ** 3, padTo, offered.length > 1 ? UNIFORM_WEIGHT_BYTES : 0);
+  const packed = await packWeights(gpu, 'transpose', weight, r, q, g.kernel ** 3, padTo, offered.length > 1 ? UNIFORM_WEIGHT_BYTES : 0);
   const biasBuf = await padBias(gpu, bias, q, padTo);
   const y = Tensor.empty(gpu, outShape);
   const job: Windowed = {
