@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks on an NVIDIA machine with no Node and no network, within ~8 minutes: the
-# forward convolution's variants, conv3d
+# forward convolution's variants and its inner loop's loads (conv-inner), conv3d
 # (PyTorch on CUDA with TF32 off, then on), segment and one training step, ours through WebGPU
 # (Dawn's Vulkan backend on the NVIDIA driver) against the PyTorch peers on CUDA.
 #
@@ -32,6 +32,8 @@ step() { # name, seconds, command…
 step gpu-check 40 "$node" bin/rhizoct.js gpu
 # Which forward variant this GPU picks per layer shape (a fresh cache folder, so it is timed here).
 step conv-variants 45 "$node" dist/bench/conv-variants.js --json "$out/conv-variants.json"
+# Where the inner loop's time goes on this GPU: weights from storage, a uniform buffer or workgroup memory.
+step conv-inner 30 "$node" dist/bench/conv-inner.js --json "$out/conv-inner.json"
 step conv3d 120 "$node" dist/bench/conv3d.js --torch-device cuda --json "$out/conv3d.json"
 step conv3d-tf32 120 "$node" dist/bench/conv3d.js --torch-device cuda --tf32 --json "$out/conv3d-tf32.json"
 step segment 120 "$node" dist/bench/segment.js --size 128 --reps 2 --torch-device cuda --torch-threads 2 --json "$out/segment.json"
