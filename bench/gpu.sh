@@ -33,7 +33,7 @@ step gpu-check 40 "$node" bin/rhizoct.js gpu
 # Which forward variant this GPU picks per layer shape (a fresh cache folder, so it is timed here).
 step conv-variants 45 "$node" dist/bench/conv-variants.js --json "$out/conv-variants.json"
 # Where the inner loop's time goes on this GPU: weights from storage, a uniform buffer or workgroup memory.
-step conv-inner 30 "$node" dist/bench/conv-inner.js --json "$out/conv-inner.json"
+step conv-inner 20 "$node" dist/bench/conv-inner.js --json "$out/conv-inner.json"
 step conv3d 120 "$node" dist/bench/conv3d.js --torch-device cuda --json "$out/conv3d.json"
 step conv3d-tf32 120 "$node" dist/bench/conv3d.js --torch-device cuda --tf32 --json "$out/conv3d-tf32.json"
 step segment 120 "$node" dist/bench/segment.js --size 128 --reps 2 --torch-device cuda --torch-threads 2 --json "$out/segment.json"
