@@ -192,6 +192,77 @@ describe(`conv3d over [a, upsampled b] with batch norm and ReLU folded, against 
   }
 });
 
+describe(`conv3dConcatUpsampled: weights from storage or a uniform buffer (seed ${seed})`, () => {
+  for (const c of [
+    // The decoders' case (forward_poly), two channel groups.
+    {
+      ca: 3,
+      cb: 5,
+      cout: 9,
+      low: [3, 4, 5] as V3,
+      b: [3, 4, 5] as V3,
+      offset: [0, 0, 0] as V3,
+      mode: 'nearest' as UpsampleMode,
+      f: 2,
+      k: 3,
+    },
+    // The fusion head's case (entry forward, trilinear, k 1).
+    {
+      ca: 8,
+      cb: 8,
+      cout: 8,
+      low: [3, 3, 3] as V3,
+      b: [6, 6, 6] as V3,
+      offset: [1, 1, 1] as V3,
+      mode: 'trilinear' as UpsampleMode,
+      f: 4,
+      k: 1,
+    },
+    // Entry forward, nearest by 3, k 3.
+    {
+      ca: 2,
+      cb: 3,
+      cout: 5,
+      low: [2, 3, 2] as V3,
+      b: [2, 3, 2] as V3,
+      offset: [0, 0, 0] as V3,
+      mode: 'nearest' as UpsampleMode,
+      f: 3,
+      k: 3,
+    },
+  ]) {
+    it(`both variants give the same bits, matching float64: ${JSON.stringify(c)}`, async () => {
+      const r = rng(seed ^ (c.cout * 7919 + c.k));
+      const as: S5 = [1, c.ca, c.low[0] * c.f, c.low[1] * c.f, c.low[2] * c.f];
+      const bs: S5 = [1, c.cb, ...c.b];
+      const a = uniform(size5(as), r);
+      const b = uniform(size5(bs), r);
+      const w = uniform(c.cout * (c.ca + c.cb) * c.k ** 3, r);
+      const bias = uniform(c.cout, r);
+      const g = { kernel: c.k, stride: 1, padding: (c.k - 1) / 2 };
+      const { x, xs } = concatUpsampledRef(a, as, b, bs, c.f, c.mode, c.offset, c.low);
+      const want = conv3dRef(x, xs, w, c.cout, c.k, 1, g.padding, bias).y;
+      const outs: Float32Array[] = [];
+      for (const variant of ['register', 'uniform']) {
+        const name = `${variant}-${as[4] >= 8 ? 8 : as[4] >= 4 ? 4 : 2}x${c.cout > 4 ? 2 : 1}`;
+        const y = await conv3dConcatUpsampled(
+          Tensor.fromArray(gpu, as, a),
+          Tensor.fromArray(gpu, bs, b),
+          Tensor.fromArray(gpu, [c.cout, c.ca + c.cb, c.k, c.k, c.k], w),
+          Tensor.fromArray(gpu, [1, 1, 1, 1, c.cout], bias),
+          { ...g, variant: name },
+          { mode: c.mode, window: { offset: c.offset, size: c.low } },
+        );
+        const got = await y.toArray();
+        expectClose(got, want, `${name} ${JSON.stringify(c)} seed ${seed}`);
+        outs.push(got);
+        y.release();
+      }
+      expect([...outs[1]!], 'uniform and storage differ').toEqual([...outs[0]!]);
+    });
+  }
+});
+
 describe(`conv3dConcatUpsampled, the op (seed ${seed})`, () => {
   it('refuses tensors split over several bindings (forced small pieces), as the materialised concatenation does', async () => {
     const as: S5 = [1, 3, 8, 10, 12];

@@ -2,7 +2,20 @@ import { GpuError } from '../../gpu/errors.js';
 import type { Gpu } from '../../gpu/gpu.js';
 import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
-import { blocking, checkGeometry, checkWeight, convOutSize, packWeights, padBias, type ConvGeometry } from './conv3d.js';
+import {
+  blocking,
+  checkGeometry,
+  checkWeight,
+  convOutSize,
+  packWeights,
+  padBias,
+  parseVariant,
+  pickVariant,
+  UNIFORM_WEIGHT_BYTES,
+  weightCandidates,
+  type ConvGeometry,
+  type ForwardVariant,
+} from './conv3d.js';
 import { groups, WG } from './grid.js';
 import { checkWindow } from './crop.js';
 import type { UpsampleMode } from './upsample.js';
@@ -94,7 +107,7 @@ export async function conv3dConcatUpsampled(
   b: Tensor,
   weight: Tensor,
   bias: Tensor | null,
-  g: ConvGeometry & { relu?: boolean },
+  g: ConvGeometry & { relu?: boolean; variant?: string },
   part: UpsampledPart = {},
 ): Promise<Tensor> {
   checkGeometry(g);
@@ -125,14 +138,18 @@ export async function conv3dConcatUpsampled(
   const padTo = Math.ceil(cout / (4 * CB)) * 4 * CB;
   // The decoders' case: b's channels through 2³ summed taps per output parity instead of 3³.
   const poly = mode === 'nearest' && factor === 2 && g.kernel === 3 && g.stride === 1 && g.padding === 1;
-  const packed = await packWeights(gpu, 'forward', weight, cout, cin, g.kernel ** 3, padTo);
+  // What the kernel reads of the packed weights: every channel's, or for forward_poly a's only (b's come from wpoly).
+  const offered = weightCandidates(TX, CB, (poly ? cinA : cin) * g.kernel ** 3 * padTo * 4);
+  const uniformOffered = offered.length > 1;
+  const packed = await packWeights(gpu, 'forward', weight, cout, cin, g.kernel ** 3, padTo, uniformOffered ? UNIFORM_WEIGHT_BYTES : 0);
   const polyW = poly ? await packPoly(gpu, weight, cout, cin, cinA, padTo) : null;
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const coVec = padTo / 4;
   const coGroups = coVec / CB;
   const [, , outD, outH, outW] = outShape;
   const tilesX = Math.ceil(outW / TX);
-  const total = tilesX * outH * outD * n * coGroups;
+  const perGroup = tilesX * outH * outD * n;
+  const total = perGroup * coGroups;
   const u = CONV_CAT_UP_PARAMS.pack({
     n,
     cinA,
@@ -159,27 +176,48 @@ export async function conv3dConcatUpsampled(
     offH: offset[1],
     offW: offset[2],
   });
-  await gpu.run(
-    {
-      shader: 'conv3d_cat_up',
-      entry: poly ? 'forward_poly' : 'forward',
-      constants: {
-        K: g.kernel,
-        S: g.stride,
-        P: g.padding,
-        F: factor,
-        TRILINEAR: mode === 'trilinear',
-        TX,
-        CB,
-        WG,
-        HAS_BIAS: bias !== null,
+  const label = `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} @${outH}`;
+  // Each channel group gets whole workgroups (conv_group_block.wgsl), so a's weight addresses are uniform in each.
+  const run = (v: ForwardVariant): Promise<void> =>
+    gpu.run(
+      {
+        shader: v.kernel === 'uniform' ? 'conv3d_cat_up_uniform' : 'conv3d_cat_up',
+        entry: poly ? 'forward_poly' : 'forward',
+        constants: {
+          K: g.kernel,
+          S: g.stride,
+          P: g.padding,
+          F: factor,
+          TRILINEAR: mode === 'trilinear',
+          TX,
+          CB,
+          WG,
+          HAS_BIAS: bias !== null,
+        },
+        params: CONV_CAT_UP_PARAMS,
       },
-      params: CONV_CAT_UP_PARAMS,
-    },
-    [a.buffer, b.buffer, packed, biasBuf, y.buffer, u, ...(polyW ? [polyW] : [])],
-    groups(total, WG),
-    `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} @${outH}`,
-  );
+      [
+        a.buffer,
+        b.buffer,
+        v.kernel === 'uniform' ? { buffer: packed, offset: 0, size: UNIFORM_WEIGHT_BYTES } : packed,
+        biasBuf,
+        y.buffer,
+        u,
+        ...(polyW ? [polyW] : []),
+      ],
+      groups(perGroup, WG) * coGroups,
+      label,
+    );
+  let variant: ForwardVariant;
+  if (g.variant !== undefined) {
+    if (!offered.includes(g.variant))
+      throw new RangeError(`conv3d of [a, upsampled b]: variant ${g.variant} is not offered for this layer (${offered.join(', ')})`);
+    variant = parseVariant(g.variant);
+  } else {
+    const key = `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} ${shapeStr(a.shape)} from ${size.join('×')} of ${shapeStr(b.shape)}`;
+    variant = await pickVariant(gpu, key, offered, { kernel: 'register', TX, CB }, run);
+  }
+  await run(variant);
   gpu.release(packed);
   gpu.release(biasBuf);
   if (polyW) gpu.release(polyW);

@@ -84,8 +84,12 @@ export function forwardCandidates(TX: number, CB: number, packedBytes: number): 
   return names;
 }
 
-/** The transposed convolution's variants: the storage kernel, and where the packed weights (`packedBytes`) fit, the uniform-buffer one. */
-export function transposeCandidates(TX: number, CB: number, packedBytes: number): string[] {
+/**
+ * The variants of a kernel whose only alternative is where its weights live (the transposed
+ * convolution, the convolution over [a, upsampled b]): the storage kernel, and where the packed
+ * weights it reads (`packedBytes`) fit, the uniform-buffer one.
+ */
+export function weightCandidates(TX: number, CB: number, packedBytes: number): string[] {
   const names = [variantName({ kernel: 'register', TX, CB })];
   if (packedBytes <= UNIFORM_WEIGHT_BYTES) names.push(variantName({ kernel: 'uniform', TX, CB }));
   return names;
@@ -345,15 +349,23 @@ export const transposeKey = (r: number, q: number, g: ConvGeometry, input: Shape
  * same values).
  */
 async function chooseVariant(w: Windowed, key: string, candidates: string[]): Promise<ForwardVariant> {
-  if (convKernel.variant !== 'auto') {
-    const asked = candidates.map(parseVariant).find((v) => v.kernel === convKernel.variant);
-    return asked ?? { kernel: 'register', TX: w.TX, CB: w.CB };
-  }
   const gpu = w.x.gpu;
+  return pickVariant(gpu, key, candidates, { kernel: 'register', TX: w.TX, CB: w.CB }, (v) => runWindowed(gpu, { ...w, ...v }));
+}
+
+/** chooseVariant for any kernel: `run` runs the layer whole with a variant; `fallback` is what RHIZOCT_CONV gets where its kernel is not offered. */
+export async function pickVariant(
+  gpu: Gpu,
+  key: string,
+  candidates: string[],
+  fallback: ForwardVariant,
+  run: (v: ForwardVariant) => Promise<void>,
+): Promise<ForwardVariant> {
+  if (convKernel.variant !== 'auto') return candidates.map(parseVariant).find((v) => v.kernel === convKernel.variant) ?? fallback;
   const name = await gpu.choices.choose(key, candidates, async (v) => {
     await gpu.sync();
     const t0 = performance.now();
-    await runWindowed(gpu, { ...w, ...parseVariant(v) });
+    await run(parseVariant(v));
     await gpu.sync();
     return (performance.now() - t0) / 1000;
   });
@@ -444,7 +456,7 @@ export async function convTranspose3d(
   const outShape: Shape5 = [n, q, spatial[0], spatial[1], spatial[2]];
   const { TX, CB } = blocking(q, outShape[4]);
   const padTo = paddedChannels(q, CB);
-  const offered = transposeCandidates(TX, CB, r * g.kernel ** 3 * padTo * 4);
+  const offered = weightCandidates(TX, CB, r * g.kernel ** 3 * padTo * 4);
   const packed = await packWeights(gpu, 'transpose', weight, r, q, g.kernel ** 3, padTo, offered.length > 1 ? UNIFORM_WEIGHT_BYTES : 0);
   const biasBuf = await padBias(gpu, bias, q, padTo);
   const y = Tensor.empty(gpu, outShape);
