@@ -101,7 +101,7 @@ export function register(program: Command): void {
     )
     .option(
       '--tile <n>',
-      "side of the cube one network pass predicts, a multiple of the model's own tile (default: 64 or 128, whichever computes fewer voxels for this scan or region; larger tiles recompute less overlap but use twice the memory)",
+      "side of the cube one network pass predicts, a multiple of the model's own tile (default: 64 or 128, whichever computes fewer voxels over the whole scan, also for --region and --shard runs; larger tiles recompute less overlap but use twice the memory)",
       integer(1, MAX_CHUNK),
     )
     .option(
