@@ -3,6 +3,7 @@ import { isGpuError } from '../../src/gpu/errors.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { Tensor } from '../../src/nn/tensor.js';
 import { conv3dConcatUpsampled, CONV_CAT_UP_PARAMS, POLY_PACK_PARAMS } from '../../src/nn/ops/conv3d-concat-upsampled.js';
+import { blocking, variantName } from '../../src/nn/ops/conv3d.js';
 import { BatchNorm3dLayer } from '../../src/nn/layers/batchnorm.js';
 import { Sequential } from '../../src/nn/layers/containers.js';
 import { Conv3dLayer } from '../../src/nn/layers/conv.js';
@@ -243,8 +244,10 @@ describe(`conv3dConcatUpsampled: weights from storage or a uniform buffer (seed 
       const { x, xs } = concatUpsampledRef(a, as, b, bs, c.f, c.mode, c.offset, c.low);
       const want = conv3dRef(x, xs, w, c.cout, c.k, 1, g.padding, bias).y;
       const outs: Float32Array[] = [];
-      for (const variant of ['register', 'uniform']) {
-        const name = `${variant}-${as[4] >= 8 ? 8 : as[4] >= 4 ? 4 : 2}x${c.cout > 4 ? 2 : 1}`;
+      // The layer's block (its output is as wide as a: k 3 pads 1, k 1 pads 0), its weights from storage, then from a uniform buffer.
+      const { TX, CB } = blocking(c.cout, as[4]);
+      for (const kernel of ['register', 'uniform'] as const) {
+        const name = variantName({ kernel, TX, CB });
         const y = await conv3dConcatUpsampled(
           Tensor.fromArray(gpu, as, a),
           Tensor.fromArray(gpu, bs, b),

@@ -7,11 +7,12 @@ import {
   checkGeometry,
   checkWeight,
   convOutSize,
+  packedMinBytes,
   packWeights,
   padBias,
-  parseVariant,
+  paddedChannels,
   pickVariant,
-  UNIFORM_WEIGHT_BYTES,
+  weightBinding,
   weightCandidates,
   type ConvGeometry,
   type ForwardVariant,
@@ -135,13 +136,12 @@ export async function conv3dConcatUpsampled(
     );
   }
   const { TX, CB } = blocking(cout, outShape[4]);
-  const padTo = Math.ceil(cout / (4 * CB)) * 4 * CB;
+  const padTo = paddedChannels(cout, CB);
   // The decoders' case: b's channels through 2³ summed taps per output parity instead of 3³.
   const poly = mode === 'nearest' && factor === 2 && g.kernel === 3 && g.stride === 1 && g.padding === 1;
   // What the kernel reads of the packed weights: every channel's, or for forward_poly a's only (b's come from wpoly).
   const offered = weightCandidates(TX, CB, (poly ? cinA : cin) * g.kernel ** 3 * padTo * 4);
-  const uniformOffered = offered.length > 1;
-  const packed = await packWeights(gpu, 'forward', weight, cout, cin, g.kernel ** 3, padTo, uniformOffered ? UNIFORM_WEIGHT_BYTES : 0);
+  const packed = await packWeights(gpu, 'forward', weight, cout, cin, g.kernel ** 3, padTo, packedMinBytes(offered));
   const polyW = poly ? await packPoly(gpu, weight, cout, cin, cinA, padTo) : null;
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const coVec = padTo / 4;
@@ -196,27 +196,19 @@ export async function conv3dConcatUpsampled(
         },
         params: CONV_CAT_UP_PARAMS,
       },
-      [
-        a.buffer,
-        b.buffer,
-        v.kernel === 'uniform' ? { buffer: packed, offset: 0, size: UNIFORM_WEIGHT_BYTES } : packed,
-        biasBuf,
-        y.buffer,
-        u,
-        ...(polyW ? [polyW] : []),
-      ],
+      [a.buffer, b.buffer, weightBinding(v.kernel, packed), biasBuf, y.buffer, u, ...(polyW ? [polyW] : [])],
       groups(perGroup, WG) * coGroups,
       label,
     );
-  let variant: ForwardVariant;
-  if (g.variant !== undefined) {
-    if (!offered.includes(g.variant))
-      throw new RangeError(`conv3d of [a, upsampled b]: variant ${g.variant} is not offered for this layer (${offered.join(', ')})`);
-    variant = parseVariant(g.variant);
-  } else {
-    const key = `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} ${shapeStr(a.shape)} from ${size.join('×')} of ${shapeStr(b.shape)}`;
-    variant = await pickVariant(gpu, key, offered, { kernel: 'register', TX, CB }, run);
-  }
+  const key = `conv3d [a, ${mode} b] k${g.kernel} ${cinA}+${cinB}→${cout} ${shapeStr(a.shape)} from ${size.join('×')} of ${shapeStr(b.shape)}`;
+  const variant = await pickVariant(gpu, {
+    what: 'conv3d of [a, upsampled b]',
+    asked: g.variant,
+    key,
+    candidates: offered,
+    fallback: { kernel: 'register', TX, CB },
+    run,
+  });
   await run(variant);
   gpu.release(packed);
   gpu.release(biasBuf);

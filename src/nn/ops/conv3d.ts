@@ -1,4 +1,4 @@
-import type { Gpu } from '../../gpu/gpu.js';
+import type { Binding, Gpu } from '../../gpu/gpu.js';
 import { GpuError } from '../../gpu/errors.js';
 import { defineParams } from '../../gpu/uniforms.js';
 import { Tensor, shapeStr, type Shape5 } from '../tensor.js';
@@ -77,8 +77,7 @@ export const UNIFORM_WEIGHT_BYTES = 65536;
  * packed.
  */
 export function forwardCandidates(TX: number, CB: number, packedBytes: number): string[] {
-  const names = [variantName({ kernel: 'register', TX, CB })];
-  if (packedBytes <= UNIFORM_WEIGHT_BYTES) names.push(variantName({ kernel: 'uniform', TX, CB }));
+  const names = weightCandidates(TX, CB, packedBytes);
   if (TX >= 4 && (TX !== 4 || CB !== 1)) names.push(variantName({ kernel: 'register', TX: 4, CB: 1 }));
   names.push(variantName({ kernel: 'tiled', TX: TILED.TX, CB }));
   return names;
@@ -95,8 +94,16 @@ export function weightCandidates(TX: number, CB: number, packedBytes: number): s
   return names;
 }
 
+/** The least size of a layer's packed-weights buffer: 64 KiB where a uniform-buffer variant is offered, which binds that much of it. */
+export const packedMinBytes = (offered: readonly string[]): number =>
+  offered.some((v) => parseVariant(v).kernel === 'uniform') ? UNIFORM_WEIGHT_BYTES : 0;
+
+/** The packed weights as a variant's kernel binds them: the whole buffer from storage, or its first 64 KiB as the uniform array. */
+export const weightBinding = (kernel: ForwardKernel, packed: GPUBuffer): Binding =>
+  kernel === 'uniform' ? { buffer: packed, offset: 0, size: UNIFORM_WEIGHT_BYTES } : packed;
+
 /** Output channels padded to whole vec4 groups of the register block, as the forward weights are packed. */
-const paddedChannels = (cout: number, CB: number): number => Math.ceil(cout / (4 * CB)) * 4 * CB;
+export const paddedChannels = (cout: number, CB: number): number => Math.ceil(cout / (4 * CB)) * 4 * CB;
 
 /** The forward variants of a 3×3×3 stride-1 padding-1 layer of `cin` → `cout` channels whose output is `width` voxels along x. */
 export function forwardCandidatesFor(cin: number, cout: number, width: number): string[] {
@@ -275,10 +282,9 @@ async function dispatchWindow(
         };
   // Each channel group gets whole workgroups, so its weight addresses are uniform in each.
   const workgroups = groups(perGroup, WG) * coGroups;
-  const weights = w.kernel === 'uniform' ? { buffer: w.packed, offset: 0, size: UNIFORM_WEIGHT_BYTES } : w.packed;
   await gpu.run(
     spec,
-    [xBuf, weights, w.bias, yBuf, u],
+    [xBuf, weightBinding(w.kernel, w.packed), w.bias, yBuf, u],
     workgroups,
     `${w.kind === 'conv' ? 'conv3d' : 'conv3d_transpose'} k${g.kernel} ${w.cin}→${w.cout} @${outH}`,
   );
@@ -341,35 +347,56 @@ export const forwardKey = (cin: number, cout: number, input: Shape5): string => 
 export const transposeKey = (r: number, q: number, g: ConvGeometry, input: Shape5): string =>
   `conv3d transpose k${g.kernel} s${g.stride} p${g.padding} ${r}→${q} ${shapeStr(input)}`;
 
-/**
- * The variant for a layer (remembered under `key`): fixed by RHIZOCT_CONV (the storage register
- * kernel where the one asked for is not among `candidates`), else the one this adapter remembers,
- * else the fastest of `candidates` timed now (each run whole, the device drained before and after;
- * the timing runs write the layer's output too, which the run that follows overwrites with the
- * same values).
- */
-async function chooseVariant(w: Windowed, key: string, candidates: string[]): Promise<ForwardVariant> {
-  const gpu = w.x.gpu;
-  return pickVariant(gpu, key, candidates, { kernel: 'register', TX: w.TX, CB: w.CB }, (v) => runWindowed(gpu, { ...w, ...v }));
+/** What picks a layer's variant (`pickVariant`). */
+export interface VariantChoice {
+  /** The op, for messages: "conv3d". */
+  what: string;
+  /** A variant asked for by name (a test, the self-check): it must be among `candidates`. */
+  asked: string | undefined;
+  /** What the choice is remembered under on this adapter. */
+  key: string;
+  candidates: string[];
+  /** What runs where nothing is offered, or RHIZOCT_CONV asks for a kernel that is not. */
+  fallback: ForwardVariant;
+  /** Runs the layer whole with a variant (timing; the timing runs write the layer's output too, which the run that follows overwrites with the same values). */
+  run: (v: ForwardVariant) => Promise<void>;
 }
 
-/** chooseVariant for any kernel: `run` runs the layer whole with a variant; `fallback` is what RHIZOCT_CONV gets where its kernel is not offered. */
-export async function pickVariant(
-  gpu: Gpu,
-  key: string,
-  candidates: string[],
-  fallback: ForwardVariant,
-  run: (v: ForwardVariant) => Promise<void>,
-): Promise<ForwardVariant> {
-  if (convKernel.variant !== 'auto') return candidates.map(parseVariant).find((v) => v.kernel === convKernel.variant) ?? fallback;
-  const name = await gpu.choices.choose(key, candidates, async (v) => {
+/**
+ * The variant a layer runs: the one asked for by name, else the fallback where nothing is offered,
+ * else the one RHIZOCT_CONV fixes (the fallback where its kernel is not offered), else the one this
+ * adapter remembers under `key`, else the fastest of `candidates` timed now (each run whole, the
+ * device drained before and after).
+ */
+export async function pickVariant(gpu: Gpu, c: VariantChoice): Promise<ForwardVariant> {
+  if (c.asked !== undefined) {
+    if (!c.candidates.includes(c.asked))
+      throw new RangeError(`${c.what}: variant ${c.asked} is not offered for this layer (${c.candidates.join(', ') || 'none'})`);
+    return parseVariant(c.asked);
+  }
+  if (c.candidates.length === 0) return c.fallback;
+  if (convKernel.variant !== 'auto') return c.candidates.map(parseVariant).find((v) => v.kernel === convKernel.variant) ?? c.fallback;
+  const name = await gpu.choices.choose(c.key, c.candidates, async (v) => {
     await gpu.sync();
     const t0 = performance.now();
-    await run(parseVariant(v));
+    await c.run(parseVariant(v));
     await gpu.sync();
     return (performance.now() - t0) / 1000;
   });
   return parseVariant(name);
+}
+
+/** pickVariant for conv3d.wgsl's and conv3d_transpose.wgsl's families, run through runWindowed. */
+function windowedVariant(w: Windowed, what: string, asked: string | undefined, key: string, candidates: string[]): Promise<ForwardVariant> {
+  const gpu = w.x.gpu;
+  return pickVariant(gpu, {
+    what,
+    asked,
+    key,
+    candidates,
+    fallback: { kernel: 'register', TX: w.TX, CB: w.CB },
+    run: (v) => runWindowed(gpu, { ...w, ...v }),
+  });
 }
 
 /**
@@ -395,16 +422,7 @@ export async function conv3d(
   const padTo = paddedChannels(cout, CB);
   const kk = g.kernel ** 3;
   const offered = g.kernel === 3 && g.stride === 1 && g.padding === 1 ? forwardCandidatesFor(cin, cout, outShape[4]) : [];
-  const packed = await packWeights(
-    gpu,
-    'forward',
-    weight,
-    cout,
-    cin,
-    kk,
-    padTo,
-    offered.some((v) => v.startsWith('uniform-')) ? UNIFORM_WEIGHT_BYTES : 0,
-  );
+  const packed = await packWeights(gpu, 'forward', weight, cout, cin, kk, padTo, packedMinBytes(offered));
   const biasBuf = await padBias(gpu, bias, cout, padTo);
   const y = Tensor.empty(gpu, outShape);
   const job: Windowed = {
@@ -423,11 +441,7 @@ export async function conv3d(
     CB,
     TX,
   };
-  if (g.variant !== undefined) {
-    if (!offered.includes(g.variant))
-      throw new RangeError(`conv3d: variant ${g.variant} is not offered for this layer (${offered.join(', ') || 'none'})`);
-    Object.assign(job, parseVariant(g.variant));
-  } else if (offered.length > 0) Object.assign(job, await chooseVariant(job, forwardKey(cin, cout, x.shape), offered));
+  Object.assign(job, await windowedVariant(job, 'conv3d', g.variant, forwardKey(cin, cout, x.shape), offered));
   await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
@@ -457,7 +471,7 @@ export async function convTranspose3d(
   const { TX, CB } = blocking(q, outShape[4]);
   const padTo = paddedChannels(q, CB);
   const offered = weightCandidates(TX, CB, r * g.kernel ** 3 * padTo * 4);
-  const packed = await packWeights(gpu, 'transpose', weight, r, q, g.kernel ** 3, padTo, offered.length > 1 ? UNIFORM_WEIGHT_BYTES : 0);
+  const packed = await packWeights(gpu, 'transpose', weight, r, q, g.kernel ** 3, padTo, packedMinBytes(offered));
   const biasBuf = await padBias(gpu, bias, q, padTo);
   const y = Tensor.empty(gpu, outShape);
   const job: Windowed = {
@@ -476,11 +490,7 @@ export async function convTranspose3d(
     CB,
     TX,
   };
-  if (g.variant !== undefined) {
-    if (!offered.includes(g.variant))
-      throw new RangeError(`conv transpose: variant ${g.variant} is not offered for this layer (${offered.join(', ')})`);
-    Object.assign(job, parseVariant(g.variant));
-  } else Object.assign(job, await chooseVariant(job, transposeKey(r, q, g, x.shape), offered));
+  Object.assign(job, await windowedVariant(job, 'conv transpose', g.variant, transposeKey(r, q, g, x.shape), offered));
   await runWindowed(gpu, job);
   gpu.release(packed);
   gpu.release(biasBuf);
