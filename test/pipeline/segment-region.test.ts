@@ -386,7 +386,9 @@ describe(`segment --region (seed ${seed})`, () => {
     expect(existsSync(o) || existsSync(`${o}.partial`)).toBe(false);
     const r = spawnSync(
       join('node_modules', '.bin', 'tsx'),
-      ['src/cli/main.ts', 'segment', input, o, '--model', model, '--chunk', '16', '--region', '5:20,10:30,0:10'],
+      // Nothing removed by size, as the reference (`base`): the default --min-component would drop the
+      // small pieces lying wholly inside the region's chunks, which the reference keeps.
+      ['src/cli/main.ts', 'segment', input, o, '--model', model, '--chunk', '16', '--min-component', '0', '--region', '5:20,10:30,0:10'],
       { encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
