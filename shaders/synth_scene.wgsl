@@ -30,11 +30,11 @@ struct Params {
   finesScale: f32, waterFilm: f32, waterValue: f32, saturationScale: f32,
   saturationThreshold: f32, airValue: f32, steleBoost: f32, grainFill: f32,
   // crackThreshold below -5: no cracks.
-  crackScale: f32, crackWidth: f32, crackThreshold: f32, _pad2: u32,
+  crackScale: f32, crackWidth: f32, crackThreshold: f32, steleStart: f32,
   // Seeds of the random fields, stream(k) of the scan seed for k = 1..10 (set by the host).
   s1: u32, s2: u32, s3: u32, s4: u32,
   s5: u32, s6: u32, s7: u32, s8: u32,
-  s9: u32, s10: u32, _pad3: u32, _pad4: u32,
+  s9: u32, s10: u32, steleEnd: f32, _pad4: u32,
 }
 
 @group(0) @binding(0) var<storage, read> segs: array<vec4f>;
@@ -393,7 +393,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let B = segs[3u * rootSeg + 1u];
     let M = segs[3u * rootSeg + 2u];
     let rMean = max(0.5 * (A.w + B.w), 1e-6);
-    let rv = M.x + P.steleBoost * smoothstep(0.45, 0.8, -dRoot / rMean);
+    let rv = M.x + P.steleBoost * smoothstep(P.steleStart, P.steleEnd, -dRoot / rMean);
     v = mix(outside, rv, cov);
   }
 

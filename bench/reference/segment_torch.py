@@ -26,14 +26,13 @@ def arg(name, default):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
 
-def read_cells(arr, start, n, pad):
-    out = np.full((n, n, n), pad, dtype=np.float32)
-    lo = [max(0, s) for s in start]
-    hi = [min(arr.shape[i], start[i] + n) for i in range(3)]
-    if any(h <= l for l, h in zip(lo, hi)):
-        return out
-    out[lo[0] - start[0]:hi[0] - start[0], lo[1] - start[1]:hi[1] - start[1], lo[2] - start[2]:hi[2] - start[2]] = arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
-    return out
+def read_cells(arr, start, n):
+    """The cube of side n at start; outside the volume the nearest voxel (rhizoct's edge padding)."""
+    lo = [min(max(0, start[i]), arr.shape[i] - 1) for i in range(3)]
+    hi = [max(1, min(arr.shape[i], start[i] + n)) for i in range(3)]
+    sub = np.asarray(arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], dtype=np.float32)
+    idx = [np.clip(np.arange(start[i], start[i] + n), lo[i], hi[i] - 1) - lo[i] for i in range(3)]
+    return sub[np.ix_(*idx)]
 
 
 def percentile_mapping(arr, low, high):
@@ -91,14 +90,14 @@ def main():
         highs, lows = [], []
         for t in part:
             c = [v + out // 2 for v in t]
-            highs.append((read_cells(full, [v - g["patch"] // 2 for v in c], g["patch"], norm["offset"]) - norm["offset"]) / norm["scale"])
+            highs.append((read_cells(full, [v - g["patch"] // 2 for v in c], g["patch"]) - norm["offset"]) / norm["scale"])
             if s > 1:
                 n = g["low_patch"]
                 if low_arr is not None:
-                    cube = read_cells(low_arr, [v // s - n // 2 for v in c], n, norm["offset"])
+                    cube = read_cells(low_arr, [v // s - n // 2 for v in c], n)
                 else:
                     m = n * s
-                    big = read_cells(full, [(v // s - n // 2) * s for v in c], m, norm["offset"])
+                    big = read_cells(full, [(v // s - n // 2) * s for v in c], m)
                     cube = big.reshape(n, s, n, s, n, s).mean(axis=(1, 3, 5))
                 lows.append((cube - norm["offset"]) / norm["scale"])
         x = torch.from_numpy(np.stack(highs)[:, None]).to(device)

@@ -34,8 +34,10 @@ export async function percentileMapping(src: VolumeSource, low: number, high: nu
  * Reads training/inference patches from a volume on disk without loading it: cubes of normalised
  * intensity at a pyramid scale (from the pyramid level when the file has it, else averaged from
  * full resolution on the fly — both are 2×2×2 means, so they agree) and cubes of root fraction
- * (averaged from the full-resolution mask). Outside the volume: the intensity `offset` (0 after
- * normalisation) and no root — the edge policy segmentation uses too.
+ * (averaged from the full-resolution mask). Outside the volume nothing is root, and the image goes
+ * on as it is at its nearest face (or holds the offset, see `open`): a constant fill makes every face
+ * the edge of a body, which a coarse level sees as a thick root where the scan's background differs
+ * from the fill (the maize crown's air beside its darker corners).
  */
 export class VolumePatches implements PatchVolume {
   private readonly levels = new Map<number, Promise<VolumeSource | null>>();
@@ -49,9 +51,23 @@ export class VolumePatches implements PatchVolume {
     readonly intensity: { offset: number; scale: number },
     /** The pyramid level treated as full resolution (0 = the scan itself). */
     readonly baseLevel: number,
+    private readonly faces: 'edge' | 'offset' = 'edge',
   ) {}
 
-  static async open(path: string, norm: Normalisation, labelName: string | null = 'roots', baseLevel = 0): Promise<VolumePatches> {
+  /**
+   * `faces`: what a patch holds beyond the volume's faces, the nearest voxel ('edge', what
+   * `segment` and the reference trainer's banks read) or the normalised offset ('offset', what
+   * `rhizoct train` and the viewer's fine-tuning still read: with 'edge' their few-step fine-tune of
+   * the annotate end-to-end test learned nothing on its 64×96×112 scan, not yet understood;
+   * bench/RESULTS.md, session 33).
+   */
+  static async open(
+    path: string,
+    norm: Normalisation,
+    labelName: string | null = 'roots',
+    baseLevel = 0,
+    faces: 'edge' | 'offset' = 'edge',
+  ): Promise<VolumePatches> {
     const image = await openVolume(path, baseLevel > 0 ? { level: baseLevel } : {});
     if (baseLevel > 0 && labelName)
       throw new Error(`${path}: training and evaluation read labels at full resolution only (got level ${baseLevel})`);
@@ -61,7 +77,7 @@ export class VolumePatches implements PatchVolume {
     }
     const intensity =
       norm.method === 'percentile' ? await percentileMapping(image, norm.low, norm.high) : { offset: norm.offset, scale: norm.scale };
-    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, intensity, baseLevel);
+    return new VolumePatches(path.split('/').filter(Boolean).pop() ?? path, path, image, label, intensity, baseLevel, faces);
   }
 
   get shape(): Point {
@@ -94,25 +110,42 @@ export class VolumePatches implements PatchVolume {
     return p;
   }
 
-  /** Reads the cube of side n (in cells of `scale`) starting at cell `start`, padding outside with `pad`. */
-  private async readCells(src: VolumeSource, start: Vec3, n: number, pad: number): Promise<Float32Array> {
-    const out = new Float32Array(n * n * n).fill(pad);
-    const lo = start.map((s) => Math.max(0, s));
-    const hi = start.map((s, i) => Math.min(src.shape[i]!, s + n));
-    if (hi.some((h, i) => h <= lo[i]!)) return out;
+  /**
+   * Reads the cube of side n (in cells of `scale`) starting at cell `start`. Outside the volume:
+   * `pad`, or with 'edge' the nearest voxel of the volume (the scan goes on as it is at its faces,
+   * so no face reads as the edge of a body).
+   */
+  private async readCells(src: VolumeSource, start: Vec3, n: number, pad: number | 'edge'): Promise<Float32Array> {
+    const out = new Float32Array(n * n * n);
+    const lo = start.map((s, i) => Math.min(src.shape[i]! - 1, Math.max(0, s)));
+    const hi = start.map((s, i) => Math.max(1, Math.min(src.shape[i]!, s + n)));
+    if (pad !== 'edge') {
+      out.fill(pad);
+      if (start.some((s, i) => s >= src.shape[i]! || s + n <= 0)) return out;
+    }
     const shape: Vec3 = [hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!];
     const data = await src.readBox(makeBox(lo as unknown as Vec3, shape));
-    for (let z = 0; z < shape[0]; z++)
-      for (let y = 0; y < shape[1]; y++) {
-        const o = ((lo[0]! - start[0]! + z) * n + (lo[1]! - start[1]! + y)) * n + (lo[2]! - start[2]!);
-        const i = (z * shape[1] + y) * shape[2];
-        for (let x = 0; x < shape[2]; x++) out[o + x] = data[i + x]!;
+    const at = (a: number, c: number): number => Math.min(shape[a]! - 1, Math.max(0, start[a]! + c - lo[a]!));
+    for (let z = 0; z < n; z++) {
+      const dz = start[0]! + z - lo[0]!;
+      if (pad !== 'edge' && (dz < 0 || dz >= shape[0])) continue;
+      for (let y = 0; y < n; y++) {
+        const dy = start[1]! + y - lo[1]!;
+        if (pad !== 'edge' && (dy < 0 || dy >= shape[1])) continue;
+        const row = (at(0, z) * shape[1] + at(1, y)) * shape[2];
+        const o = (z * n + y) * n;
+        for (let x = 0; x < n; x++) {
+          const dx = start[2]! + x - lo[2]!;
+          if (dx >= 0 && dx < shape[2]) out[o + x] = data[row + dx]!;
+          else if (pad === 'edge') out[o + x] = data[row + at(2, x)]!;
+        }
       }
+    }
     return out;
   }
 
   /** Averages s³ cells of a full-resolution read into one. */
-  private async readAveraged(src: VolumeSource, scale: number, centre: Point, n: number, pad: number): Promise<Float32Array> {
+  private async readAveraged(src: VolumeSource, scale: number, centre: Point, n: number, pad: number | 'edge'): Promise<Float32Array> {
     const start = centre.map((c) => (Math.floor(c / scale) - Math.floor(n / 2)) * scale) as unknown as Vec3;
     const m = n * scale;
     const full = await this.readCells(src, start, m, pad);
@@ -144,11 +177,12 @@ export class VolumePatches implements PatchVolume {
 
   async readImage(scale: number, centre: Point, size: number): Promise<Float32Array> {
     const { offset, scale: s } = this.intensity;
+    const pad = this.faces === 'edge' ? 'edge' : offset;
     const from = scale === 1 ? { src: this.image, scale: 1 } : await this.sourceFor(scale);
     const raw =
       from.scale === scale
-        ? await this.readCells(from.src, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, offset)
-        : await this.readAveraged(from.src, scale / from.scale, centre.map((c) => c / from.scale) as unknown as Point, size, offset);
+        ? await this.readCells(from.src, centre.map((c) => Math.floor(c / scale) - Math.floor(size / 2)) as unknown as Vec3, size, pad)
+        : await this.readAveraged(from.src, scale / from.scale, centre.map((c) => c / from.scale) as unknown as Point, size, pad);
     for (let i = 0; i < raw.length; i++) raw[i] = (raw[i]! - offset) / s;
     return raw;
   }

@@ -151,8 +151,9 @@ export async function train(opts: TrainOptions, gpuIn?: Gpu): Promise<{ card: Mo
     const { model, base } = start;
     let norm = start.norm;
     if (opts.annotations) checkAnnotationOptions(opts);
-    for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm, opts.annotations ? null : 'roots'));
-    for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm));
+    // The offset beyond the faces, as before edge padding: see VolumePatches.open.
+    for (const p of opts.data) trainVols.push(await VolumePatches.open(p, norm, opts.annotations ? null : 'roots', 0, 'offset'));
+    for (const p of opts.val) valVols.push(await VolumePatches.open(p, norm, 'roots', 0, 'offset'));
     if (opts.freezeEncoder) for (const { item } of model.encoderParameters()) item.frozen = true;
     const run = setUpRun(gpu, opts, model, base);
     if (opts.annotations) {

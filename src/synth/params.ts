@@ -109,6 +109,12 @@ export interface RootLookParams {
   gapWidth: number;
   /** Grey-value change towards a root's centre (stele); negative gives hollow-looking roots. */
   steleBoost: number;
+  /**
+   * Depth below the root's surface, as fractions of its radius, where that change begins and where
+   * it is whole: [0.45, 0.8] gives a thick bright cortex round a small core; a shallow start, the
+   * thin bright rim round a dim interior of roots scanned in air.
+   */
+  steleDepth: [number, number];
 }
 
 export interface ObjectParams {
@@ -269,7 +275,7 @@ const MEDIUM: SynthParams = {
     crackScale: 3,
     crackWidth: 0.08,
   },
-  root: { value: 0.37, valueSd: 0.025, alongSd: 0.015, gapFraction: 0.3, gapWidth: 0.05, steleBoost: 0.015 },
+  root: { value: 0.37, valueSd: 0.025, alongSd: 0.015, gapFraction: 0.3, gapWidth: 0.05, steleBoost: 0.015, steleDepth: [0.45, 0.8] },
   objects: {
     stonesPerCm3: 1.5,
     stoneRadius: [0.5, 1.5],
@@ -443,6 +449,8 @@ export function validateParams(p: SynthParams): void {
   if (!(p.soil.gap >= 0 && p.soil.gap < 0.5)) bad('soil.gap', 'must be in [0, 0.5)');
   if (!(p.soil.crackFraction >= 0 && p.soil.crackFraction <= 1)) bad('soil.crackFraction', 'must be in [0, 1]');
   if (!(p.soil.crackScale > 0) || !(p.soil.crackWidth > 0)) bad('soil.crackScale', 'and soil.crackWidth must be > 0');
+  const [d0, d1] = p.root.steleDepth;
+  if (!(d0 >= 0 && d1 > d0 && d1 <= 1)) bad('root.steleDepth', 'must be start,end with 0 <= start < end <= 1');
   if (!(p.scan.psfSigma >= 0 && p.scan.psfSigma <= 8)) bad('scan.psfSigma', 'must be in [0, 8] voxels');
   if (!(p.scan.noise >= 0) || !(p.scan.correlatedNoise >= 0)) bad('scan.noise', 'must be >= 0');
   if (!(Number.isInteger(p.scan.supersample) && p.scan.supersample >= 1 && p.scan.supersample <= 6))

@@ -30,6 +30,8 @@ export interface RandomDraw {
   readonly bits: 8 | 12 | 16;
   /** Whether shrinkage cracks split the soil. */
   readonly cracks: boolean;
+  /** Whether the roots' centres are darker than their surface (as roots scanned in air look). */
+  readonly hollow: boolean;
 }
 
 const logUniform = (r: Random, lo: number, hi: number): number => Math.exp(r.uniform(Math.log(lo), Math.log(hi)));
@@ -84,14 +86,15 @@ export function randomParams(seed: number, voxelMm: number): { params: SynthPara
   drawArchitecture(r, p.architecture, system, primaryMm);
   const noise = logUniform(r, 0.003, 0.06);
   drawSoil(r, p, soil, u);
-  drawLooks(r, p, soil, noise);
+  const hollow = drawLooks(r, p, soil, noise);
   drawScanner(r, p, noise, u);
   const bits = drawOutput(r, p);
   // On a stream of their own, so adding them left every other draw of a seed as it was.
   const cracks = drawCracks(new Random(seed, 'random-family-cracks'), p, soil, u);
+  if (hollow) drawHollowDepth(new Random(seed, 'random-family-stele'), p);
   const params = scaleScene(p, voxelMm / u);
   validateParams(params);
-  return { params, draw: { soil, system, primaryRadiusVoxels: rv, sceneVoxelMm: u, bits, cracks } };
+  return { params, draw: { soil, system, primaryRadiusVoxels: rv, sceneVoxelMm: u, bits, cracks, hollow } };
 }
 
 function drawArchitecture(r: Random, a: ArchitectureParams, system: 'tap' | 'fibrous', primaryMm: number): void {
@@ -181,7 +184,7 @@ function drawSoil(r: Random, p: SynthParams, kind: SoilKind, u: number): void {
 }
 
 /** Grey values: each material drawn on its own, then the roots kept apart from their surroundings. */
-function drawLooks(r: Random, p: SynthParams, kind: SoilKind, noise: number): void {
+function drawLooks(r: Random, p: SynthParams, kind: SoilKind, noise: number): boolean {
   const s = p.soil;
   s.airValue = r.uniform(0, 0.25);
   s.grainValue = r.uniform(0.3, 1);
@@ -217,6 +220,17 @@ function drawLooks(r: Random, p: SynthParams, kind: SoilKind, noise: number): vo
   ob.organicValue = root + r.uniform(-0.06, 0.06);
   ob.organicValueSd = r.uniform(0.01, 0.05);
   p.container.wallValue = r.uniform(0.1, 0.9);
+  return hollow;
+}
+
+/**
+ * Where a hollow root's centre begins to dim: from a thick bright cortex round a small dark core
+ * down to the thin bright rim round a dim interior that roots scanned in air show (the maize
+ * crown's nodal roots: a rim of 1-2 voxels on roots 5-10 voxels in radius).
+ */
+function drawHollowDepth(r: Random, p: SynthParams): void {
+  const start = r.uniform(0.05, 0.45);
+  p.root.steleDepth = [start, Math.min(1, start + r.uniform(0.1, 0.4))];
 }
 
 function drawScanner(r: Random, p: SynthParams, noise: number, u: number): void {

@@ -83,7 +83,7 @@ export const SCENE_PARAMS = defineParams('Params', {
   crackScale: 'f32',
   crackWidth: 'f32',
   crackThreshold: 'f32',
-  _pad2: 'u32',
+  steleStart: 'f32',
   s1: 'u32',
   s2: 'u32',
   s3: 'u32',
@@ -94,7 +94,7 @@ export const SCENE_PARAMS = defineParams('Params', {
   s8: 'u32',
   s9: 'u32',
   s10: 'u32',
-  _pad3: 'u32',
+  steleEnd: 'f32',
   _pad4: 'u32',
 });
 
@@ -252,6 +252,8 @@ export class ChunkRenderer {
       crackScale: s.crackScale,
       crackWidth: s.crackWidth,
       crackThreshold: s.crackFraction > 0 ? fbmQuantile(s.crackFraction) : -10,
+      steleStart: p.root.steleDepth[0],
+      steleEnd: p.root.steleDepth[1],
     };
   }
 

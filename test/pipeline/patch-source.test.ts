@@ -48,3 +48,65 @@ describe('VolumePatches root points', () => {
     await v.close();
   });
 });
+
+describe('VolumePatches beyond the faces', () => {
+  it('the image goes on as its nearest voxel at every scale, and nothing there is root', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'patch-edge-')), 's.zarr');
+    const [D, H, W] = [20, 24, 28];
+    const image = new Uint16Array(D * H * W);
+    const mask = new Uint8Array(D * H * W);
+    for (let i = 0; i < image.length; i++) {
+      image[i] = 1000 + ((i * 7919) % 9000);
+      mask[i] = i % 3 === 0 ? 1 : 0;
+    }
+    await writeScanZarr(path, [D, H, W], image, mask, 8);
+    const v = await VolumePatches.open(path, DEFAULT_NORMALISATION);
+    const { offset, scale } = v.intensity;
+    const clamp = (c: number, n: number): number => Math.min(n - 1, Math.max(0, c));
+    const at = (z: number, y: number, x: number): number => (image[(clamp(z, D) * H + clamp(y, H)) * W + clamp(x, W)]! - offset) / scale;
+    // Centres near a corner, near the opposite corner, and a cube wholly outside the volume.
+    for (const centre of [
+      [1, 2, 0],
+      [D - 1, H - 2, W - 1],
+      [D + 30, -40, 5],
+    ] as [number, number, number][])
+      for (const s of [1, 2]) {
+        const n = 12;
+        const got = await v.readImage(s, centre, n);
+        const start = centre.map((c) => (Math.floor(c / s) - Math.floor(n / 2)) * s);
+        let worst = 0;
+        for (let z = 0; z < n; z++)
+          for (let y = 0; y < n; y++)
+            for (let x = 0; x < n; x++) {
+              let want = 0;
+              for (let d = 0; d < s ** 3; d++)
+                want += at(
+                  start[0]! + z * s + Math.floor(d / (s * s)),
+                  start[1]! + y * s + (Math.floor(d / s) % s),
+                  start[2]! + x * s + (d % s),
+                );
+              worst = Math.max(worst, Math.abs(got[(z * n + y) * n + x]! - want / s ** 3));
+            }
+        expect(worst, `centre ${centre}, scale ${s}`).toBeLessThan(1e-5);
+        const label = await v.readLabel(s, centre, n);
+        const dims = [D, H, W];
+        let outside = 0;
+        for (let i = 0; i < n ** 3; i++) {
+          const cell = [Math.floor(i / (n * n)), Math.floor(i / n) % n, i % n];
+          if (!cell.some((c, a) => start[a]! + c * s >= dims[a]! || start[a]! + (c + 1) * s <= 0)) continue;
+          outside++;
+          expect(label[i], `centre ${centre}, scale ${s}, cell ${cell}`).toBe(0);
+        }
+        expect(outside).toBeGreaterThan(0);
+      }
+    await v.close();
+    // Training still reads the normalised offset beyond the faces (see VolumePatches.open).
+    const t = await VolumePatches.open(path, DEFAULT_NORMALISATION, 'roots', 0, 'offset');
+    const beyond = await t.readImage(1, [D + 30, -40, 5], 8);
+    expect(beyond.every((x) => x === 0)).toBe(true);
+    const near = await t.readImage(1, [1, 2, 0], 8);
+    expect(near[0]).toBe(0);
+    expect(near[near.length - 1]).toBeCloseTo(at(4, 5, 3), 5);
+    await t.close();
+  });
+});

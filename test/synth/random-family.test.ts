@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { resolveParams } from '../../src/pipeline/synth.js';
@@ -58,6 +59,33 @@ describe('the random synth family', () => {
       expect(width).toBeGreaterThanOrEqual(0.7 - 1e-9);
       expect(width).toBeLessThanOrEqual(4 + 1e-9);
     }
+  });
+
+  it('draws where hollow roots begin to dim, from a thick bright cortex to a thin rim, leaving every other draw alone', () => {
+    const draws = Array.from({ length: 300 }, (_, i) => randomParams(i + 1, 0.05));
+    const hollow = draws.filter((d) => d.draw.hollow);
+    expect(hollow.length).toBeGreaterThan(30);
+    const starts = hollow.map((d) => d.params.root.steleDepth[0]);
+    expect(Math.min(...starts)).toBeLessThan(0.15);
+    expect(Math.max(...starts)).toBeGreaterThan(0.35);
+    for (const d of draws) {
+      const [a, b] = d.params.root.steleDepth;
+      if (!d.draw.hollow) expect([a, b]).toEqual([0.45, 0.8]);
+      else {
+        expect(d.params.root.steleBoost).toBeLessThan(0);
+        expect(a).toBeGreaterThanOrEqual(0.05);
+        expect(a).toBeLessThanOrEqual(0.45);
+        expect(b - a).toBeGreaterThanOrEqual(0.1 - 1e-12);
+        expect(b).toBeLessThanOrEqual(1);
+      }
+    }
+    // On a stream of its own: without it, seeds 1-40 draw what they drew before it was added.
+    const h = createHash('sha256');
+    for (const d of draws.slice(0, 40)) {
+      const { steleDepth: _, ...root } = d.params.root;
+      h.update(JSON.stringify({ ...d.params, root }));
+    }
+    expect(h.digest('hex')).toBe('c6d0f076b27f0417cab7a4eac12f1bca3d4ed2dbd3e07420ae8d11d08979c613');
   });
 
   it('scales the scene so the primary radius in voxels does not depend on the voxel size asked for', () => {
@@ -236,5 +264,65 @@ describe('scanner parameters reach the renderer', () => {
     for (let i = 1; i < ratio.length; i++)
       if (i % shape[2] !== 0 && a.image[i]! > 6000 && a.image[i - 1]! > 6000) jump = Math.max(jump, Math.abs(ratio[i]! - ratio[i - 1]!));
     expect(jump).toBeLessThan(0.04);
+  });
+});
+
+describe('hollow roots', () => {
+  // One thick primary root in a plain soil, no noise or blur: what darkens is the root's centre.
+  const plain = applyOverrides(presetParams('medium'), [
+    'soil.finesFraction=1',
+    'soil.grainValue=0.6',
+    'soil.finesValue=0.6',
+    'soil.grainValueSd=0',
+    'soil.heavyFraction=0',
+    'soil.darkFraction=0',
+    'soil.grainTexture=0',
+    'soil.finesTexture=0',
+    'soil.macroporeFraction=0',
+    'objects.stonesPerCm3=0',
+    'objects.organicPerCm3=0',
+    'objects.bioporesPerCm3=0',
+    'root.gapFraction=0',
+    'root.valueSd=0',
+    'root.alongSd=0',
+    'scan.noise=0',
+    'scan.correlatedNoise=0',
+    'scan.psfSigma=0',
+    'scan.rings=0',
+    'scan.cupping=0',
+    'container.diameter=-1',
+    'architecture.primaries=1,1',
+    'architecture.primaryRadius=0.4,0.4',
+    'architecture.orders=1',
+  ]);
+  const shape: Vec3 = [40, 48, 48];
+
+  it('dim from the drawn depth inward: a thin bright rim round a dim interior, or a thick cortex round a small core', async () => {
+    const solid = await render(3, applyOverrides(plain, ['root.steleBoost=0']), shape, 0.05);
+    const dimmed = async (depth: string): Promise<{ share: number; brighter: number }> => {
+      const r = await render(3, applyOverrides(plain, ['root.steleBoost=-0.3', `root.steleDepth=${depth}`]), shape, 0.05);
+      expect(Buffer.from(r.mask).equals(Buffer.from(solid.mask))).toBe(true);
+      let roots = 0;
+      let dim = 0;
+      let brighter = 0;
+      for (let i = 0; i < r.image.length; i++) {
+        if (r.image[i]! > solid.image[i]! + 1) brighter++;
+        if (!solid.mask[i]) continue;
+        roots++;
+        // Dimmed by more than half the boost (the gain maps 1 to 40000 grey levels).
+        if (solid.image[i]! - r.image[i]! > 0.15 * 40000) dim++;
+      }
+      expect(roots).toBeGreaterThan(2000);
+      return { share: dim / roots, brighter };
+    };
+    const cortex = await dimmed('0.45,0.8');
+    const rim = await dimmed('0.1,0.3');
+    // Past half the change: within ~0.38 r of the axis for the cortex (0.14 of a cross-section),
+    // within ~0.8 r for the rim (0.64).
+    expect(cortex.share).toBeGreaterThan(0.05);
+    expect(cortex.share).toBeLessThan(0.25);
+    expect(rim.share).toBeGreaterThan(0.5);
+    expect(rim.share).toBeLessThan(0.8);
+    expect(cortex.brighter + rim.brighter).toBe(0);
   });
 });
