@@ -130,31 +130,33 @@ describe('the random synth family', () => {
   });
 });
 
+/** One uniform soil, no noise, blur, objects or container: what differs from the soil is a root (or a crack). */
+const PLAIN_SOIL = [
+  'soil.finesFraction=1',
+  'soil.grainValue=0.6',
+  'soil.finesValue=0.6',
+  'soil.grainValueSd=0',
+  'soil.heavyFraction=0',
+  'soil.darkFraction=0',
+  'soil.grainTexture=0',
+  'soil.finesTexture=0',
+  'soil.macroporeFraction=0',
+  'soil.waterFilm=0',
+  'soil.saturation=0',
+  'objects.stonesPerCm3=0',
+  'objects.organicPerCm3=0',
+  'objects.bioporesPerCm3=0',
+  'root.gapFraction=0',
+  'scan.noise=0',
+  'scan.correlatedNoise=0',
+  'scan.psfSigma=0',
+  'scan.rings=0',
+  'scan.cupping=0',
+  'container.diameter=-1',
+];
+
 describe('shrinkage cracks', () => {
-  // One uniform soil, no noise, blur, objects or container: what is darker than the soil is a crack or a root.
-  const plain = applyOverrides(presetParams('medium'), [
-    'soil.finesFraction=1',
-    'soil.grainValue=0.6',
-    'soil.finesValue=0.6',
-    'soil.grainValueSd=0',
-    'soil.heavyFraction=0',
-    'soil.darkFraction=0',
-    'soil.grainTexture=0',
-    'soil.finesTexture=0',
-    'soil.macroporeFraction=0',
-    'soil.waterFilm=0',
-    'soil.saturation=0',
-    'objects.stonesPerCm3=0',
-    'objects.organicPerCm3=0',
-    'objects.bioporesPerCm3=0',
-    'root.gapFraction=0',
-    'scan.noise=0',
-    'scan.correlatedNoise=0',
-    'scan.psfSigma=0',
-    'scan.rings=0',
-    'scan.cupping=0',
-    'container.diameter=-1',
-  ]);
+  const plain = applyOverrides(presetParams('medium'), PLAIN_SOIL);
   const shape: Vec3 = [48, 48, 48];
   const soilGrey = 2000 + 0.6 * 40000;
   const airGrey = 2000 + 0.1 * 40000;
@@ -268,29 +270,11 @@ describe('scanner parameters reach the renderer', () => {
 });
 
 describe('hollow roots', () => {
-  // One thick primary root in a plain soil, no noise or blur: what darkens is the root's centre.
+  // One thick primary root of one grey value: what darkens is the root's centre.
   const plain = applyOverrides(presetParams('medium'), [
-    'soil.finesFraction=1',
-    'soil.grainValue=0.6',
-    'soil.finesValue=0.6',
-    'soil.grainValueSd=0',
-    'soil.heavyFraction=0',
-    'soil.darkFraction=0',
-    'soil.grainTexture=0',
-    'soil.finesTexture=0',
-    'soil.macroporeFraction=0',
-    'objects.stonesPerCm3=0',
-    'objects.organicPerCm3=0',
-    'objects.bioporesPerCm3=0',
-    'root.gapFraction=0',
+    ...PLAIN_SOIL,
     'root.valueSd=0',
     'root.alongSd=0',
-    'scan.noise=0',
-    'scan.correlatedNoise=0',
-    'scan.psfSigma=0',
-    'scan.rings=0',
-    'scan.cupping=0',
-    'container.diameter=-1',
     'architecture.primaries=1,1',
     'architecture.primaryRadius=0.4,0.4',
     'architecture.orders=1',
