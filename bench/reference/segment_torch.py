@@ -80,8 +80,14 @@ def main():
     if norm.get("method") == "percentile":
         norm = percentile_mapping(full, norm["low"], norm["high"])
     s = g["low_scale"]
-    lvl = int(round(math.log2(s)))
-    low_arr = root[str(lvl)] if str(lvl) in root and all(root[str(lvl)].shape[i] == -(-shape[i] // s) for i in range(3)) else None
+    # The finest source of the context, as rhizoct's sourceFor: the pyramid level of scale s when the
+    # file has it, else the coarsest level below it, else the scan itself; averaged from there.
+    low_src, low_f = full, s
+    for lvl in range(int(round(math.log2(s))), 0, -1):
+        k = 2 ** lvl
+        if str(lvl) in root and all(root[str(lvl)].shape[i] == -(-shape[i] // k) for i in range(3)):
+            low_src, low_f = root[str(lvl)], s // k
+            break
     probs = np.zeros(shape, dtype=np.uint8)
     t0 = time.perf_counter()
     tiles = [(z, y, x) for z in range(0, shape[0], out) for y in range(0, shape[1], out) for x in range(0, shape[2], out)]
@@ -93,12 +99,9 @@ def main():
             highs.append((read_cells(full, [v - g["patch"] // 2 for v in c], g["patch"]) - norm["offset"]) / norm["scale"])
             if s > 1:
                 n = g["low_patch"]
-                if low_arr is not None:
-                    cube = read_cells(low_arr, [v // s - n // 2 for v in c], n)
-                else:
-                    m = n * s
-                    big = read_cells(full, [(v // s - n // 2) * s for v in c], m)
-                    cube = big.reshape(n, s, n, s, n, s).mean(axis=(1, 3, 5))
+                f = low_f
+                big = read_cells(low_src, [(v // s - n // 2) * f for v in c], n * f)
+                cube = big.reshape(n, f, n, f, n, f).mean(axis=(1, 3, 5)) if f > 1 else big
                 lows.append((cube - norm["offset"]) / norm["scale"])
         x = torch.from_numpy(np.stack(highs)[:, None]).to(device)
         xl = torch.from_numpy(np.stack(lows)[:, None]).to(device) if lows else None
